@@ -1,0 +1,186 @@
+"""Excel's rules for turning cell values into numbers, without Excel.
+
+Worksheet functions receive what Excel sends: numbers, text, booleans, blanks
+(``None``) and error values. This module applies the rules a careful Excel user
+expects, so that the functions in ``retention_xl.udfs`` stay one line each:
+
+* a single argument behaves like Excel arithmetic (``=A1+0``): a blank is 0, text
+  that reads as a number (``"1,200"``, ``"45%"``, ``" ¥3,000 "``) is that number, other
+  text is ``#VALUE!``;
+* a range behaves like ``SUM``: blanks, text and booleans are skipped;
+* an error value passed in (``#N/A`` ...) comes back out unchanged, as in Excel.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+DIV0 = "#DIV/0!"
+VALUE = "#VALUE!"
+NUM = "#NUM!"
+NA = "#N/A"
+ERROR_CODES = frozenset({DIV0, VALUE, NUM, NA, "#NAME?", "#NULL!", "#REF!", "#SPILL!", "#CALC!", "#GETTING_DATA"})
+
+
+class ExcelError(Exception):
+    """A value that should reach the cell as an Excel error such as ``#NUM!``."""
+
+    def __init__(self, code: str, reason: str = ""):
+        super().__init__(f"{code} {reason}".strip())
+        self.code = code
+
+
+def is_error(value: object) -> bool:
+    """True for an Excel error value as xlwings hands it over (its text, e.g. ``"#N/A"``).
+
+    >>> is_error("#N/A"), is_error("N/A")
+    (True, False)
+    """
+    return isinstance(value, str) and value in ERROR_CODES
+
+
+_NUMERIC_TEXT = re.compile(r"^\(?[-+]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?(e[-+]?\d+)?\)?%?$", re.IGNORECASE)
+_CURRENCY = "¥￥$€£元"
+
+
+def parse_number_text(text: str) -> float | None:
+    """Read text the way Excel's ``VALUE`` does, or return None if it is not a number.
+
+    Accepts thousands separators, a trailing percent sign, a currency sign,
+    full-width digits and parentheses for negatives.
+
+    >>> parse_number_text("1,200"), parse_number_text("45%"), parse_number_text("(3.5)")
+    (1200.0, 0.45, -3.5)
+    >>> parse_number_text("n/a") is None
+    True
+    """
+    cleaned = unicodedata.normalize("NFKC", text).strip()
+    for sign in _CURRENCY:
+        cleaned = cleaned.replace(sign, "")
+    cleaned = cleaned.replace(" ", "")
+    if not cleaned or not any(ch.isdigit() for ch in cleaned) or not _NUMERIC_TEXT.match(cleaned):
+        return None
+    negative = cleaned.startswith("(") and cleaned.endswith(")")
+    if negative:
+        cleaned = cleaned[1:-1]
+    percent = cleaned.endswith("%")
+    if percent:
+        cleaned = cleaned[:-1]
+    try:
+        number = float(cleaned.replace(",", ""))
+    except ValueError:
+        return None
+    if percent:
+        number /= 100
+    return -number if negative else number
+
+
+def to_number(value: object) -> float:
+    """One cell as Excel arithmetic sees it: blank is 0, numeric text is its number.
+
+    Raises :class:`ExcelError` with the cell's own error, or ``#VALUE!`` for text
+    that is not a number and for TRUE/FALSE (a count or amount is never a boolean).
+
+    >>> to_number(None), to_number(" 1,200 "), to_number(3)
+    (0.0, 1200.0, 3.0)
+    """
+    if value is None:
+        return 0.0
+    if is_error(value):
+        raise ExcelError(value)
+    if isinstance(value, bool):
+        raise ExcelError(VALUE, "TRUE/FALSE is not a number")
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value)
+    if isinstance(value, str):
+        number = parse_number_text(value) if value.strip() else 0.0
+        if number is None:
+            raise ExcelError(VALUE, f"{value!r} is not a number")
+        return number
+    raise ExcelError(VALUE, f"unsupported value {value!r}")
+
+
+def as_matrix(value: object) -> list[list[object]]:
+    """Whatever xlwings passed (a scalar, ``None`` or nested lists) as a 2-D list."""
+    if isinstance(value, list):
+        if value and all(isinstance(row, list) for row in value):
+            return value
+        return [value]
+    return [[value]]
+
+
+def first_error(matrix: Sequence[Sequence[object]]) -> str | None:
+    """The first error value in reading order, as ``SUM`` would report it."""
+    for row in matrix:
+        for cell in row:
+            if is_error(cell):
+                return cell
+    return None
+
+
+def numbers_like_sum(matrix: Sequence[Sequence[object]]) -> np.ndarray:
+    """The numbers of a range the way ``SUM`` sees them: blanks, text, booleans skipped.
+
+    >>> numbers_like_sum([[1, None], ["x", 2.5], [True, "3"]]).tolist()
+    [1.0, 2.5]
+    """
+    error = first_error(matrix)
+    if error:
+        raise ExcelError(error)
+    return np.array(
+        [cell for row in matrix for cell in row if isinstance(cell, (int, float)) and not isinstance(cell, bool)],
+        dtype=float,
+    )
+
+
+def excel_result(compute: Callable[[], object]) -> object:
+    """Run ``compute`` and turn the core's exceptions into Excel error values.
+
+    ``ZeroDivisionError`` becomes ``#DIV/0!``, ``ValueError`` ``#NUM!``; an
+    :class:`ExcelError` keeps its code. A NaN or infinite result becomes ``#NUM!``.
+    """
+    try:
+        result = compute()
+    except ExcelError as error:
+        return error.code
+    except ZeroDivisionError:
+        return DIV0
+    except ValueError:
+        return NUM
+    if isinstance(result, float) and (math.isnan(result) or math.isinf(result)):
+        return NUM
+    return result
+
+
+def elementwise(function: Callable[..., float], *arguments: object) -> object:
+    """Apply ``function`` cell by cell over same-shaped ranges, as Excel array maths does.
+
+    A single cell is broadcast against a range. Ranges of different shapes give
+    ``#VALUE!``. Each result cell carries its own error, so one bad row does not
+    hide the others. A 1x1 result is returned as a scalar.
+
+    >>> elementwise(lambda a, b: a / b, [[1], [4]], 2)
+    [[0.5], [2.0]]
+    """
+    matrices = [as_matrix(argument) for argument in arguments]
+    shapes = {(len(m), len(m[0]) if m else 0) for m in matrices if (len(m), len(m[0]) if m else 0) != (1, 1)}
+    if len(shapes) > 1:
+        return VALUE
+    rows, columns = shapes.pop() if shapes else (1, 1)
+
+    def cell(matrix: list[list[object]], r: int, c: int) -> object:
+        return matrix[0][0] if len(matrix) == 1 and len(matrix[0]) == 1 else matrix[r][c]
+
+    result = [
+        [
+            excel_result(lambda r=r, c=c: function(*(to_number(cell(m, r, c)) for m in matrices)))
+            for c in range(columns)
+        ]
+        for r in range(rows)
+    ]
+    return result[0][0] if (rows, columns) == (1, 1) else result

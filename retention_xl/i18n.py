@@ -1,0 +1,65 @@
+"""Languages and the words the product shows, read from ``templates/<language>/``.
+
+Every label, sheet name and piece of advice exists in simplified Chinese (the
+default), traditional Chinese and English. The wording lives in
+``templates/<language>/labels.json`` and the ``*.j2`` templates beside it, so a
+company can change it without touching code.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+
+LANGUAGES = ("zh-CN", "zh-TW", "en")
+DEFAULT_LANGUAGE = "zh-CN"
+
+_ALIASES = {
+    "zh": "zh-CN", "zh-cn": "zh-CN", "zh-hans": "zh-CN", "zh-sg": "zh-CN", "cn": "zh-CN",
+    "简体": "zh-CN", "简体中文": "zh-CN", "sc": "zh-CN",
+    "zh-tw": "zh-TW", "zh-hk": "zh-TW", "zh-mo": "zh-TW", "zh-hant": "zh-TW", "tw": "zh-TW",
+    "hk": "zh-TW", "繁體": "zh-TW", "繁體中文": "zh-TW", "tc": "zh-TW",
+    "en": "en", "en-us": "en", "en-gb": "en", "english": "en",
+}
+
+
+def normalize_language(language: str | None) -> str:
+    """The supported language code for a user's spelling of it.
+
+    Raises ``ValueError`` naming the accepted codes for anything else.
+
+    >>> normalize_language("zh_tw"), normalize_language(None), normalize_language("EN")
+    ('zh-TW', 'zh-CN', 'en')
+    """
+    if language is None or str(language).strip() == "":
+        return DEFAULT_LANGUAGE
+    key = str(language).strip().replace("_", "-").lower()
+    if key in _ALIASES:
+        return _ALIASES[key]
+    raise ValueError(f"unknown language {language!r}: use one of {', '.join(LANGUAGES)}")
+
+
+def templates_root():
+    """The folder holding one sub-folder of wording per language."""
+    return resources.files("retention_xl.templates")
+
+
+@lru_cache(maxsize=None)
+def labels(language: str = DEFAULT_LANGUAGE) -> dict[str, str]:
+    """All short texts of one language, keyed by a stable English identifier.
+
+    >>> labels("en")["tier.high"]
+    'High'
+    """
+    path = templates_root() / normalize_language(language) / "labels.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def tier_label(tier: str, language: str = DEFAULT_LANGUAGE) -> str:
+    """The shown name of a repeat-purchase tier (``"high"``, ``"medium"``, ``"low"``).
+
+    >>> tier_label("low", "zh-CN"), tier_label("low", "zh-TW")
+    ('低复购', '低複購')
+    """
+    return labels(language)[f"tier.{tier}"]

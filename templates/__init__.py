@@ -1,0 +1,1 @@
+# Wording of the product, one folder per language; installed as retention_xl.templates.

@@ -1,0 +1,81 @@
+"""Open a workbook in LibreOffice Calc (headless), recalculate every formula, read it back.
+
+LibreOffice normally trusts the values cached in an .xlsx file. A private user
+profile that sets "recalculate on load: always" makes it compute every formula
+itself; converting the file to .xlsx then stores LibreOffice's own results, which
+openpyxl reads back. Any formula it cannot evaluate shows up as an error value.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+_PROFILE_SETTINGS = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>0</value></prop></item>
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="ODFRecalcMode" oor:op="fuse"><value>0</value></prop></item>
+<item oor:path="/org.openoffice.Office.Common/Misc"><prop oor:name="FirstRun" oor:op="fuse"><value>false</value></prop></item>
+</oor:items>
+"""
+
+ERROR_VALUES = {"#DIV/0!", "#VALUE!", "#NUM!", "#N/A", "#NAME?", "#NULL!", "#REF!", "Err:502", "Err:504", "Err:508"}
+
+
+def soffice() -> str | None:
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def require_soffice() -> str:
+    """The soffice binary; skips the test without it, except on CI where it must exist."""
+    binary = soffice()
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail("LibreOffice (soffice) is required on CI; .ci/run installs it")
+        pytest.skip("LibreOffice (soffice) is not installed")
+    return binary
+
+
+def recalculate(workbook: Path, workdir: Path) -> Path:
+    """A copy of ``workbook`` as LibreOffice saves it after recalculating everything."""
+    binary = require_soffice()
+    profile = Path(tempfile.mkdtemp(prefix="lo-profile-", dir=workdir))
+    (profile / "user").mkdir()
+    (profile / "user" / "registrymodifications.xcu").write_text(_PROFILE_SETTINGS, encoding="utf-8")
+    outdir = workdir / "recalculated"
+    outdir.mkdir(exist_ok=True)
+    completed = subprocess.run(
+        [
+            binary,
+            f"-env:UserInstallation={profile.as_uri()}",
+            "--headless",
+            "--norestore",
+            "--convert-to",
+            "xlsx:Calc MS Excel 2007 XML",
+            "--outdir",
+            str(outdir),
+            str(workbook),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    result = outdir / (workbook.stem + ".xlsx")
+    if completed.returncode != 0 or not result.exists():
+        raise AssertionError(f"LibreOffice could not open {workbook}: {completed.stdout}\n{completed.stderr}")
+    return result
+
+
+def recalculated_values(workbook: Path, workdir: Path) -> dict[str, dict[str, object]]:
+    """Every non-empty cell's value after LibreOffice recalculated ``workbook``."""
+    book = openpyxl.load_workbook(recalculate(workbook, workdir), data_only=True)
+    return {
+        sheet.title: {cell.coordinate: cell.value for row in sheet.iter_rows() for cell in row if cell.value is not None}
+        for sheet in book.worksheets
+    }

@@ -1,0 +1,178 @@
+"""Turning the cells of one column into customer ids, dates or amounts, a column at a time.
+
+Every function takes a pandas Series as a reader produced it (numbers, datetimes,
+or text when the column mixes types) and returns a clean Series of the same
+length, with missing values (``NaN``/``NaT``/``None``) where a cell cannot be read.
+The caller counts those as excluded rows; nothing is silently guessed.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+# Excel's day 0 (serial numbers count days from here, after Lotus' 1900 leap-year bug).
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+# Serial numbers a sales date can plausibly have: 1954-10-13 .. 2119-01-08.
+_SERIAL_RANGE = (20_000, 80_000)
+
+TOTAL_WORDS = ("合计", "合計", "总计", "總計", "小计", "小計", "总额", "總額", "total", "grandtotal", "subtotal", "sum")
+
+_FULL_WIDTH_SPACE = "\u3000"
+
+
+def _text(series: pd.Series) -> pd.Series:
+    """Text cells normalised: full-width forms to ASCII, outer spaces stripped."""
+    text = series.astype("string")
+    # NFKC changes nothing in ASCII text, which is almost every cell; skip those.
+    wide = ~text.str.isascii().fillna(True).astype(bool)
+    if wide.any():
+        text = text.copy()
+        text[wide] = text[wide].str.normalize("NFKC").str.replace(_FULL_WIDTH_SPACE, " ")
+    return text.str.strip()
+
+
+def customer_ids(series: pd.Series) -> pd.Series:
+    """Customer ids as text; a number Excel stored as ``17850.0`` becomes ``"17850"``.
+
+    >>> customer_ids(pd.Series([17850.0, " 17850 ", "17850.0", "Ａ-01", None, ""])).tolist()
+    ['17850', '17850', '17850', 'A-01', <NA>, <NA>]
+    """
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        numbers = series.astype(float)
+        whole = numbers.notna() & (numbers == np.round(numbers))
+        text = numbers.astype("string")
+        text[whole] = numbers[whole].astype("int64").astype("string")
+        return text
+    text = _text(series)
+    float_like = text.str.fullmatch(r"-?\d+\.0+").fillna(False).astype(bool)
+    if float_like.any():
+        text = text.copy()
+        text[float_like] = text[float_like].str.replace(r"\.0+$", "", regex=True)
+    return text.mask(text == "")
+
+
+def is_total_label(series: pd.Series) -> pd.Series:
+    """True where a cell says "total" (合计, 總計, Grand Total ...): a summary row, not a sale.
+
+    >>> is_total_label(pd.Series(["合计", "Grand Total:", "Tom", None])).tolist()
+    [True, True, False, False]
+    """
+    result = pd.Series(False, index=series.index)
+    if not (pd.api.types.is_string_dtype(series) or pd.api.types.is_object_dtype(series)):
+        return result
+    # Cheap vectorised screen first: only cells mentioning a total word are normalised.
+    text = series.astype("string")
+    maybe = text.str.contains(r"(?i)合|總|总|小|total|sum", regex=True).fillna(False).astype(bool)
+    if maybe.any():
+        key = _text(text[maybe]).str.lower().str.replace(r"[\s:：_\-()（）]", "", regex=True)
+        result[maybe] = key.isin(TOTAL_WORDS).fillna(False).astype(bool)
+    return result
+
+
+_AMOUNT_JUNK = re.compile(r"[¥￥$€£元,\s]|RMB|CNY|NT\$|HK\$|USD", re.IGNORECASE)
+
+
+def amounts(series: pd.Series) -> pd.Series:
+    """Amounts as floats, from numbers or from text such as ``"¥1,200"``, ``"(35.00)"`` or ``"１２０"``.
+
+    >>> amounts(pd.Series(["¥1,200", "(35.5)", "１２０", "-7", "abc", None, 3])).tolist()
+    [1200.0, -35.5, 120.0, -7.0, nan, nan, 3.0]
+    """
+    if pd.api.types.is_bool_dtype(series):
+        return pd.Series(np.nan, index=series.index)
+    if pd.api.types.is_numeric_dtype(series):
+        return series.astype(float)
+    text = _text(series).str.replace(_AMOUNT_JUNK, "", regex=True)
+    negative = text.str.startswith("(") & text.str.endswith(")")
+    text = text.str.strip("()")
+    numbers = pd.to_numeric(text.astype(object), errors="coerce").astype(float)
+    return numbers.where(~negative.fillna(False).astype(bool), -numbers)
+
+
+_DATE_PARTS = re.compile(
+    r"^(?P<a>\d{1,4})[-/.年](?P<b>\d{1,2})[-/.月](?P<c>\d{1,4})日?"
+    r"(?:[ T]+(?P<hour>\d{1,2})[:：](?P<minute>\d{2})(?:[:：](?P<second>\d{2})(?:\.\d+)?)?)?$"
+)
+
+
+class AmbiguousDates(ValueError):
+    """Day-first and month-first readings both occur in one column."""
+
+
+def dates(series: pd.Series, dayfirst: bool | None = None) -> tuple[pd.Series, bool | None]:
+    """Dates from real date cells, Excel serial numbers or text; returns (dates, dayfirst used).
+
+    Text may be ``2024-03-05``, ``2024/3/5``, ``2024年3月5日`` (with an optional time) or
+    ``05/03/2024``. For day/month/year text the order is detected from the values
+    (a first part above 12 means day-first, a second part above 12 month-first);
+    when no value decides it, ``dayfirst`` (default month-first) is used and the
+    second value returned says which was applied. ``AmbiguousDates`` is raised
+    when the column holds both orders.
+
+    >>> parsed, order = dates(pd.Series(["2024-03-05", "2024/3/6", "2024年3月7日", "31/03/2024", 45360, None]))
+    >>> [d.strftime("%Y-%m-%d") if not pd.isna(d) else None for d in parsed], order
+    (['2024-03-05', '2024-03-06', '2024-03-07', '2024-03-31', '2024-03-09', None], True)
+    """
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return series.astype("datetime64[ns]"), None
+    if pd.api.types.is_bool_dtype(series):
+        return pd.Series(pd.NaT, index=series.index, dtype="datetime64[ns]"), None
+    if pd.api.types.is_numeric_dtype(series):
+        return _from_serial(series.astype(float)), None
+
+    result = pd.Series(pd.NaT, index=series.index, dtype="datetime64[ns]")
+    is_datetime = is_number = pd.Series(False, index=series.index)
+    if series.dtype == object:  # cells of mixed kinds, as a DataFrame built by hand may hold
+        is_datetime = series.map(lambda v: hasattr(v, "year"), na_action="ignore").fillna(False).astype(bool)
+        if is_datetime.any():
+            result[is_datetime] = pd.to_datetime(series[is_datetime], errors="coerce")
+        is_number = series.map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), na_action="ignore")
+        is_number = is_number.fillna(False).astype(bool)
+        if is_number.any():
+            result[is_number] = _from_serial(series[is_number].astype(float))
+
+    text = _text(series.where(~(is_datetime | is_number)))
+    pending = text.notna() & (text != "")
+    if not pending.any():
+        return result, None
+    # Fast path for ISO text ("2024-03-05", "2024-03-05 14:30:00"), the common export.
+    iso = pd.to_datetime(text[pending], format="ISO8601", errors="coerce")
+    result[pending & iso.reindex(text.index).notna()] = iso.dropna()
+    pending &= result.isna()
+    if not pending.any():
+        return result, None
+
+    parts = text[pending].str.extract(_DATE_PARTS)
+    for column in ("a", "b", "c", "hour", "minute", "second"):
+        parts[column] = pd.to_numeric(parts[column], errors="coerce")
+    year_first = parts["a"] >= 100
+    day_month_year = parts["a"].notna() & ~year_first
+    used = dayfirst
+    if day_month_year.any():
+        dmy = parts[day_month_year]
+        says_dayfirst = bool((dmy["a"] > 12).any())
+        says_monthfirst = bool((dmy["b"] > 12).any())
+        if says_dayfirst and says_monthfirst and dayfirst is None:
+            raise AmbiguousDates("the column mixes day/month/year and month/day/year dates")
+        if dayfirst is None:
+            used = True if says_dayfirst else False
+    year = parts["a"].where(year_first, parts["c"])
+    year = year.where(year >= 100, year + 2000)
+    month = parts["b"].where(year_first, parts["b"] if used else parts["a"])
+    day = parts["c"].where(year_first, parts["a"] if used else parts["b"])
+    built = pd.to_datetime(
+        pd.DataFrame({"year": year, "month": month, "day": day, "hour": parts["hour"].fillna(0),
+                      "minute": parts["minute"].fillna(0), "second": parts["second"].fillna(0)}),
+        errors="coerce",
+    )
+    result[pending] = built
+    return result, (used if day_month_year.any() else None)
+
+
+def _from_serial(serials: pd.Series) -> pd.Series:
+    valid = serials.between(*_SERIAL_RANGE)
+    days = serials.where(valid)
+    return EXCEL_EPOCH + pd.to_timedelta(days, unit="D")

@@ -267,8 +267,8 @@ def _load_excel_table(reader, path: Path, sheet: str, found: cols.ColumnMap, abs
         sheet,
         header_row=None,
         skip_rows=found.header_row + 1,
-        use_columns=indices,
-        dtypes={i: "string" for i in indices if by_index[i] in text_roles},
+        use_columns=[f"__UNNAMED__{i}" for i in indices],
+        dtypes={f"__UNNAMED__{i}": "string" for i in indices if by_index[i] in text_roles},
         schema_sample_rows=None,
     )
     frame = table.to_pandas()

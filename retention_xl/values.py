@@ -145,9 +145,18 @@ def dates(series: pd.Series, dayfirst: bool | None = None) -> tuple[pd.Series, b
     if not pending.any():
         return result, None
 
+    # A serial number in a column that also holds text arrives as text ("45357").
+    serial = pd.to_numeric(text[pending].where(text[pending].str.fullmatch(r"\d+(\.\d+)?").fillna(False).astype(bool)),
+                           errors="coerce").astype(float)
+    if serial.notna().any():
+        result[serial.notna().reindex(text.index, fill_value=False)] = _from_serial(serial.dropna())
+        pending &= result.isna()
+        if not pending.any():
+            return result, None
+
     parts = text[pending].str.extract(_DATE_PARTS)
     for column in ("a", "b", "c", "hour", "minute", "second"):
-        parts[column] = pd.to_numeric(parts[column], errors="coerce")
+        parts[column] = pd.to_numeric(parts[column], errors="coerce").astype(float)
     year_first = parts["a"] >= 100
     day_month_year = parts["a"].notna() & ~year_first
     used = dayfirst

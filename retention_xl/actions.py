@@ -1,0 +1,146 @@
+"""Recommended actions for the month, class by class, worded by the jinja2 templates.
+
+Each action says why (the figures that triggered it), what to do, and who to
+contact first. The wording lives in ``templates/<language>/actions.j2`` as macros
+``<key>_title()``, ``<key>_why(f)`` and ``<key>_what(f)``, so it can be edited
+without code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import jinja2
+import pandas as pd
+
+from . import metrics
+from .analysis import MonthFigures
+from .customers import ACTIVE_MONTHS
+from .i18n import labels, normalize_language, templates_root
+
+WHO_LIMIT = 10
+
+
+@dataclass
+class Action:
+    key: str
+    title: str
+    why: str
+    what: str
+    who: pd.DataFrame           # the customers to contact first, at most WHO_LIMIT
+    remaining: int              # further customers not listed
+    filter_column: str | None   # Customers-sheet column (and value) that lists all of them
+    filter_value: str | None
+    warning: bool = False
+
+
+def pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def num(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def money(value: float) -> str:
+    return f"{value:,.2f}"
+
+
+@lru_cache(maxsize=None)
+def environment(language: str) -> jinja2.Environment:
+    """The jinja2 environment for one language's templates, with the pct/num/money filters."""
+    folder = templates_root() / normalize_language(language)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(folder)), autoescape=False, undefined=jinja2.StrictUndefined)
+    env.filters.update(pct=pct, num=num, money=money)
+    return env
+
+
+def render_definitions(language: str, **values) -> list[tuple[str, str]]:
+    """(term, definition) pairs from ``definitions.j2``."""
+    text = environment(language).get_template("definitions.j2").render(**values)
+    return [tuple(line.split("\t", 1)) for line in text.strip().splitlines() if "\t" in line]
+
+
+def recommend(
+    current: MonthFigures,
+    previous: MonthFigures | None,
+    customers: pd.DataFrame,
+    *,
+    language: str,
+    active_window: int,
+    low: float = metrics.DEFAULT_LOW_REPEAT,
+) -> list[Action]:
+    """The month's actions, most urgent first; each appears only when it applies."""
+    macros = environment(language).get_template("actions.j2").module
+    words = labels(language)
+    in_base = customers["in_base"]
+    base_revenue = float(customers.loc[in_base, "window_revenue"].clip(lower=0).sum())
+    active_months = min(ACTIVE_MONTHS, active_window)
+    actions: list[Action] = []
+
+    def add(key, members, sort_by, figures, filter_column=None, filter_value=None, warning=False):
+        members = members.sort_values(sort_by, ascending=False, kind="stable")
+        who = members.head(WHO_LIMIT).assign(stake=lambda t: t[sort_by])
+        actions.append(
+            Action(
+                key=key,
+                title=str(getattr(macros, f"{key}_title")()).strip(),
+                why=str(getattr(macros, f"{key}_why")(figures)).strip(),
+                what=str(getattr(macros, f"{key}_what")(figures)).strip(),
+                who=who[["customer_id", "customer_name", "segment", "last_purchase", "days_since_last", "stake"]],
+                remaining=max(len(members) - WHO_LIMIT, 0),
+                filter_column=filter_column,
+                filter_value=filter_value,
+                warning=warning,
+            )
+        )
+
+    def group(frame, sort_by="revenue"):
+        revenue = float(frame[sort_by].sum())
+        share = float(frame.loc[frame["in_base"], "window_revenue"].clip(lower=0).sum()) / base_revenue if base_revenue else None
+        return {"count": len(frame), "revenue": revenue, "share": share, "active_months": active_months}
+
+    if current.repeat_tier == "low":
+        add("warning_low_repeat", customers.iloc[0:0], "revenue",
+            {"repeat_rate": current.repeat_rate, "low": low, "window": active_window}, warning=True)
+
+    key_quiet = customers[customers["action"] == "key_quiet"]
+    if len(key_quiet):
+        add("key_quiet", key_quiet, "window_revenue", group(key_quiet, "window_revenue"),
+            "col.action", words["action.key_quiet"])
+
+    for key, segment_keys in (("cant_lose", ["cant_lose"]), ("at_risk", ["at_risk"])):
+        members = customers[customers["segment"].isin(segment_keys) & (customers["action"] != "key_quiet")]
+        if len(members):
+            add(key, members, "revenue", group(members), "col.segment", words[f"segment.{segment_keys[0]}"])
+
+    falling = previous is not None and (
+        (current.strict_retention is not None and previous.strict_retention is not None
+         and current.strict_retention < previous.strict_retention)
+        or (current.txn_growth is not None and current.txn_growth < 0)
+    )
+    if current.L and falling:
+        last_month_of_base = pd.Period(current.month, "M") - active_window
+        left = customers[~in_base & (customers["last_purchase"].dt.to_period("M") == last_month_of_base)]
+        add("lost_this_month", left, "revenue",
+            {"L": current.L, "strict_retention": current.strict_retention,
+             "previous_strict_retention": previous.strict_retention, "txn_growth": current.txn_growth})
+
+    groups = (
+        ("new_customers", customers["status"] == "new", "window_revenue", "col.status", ["status.new"]),
+        ("champions", customers["segment"].isin(["champions", "loyal"]) & in_base, "window_revenue", "col.segment",
+         ["segment.champions", "segment.loyal"]),
+        ("potential", customers["segment"].isin(["potential_loyalist", "promising"]), "revenue", "col.segment",
+         ["segment.potential_loyalist", "segment.promising"]),
+        ("need_attention", customers["segment"].isin(["need_attention", "about_to_sleep"]), "revenue", "col.segment",
+         ["segment.need_attention", "segment.about_to_sleep"]),
+        ("hibernating", customers["segment"].isin(["hibernating", "lost"]), "revenue", "col.segment",
+         ["segment.hibernating", "segment.lost"]),
+    )
+    for key, mask, sort_by, column, label_keys in groups:
+        members = customers[mask]
+        if len(members):
+            add(key, members, sort_by, group(members, sort_by) | {"N": current.N}, column,
+                " / ".join(words[k] for k in label_keys))
+    return actions

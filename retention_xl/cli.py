@@ -1,0 +1,153 @@
+"""The ``retention-xl`` command.
+
+    retention-xl report SALES.xlsx -o REPORT.xlsx [--month 2024-03] [--lang zh-CN|zh-TW|en]
+                 [--window 12] [--json SUMMARY.json] [--sheet NAME] [--customer COL] [--date COL]
+                 [--amount COL | --quantity COL --price COL] [--order COL] [--name COL] [--config FILE]
+    retention-xl sample SALES.xlsx          # write the bundled demo sales sheet
+
+Exit codes: 0 done; 2 the input or an option cannot be used (the message says which
+file, sheet, row and column, and how to fix it); 3 the report cannot be written;
+1 an unexpected failure. Errors are one line on standard error, never a traceback
+(``--debug`` shows it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+from . import __version__
+from .errors import RetentionXLError, UsageError
+
+EXIT_UNEXPECTED = 1
+
+CONFIG_KEYS = {"sheet", "columns", "dayfirst", "encoding", "month", "language", "window", "high", "low", "top"}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="retention-xl", description="Customer-retention analytics for Excel sales sheets.")
+    parser.add_argument("--version", action="version", version=f"retention-xl {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    report = commands.add_parser("report", help="turn a sales sheet into the monthly retention workbook")
+    report.add_argument("sales", type=Path, help="sales file: .xlsx, .xlsm, .xls, .csv or .parquet")
+    report.add_argument("-o", "--output", type=Path, required=True, help="the workbook to write (.xlsx)")
+    report.add_argument("--month", help="report month YYYY-MM (default: the last complete month in the data)")
+    report.add_argument("--lang", "--language", dest="language", help="zh-CN (default), zh-TW or en")
+    report.add_argument("--window", type=int, help="months of purchase that keep a customer in the base (default 12)")
+    report.add_argument("--json", type=Path, dest="json_path", help="also write the figures as JSON")
+    report.add_argument("--high", type=float, help="repeat-purchase rate from which the tier is high (default 0.7)")
+    report.add_argument("--low", type=float, help="repeat-purchase rate from which the tier is medium (default 0.3)")
+    report.add_argument("--top", type=float, help="share of the base that counts as key accounts (default 0.2)")
+    reading = report.add_argument_group("reading the sales file")
+    reading.add_argument("--sheet", help="worksheet name or 0-based number (default: the first with a sales table)")
+    for option, meaning in (
+        ("customer", "customer id"), ("name", "customer name"), ("date", "order date"), ("amount", "amount"),
+        ("quantity", "quantity"), ("price", "unit price"), ("order", "order or invoice number"),
+    ):
+        reading.add_argument(f"--{option}", metavar="COLUMN", help=f"header (or column letter) of the {meaning}")
+    order = reading.add_mutually_exclusive_group()
+    order.add_argument("--dayfirst", action="store_const", const=True, dest="dayfirst", help="read 05/03/2024 as 5 March")
+    order.add_argument("--monthfirst", action="store_const", const=False, dest="dayfirst", help="read 05/03/2024 as May 3")
+    reading.add_argument("--encoding", help="CSV encoding (default: detected among UTF-8, GB18030, Big5)")
+    reading.add_argument("--config", type=Path, help="JSON or TOML file with any of: " + ", ".join(sorted(CONFIG_KEYS)))
+    output = report.add_mutually_exclusive_group()
+    output.add_argument("--progress", action="store_true", default=None, help="show progress even when not on a terminal")
+    output.add_argument("--quiet", action="store_true", help="print nothing on success")
+    report.add_argument("--debug", action="store_true", help="show the traceback of unexpected errors")
+
+    sample = commands.add_parser("sample", help="write the demo sales sheet of a Chinese retailer")
+    sample.add_argument("output", type=Path, help="where to write it (.xlsx)")
+    sample.add_argument("--seed", type=int, default=2024)
+    sample.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    return parser
+
+
+def load_config(path: Path) -> dict:
+    """Options from a JSON or TOML file; unknown keys are an error so typos do not pass silently."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as error:
+        raise UsageError(f"{path}: cannot read the config file ({error.strerror})") from None
+    try:
+        config = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as error:
+        raise UsageError(f"{path}: not valid {'TOML' if path.suffix.lower() == '.toml' else 'JSON'} ({error})") from None
+    unknown = set(config) - CONFIG_KEYS
+    if unknown:
+        raise UsageError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(CONFIG_KEYS))}")
+    return config
+
+
+def _report(args) -> int:
+    from .report import ReportOptions, create_report
+
+    config = load_config(args.config) if args.config else {}
+    columns = dict(config.get("columns", {}))
+    for option in ("customer", "name", "date", "amount", "quantity", "price", "order"):
+        if getattr(args, option):
+            columns[option] = getattr(args, option)
+
+    def pick(name, config_key=None):
+        value = getattr(args, name)
+        return value if value is not None else config.get(config_key or name)
+
+    options = ReportOptions()
+    for field, value in (
+        ("month", pick("month")), ("language", pick("language")), ("active_window", pick("window")),
+        ("high", pick("high")), ("low", pick("low")), ("top_fraction", pick("top")),
+    ):
+        if value is not None:
+            setattr(options, field, value)
+
+    show_progress = not args.quiet and (args.progress or sys.stderr.isatty())
+    started = time.perf_counter()
+
+    def progress(message: str) -> None:
+        print(f"[{time.perf_counter() - started:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+    report = create_report(
+        args.sales, args.output, options,
+        sheet=pick("sheet"), columns=columns or None, dayfirst=pick("dayfirst"), encoding=pick("encoding"),
+        json_path=args.json_path, progress=progress if show_progress else None,
+    )
+    if not args.quiet:
+        current = report.current
+        retention = "—" if current.retention is None else f"{current.retention:.1%}"
+        print(f"Wrote {args.output} for {current.month}: {current.E:,} customers in the base, retention {retention}, "
+              f"{len(report.customers):,} customers listed ({time.perf_counter() - started:.1f} s)")
+    return 0
+
+
+def _sample(args) -> int:
+    from .sample import write_sample_workbook
+
+    path = write_sample_workbook(args.output, seed=args.seed)
+    print(f"Wrote {path}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _report(args) if args.command == "report" else _sample(args)
+    except RetentionXLError as error:
+        print(f"retention-xl: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("retention-xl: interrupted; no report was written", file=sys.stderr)
+        return 130
+    except Exception as error:  # the promise is one line, never a traceback
+        if args.debug:
+            raise
+        print(f"retention-xl: unexpected error: {type(error).__name__}: {error} (run again with --debug for details)",
+              file=sys.stderr)
+        return EXIT_UNEXPECTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

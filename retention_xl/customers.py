@@ -1,0 +1,157 @@
+"""One row per customer: RFM scores and segment, key account flag, lifecycle status, action.
+
+Definitions, all as of the last day of the report month M:
+
+* **R/F/M scores** (1-5) rank customers who ever bought by days since their last
+  purchase (fewer is better), number of orders and net revenue. A customer's score
+  is ``1 + floor(5 x w / n)``, where w counts the customers strictly worse on that
+  measure and n all customers: the best fifth scores 5, and equal values always
+  share a score.
+* **RFM segment**: the first rule that matches, in this order --
+  Champions (R>=4, F>=4, M>=4); Loyal (R>=3, F>=4); Can't Lose Them (R<=2, F>=4,
+  M>=4); At Risk (R<=2, F>=3); Potential Loyalist (R>=4, F 2-3); New Customers
+  (R=5, F=1); Promising (R=4, F=1); Need Attention (R=3, F=3); About to Sleep
+  (R=3, F<=2); Hibernating (R=2, F<=2); Lost (R=1, F<=2). Every combination of
+  scores falls in exactly one.
+* **Key account**: the top 20% of the customers in the base at the end of M by net
+  revenue in the window (rounded up to whole customers) -- the vital few of the
+  80/20 rule.
+* **Lifecycle status**: *new* (first purchase in M); *active* (bought in the last
+  three months, or in the window if it is shorter); *at risk* (in the base, but
+  quiet for longer than that); *lapsed* (no purchase in the window).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from . import metrics
+from .analysis import Activity, month_number
+
+SEGMENTS = (
+    "champions", "loyal", "potential_loyalist", "new_customers", "promising", "need_attention",
+    "about_to_sleep", "cant_lose", "at_risk", "hibernating", "lost",
+)
+STATUSES = ("new", "active", "at_risk", "lapsed")
+ACTIVE_MONTHS = 3
+
+COLUMNS = (
+    "customer_id", "customer_name", "first_purchase", "last_purchase", "orders", "revenue", "window_orders",
+    "window_revenue", "in_base", "days_since_last", "r_score", "f_score", "m_score", "segment", "key_account",
+    "status", "action",
+)
+
+
+def scores(values: np.ndarray) -> np.ndarray:
+    """1-5 scores where higher values are better; ties share a score.
+
+    >>> scores(np.array([10, 20, 30, 40, 50])).tolist(), scores(np.array([1, 1, 1, 2])).tolist()
+    ([1, 2, 3, 4, 5], [1, 1, 1, 4])
+    """
+    values = np.asarray(values, dtype=float)
+    if values.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    worse = np.searchsorted(np.sort(values), values, side="left")
+    return 1 + (5 * worse) // values.size
+
+
+def segments(r: np.ndarray, f: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """The RFM segment of each (R, F, M) score triple; the first matching rule wins.
+
+    >>> segments(np.array([5, 1, 1, 5]), np.array([5, 5, 5, 1]), np.array([5, 5, 1, 1])).tolist()
+    ['champions', 'cant_lose', 'at_risk', 'new_customers']
+    """
+    rules = [
+        ("champions", (r >= 4) & (f >= 4) & (m >= 4)),
+        ("loyal", (r >= 3) & (f >= 4)),
+        ("cant_lose", (r <= 2) & (f >= 4) & (m >= 4)),
+        ("at_risk", (r <= 2) & (f >= 3)),
+        ("potential_loyalist", (r >= 4) & (f >= 2) & (f <= 3)),
+        ("new_customers", (r == 5) & (f == 1)),
+        ("promising", (r == 4) & (f == 1)),
+        ("need_attention", (r == 3) & (f == 3)),
+        ("about_to_sleep", (r == 3) & (f <= 2)),
+        ("hibernating", (r == 2) & (f <= 2)),
+        ("lost", (r == 1) & (f <= 2)),
+    ]
+    return np.select([condition for _, condition in rules], [name for name, _ in rules], default="")
+
+
+def customer_table(
+    activity: Activity,
+    month: pd.Period,
+    active_window: int,
+    names: pd.Series | None = None,
+    top_fraction: float = metrics.DEFAULT_TOP_FRACTION,
+) -> pd.DataFrame:
+    """Every customer who bought by the end of ``month``, best prospects first.
+
+    Sorted with the customers in the base first, by window revenue, then the others
+    by revenue. ``names`` maps customer id to a display name.
+    """
+    m = month_number(month)
+    w = active_window
+    buyers = activity.first_month >= 0
+    purchase = activity.is_purchase
+    customers = activity.customers
+
+    last_day = np.full(customers, np.iinfo(np.int64).min, dtype=np.int64)
+    np.maximum.at(last_day, activity.customer[purchase], activity.day[purchase])
+    first_day = np.full(customers, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first_day, activity.customer[purchase], activity.day[purchase])
+    as_of = int((month.end_time.normalize() - pd.Timestamp("1970-01-01")).days)
+
+    orders = activity.orders_in(-1, m)
+    revenue = np.bincount(activity.customer, weights=activity.amount, minlength=customers)
+    window_orders = activity.orders_in(m - w + 1, m)
+    window_revenue = activity.revenue_in(m - w + 1, m)
+    in_base = activity.active_in(m - w + 1, m)
+    recent = activity.active_in(m - min(ACTIVE_MONTHS, w) + 1, m)
+
+    table = pd.DataFrame(
+        {
+            "customer_id": activity.customer_ids,
+            "first_purchase": first_day,
+            "last_purchase": last_day,
+            "orders": orders,
+            "revenue": revenue,
+            "window_orders": window_orders,
+            "window_revenue": window_revenue,
+            "in_base": in_base,
+            "recent": recent,
+            "new": activity.first_month == m,
+        }
+    )[buyers].reset_index(drop=True)
+
+    table["days_since_last"] = as_of - table["last_purchase"]
+    table["r_score"] = scores(-table["days_since_last"].to_numpy())
+    table["f_score"] = scores(table["orders"].to_numpy())
+    table["m_score"] = scores(table["revenue"].to_numpy())
+    table["segment"] = segments(table["r_score"].to_numpy(), table["f_score"].to_numpy(), table["m_score"].to_numpy())
+    table["status"] = np.select(
+        [table["new"], table["recent"], table["in_base"]], ["new", "active", "at_risk"], default="lapsed"
+    )
+
+    table = table.sort_values(
+        ["in_base", "window_revenue", "revenue", "customer_id"], ascending=[False, False, False, True], kind="stable"
+    ).reset_index(drop=True)
+    key_count = math.ceil(top_fraction * int(table["in_base"].sum()) - 1e-9)
+    table["key_account"] = np.arange(len(table)) < key_count
+    table["action"] = np.where(table["key_account"] & (table["status"] == "at_risk"), "key_quiet", table["segment"])
+
+    epoch = np.datetime64("1970-01-01", "D")
+    table["first_purchase"] = (epoch + table["first_purchase"].to_numpy().astype("timedelta64[D]")).astype("datetime64[ns]")
+    table["last_purchase"] = (epoch + table["last_purchase"].to_numpy().astype("timedelta64[D]")).astype("datetime64[ns]")
+    table["customer_name"] = table["customer_id"].map(names) if names is not None else pd.NA
+    return table[list(COLUMNS)]
+
+
+def latest_names(transactions: pd.DataFrame) -> pd.Series | None:
+    """Customer id -> the name on their most recent transaction, where the sheet has names."""
+    named = transactions.dropna(subset=["customer_name"])
+    if named.empty:
+        return None
+    return named.sort_values("date").drop_duplicates("customer_id", keep="last").set_index("customer_id")["customer_name"]

@@ -1,0 +1,273 @@
+"""The Python API: sales rows in, the month's retention tables and workbook out.
+
+>>> from retention_xl.report import ReportOptions, create_report
+>>> report = create_report("sample_workbooks/sales_sample.xlsx", "report.xlsx",
+...                        ReportOptions(language="en"))          # doctest: +SKIP
+>>> report.current.retention, report.customers.head()           # doctest: +SKIP
+
+:func:`analyse` works on any DataFrame of clean transactions (see
+:func:`retention_xl.cleaning.clean_transactions`) and returns every table as a
+pandas DataFrame; :func:`write_workbook` turns the result into the formatted
+workbook; :func:`create_report` does both from a file, as the command line does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import analysis, metrics
+from .actions import Action, recommend
+from .customers import SEGMENTS, STATUSES, customer_table, latest_names
+from .errors import OutputError, UsageError
+from .i18n import normalize_language
+from .reader import Progress, SalesData, read_sales
+
+PARETO_POINTS = 20
+
+
+@dataclass
+class ReportOptions:
+    """Everything that shapes a report besides the data.
+
+    ``month`` is ``"YYYY-MM"`` (default: the last complete month in the data);
+    ``active_window`` the months of purchase that keep a customer in the base;
+    ``high``/``low`` the repeat-purchase tier lines; ``top_fraction`` the share of
+    customers that count as key accounts.
+    """
+
+    month: str | None = None
+    language: str = "zh-CN"
+    active_window: int = 12
+    high: float = metrics.DEFAULT_HIGH_REPEAT
+    low: float = metrics.DEFAULT_LOW_REPEAT
+    top_fraction: float = metrics.DEFAULT_TOP_FRACTION
+    cohort_months: int = 24
+    trend_months: int = 12
+
+    def validated(self) -> ReportOptions:
+        try:
+            language = normalize_language(self.language)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+        if not isinstance(self.active_window, int) or not 1 <= self.active_window <= 120:
+            raise UsageError(f"the active window must be a whole number of months from 1 to 120, got {self.active_window}")
+        if not 0 <= self.low <= self.high <= 1:
+            raise UsageError(f"repeat-purchase tiers need 0 <= low <= high <= 1, got low={self.low}, high={self.high}")
+        if not 0 < self.top_fraction <= 1:
+            raise UsageError(f"the key-account share must be above 0 and at most 1, got {self.top_fraction}")
+        return replace(self, language=language)
+
+
+@dataclass
+class RetentionReport:
+    """The month's figures and tables; see :mod:`retention_xl.analysis` for the definitions."""
+
+    month: pd.Period
+    options: ReportOptions
+    current: analysis.MonthFigures
+    previous: analysis.MonthFigures | None
+    trend: list[analysis.MonthFigures]
+    cohorts: analysis.Cohorts
+    customers: pd.DataFrame
+    actions: list[Action]
+    first_date: pd.Timestamp
+    last_date: pd.Timestamp
+    month_was_defaulted_mid_month: bool
+    sales: SalesData | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def trend_frame(self) -> pd.DataFrame:
+        """One row per month of the trend, with every figure of :class:`MonthFigures`."""
+        return pd.DataFrame([figures.as_dict() for figures in self.trend]).set_index("month")
+
+    def segment_table(self) -> pd.DataFrame:
+        """Customers and net revenue per RFM segment (all eleven, in a fixed order)."""
+        grouped = self.customers.groupby("segment")["revenue"].agg(["size", "sum"])
+        table = grouped.reindex(list(SEGMENTS), fill_value=0).rename(columns={"size": "customers", "sum": "revenue"})
+        return _with_shares(table)
+
+    def status_table(self) -> pd.DataFrame:
+        """Customers and net revenue per lifecycle status."""
+        grouped = self.customers.groupby("status")["revenue"].agg(["size", "sum"])
+        table = grouped.reindex(list(STATUSES), fill_value=0).rename(columns={"size": "customers", "sum": "revenue"})
+        return _with_shares(table)
+
+    def key_account_table(self) -> pd.DataFrame:
+        """Key accounts against the other customers of the base: count and window revenue."""
+        base = self.customers[self.customers["in_base"]]
+        table = pd.DataFrame(
+            {
+                "customers": [int(base["key_account"].sum()), int((~base["key_account"]).sum())],
+                "revenue": [float(base.loc[base["key_account"], "window_revenue"].sum()),
+                            float(base.loc[~base["key_account"], "window_revenue"].sum())],
+            },
+            index=["key", "other"],
+        )
+        return _with_shares(table)
+
+    def pareto_curve(self) -> pd.DataFrame:
+        """Share of the base's window revenue held by the top 5%, 10% ... 100% of the base."""
+        amounts = self.customers.loc[self.customers["in_base"], "window_revenue"].clip(lower=0).to_numpy()
+        fractions = np.arange(1, PARETO_POINTS + 1) / PARETO_POINTS
+        shares = [metrics.pareto_share(amounts, f) if amounts.sum() > 0 else np.nan for f in fractions]
+        return pd.DataFrame({"top_fraction": fractions, "revenue_share": shares})
+
+    def summary(self) -> dict:
+        """The figures scripts need, as written by ``--json``."""
+        current = self.current.as_dict()
+        cohort_counts = {
+            cohort: [int(v) for v in row.dropna().tolist()] for cohort, row in self.cohorts.active.iterrows()
+        }
+        return {
+            "month": current["month"],
+            "active_window": self.options.active_window,
+            **{k: current[k] for k in ("S", "N", "E", "R", "L")},
+            **{k: current[k] for k in ("retention", "strict_retention", "txn_growth", "repeat_rate", "repeat_tier",
+                                       "pareto_share", "revenue", "orders", "average_order_value")},
+            "previous_month": self.previous.as_dict() if self.previous else None,
+            "cohorts": cohort_counts,
+            "customers": int(len(self.customers)),
+            "key_accounts": int(self.customers["key_account"].sum()),
+            "data_range": [str(self.first_date.date()), str(self.last_date.date())],
+            "accounting": self.sales.accounting.as_dict() if self.sales else None,
+        }
+
+
+def _with_shares(table: pd.DataFrame) -> pd.DataFrame:
+    table = table.astype({"customers": int, "revenue": float})
+    customers, revenue = table["customers"].sum(), table["revenue"].sum()
+    table["customer_share"] = table["customers"] / customers if customers else np.nan
+    table["revenue_share"] = table["revenue"] / revenue if revenue else np.nan
+    return table
+
+
+def default_month(last_date: pd.Timestamp) -> tuple[pd.Period, bool]:
+    """The last complete month ending on or before ``last_date``; True if the data ends mid-month.
+
+    >>> default_month(pd.Timestamp("2010-12-09 12:50"))
+    (Period('2010-11', 'M'), True)
+    >>> default_month(pd.Timestamp("2024-03-31 18:00"))
+    (Period('2024-03', 'M'), False)
+    """
+    month = last_date.to_period("M")
+    if last_date.normalize() == month.end_time.normalize():
+        return month, False
+    return month - 1, True
+
+
+def analyse(transactions: pd.DataFrame, options: ReportOptions | None = None, sales: SalesData | None = None) -> RetentionReport:
+    """Every figure and table of the report, from clean transactions."""
+    options = (options or ReportOptions()).validated()
+    started = time.perf_counter()
+    if not (transactions["amount"] > 0).any():
+        raise UsageError("the data holds no purchases")
+    first_date, last_date = transactions["date"].min(), transactions["date"].max()
+    mid_month = False
+    if options.month is None:
+        month, mid_month = default_month(last_date)
+        if month < first_date.to_period("M"):
+            raise UsageError(f"the data covers only part of {last_date:%Y-%m}, no complete month; choose one with --month")
+    else:
+        try:
+            month = pd.Period(str(options.month), freq="M")
+        except ValueError:
+            raise UsageError(f"--month must look like 2024-03, got {options.month!r}") from None
+        if not first_date.to_period("M") <= month <= last_date.to_period("M"):
+            raise UsageError(f"{month} is outside the data, which covers {first_date:%Y-%m} to {last_date:%Y-%m}")
+
+    activity = analysis.build_activity(transactions, month)
+    window = options.active_window
+    detail = {"high": options.high, "low": options.low, "top_fraction": options.top_fraction}
+    current = analysis.month_figures(activity, month, window, **detail)
+    has_previous = (month - 1) >= first_date.to_period("M")
+    previous = analysis.month_figures(activity, month - 1, window, **detail) if has_previous else None
+    trend = analysis.trend(activity, month, window, options.trend_months)
+    cohorts = analysis.cohorts(activity, month, options.cohort_months)
+    customers = customer_table(activity, month, window, latest_names(transactions), options.top_fraction)
+    actions = recommend(current, previous, customers, language=options.language, active_window=window, low=options.low)
+    return RetentionReport(
+        month=month, options=options, current=current, previous=previous, trend=trend, cohorts=cohorts,
+        customers=customers, actions=actions, first_date=first_date, last_date=last_date,
+        month_was_defaulted_mid_month=mid_month, sales=sales,
+        timings={"compute": time.perf_counter() - started},
+    )
+
+
+def write_workbook(report: RetentionReport, path: str | Path, progress: Progress | None = None):
+    """Write the formatted workbook to ``path`` atomically; returns the written workbook's record.
+
+    The workbook is first written to a temporary file beside ``path`` and moved into
+    place only when complete, so a failure never leaves a half-written report.
+    """
+    from .workbook import write_report_workbook
+
+    path = Path(path)
+    if path.suffix.lower() != ".xlsx":
+        raise UsageError(f"the report must be an .xlsx file, got {path.name}")
+    if not path.parent.exists():
+        raise OutputError(f"{path.parent}: the folder for the report does not exist")
+    if report.sales is not None and path.exists() and path.resolve() == report.sales.file.resolve():
+        raise UsageError(f"{path}: the report would overwrite the sales file; choose another name")
+    started = time.perf_counter()
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".xlsx.tmp", dir=path.parent)
+    os.close(handle)
+    try:
+        written = write_report_workbook(report, temporary, progress)
+        os.replace(temporary, path)
+    except PermissionError as error:
+        raise OutputError(f"{path}: cannot write the report ({error.strerror}); close it in Excel and try again") from None
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+    report.timings["write"] = time.perf_counter() - started
+    return written
+
+
+def write_summary_json(report: RetentionReport, path: str | Path) -> None:
+    """Write :meth:`RetentionReport.summary` as UTF-8 JSON, atomically."""
+    path = Path(path)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".json.tmp", dir=path.parent or ".")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            json.dump(report.summary(), stream, ensure_ascii=False, indent=2)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+def create_report(
+    sales_file: str | Path,
+    output: str | Path,
+    options: ReportOptions | None = None,
+    *,
+    sheet: str | None = None,
+    columns: dict[str, str] | None = None,
+    dayfirst: bool | None = None,
+    encoding: str | None = None,
+    json_path: str | Path | None = None,
+    progress: Progress | None = None,
+) -> RetentionReport:
+    """Read ``sales_file``, analyse it and write the workbook to ``output`` (and ``json_path``)."""
+    options = (options or ReportOptions()).validated()
+    started = time.perf_counter()
+    sales = read_sales(sales_file, sheet=sheet, columns=columns, dayfirst=dayfirst, encoding=encoding, progress=progress)
+    read_seconds = time.perf_counter() - started
+    if progress:
+        progress("Computing the month's figures…")
+    report = analyse(sales.transactions, options, sales)
+    report.timings["read"] = read_seconds
+    if progress:
+        progress(f"Writing {Path(output).name}…")
+    write_workbook(report, output, progress)
+    if json_path is not None:
+        write_summary_json(report, json_path)
+    return report

@@ -679,7 +679,7 @@ class _Writer:
                 (words["param.file"], str(sales.file.name)),
                 (words["param.sheet"], sales.sheet or "—"),
                 (words["param.header_row"], sales.header_row),
-                (words["param.columns"], "; ".join(f"{role} = {header}" for role, header in sales.columns.items())),
+                (words["param.columns"], "; ".join(f"{words['role.' + role]} ← {header}" for role, header in sales.columns.items())),
             ]
         parameters += [
             (words["param.month"], str(report.month)),
@@ -692,8 +692,12 @@ class _Writer:
         ]
         for label, value in parameters:
             self.put(ws, row, 1, label, "rx_bold")
-            self.text(ws, row, 2, value) if isinstance(value, str) else self.put(ws, row, 2, value, "rx_int")
-            ws.cell(row=row, column=2).alignment = Alignment(horizontal="left")
+            if isinstance(value, str):
+                self.text(ws, row, 2, value, "rx_wrap")
+                ws.merge_cells(start_row=row, start_column=2, end_row=row, end_column=3)
+            else:
+                self.put(ws, row, 2, value, "rx_int")
+                ws.cell(row=row, column=2).alignment = Alignment(horizontal="left")
             row += 1
 
         row += 1

@@ -1,0 +1,90 @@
+"""Write sample_workbooks/functions_demo.xlsx: the four worksheet functions on a shop's numbers.
+
+Each figure appears twice: computed by the add-in (=RETENTION(...) ...) and by the
+plain Excel formula that gives the same answer without it. Without the add-in the
+first column shows #NAME?, the second still works.
+
+    python examples/functions_demo.py [OUTPUT.xlsx]
+"""
+
+import sys
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Font, PatternFill
+
+from retention_xl import formulas
+from retention_xl.i18n import tier_label
+
+MONTHS = ["2024-07", "2024-08", "2024-09", "2024-10", "2024-11", "2024-12"]
+START = [812, 840, 851, 866, 889, 902]        # customers at the start of each month
+NEW = [61, 55, 58, 70, 74, 52]                 # first purchase in the month
+END = [840, 851, 866, 889, 902, 897]           # customers at the end
+BASE_REVENUE = [231_880, 253_031, 241_980, 239_479, 266_410, 244_905]  # existing customers' revenue
+ORDERS_PER_CUSTOMER = [1, 3, 2, 1, 5, 2, 1, 1, 4, 2, 1, 7, 1, 2, 3, 1, 1, 2, 6, 1]
+REVENUE_PER_CUSTOMER = [52_300, 18_450, 12_900, 9_870, 8_120, 6_400, 5_980, 4_410, 3_960, 3_200,
+                        2_870, 2_450, 1_990, 1_730, 1_210, 980, 760, 540, 410, 220]
+
+
+def build(path: Path) -> Path:
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "函数示例"
+    bold = Font(bold=True)
+    head = PatternFill("solid", start_color="DDEBF7", end_color="DDEBF7")
+    sheet["A1"] = "retention_xl 工作表函数示例 / worksheet functions"
+    sheet["A1"].font = Font(bold=True, size=14)
+
+    sheet.append([])
+    sheet.append(["月份", "期初 S", "新客 N", "期末 E", "RETENTION（插件）", "(E−N)/S（纯公式）",
+                  "老客销售额", "TXN_GROWTH（插件）", "纯公式"])
+    for cell in sheet[3]:
+        cell.font, cell.fill = bold, head
+    for i, month in enumerate(MONTHS):
+        r = 4 + i
+        sheet.append([month, START[i], NEW[i], END[i]])
+        sheet[f"E{r}"] = f"=RETENTION(D{r},C{r},B{r})"
+        sheet[f"F{r}"] = formulas.retention(f"D{r}", f"C{r}", f"B{r}")
+        sheet[f"G{r}"] = BASE_REVENUE[i]
+        if i:
+            sheet[f"H{r}"] = f"=TXN_GROWTH(G{r},G{r - 1})"
+            sheet[f"I{r}"] = formulas.txn_growth(f"G{r}", f"G{r - 1}")
+        for column in "EFHI":
+            sheet[f"{column}{r}"].number_format = "0.0%"
+    last = 3 + len(MONTHS)
+    sheet[f"A{last + 1}"] = "整列一次计算（动态数组溢出）/ whole columns at once (spills):"
+    sheet[f"E{last + 1}"] = f"=RETENTION(D4:D{last},C4:C{last},B4:B{last})"
+
+    top = last + 4
+    sheet[f"A{top}"] = "客户"
+    sheet[f"B{top}"] = "订单数"
+    sheet[f"C{top}"] = "销售额"
+    for cell in sheet[top]:
+        cell.font, cell.fill = bold, head
+    for i, (orders, revenue) in enumerate(zip(ORDERS_PER_CUSTOMER, REVENUE_PER_CUSTOMER)):
+        sheet.append([f"C{i + 1:03d}", orders, revenue])
+    first, end = top + 1, top + len(ORDERS_PER_CUSTOMER)
+    rows = [
+        ("REPEAT_TIER（插件，订单数）", f"=REPEAT_TIER(B{first}:B{end})", None),
+        ("复购率（纯公式）", formulas.repeat_rate(f"B{first}:B{end}"), "0.0%"),
+        ("REPEAT_TIER（插件，复购率）", f"=REPEAT_TIER(F{end + 3})", None),
+        ("复购档位（纯公式）", formulas.repeat_tier(f"F{end + 3}", tuple(tier_label(t, "zh-CN") for t in ("high", "medium", "low"))), None),
+        ("PARETO_SHARE（插件）", f"=PARETO_SHARE(C{first}:C{end})", "0.0%"),
+        ("前 20% 客户占比（纯公式）", formulas.pareto_share(f"C{first}:C{end}"), "0.0%"),
+        ("REPEAT_TIER 英文标签", f'=REPEAT_TIER(B{first}:B{end},,,"en")', None),
+    ]
+    for offset, (label, formula, number_format) in enumerate(rows, start=2):
+        r = end + offset
+        sheet[f"E{r}"] = label
+        sheet[f"F{r}"] = formula
+        if number_format:
+            sheet[f"F{r}"].number_format = number_format
+    for column, width in zip("ABCDEFGHI", (12, 10, 10, 10, 28, 18, 12, 20, 10)):
+        sheet.column_dimensions[column].width = width
+    book.save(path)
+    return path
+
+
+if __name__ == "__main__":
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[1] / "sample_workbooks" / "functions_demo.xlsx"
+    print(f"Wrote {build(target)}")

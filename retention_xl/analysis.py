@@ -50,9 +50,10 @@ class Activity:
     month: np.ndarray              # per transaction: month number
     day: np.ndarray                # per transaction: day number (days since epoch)
     amount: np.ndarray             # per transaction
-    order: np.ndarray              # per transaction: order code (distinct purchase day without ids)
     is_purchase: np.ndarray
     first_month: np.ndarray        # per customer: month of first purchase (-1 if none)
+    order_customer: np.ndarray     # per distinct purchase order: its customer
+    order_month: np.ndarray        # per distinct purchase order: the month it was placed in
 
     @property
     def customers(self) -> int:
@@ -72,9 +73,8 @@ class Activity:
 
     def orders_in(self, first: int, last: int) -> np.ndarray:
         """Distinct purchase orders per customer in months ``first`` .. ``last``."""
-        mask = self.is_purchase & (self.month >= first) & (self.month <= last)
-        customers, _ = _distinct_pairs(self.customer[mask], self.order[mask])
-        return np.bincount(customers, minlength=self.customers)
+        mask = (self.order_month >= first) & (self.order_month <= last)
+        return np.bincount(self.order_customer[mask], minlength=self.customers)
 
 
 def _distinct_pairs(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -102,7 +102,10 @@ def build_activity(transactions: pd.DataFrame, until: pd.Period) -> Activity:
     # An order is its order id; a purchase without one counts as one order per customer and day.
     order_codes, known = pd.factorize(frame["order_id"])
     day_codes = len(known) + (day - day.min() if day.size else day)
-    order_codes = np.where(order_codes >= 0, order_codes, day_codes)
+    order_codes = np.where(order_codes >= 0, order_codes, day_codes).astype(np.int64)
+    # Each distinct (customer, order) is counted once, in the month it was first seen.
+    keys = codes[is_purchase].astype(np.int64) * (int(order_codes.max(initial=0)) + 1) + order_codes[is_purchase]
+    _, first_rows = np.unique(keys, return_index=True)
     first_month = np.full(len(ids), np.iinfo(np.int64).max, dtype=np.int64)
     np.minimum.at(first_month, codes[is_purchase], month[is_purchase])
     first_month[first_month == np.iinfo(np.int64).max] = -1
@@ -112,9 +115,10 @@ def build_activity(transactions: pd.DataFrame, until: pd.Period) -> Activity:
         month=month,
         day=day,
         amount=amount,
-        order=np.asarray(order_codes, dtype=np.int64),
         is_purchase=is_purchase,
         first_month=first_month,
+        order_customer=codes[is_purchase][first_rows].astype(np.int64),
+        order_month=month[is_purchase][first_rows],
     )
 
 

@@ -18,6 +18,7 @@ import codecs
 import csv
 import io
 import time
+import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ from . import columns as cols
 from .cleaning import Accounting, clean_transactions
 from .errors import InputError
 from .values import AmbiguousDates
+from .xlsxhead import etree, xlsx_head
 
 HEADER_SEARCH_ROWS = 40
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb"}
@@ -240,14 +242,11 @@ def _read_excel(path: Path, sheet: str | int | None, mapping: dict[str, str]) ->
 
     samples = {}
     for name in candidates:
-        sample = reader.load_sheet(name, header_row=None, skip_rows=0, n_rows=HEADER_SEARCH_ROWS, dtypes="string")
-        columns_info = sample.available_columns()
-        frame = sample.to_pandas()
-        rows = [[None if pd.isna(v) else v for v in row] for row in frame.itertuples(index=False)]
+        rows = _head_rows(path, reader, name)
         samples[name] = rows
         found = cols.find_header(rows, mapping)
         if found is not None:
-            return _load_excel_table(reader, path, name, found, [c.absolute_index for c in columns_info])
+            return _load_excel_table(reader, name, found)
 
     if all(not any(any(v not in (None, "") for v in row) for row in rows) for rows in samples.values()):
         where = f'sheet "{candidates[0]}"' if sheet is not None else "every sheet"
@@ -256,7 +255,19 @@ def _read_excel(path: Path, sheet: str | int | None, mapping: dict[str, str]) ->
     raise InputError(_header_help(samples[first], mapping), file=path, sheet=first)
 
 
-def _load_excel_table(reader, path: Path, sheet: str, found: cols.ColumnMap, absolute: list[int]) -> _RawTable:
+def _head_rows(path: Path, reader, sheet: str) -> list[list[object]]:
+    """The first rows of a sheet, indexed by absolute row and column (0-based)."""
+    if zipfile.is_zipfile(path):
+        try:
+            return xlsx_head(path, sheet, HEADER_SEARCH_ROWS)
+        except (KeyError, ValueError, etree.XMLSyntaxError):
+            pass  # an unusual package layout: let calamine read it
+    sample = reader.load_sheet(sheet, header_row=None, skip_rows=0, n_rows=HEADER_SEARCH_ROWS, dtypes="string")
+    offset = min((c.absolute_index for c in sample.available_columns()), default=0)
+    return [[None] * offset + [None if pd.isna(v) else v for v in row] for row in sample.to_pandas().itertuples(index=False)]
+
+
+def _load_excel_table(reader, sheet: str, found: cols.ColumnMap) -> _RawTable:
     positions = found.positions
     by_index = {index: role for role, index in positions.items()}
     indices = sorted(by_index)
@@ -267,14 +278,14 @@ def _load_excel_table(reader, path: Path, sheet: str, found: cols.ColumnMap, abs
         sheet,
         header_row=None,
         skip_rows=found.header_row + 1,
-        use_columns=[f"__UNNAMED__{i}" for i in indices],
-        dtypes={f"__UNNAMED__{i}": "string" for i in indices if by_index[i] in text_roles},
+        use_columns=indices,  # absolute column positions
+        dtypes={i: "string" for i in indices if by_index[i] in text_roles},
         schema_sample_rows=None,
     )
     frame = table.to_pandas()
     frame.columns = [by_index[i] for i in indices]
     row_numbers = np.arange(found.header_row + 2, found.header_row + 2 + len(frame))
-    letters = {role: cols.column_letter(absolute[index]) for role, index in positions.items() if index < len(absolute)}
+    letters = {role: cols.column_letter(index) for role, index in positions.items()}
     return _RawTable(frame, row_numbers, found, sheet, letters=letters)
 
 

@@ -138,6 +138,7 @@ class RetentionReport:
             "key_accounts": int(self.customers["key_account"].sum()),
             "data_range": [str(self.first_date.date()), str(self.last_date.date())],
             "accounting": self.sales.accounting.as_dict() if self.sales else None,
+            "timings": {stage: round(seconds, 3) for stage, seconds in self.timings.items()},
         }
 
 

@@ -27,7 +27,7 @@ from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Si
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from . import formulas
+from . import formulas, sheetxml
 from .cleaning import EXCLUSION_REASONS
 from .customers import ACTIVE_MONTHS, COLUMNS as CUSTOMER_COLUMNS, SEGMENTS, STATUSES
 from .i18n import labels
@@ -207,6 +207,9 @@ class _Writer:
         self.book.calculation.fullCalcOnLoad = True
         self.progress("  saving…")
         self.book.save(path)
+        if len(self.report.customers):
+            self.progress(f"  streaming {self.written.customers_written:,} customer rows…")
+            sheetxml.stream_rows(path, self.book.worksheets.index(customers) + 1, self.streamed_customers)
         return self.written
 
     # Summary ------------------------------------------------------------------------------------
@@ -221,6 +224,9 @@ class _Writer:
         self.text(ws, 2, 1, self.w("report.subtitle", file=source, sheet=sheet, window=options.active_window,
                                    generated=dt.datetime.now().strftime("%Y-%m-%d %H:%M")), "rx_subtitle")
         notes = [self.w("report.click_hint")]
+        if self.written.customers_written < len(report.customers):
+            notes.append(self.w("customers.truncated", shown=f"{self.written.customers_written:,}",
+                                total=f"{len(report.customers):,}"))
         if report.month_was_defaulted_mid_month:
             notes.insert(0, self.w("report.mid_month", last_date=f"{report.last_date:%Y-%m-%d}", month=str(report.month)))
         self.put(ws, 3, 1, "  ".join(notes), "rx_subtitle")
@@ -492,59 +498,62 @@ class _Writer:
     # Customers ----------------------------------------------------------------------------------
 
     def write_customers(self, ws) -> dict[str, int]:
+        """Header and one styled template row through openpyxl; the rows are streamed in after saving."""
         report, words = self.report, self.words
         table = report.customers
         has_names = table["customer_name"].notna().any()
         keys = [k for k in CUSTOMER_COLUMNS if has_names or k != "customer_name"]
         positions = {key: index for index, key in enumerate(keys, start=1)}
-        limit = EXCEL_MAX_ROWS - 1
-        shown = table.head(limit)
+        shown = table.head(EXCEL_MAX_ROWS - 1).reset_index(drop=True)
         self.written.customers_written = len(shown)
         self.header_row(ws, 1, 1, [words[f"col.{k}"] for k in keys])
 
-        yes, no = words["yes"], words["no"]
-        segment_names = {s: words[f"segment.{s}"] for s in SEGMENTS}
-        status_names = {s: words[f"status.{s}"] for s in STATUSES}
-        action_names = {a: words[f"action.{a}"] for a in list(SEGMENTS) + ["key_quiet"]}
-        columns = {
-            "customer_id": shown["customer_id"].astype(str).tolist(),
-            "customer_name": shown["customer_name"].astype(object).where(shown["customer_name"].notna(), None).tolist(),
-            "first_purchase": shown["first_purchase"].dt.to_pydatetime().tolist(),
-            "last_purchase": shown["last_purchase"].dt.to_pydatetime().tolist(),
-            "orders": shown["orders"].astype(int).tolist(),
-            "revenue": shown["revenue"].round(2).tolist(),
-            "window_orders": shown["window_orders"].astype(int).tolist(),
-            "window_revenue": shown["window_revenue"].round(2).tolist(),
-            "in_base": [yes if v else no for v in shown["in_base"]],
-            "days_since_last": shown["days_since_last"].astype(int).tolist(),
-            "r_score": shown["r_score"].astype(int).tolist(),
-            "f_score": shown["f_score"].astype(int).tolist(),
-            "m_score": shown["m_score"].astype(int).tolist(),
-            "segment": [segment_names[s] for s in shown["segment"]],
-            "key_account": [yes if v else no for v in shown["key_account"]],
-            "status": [status_names[s] for s in shown["status"]],
-            "action": [action_names[a] for a in shown["action"]],
+        yes_no = {True: words["yes"], False: words["no"]}
+        names = {
+            "segment": {s: words[f"segment.{s}"] for s in SEGMENTS},
+            "status": {s: words[f"status.{s}"] for s in STATUSES},
+            "action": {a: words[f"action.{a}"] for a in list(SEGMENTS) + ["key_quiet"]},
+            "in_base": yes_no,
+            "key_account": yes_no,
         }
+        kinds = {"first_purchase": "date", "last_purchase": "date", "customer_id": "text", "customer_name": "text"}
         styles = {
             "first_purchase": "rx_date", "last_purchase": "rx_date", "orders": "rx_int", "revenue": "rx_money",
             "window_orders": "rx_int", "window_revenue": "rx_money", "days_since_last": "rx_int",
         }
-        data_text = {"customer_id", "customer_name"}
-        for offset, values in enumerate(zip(*(columns[k] for k in keys))):
-            r = offset + 2
-            for key, value in zip(keys, values):
-                cell = ws.cell(row=r, column=positions[key], value=value)
-                if key in data_text and value is not None:
-                    cell.data_type = "s"
-                style = styles.get(key)
-                if style:
-                    cell.style = style
+        columns = []
+        for key in keys:
+            values = shown[key]
+            if key in names:
+                values, kind = values.map(names[key]), "text"
+            elif key in ("revenue", "window_revenue"):
+                values, kind = values.round(2), "number"
+            else:
+                kind = kinds.get(key, "number")
+            columns.append(sheetxml.Column(get_column_letter(positions[key]), kind, values))
+            if len(shown):  # the template row carries each column's style into the streamed rows
+                first = values.iloc[0]
+                cell = ws.cell(row=2, column=positions[key], value=first.to_pydatetime() if kind == "date" else
+                               (str(first) if kind == "text" and not pd.isna(first) else
+                                None if pd.isna(first) else first.item() if hasattr(first, "item") else first))
+                cell.style = styles.get(key, "rx_text")
+        self.streamed_customers = columns
+
         last_column = get_column_letter(len(keys))
         ws.auto_filter.ref = f"A1:{last_column}{len(shown) + 1}"
         ws.freeze_panes = "B2"
         if len(shown) < len(table):
             ws.sheet_properties.tabColor = "C00000"
-        self.fit_columns(ws, maximum=40)
+        for key, column in zip(keys, columns):
+            values = column.values.head(2000)
+            if column.kind == "date":
+                width = 11
+            elif column.kind == "number":
+                width = max((len(f"{v:,.2f}") for v in values), default=4) + 1
+            else:
+                width = max((display_width(v) for v in values.dropna()), default=4)
+            header = display_width(words[f"col.{key}"]) + 2
+            ws.column_dimensions[column.letter].width = min(max(width + 2, header, 6), 40)
         ws.row_dimensions[1].height = 32
         self.print_setup(ws, "1:1")
         return positions

@@ -1,0 +1,165 @@
+"""Speed of sales sheet -> finished report, at 10,000, 100,000 and 1,048,575 rows.
+
+    python benchmarks/run.py                 # all sizes, with the naive pandas/openpyxl way alongside
+    python benchmarks/run.py --sizes 10000 100000 --no-naive
+
+For each size a deterministic sales sheet (24 months, about one customer per ten
+rows) is generated once into benchmarks/out/ and `retention-xl report` is run on
+it as a user would, in a fresh process. Printed per run: wall time of the whole
+command, its read / compute / write stages, and the process's peak memory. The
+naive way -- pandas.read_excel with default settings, the same per-customer
+aggregation in pandas, a cell-by-cell openpyxl write -- runs in its own process too,
+and our time is given as a ratio to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+SIZES = (10_000, 100_000, 1_048_575)
+SEED = 20261122
+
+
+def generate(rows: int) -> Path:
+    """A deterministic .xlsx sales sheet of ``rows`` data rows (cached)."""
+    path = OUT / f"sales_{rows}.xlsx"
+    if path.exists():
+        return path
+    import xlsxwriter
+
+    OUT.mkdir(exist_ok=True)
+    rng = np.random.default_rng(SEED + rows)
+    customers = max(rows // 10, 50)
+    # Heavy-tailed activity: a few customers buy very often, most rarely.
+    weights = rng.pareto(1.2, customers) + 0.05
+    customer = rng.choice(customers, size=rows, p=weights / weights.sum())
+    customer[:customers] = np.arange(customers)  # every customer buys at least once
+    start = np.datetime64("2023-01-01T00:00")
+    minutes = rng.integers(0, 730 * 24 * 60, size=rows)
+    order_ids = np.arange(rows) // 3 + 500000
+    amount = np.round(rng.lognormal(4.0, 0.9, rows), 2)
+    amount[rng.random(rows) < 0.02] *= -1
+    order = np.argsort(minutes, kind="stable")
+    temporary = path.with_suffix(".tmp.xlsx")
+    book = xlsxwriter.Workbook(temporary, {"constant_memory": True})
+    sheet = book.add_worksheet("销售明细")
+    date_format = book.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+    sheet.write_row(0, 0, ["订单号", "订单日期", "客户编号", "门店", "金额"])
+    stores = ["上海店", "杭州店", "苏州店", "南京店", "线上"]
+    dates = (start + minutes[order].astype("timedelta64[m]")).astype("datetime64[ms]").astype(object)
+    for r, i in enumerate(order, start=1):
+        sheet.write_number(r, 0, int(order_ids[i]))
+        sheet.write_datetime(r, 1, dates[r - 1], date_format)
+        sheet.write_string(r, 2, f"C{customer[i]:06d}")
+        sheet.write_string(r, 3, stores[customer[i] % 5])
+        sheet.write_number(r, 4, float(amount[i]))
+    book.close()
+    temporary.rename(path)
+    return path
+
+
+def run_measured(command: list[str]) -> tuple[float, float, subprocess.CompletedProcess]:
+    """(wall seconds, peak resident MiB, result) of one command in its own process."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    stdout, stderr = process.stdout.read(), process.stderr.read()
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{stderr}")
+    peak = usage.ru_maxrss / 1024 if sys.platform != "darwin" else usage.ru_maxrss / 2**20
+    return wall, peak, subprocess.CompletedProcess(command, 0, stdout, stderr)
+
+
+NAIVE = textwrap.dedent(
+    """
+    import sys, time
+    import pandas as pd
+    from openpyxl import Workbook
+    t0 = time.perf_counter()
+    frame = pd.read_excel(sys.argv[1])
+    t1 = time.perf_counter()
+    frame = frame[frame["客户编号"].notna() & (frame["金额"] != 0)]
+    frame["月"] = frame["订单日期"].dt.to_period("M")
+    buys = frame[frame["金额"] > 0]
+    customers = frame.groupby("客户编号").agg(first=("订单日期", "min"), last=("订单日期", "max"),
+                                              revenue=("金额", "sum"))
+    customers["orders"] = buys.groupby("客户编号")["订单号"].nunique()
+    first_month = buys.groupby("客户编号")["月"].min().rename("cohort")
+    cohort = buys.join(first_month, on="客户编号").groupby(["cohort", "月"])["客户编号"].nunique().unstack()
+    t2 = time.perf_counter()
+    book = Workbook()
+    sheet = book.active
+    for r, (cid, row) in enumerate(customers.iterrows(), start=2):
+        sheet.cell(row=r, column=1, value=cid)
+        sheet.cell(row=r, column=2, value=row["first"]).number_format = "yyyy-mm-dd"
+        sheet.cell(row=r, column=3, value=row["last"]).number_format = "yyyy-mm-dd"
+        sheet.cell(row=r, column=4, value=row["orders"])
+        sheet.cell(row=r, column=5, value=row["revenue"]).number_format = "#,##0.00"
+    cohort_sheet = book.create_sheet("cohorts")
+    for r, (month, values) in enumerate(cohort.iterrows(), start=1):
+        cohort_sheet.cell(row=r, column=1, value=str(month))
+        for c, v in enumerate(values, start=2):
+            if v == v:
+                cohort_sheet.cell(row=r, column=c, value=int(v))
+    book.save(sys.argv[2])
+    t3 = time.perf_counter()
+    print(f"{t1 - t0:.2f} {t2 - t1:.2f} {t3 - t2:.2f}")
+    """
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
+    parser.add_argument("--no-naive", action="store_true", help="skip the naive pandas/openpyxl way")
+    args = parser.parse_args()
+
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"pandas {pd.__version__}")
+    results = []
+    for rows in args.sizes:
+        started = time.perf_counter()
+        sheet = generate(rows)
+        print(f"sheet {sheet.name}: {sheet.stat().st_size / 1e6:.1f} MB (ready in {time.perf_counter() - started:.1f} s)",
+              flush=True)
+        report, summary = OUT / f"report_{rows}.xlsx", OUT / f"report_{rows}.json"
+        wall, peak, _ = run_measured([sys.executable, "-m", "retention_xl.cli", "report", str(sheet), "-o", str(report),
+                                      "--json", str(summary), "--quiet"])
+        figures = json.loads(summary.read_text(encoding="utf-8"))
+        timings = figures["timings"]
+        row = {"rows": rows, "customers": figures["customers"], "wall": wall, "peak": peak, **timings}
+        if not args.no_naive:
+            script = OUT / "naive.py"
+            script.write_text(NAIVE, encoding="utf-8")
+            naive_wall, naive_peak, result = run_measured([sys.executable, str(script), str(sheet), str(OUT / "naive.xlsx")])
+            row.update(naive=naive_wall, naive_peak=naive_peak, naive_stages=result.stdout.split())
+        results.append(row)
+        print(json.dumps(row), flush=True)
+
+    print()
+    print("| rows | customers | read s | compute s | write s | total wall s | peak MiB | naive wall s (read/compute/write) | naive peak MiB | speed-up |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        naive = (f"{r['naive']:.1f} ({'/'.join(r['naive_stages'])})", f"{r['naive_peak']:.0f}", f"{r['naive'] / r['wall']:.1f}×") \
+            if "naive" in r else ("—", "—", "—")
+        print(f"| {r['rows']:,} | {r['customers']:,} | {r['read']:.2f} | {r['compute']:.2f} | {r['write']:.2f} | "
+              f"{r['wall']:.2f} | {r['peak']:.0f} | {naive[0]} | {naive[1]} | {naive[2]} |")
+
+
+if __name__ == "__main__":
+    main()

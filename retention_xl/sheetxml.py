@@ -1,0 +1,101 @@
+"""Streaming the rows of one large worksheet into a workbook openpyxl has saved.
+
+openpyxl builds a Python object per cell, which costs about 20 microseconds a cell:
+half a minute for a Customers sheet of 100,000 rows. Measured side by side (see the
+README), neither its normal nor its write-only mode comes near the 15-second target
+at Excel's row limit. So the writer lets openpyxl lay out the sheet -- header,
+widths, frozen panes, filter, print set-up and one styled template row -- and then
+this module replaces the template row with every data row, built a column at a
+time with vectorised string operations and streamed into the .xlsx archive. The
+cell XML is what openpyxl itself writes (inline strings, the template row's style
+ids), so the result opens the same way in Excel, WPS and LibreOffice.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+EXCEL_EPOCH = np.datetime64("1899-12-30", "D")
+_ILLEGAL_XML = r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"
+CHUNK_ROWS = 50_000
+
+
+@dataclass
+class Column:
+    """One column of the streamed rows: its letter, kind (``text``, ``number``, ``date``) and values."""
+
+    letter: str
+    kind: str
+    values: pd.Series
+
+
+def _escape(text: pd.Series) -> pd.Series:
+    text = text.astype("string")
+    if text.str.contains(_ILLEGAL_XML, regex=True).fillna(False).any():
+        text = text.str.replace(_ILLEGAL_XML, "", regex=True)
+    if text.str.contains(r"[&<>]", regex=True).fillna(False).any():
+        text = text.str.replace("&", "&amp;", regex=False).str.replace("<", "&lt;", regex=False).str.replace(">", "&gt;", regex=False)
+    return text
+
+
+def _cells(column: Column, rows: pd.Series, style: str) -> pd.Series:
+    """The ``<c>`` elements of one column for the given row numbers (as text)."""
+    start = '<c r="' + column.letter + rows + '"' + style
+    values = column.values
+    if column.kind == "text":
+        text = _escape(values)
+        cells = start + ' t="inlineStr"><is><t xml:space="preserve">' + text + "</t></is></c>"
+        return cells.fillna("")  # a missing value is an empty cell: no element at all
+    if column.kind == "date":
+        serial = (values.to_numpy(dtype="datetime64[D]") - EXCEL_EPOCH).astype(np.int64)
+        numbers = pd.Series(serial, index=values.index).astype("string")
+    else:
+        numbers = pd.Series(values.to_numpy(), index=values.index).astype("string")
+    return (start + ' t="n"><v>' + numbers + "</v></c>").fillna("")
+
+
+def row_xml(columns: list[Column], first_row: int, styles: dict[str, str], start: int, stop: int) -> str:
+    """The ``<row>`` elements for table rows ``start`` .. ``stop - 1`` (sheet rows from ``first_row``)."""
+    rows = pd.Series(np.arange(first_row + start, first_row + stop)).astype("string")
+    xml = '<row r="' + rows + '">'
+    for column in columns:
+        part = Column(column.letter, column.kind, column.values.iloc[start:stop].reset_index(drop=True))
+        xml = xml + _cells(part, rows, styles.get(column.letter, ""))
+    return "".join((xml + "</row>").tolist())
+
+
+def stream_rows(path: str | Path, sheet_number: int, columns: list[Column], first_row: int = 2) -> None:
+    """Replace the template row ``first_row`` of worksheet ``sheet_number`` (1-based) with all rows of ``columns``."""
+    path = Path(path)
+    member = f"xl/worksheets/sheet{sheet_number}.xml"
+    count = len(columns[0].values) if columns else 0
+    patched = path.with_suffix(".streaming")
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(patched, "w", zipfile.ZIP_DEFLATED, compresslevel=3) as target:
+        for info in source.infolist():
+            if info.filename != member:
+                target.writestr(info, source.read(info.filename), compress_type=zipfile.ZIP_DEFLATED)
+                continue
+            sheet = source.read(member).decode("utf-8")
+            template_start = sheet.index(f'<row r="{first_row}"')
+            template_end = sheet.index("</row>", template_start) + len("</row>")
+            template = sheet[template_start:template_end]
+            styles = {letter: f' s="{style}"' for letter, style in re.findall(rf'<c r="([A-Z]+){first_row}" s="(\d+)"', template)}
+            head, tail = sheet[:template_start], sheet[template_end:]
+            last_column = columns[-1].letter if columns else "A"
+            head = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{last_column}{first_row + count - 1}"/>', head)
+            streamed = zipfile.ZipInfo(member, date_time=info.date_time)
+            streamed.compress_type = zipfile.ZIP_DEFLATED
+            with target.open(streamed, "w") as stream:
+                stream.write(head.encode("utf-8"))
+                for start in range(0, count, CHUNK_ROWS):
+                    stream.write(row_xml(columns, first_row, styles, start, min(start + CHUNK_ROWS, count)).encode("utf-8"))
+                stream.write(tail.encode("utf-8"))
+    shutil.move(patched, path)
+

@@ -1,0 +1,95 @@
+"""The first rows of an .xlsx worksheet, read straight from its XML.
+
+Finding the header row needs only the top of a sheet, but calamine parses a
+whole worksheet before handing out any row: at Excel's row limit that is seconds
+spent twice. This reads the package's XML incrementally and stops after the rows
+it needs, resolving only the shared strings those rows use.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import zipfile
+from pathlib import Path
+
+from lxml import etree
+
+MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+RELATIONSHIPS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+PACKAGE_RELATIONSHIPS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+_REFERENCE = re.compile(r"([A-Z]+)(\d+)")
+
+
+def _column_index(letters: str) -> int:
+    index = 0
+    for char in letters:
+        index = index * 26 + ord(char) - 64
+    return index - 1
+
+
+def _sheet_member(package: zipfile.ZipFile, sheet: str) -> str:
+    workbook = etree.fromstring(package.read("xl/workbook.xml"))
+    ids = {node.get("name"): node.get(f"{RELATIONSHIPS}id") for node in workbook.iter(f"{MAIN}sheet")}
+    relations = etree.fromstring(package.read("xl/_rels/workbook.xml.rels"))
+    targets = {node.get("Id"): node.get("Target") for node in relations.iter(f"{PACKAGE_RELATIONSHIPS}Relationship")}
+    target = targets[ids[sheet]]
+    return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+
+
+def _text(node) -> str:
+    return "".join(t.text or "" for t in node.iter(f"{MAIN}t"))
+
+
+def _shared_strings(package: zipfile.ZipFile, needed: set[int]) -> dict[int, str]:
+    if not needed or "xl/sharedStrings.xml" not in package.namelist():
+        return {}
+    last, found = max(needed), {}
+    with package.open("xl/sharedStrings.xml") as stream:
+        for index, (_, node) in enumerate(etree.iterparse(stream, tag=f"{MAIN}si")):
+            if index in needed:
+                found[index] = _text(node)
+            node.clear()
+            if index >= last:
+                break
+    return found
+
+
+def xlsx_head(path: str | Path, sheet: str, rows: int) -> list[list[object]]:
+    """Cells of the first ``rows`` rows of ``sheet``: ``result[row][column]``, both 0-based and absolute."""
+    with zipfile.ZipFile(path) as package:
+        cells: dict[tuple[int, int], object] = {}
+        shared: dict[tuple[int, int], int] = {}
+        with package.open(_sheet_member(package, sheet)) as stream:
+            for _, row in etree.iterparse(stream, tag=f"{MAIN}row"):
+                for cell in row.iter(f"{MAIN}c"):
+                    match = _REFERENCE.fullmatch(cell.get("r", ""))
+                    if not match:  # references are optional in the format; calamine copes without
+                        raise ValueError("a cell without a reference")
+                    position = (int(match.group(2)) - 1, _column_index(match.group(1)))
+                    kind = cell.get("t")
+                    if kind == "inlineStr":
+                        cells[position] = _text(cell)
+                        continue
+                    value = cell.findtext(f"{MAIN}v")
+                    if value is None:
+                        continue
+                    if kind == "s":
+                        shared[position] = int(value)
+                    else:
+                        cells[position] = value
+                number = int(row.get("r", "0") or 0)
+                row.clear()
+                if number >= rows:
+                    break
+        strings = _shared_strings(package, set(shared.values()))
+        for position, index in shared.items():
+            cells[position] = strings.get(index)
+    if not cells:
+        return []
+    height = max(r for r, _ in cells) + 1
+    width = max(c for _, c in cells) + 1
+    grid = [[None] * width for _ in range(height)]
+    for (r, c), value in cells.items():
+        grid[r][c] = value
+    return grid

@@ -49,7 +49,7 @@ def generate(rows: int) -> Path:
     customer[:customers] = np.arange(customers)  # every customer buys at least once
     start = np.datetime64("2023-01-01T00:00")
     minutes = rng.integers(0, 730 * 24 * 60, size=rows)
-    order_ids = np.arange(rows) // 3 + 500000
+    order_ids = customer.astype(np.int64) * 1000 + minutes // (24 * 60)  # one order per customer and day
     amount = np.round(rng.lognormal(4.0, 0.9, rows), 2)
     amount[rng.random(rows) < 0.02] *= -1
     order = np.argsort(minutes, kind="stable")
@@ -67,6 +67,38 @@ def generate(rows: int) -> Path:
         sheet.write_string(r, 3, stores[customer[i] % 5])
         sheet.write_number(r, 4, float(amount[i]))
     book.close()
+    temporary.rename(path)
+    return path
+
+
+def generate_large(rows: int, kind: str) -> Path:
+    """A deterministic .csv or .parquet sales file of ``rows`` rows and about ``rows / 8`` customers (cached)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    path = OUT / f"sales_{rows}.{kind}"
+    if path.exists():
+        return path
+    OUT.mkdir(exist_ok=True)
+    rng = np.random.default_rng(SEED + rows)
+    customers = rows // 8
+    customer = rng.integers(0, customers, size=rows)
+    customer[:customers] = np.arange(customers)
+    minutes = np.sort(rng.integers(0, 730 * 24 * 60, size=rows))
+    amount = np.round(rng.lognormal(4.0, 0.9, rows), 2)
+    amount[rng.random(rows) < 0.02] *= -1
+    table = pa.table({
+        "Invoice": pa.array(customer.astype(np.int64) * 1000 + minutes // (24 * 60)).cast(pa.string()),
+        "InvoiceDate": pa.array((np.datetime64("2023-01-01T00:00") + minutes.astype("timedelta64[m]")).astype("datetime64[s]")),
+        "Customer ID": pa.array(customer).cast(pa.string()),
+        "Amount": pa.array(amount),
+    })
+    temporary = path.with_suffix(f".tmp.{kind}")
+    if kind == "parquet":
+        pq.write_table(table, temporary)
+    else:
+        pacsv.write_csv(table, temporary)
     temporary.rename(path)
     return path
 
@@ -127,6 +159,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     parser.add_argument("--no-naive", action="store_true", help="skip the naive pandas/openpyxl way")
+    parser.add_argument("--large", type=int, nargs="?", const=10_000_000, default=None, metavar="ROWS",
+                        help="also run .csv and .parquet inputs of ROWS rows (default 10,000,000)")
     args = parser.parse_args()
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
@@ -151,6 +185,22 @@ def main() -> None:
         results.append(row)
         print(json.dumps(row), flush=True)
 
+    large = []
+    if args.large:
+        for kind in ("parquet", "csv"):
+            started = time.perf_counter()
+            source = generate_large(args.large, kind)
+            print(f"{source.name}: {source.stat().st_size / 1e6:.0f} MB (ready in {time.perf_counter() - started:.1f} s)",
+                  flush=True)
+            summary = OUT / f"report_{kind}.json"
+            wall, peak, _ = run_measured([sys.executable, "-m", "retention_xl.cli", "report", str(source), "-o",
+                                          str(OUT / f"report_{kind}.xlsx"), "--json", str(summary), "--quiet"])
+            figures = json.loads(summary.read_text(encoding="utf-8"))
+            row = {"file": source.name, "rows": args.large, "customers": figures["customers"], "wall": wall,
+                   "peak": peak, **figures["timings"]}
+            large.append(row)
+            print(json.dumps(row), flush=True)
+
     print()
     print("| rows | customers | read s | compute s | write s | total wall s | peak MiB | naive wall s (read/compute/write) | naive peak MiB | speed-up |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -159,6 +209,13 @@ def main() -> None:
             if "naive" in r else ("—", "—", "—")
         print(f"| {r['rows']:,} | {r['customers']:,} | {r['read']:.2f} | {r['compute']:.2f} | {r['write']:.2f} | "
               f"{r['wall']:.2f} | {r['peak']:.0f} | {naive[0]} | {naive[1]} | {naive[2]} |")
+    if large:
+        print()
+        print("| input | rows | customers | read s | compute s | write s | total wall s | peak MiB |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
+        for r in large:
+            print(f"| {r['file']} | {r['rows']:,} | {r['customers']:,} | {r['read']:.2f} | {r['compute']:.2f} | "
+                  f"{r['write']:.2f} | {r['wall']:.2f} | {r['peak']:.0f} |")
 
 
 if __name__ == "__main__":

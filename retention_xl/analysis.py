@@ -77,48 +77,93 @@ class Activity:
         return np.bincount(self.order_customer[mask], minlength=self.customers)
 
 
-def _distinct_pairs(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct (first, second) pairs of two non-negative integer arrays."""
+PRESENCE_LIMIT = 100_000_000  # cells of a boolean presence grid; beyond it, hash instead
+
+
+def _distinct_pairs(first: np.ndarray, second: np.ndarray, second_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (first, second) pairs of two non-negative integer arrays, second < ``second_size``."""
     if first.size == 0:
         return first, second
-    base = np.int64(second.max()) + 1
-    keys = np.unique(first.astype(np.int64) * base + second)
-    return keys // base, keys % base
+    keys = first.astype(np.int64) * second_size + second
+    cells = (int(first.max()) + 1) * second_size
+    if cells <= PRESENCE_LIMIT:  # a scatter into a grid is linear; hashing ten million keys is not cheap
+        present = np.zeros(cells, dtype=bool)
+        present[keys] = True
+        keys = np.flatnonzero(present)
+    else:
+        keys = np.unique(keys)
+    return keys // second_size, keys % second_size
+
+
+HASH_CHUNK = 1_000_000
+_MIX = np.uint64(0x9E3779B97F4A7C15)  # spreads customer codes over the 64-bit key space
+
+
+def _order_hashes(orders: pd.Series, day: np.ndarray) -> np.ndarray:
+    """A 64-bit key per row for its order: a hash of the order id, or of the day where it has none.
+
+    Hashing in chunks needs no table of every distinct order id, which for ten
+    million order lines would take a gigabyte. Two different orders share a key
+    with a probability of about one in a million even at that size.
+    """
+    keys = np.empty(len(orders), dtype=np.uint64)
+    for start in range(0, len(orders), HASH_CHUNK):
+        chunk = orders.iloc[start:start + HASH_CHUNK]
+        known = chunk.notna().to_numpy()
+        part = np.empty(len(chunk), dtype=np.uint64)
+        part[known] = pd.util.hash_pandas_object(chunk[known].astype(str), index=False).to_numpy()
+        part[~known] = (day[start:start + HASH_CHUNK][~known].astype(np.uint64) + np.uint64(1)) * _MIX
+        keys[start:start + HASH_CHUNK] = part
+    return keys
+
+
+def _orders(customer: np.ndarray, order: np.ndarray, month: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(customer, month) of each distinct (customer, order) pair, the month being where it first appears."""
+    pairs = order ^ (customer.astype(np.uint64) * _MIX)
+    _, first = np.unique(pairs, return_index=True)
+    return customer[first], month[first]
 
 
 def build_activity(transactions: pd.DataFrame, until: pd.Period) -> Activity:
-    """Index the transactions up to the end of month ``until`` (later ones are ignored)."""
+    """Index the transactions up to the end of month ``until`` (later ones are ignored).
+
+    Columns are reduced to arrays and filtered one at a time, so ten million rows are
+    never copied as a whole.
+    """
     dates = transactions["date"].to_numpy(dtype="datetime64[ns]")
-    end = np.datetime64((until + 1).start_time.to_datetime64(), "ns")
-    keep = dates < end
-    frame = transactions.loc[keep]
-    dates = dates[keep]
-    codes, ids = pd.factorize(frame["customer_id"], sort=False)
-    months_since_1970 = dates.astype("datetime64[M]").astype(np.int64)
-    month = months_since_1970 + 1970 * 12
-    day = dates.astype("datetime64[D]").astype(np.int64)
-    amount = frame["amount"].to_numpy(dtype=float)
+    keep = dates < np.datetime64((until + 1).start_time.to_datetime64(), "ns")
+    everything = bool(keep.all())
+
+    def kept(values: np.ndarray) -> np.ndarray:
+        return values if everything else values[keep]
+
+    codes, ids = pd.factorize(transactions["customer_id"], sort=False)
+    codes = kept(codes.astype(np.int32))
+    dates = kept(dates)
+    month = (dates.astype("datetime64[M]").astype(np.int64) + 1970 * 12).astype(np.int32)
+    all_days = transactions["date"].to_numpy(dtype="datetime64[D]").astype(np.int32)
+    day = kept(all_days)
+    del dates
+    amount = kept(transactions["amount"].to_numpy(dtype=float))
     is_purchase = amount > 0
     # An order is its order id; a purchase without one counts as one order per customer and day.
-    order_codes, known = pd.factorize(frame["order_id"])
-    day_codes = len(known) + (day - day.min() if day.size else day)
-    order_codes = np.where(order_codes >= 0, order_codes, day_codes).astype(np.int64)
-    # Each distinct (customer, order) is counted once, in the month it was first seen.
-    keys = codes[is_purchase].astype(np.int64) * (int(order_codes.max(initial=0)) + 1) + order_codes[is_purchase]
-    _, first_rows = np.unique(keys, return_index=True)
-    first_month = np.full(len(ids), np.iinfo(np.int64).max, dtype=np.int64)
+    order_keys = kept(_order_hashes(transactions["order_id"], all_days))
+    del all_days
+    order_customer, order_month = _orders(codes[is_purchase], order_keys[is_purchase], month[is_purchase])
+    del order_keys
+    first_month = np.full(len(ids), np.iinfo(np.int32).max, dtype=np.int32)
     np.minimum.at(first_month, codes[is_purchase], month[is_purchase])
-    first_month[first_month == np.iinfo(np.int64).max] = -1
+    first_month[first_month == np.iinfo(np.int32).max] = -1
     return Activity(
         customer_ids=np.asarray(ids, dtype=object),
-        customer=codes.astype(np.int64),
+        customer=codes,
         month=month,
         day=day,
         amount=amount,
         is_purchase=is_purchase,
         first_month=first_month,
-        order_customer=codes[is_purchase][first_rows].astype(np.int64),
-        order_month=month[is_purchase][first_rows],
+        order_customer=order_customer,
+        order_month=order_month,
     )
 
 
@@ -265,7 +310,8 @@ def cohorts(activity: Activity, month: pd.Period, months: int = 24) -> Cohorts:
     in_scope = (cohort_of >= first) & (activity.month >= cohort_of)
 
     selected = purchase & in_scope
-    pair_customer, pair_month = _distinct_pairs(activity.customer[selected], activity.month[selected] - first)
+    pair_customer, pair_month = _distinct_pairs(activity.customer[selected], activity.month[selected] - first,
+                                                m - first + 1)
     pair_cohort = activity.first_month[pair_customer] - first
     active = np.zeros((len(cohort_months), len(offsets)))
     np.add.at(active, (pair_cohort, pair_month - pair_cohort), 1)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from . import values
 
@@ -68,6 +69,7 @@ class CleanResult:
     dayfirst: bool | None
 
 
+@values.by_category
 def _blank(series: pd.Series) -> pd.Series:
     if pd.api.types.is_string_dtype(series) or series.dtype == object:
         return series.isna() | (series.astype("string").str.strip() == "").fillna(True)
@@ -111,7 +113,7 @@ def clean_transactions(
 
     used = [c for c in (customer_id_col, customer_name_col, datetime_col, amount_col, quantity_col, unit_price_col, order_id_col) if c is not None]
     frame = frame.reset_index(drop=True)
-    rows = np.arange(2, len(frame) + 2) if row_numbers is None else np.asarray(row_numbers)
+    rows = np.arange(2, len(frame) + 2, dtype=np.int32) if row_numbers is None else np.asarray(row_numbers, dtype=np.int32)
 
     empty = np.ones(len(frame), dtype=bool)
     for column in used:
@@ -119,7 +121,8 @@ def clean_transactions(
     # Blank rows after the last filled one are the sheet's formatting, not data.
     filled = np.flatnonzero(~empty)
     length = int(filled[-1]) + 1 if filled.size else 0
-    frame, rows, empty = frame.iloc[:length], rows[:length], empty[:length]
+    if length < len(frame):
+        frame, rows, empty = frame.iloc[:length], rows[:length], empty[:length]
 
     total = np.zeros(length, dtype=bool)
     for column in (customer_id_col, customer_name_col, datetime_col, order_id_col):
@@ -151,17 +154,24 @@ def clean_transactions(
         exclusions[reason] = Exclusion(int(hits.sum()), [int(r) for r in rows[hits][:EXAMPLES_PER_REASON]])
 
     keep = ~excluded
+    kept = int(keep.sum())
+
+    def selected(series: pd.Series | None) -> pd.Series:
+        if series is None:  # an all-missing text column that costs only its validity bits
+            return pd.Series(pd.array(pa.nulls(kept, pa.string()), dtype="string[pyarrow]"))
+        # Most files lose few rows; skipping the copy keeps ten million rows within memory.
+        return series.reset_index(drop=True) if kept == length else series[keep].reset_index(drop=True)
+
     transactions = pd.DataFrame(
         {
-            "customer_id": customers[keep].reset_index(drop=True),
-            "customer_name": names[keep].reset_index(drop=True) if names is not None else pd.Series(pd.NA, index=range(int(keep.sum())), dtype="string"),
-            "date": dates[keep].reset_index(drop=True),
-            "amount": amounts[keep].reset_index(drop=True).astype(float),
-            "order_id": values.customer_ids(frame[order_id_col])[keep].reset_index(drop=True)
-            if order_id_col is not None
-            else pd.Series(pd.NA, index=range(int(keep.sum())), dtype="string"),
-            "row": rows[keep],
-        }
+            "customer_id": selected(customers),
+            "customer_name": selected(names),
+            "date": selected(dates),
+            "amount": selected(amounts.astype(float)),
+            "order_id": selected(values.customer_ids(frame[order_id_col]) if order_id_col is not None else None),
+            "row": rows if kept == length else rows[keep],
+        },
+        copy=False,
     )
     kept_amounts = transactions["amount"].to_numpy()
     accounting = Accounting(

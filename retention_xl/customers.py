@@ -98,10 +98,12 @@ def customer_table(
     purchase = activity.is_purchase
     customers = activity.customers
 
-    last_day = np.full(customers, np.iinfo(np.int64).min, dtype=np.int64)
-    np.maximum.at(last_day, activity.customer[purchase], activity.day[purchase])
-    first_day = np.full(customers, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(first_day, activity.customer[purchase], activity.day[purchase])
+    buyer, day = activity.customer[purchase], activity.day[purchase]
+    last_day = np.full(customers, np.iinfo(day.dtype).min, dtype=day.dtype)
+    np.maximum.at(last_day, buyer, day)
+    first_day = np.full(customers, np.iinfo(day.dtype).max, dtype=day.dtype)
+    np.minimum.at(first_day, buyer, day)
+    del buyer, day
     as_of = int((month.end_time.normalize() - pd.Timestamp("1970-01-01")).days)
 
     orders = activity.orders_in(-1, m)

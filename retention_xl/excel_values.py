@@ -36,12 +36,32 @@ class ExcelError(Exception):
 
 
 def is_error(value: object) -> bool:
-    """True for an Excel error value as xlwings hands it over (its text, e.g. ``"#N/A"``).
+    """True for an Excel error value as :func:`cell` hands it over (its text, e.g. ``"#N/A"``).
 
     >>> is_error("#N/A"), is_error("N/A")
     (True, False)
     """
     return isinstance(value, str) and value in ERROR_CODES
+
+
+def cell(value: object) -> object:
+    """One cell as any xlwings integration hands it over, in one form.
+
+    Office.js (xlwings Server and Lite) sends blanks as ``""`` (``JsNull`` in Pyodide)
+    and errors as objects; the Windows add-in sends blanks as None and, with
+    ``err_to_str``, errors as their text. Here a blank is None and an error its text.
+
+    >>> cell(""), cell({"type": "Error", "basicValue": "#N/A", "errorType": "NotAvailable"}), cell(3.5)
+    (None, '#N/A', 3.5)
+    """
+    if isinstance(value, dict):
+        if value.get("type") == "Error":
+            code = value.get("basicValue")
+            return code if code in ERROR_CODES else VALUE
+        return cell(value.get("basicValue"))
+    if value == "" or type(value).__name__ == "JsNull":
+        return None
+    return value
 
 
 _NUMERIC_TEXT = re.compile(r"^\(?[-+]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?(e[-+]?\d+)?\)?%?$", re.IGNORECASE)
@@ -89,6 +109,7 @@ def to_number(value: object) -> float:
     >>> to_number(None), to_number(" 1,200 "), to_number(3)
     (0.0, 1200.0, 3.0)
     """
+    value = cell(value)
     if value is None:
         return 0.0
     if is_error(value):
@@ -114,28 +135,37 @@ def as_matrix(value: object) -> list[list[object]]:
     return [[value]]
 
 
+def as_cells(value: object) -> list[list[object]]:
+    """A range as a 2-D list of :func:`cell` values."""
+    return [[cell(v) for v in row] for row in as_matrix(value)]
+
+
 def first_error(matrix: Sequence[Sequence[object]]) -> str | None:
     """The first error value in reading order, as ``SUM`` would report it."""
     for row in matrix:
-        for cell in row:
-            if is_error(cell):
-                return cell
+        for value in row:
+            if is_error(value):
+                return value
     return None
 
 
 def numbers_like_sum(matrix: Sequence[Sequence[object]]) -> np.ndarray:
     """The numbers of a range the way ``SUM`` sees them: blanks, text, booleans skipped.
 
-    >>> numbers_like_sum([[1, None], ["x", 2.5], [True, "3"]]).tolist()
+    An error anywhere in the range is raised as that error.
+
+    >>> numbers_like_sum([[1, ""], ["x", 2.5], [True, "3"]]).tolist()
     [1.0, 2.5]
     """
-    error = first_error(matrix)
+    flat = [v for row in as_matrix(matrix) for v in row]
+    # A column of plain numbers is the common case: convert it in one step.
+    if all(type(v) is float or type(v) is int for v in flat):
+        return np.array(flat, dtype=float)
+    values = [cell(v) for v in flat]
+    error = first_error([values])
     if error:
         raise ExcelError(error)
-    return np.array(
-        [cell for row in matrix for cell in row if isinstance(cell, (int, float)) and not isinstance(cell, bool)],
-        dtype=float,
-    )
+    return np.array([v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)], dtype=float)
 
 
 def excel_result(compute: Callable[[], object]) -> object:

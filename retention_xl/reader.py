@@ -378,23 +378,47 @@ def _read_csv(path: Path, mapping: dict[str, str], encoding: str | None) -> _Raw
         )
     else:
         del data
-        try:
-            table = pacsv.read_csv(
-                path,
-                read_options=pacsv.ReadOptions(encoding=encoding.replace("-sig", ""), skip_rows=found.header_row + 1,
-                                               column_names=names, block_size=1 << 24),
-                parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=lambda row: "skip"),
-                convert_options=pacsv.ConvertOptions(include_columns=wanted, column_types={n: pa.string() for n in wanted},
-                                                     strings_can_be_null=True),
-            )
-        except (pa.ArrowInvalid, UnicodeDecodeError) as error:
-            raise InputError(f"cannot be read as {encoding} CSV ({_first_line(error)}); "
-                             "save it as UTF-8 CSV or give --encoding", file=path) from None
-        frame = table.to_pandas()
+        frame = _arrow_csv(path, encoding, delimiter, found.header_row + 1, names, wanted, by_index)
     frame.columns = [by_index[int(name[1:])] for name in frame.columns]
     row_numbers = np.arange(found.header_row + 2, found.header_row + 2 + len(frame))
     letters = {role: cols.column_letter(index) for role, index in found.positions.items()}
     return _RawTable(frame, row_numbers, found, None, encoding=encoding, letters=letters)
+
+
+TEXT_ROLES = {cols.CUSTOMER_ID, cols.CUSTOMER_NAME, cols.ORDER_ID}
+
+
+def _arrow_csv(path: Path, encoding: str, delimiter: str, skip: int, names: list[str], wanted: list[str],
+               by_index: dict[int, str]) -> pd.DataFrame:
+    """Read the wanted CSV columns with Arrow: ids as text, the rest typed where Arrow can.
+
+    Typed columns (dates, numbers) keep ten million rows within memory; when a
+    column's values do not fit the type Arrow guessed from the first block, the read
+    is repeated with every column as text (the cleaning rules then read the text).
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    text_columns = [n for n in wanted if by_index[int(n[1:])] in TEXT_ROLES]
+    read_options = pacsv.ReadOptions(encoding=encoding.replace("-sig", ""), skip_rows=skip, column_names=names,
+                                     block_size=1 << 24)
+    parse_options = pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=lambda row: "skip")
+    attempts = (
+        {n: pa.string() for n in text_columns},
+        {n: pa.string() for n in wanted},
+    )
+    failure: Exception | None = None
+    for column_types in attempts:
+        try:
+            return pacsv.read_csv(
+                path, read_options=read_options, parse_options=parse_options,
+                convert_options=pacsv.ConvertOptions(include_columns=wanted, column_types=column_types,
+                                                     strings_can_be_null=True, timestamp_parsers=[pacsv.ISO8601]),
+            ).to_pandas(self_destruct=True, split_blocks=True)
+        except (pa.ArrowInvalid, UnicodeDecodeError) as error:
+            failure = error
+    raise InputError(f"cannot be read as {encoding} CSV ({_first_line(failure)}); "
+                     "save it as UTF-8 CSV or give --encoding", file=path)
 
 
 # --- Parquet -----------------------------------------------------------------------------
@@ -413,7 +437,8 @@ def _read_parquet(path: Path, mapping: dict[str, str]) -> _RawTable:
         raise InputError(_header_help([headers], mapping), file=path)
     by_index = {index: role for role, index in found.positions.items()}
     table = parquet.read(columns=[headers[i] for i in sorted(by_index)])
-    frame = table.to_pandas()
+    frame = table.to_pandas(self_destruct=True, split_blocks=True)
+    del table
     frame.columns = [by_index[i] for i in sorted(by_index)]
     # Parquet has no header row: row N is the N-th record.
     return _RawTable(frame, np.arange(1, len(frame) + 1), found, None)

@@ -21,13 +21,16 @@ Examples, as typed in a cell::
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+
 import xlwings as xw
 
 from . import metrics
 from .excel_values import (
     VALUE,
     ExcelError,
-    as_matrix,
+    as_cells,
     elementwise,
     excel_result,
     first_error,
@@ -37,9 +40,19 @@ from .excel_values import (
 )
 from .i18n import normalize_language, tier_label
 
-# Every argument arrives as a 2-D list; errors arrive as their text (#N/A ...) so they
-# can be passed through instead of being mistaken for blank cells.
-_RANGE = {"ndim": 2, "err_to_str": True}
+# xlwings checks every incoming cell for Pyodide's JsNull by importing pyodide.ffi;
+# outside Pyodide each failed import searches sys.path again, about 75 microseconds a
+# cell: over a minute for a 1,000,000-cell column. Recording the package as absent
+# (Python's own mechanism for that) makes the check instant and changes nothing else.
+if "pyodide" not in sys.modules and importlib.util.find_spec("pyodide") is None:
+    sys.modules["pyodide"] = None
+
+# Office.js (xlwings Server, xlwings Lite) hands over the values exactly as Excel sent
+# them, error objects included: taking them raw skips a per-cell conversion that costs
+# seconds on a column of a million cells. The Windows add-in converts, with errors as
+# their text so they are not mistaken for blank cells.
+_CLASSIC_ADDIN = sys.platform.startswith("win") and not getattr(xw, "on_server", False)
+_RANGE = {"ndim": 2, "err_to_str": True} if _CLASSIC_ADDIN else {"convert": "raw"}
 
 
 @xw.func
@@ -72,7 +85,7 @@ def REPEAT_TIER(rate_or_counts, high=metrics.DEFAULT_HIGH_REPEAT, low=metrics.DE
     """复购率分档：高（≥70%）、中（30%–70%）、低（<30%）。Repeat-purchase tier: high ≥70%, medium 30–70%, low <30%."""
 
     def compute():
-        cells = as_matrix(rate_or_counts)
+        cells = as_cells(rate_or_counts)
         if len(cells) * len(cells[0]) == 1:
             rate = to_number(cells[0][0])
         else:
@@ -97,22 +110,22 @@ def PARETO_SHARE(amounts_or_ids, amounts=None, top_fraction=metrics.DEFAULT_TOP_
     def compute():
         fraction = _scalar(top_fraction)
         if amounts is None:
-            return metrics.pareto_share(numbers_like_sum(as_matrix(amounts_or_ids)), fraction)
-        ids, values = _id_amount_pairs(as_matrix(amounts_or_ids), as_matrix(amounts))
+            return metrics.pareto_share(numbers_like_sum(amounts_or_ids), fraction)
+        ids, values = _id_amount_pairs(as_cells(amounts_or_ids), as_cells(amounts))
         return metrics.pareto_share_by_customer(ids, values, fraction)
 
     return excel_result(compute)
 
 
 def _scalar(value: object) -> float:
-    cells = as_matrix(value)
+    cells = as_cells(value)
     if len(cells) * len(cells[0]) != 1:
         raise ExcelError(VALUE, "expected a single cell")
     return to_number(cells[0][0])
 
 
 def _language(value: object) -> str:
-    cells = as_matrix(value)
+    cells = as_cells(value)
     text = cells[0][0] if len(cells) * len(cells[0]) == 1 else None
     if is_error(text):
         raise ExcelError(text)

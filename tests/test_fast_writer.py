@@ -1,0 +1,92 @@
+"""The streamed Customers sheet holds exactly what a plain cell-by-cell openpyxl write would."""
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+
+from retention_xl import sheetxml
+from retention_xl.customers import COLUMNS
+from retention_xl.i18n import labels
+from retention_xl.reader import read_sales
+from retention_xl.report import ReportOptions, analyse, write_workbook
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_workbooks" / "sales_sample.xlsx"
+FORMATS = {"first_purchase": "yyyy-mm-dd", "last_purchase": "yyyy-mm-dd", "orders": "#,##0", "revenue": "#,##0.00",
+           "window_orders": "#,##0", "window_revenue": "#,##0.00", "days_since_last": "#,##0"}
+
+
+def cell_by_cell(report, path):
+    """The straightforward way: one openpyxl cell at a time, each with its number format."""
+    words = labels(report.options.language)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for c, key in enumerate(COLUMNS, start=1):
+        sheet.cell(row=1, column=c, value=words[f"col.{key}"])
+    for r, record in enumerate(report.customers.itertuples(index=False), start=2):
+        for c, key in enumerate(COLUMNS, start=1):
+            value = getattr(record, key)
+            if key in ("segment", "status", "action"):
+                value = words[f"{key}.{value}"]
+            elif key in ("in_base", "key_account"):
+                value = words["yes" if value else "no"]
+            elif key in ("first_purchase", "last_purchase"):
+                value = value.to_pydatetime()
+            elif key in ("revenue", "window_revenue"):
+                value = round(float(value), 2)
+            elif isinstance(value, (np.integer, np.bool_)):
+                value = int(value)
+            elif value is pd.NA:
+                value = None
+            cell = sheet.cell(row=r, column=c, value=value)
+            if key in ("customer_id", "customer_name") and value is not None:
+                cell.data_type = "s"
+            if key in FORMATS:
+                cell.number_format = FORMATS[key]
+    book.save(path)
+    return sheet.title
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_streamed_customers_equal_a_cell_by_cell_write(tmp_path, language):
+    sales = read_sales(SAMPLE)
+    report = analyse(sales.transactions, ReportOptions(language=language), sales)
+    fast, slow = tmp_path / "fast.xlsx", tmp_path / "slow.xlsx"
+    write_workbook(report, fast)
+    cell_by_cell(report, slow)
+
+    streamed = openpyxl.load_workbook(fast)[labels(language)["sheet.customers"]]
+    reference = openpyxl.load_workbook(slow).active
+    assert streamed.max_row == reference.max_row == len(report.customers) + 1
+    assert streamed.max_column == reference.max_column == len(COLUMNS)
+    for fast_row, slow_row in zip(streamed.iter_rows(), reference.iter_rows()):
+        for fast_cell, slow_cell in zip(fast_row, slow_row):
+            assert fast_cell.value == slow_cell.value, fast_cell.coordinate
+            if fast_cell.row > 1:
+                assert fast_cell.number_format == slow_cell.number_format, fast_cell.coordinate
+                assert fast_cell.data_type == slow_cell.data_type, fast_cell.coordinate
+
+
+def test_text_is_escaped_and_cleaned(tmp_path):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet["A1"], sheet["B1"], sheet["C1"] = "text", "number", "date"
+    sheet["A2"], sheet["B2"], sheet["C2"] = "x", 1, dt.datetime(2024, 1, 1)
+    sheet["C2"].number_format = "yyyy-mm-dd"
+    path = tmp_path / "s.xlsx"
+    book.save(path)
+    texts = pd.Series(["<b>&", " padded ", "bell\x07", None, "=1+1"], dtype="string")
+    sheetxml.stream_rows(path, 1, [
+        sheetxml.Column("A", "text", texts),
+        sheetxml.Column("B", "number", pd.Series([1.5, -2.0, 3.0, 4.0, 5.0])),
+        sheetxml.Column("C", "date", pd.Series(pd.to_datetime(["2024-01-02"] * 5))),
+    ])
+    sheet = openpyxl.load_workbook(path).active
+    assert [sheet[f"A{r}"].value for r in range(2, 7)] == ["<b>&", " padded ", "bell", None, "=1+1"]
+    assert sheet["A6"].data_type == "s"
+    assert [sheet[f"B{r}"].value for r in range(2, 4)] == [1.5, -2]
+    assert sheet["C2"].value == dt.datetime(2024, 1, 2) and sheet["C2"].number_format == "yyyy-mm-dd"
+    assert sheet.max_row == 6

@@ -155,6 +155,53 @@ NAIVE = textwrap.dedent(
 )
 
 
+FUNCTIONS = textwrap.dedent(
+    """
+    import asyncio, json, statistics, sys, time
+    import numpy as np
+    import xlwings as xw
+    from xlwings.server import custom_functions_call
+    from retention_xl import udfs
+
+    column = [[float(v)] for v in np.random.default_rng(1).lognormal(5, 1, 1_000_000)]
+    payload = {"func_name": "PARETO_SHARE", "args": [column, None, None], "caller_address": "Sheet1!B2",
+               "version": xw.__version__, "runtime": "1.4", "client": "Office.js"}
+    through_xlwings, function_only = [], []
+    for _ in range(5):
+        started = time.perf_counter()
+        asyncio.run(custom_functions_call(payload, udfs))
+        through_xlwings.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        udfs.PARETO_SHARE(column)
+        function_only.append(time.perf_counter() - started)
+    print(json.dumps({"protocol": statistics.median(through_xlwings), "function": statistics.median(function_only)}))
+    """
+)
+
+
+def import_seconds(statement: str, environment: dict) -> float:
+    """Median wall time of a fresh interpreter running ``statement``, over seven runs."""
+    times = []
+    for _ in range(7):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", statement], check=True, env=environment)
+        times.append(time.perf_counter() - started)
+    return sorted(times)[len(times) // 2]
+
+
+def measure_functions() -> dict:
+    environment = {**os.environ, "XLWINGS_ON_SERVER": "true", "XLWINGS_LICENSE_KEY": "noncommercial"}
+    script = OUT / "functions.py"
+    OUT.mkdir(exist_ok=True)
+    script.write_text(FUNCTIONS, encoding="utf-8")
+    result = subprocess.run([sys.executable, str(script)], check=True, capture_output=True, text=True, env=environment)
+    figures = json.loads(result.stdout)
+    xlwings_only = import_seconds("import xlwings", environment)
+    with_functions = import_seconds("import xlwings, retention_xl.udfs", environment)
+    figures.update(import_xlwings=xlwings_only, import_added=with_functions - xlwings_only)
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
@@ -201,6 +248,9 @@ def main() -> None:
             large.append(row)
             print(json.dumps(row), flush=True)
 
+    functions = measure_functions()
+    print(json.dumps(functions), flush=True)
+
     print()
     print("| rows | customers | read s | compute s | write s | total wall s | peak MiB | naive wall s (read/compute/write) | naive peak MiB | speed-up |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -209,6 +259,13 @@ def main() -> None:
             if "naive" in r else ("—", "—", "—")
         print(f"| {r['rows']:,} | {r['customers']:,} | {r['read']:.2f} | {r['compute']:.2f} | {r['write']:.2f} | "
               f"{r['wall']:.2f} | {r['peak']:.0f} | {naive[0]} | {naive[1]} | {naive[2]} |")
+    print()
+    print("| worksheet function measure | seconds |")
+    print("|---|---:|")
+    print(f"| PARETO_SHARE over a 1,000,000-cell column, through xlwings' Office.js protocol | {functions['protocol']:.3f} |")
+    print(f"| the same, the function's own Python time | {functions['function']:.3f} |")
+    print(f"| import xlwings (server mode) | {functions['import_xlwings']:.3f} |")
+    print(f"| added by importing retention_xl.udfs | {functions['import_added']:.3f} |")
     if large:
         print()
         print("| input | rows | customers | read s | compute s | write s | total wall s | peak MiB |")

@@ -118,6 +118,9 @@ def _report(args) -> int:
     if not args.quiet:
         current = report.current
         retention = "—" if current.retention is None else f"{current.retention:.1%}"
+        if report.month_was_defaulted_mid_month:
+            print(f"The data ends on {report.last_date:%Y-%m-%d}, mid-month: the report covers {current.month}, "
+                  "the last complete month (choose another with --month).")
         print(f"Wrote {args.output} for {current.month}: {current.E:,} customers in the base, retention {retention}, "
               f"{len(report.customers):,} customers listed ({time.perf_counter() - started:.1f} s)")
     return 0

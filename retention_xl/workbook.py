@@ -634,33 +634,42 @@ class _Writer:
     def write_actions(self, ws):
         report, words = self.report, self.words
         self.put(ws, 1, 1, self.w("actions.title", month=str(report.month)), "rx_title")
-        width = 80  # characters across the merged columns B:F
+        width = 80  # characters across the merged columns of the text
         row = 3
         if not report.actions:
             self.put(ws, row, 1, words["actions.none"])
         who_keys = ["customer_id", "customer_name", "segment", "last_purchase", "days_since_last", "revenue"]
+        if report.customers["customer_name"].isna().all():
+            who_keys.remove("customer_name")
         for action in report.actions:
             style = "rx_warning" if action.warning else "rx_section"
             self.put(ws, row, 1, action.title, style)
-            for column in range(2, 7):
+            for column in range(2, 2 + len(who_keys)):
                 ws.cell(row=row, column=column).style = style
             row += 1
             for label, text in ((words["actions.why"], action.why), (words["actions.what"], action.what)):
                 self.put(ws, row, 1, label, "rx_bold")
-                self.wrapped_row(ws, row, 2, text, width, last_column=6)
+                self.wrapped_row(ws, row, 2, text, width, last_column=1 + len(who_keys))
                 row += 1
             if len(action.who):
                 self.put(ws, row, 1, words["actions.who"], "rx_bold")
-                self.header_row(ws, row, 2, [words[f"who.{k}"] for k in who_keys[:1]] +
-                                [words[f"who.{k}"] for k in who_keys[1:]])
+                self.header_row(ws, row, 2, [words[f"who.{k}"] for k in who_keys])
                 row += 1
                 for person in action.who.itertuples(index=False):
-                    self.text(ws, row, 2, person.customer_id)
-                    self.text(ws, row, 3, None if pd.isna(person.customer_name) else person.customer_name)
-                    self.put(ws, row, 4, words[f"segment.{person.segment}"])
-                    self.put(ws, row, 5, person.last_purchase.to_pydatetime(), "rx_date")
-                    self.put(ws, row, 6, int(person.days_since_last), "rx_int")
-                    self.put(ws, row, 7, float(person.stake), "rx_money")
+                    cells = {
+                        "customer_id": (person.customer_id, None),
+                        "customer_name": (None if pd.isna(person.customer_name) else person.customer_name, None),
+                        "segment": (words[f"segment.{person.segment}"], "rx_text"),
+                        "last_purchase": (person.last_purchase.to_pydatetime(), "rx_date"),
+                        "days_since_last": (int(person.days_since_last), "rx_int"),
+                        "revenue": (float(person.stake), "rx_money"),
+                    }
+                    for column, key in enumerate(who_keys, start=2):
+                        value, style_name = cells[key]
+                        if style_name is None:  # text from the data
+                            self.text(ws, row, column, value)
+                        else:
+                            self.put(ws, row, column, value, style_name)
                     row += 1
                 if action.remaining:
                     self.put(ws, row, 2, self.w("actions.more", count=f"{action.remaining:,}",

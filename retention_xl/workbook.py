@@ -756,13 +756,14 @@ class _Writer:
                 self.put(ws, row, 1, words[f"acct.excluded.{reason}"])
                 self.put(ws, row, 2, exclusion.count, "rx_int")
                 if exclusion.example_rows:
-                    self.put(ws, row, 3, ", ".join(str(r) for r in exclusion.example_rows))
+                    examples = self.put(ws, row, 3, ", ".join(str(r) for r in exclusion.example_rows))
+                    examples.alignment = Alignment(horizontal="left", indent=2)
                 row += 1
             self.put(ws, row, 1, words["acct.check"], "rx_bold")
             total = accounting.purchases + accounting.returns + accounting.excluded
             self.put(ws, row, 2, f"=SUM(B{first_part}:B{row - 1})", "rx_int", total)
             self.put(ws, row, 3, f'=IF(B{row}=B{read_row},"✓","✗")', "rx_bold", "✓" if total == accounting.rows_read else "✗")
-        self.fit_columns(ws, widths={"A": 40, "B": 60, "C": 40})
+        self.fit_columns(ws, widths={"A": 52, "B": 60, "C": 40})
         self.print_setup(ws)
 
 

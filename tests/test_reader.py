@@ -385,13 +385,14 @@ class TestErrors:
         assert fingerprint(path) == before
 
 
+@pytest.fixture(scope="module")
+def frame():
+    return pd.read_parquet(SHARED_DATA)
+
+
 @pytest.mark.skipif(not SHARED_DATA.exists(), reason="the Online Retail II data set is not beside the repository")
 class TestRealData:
     """Online Retail II (UCI, CC BY 4.0): 525,461 real rows with blanks, cancellations and text dates."""
-
-    @pytest.fixture(scope="class")
-    def frame(self):
-        return pd.read_parquet(SHARED_DATA)
 
     def check(self, sales, frame):
         accounting = sales.accounting

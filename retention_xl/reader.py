@@ -37,6 +37,7 @@ EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb"}
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
 CSV_ENCODINGS = ("utf-8", "gb18030", "big5")
+TEXT_ROLES = {cols.CUSTOMER_ID, cols.CUSTOMER_NAME, cols.ORDER_ID}
 
 Progress = Callable[[str], None]
 
@@ -273,13 +274,12 @@ def _load_excel_table(reader, sheet: str, found: cols.ColumnMap) -> _RawTable:
     indices = sorted(by_index)
     # Ids and order numbers are text even when they look like numbers; letting
     # calamine guess would turn "00123" into 123.
-    text_roles = {cols.CUSTOMER_ID, cols.CUSTOMER_NAME, cols.ORDER_ID}
     table = reader.load_sheet(
         sheet,
         header_row=None,
         skip_rows=found.header_row + 1,
         use_columns=indices,  # absolute column positions
-        dtypes={i: "string" for i in indices if by_index[i] in text_roles},
+        dtypes={i: "string" for i in indices if by_index[i] in TEXT_ROLES},
         schema_sample_rows=None,
     )
     frame = table.to_pandas()
@@ -383,9 +383,6 @@ def _read_csv(path: Path, mapping: dict[str, str], encoding: str | None) -> _Raw
     row_numbers = np.arange(found.header_row + 2, found.header_row + 2 + len(frame))
     letters = {role: cols.column_letter(index) for role, index in found.positions.items()}
     return _RawTable(frame, row_numbers, found, None, encoding=encoding, letters=letters)
-
-
-TEXT_ROLES = {cols.CUSTOMER_ID, cols.CUSTOMER_NAME, cols.ORDER_ID}
 
 
 def _arrow_csv(path: Path, encoding: str, delimiter: str, skip: int, names: list[str], wanted: list[str],

@@ -390,15 +390,22 @@ class _Writer:
         last = max(self.written.customers_written + 1, 2)
         return self.sheet_ref(self.written.sheets["customers"], f"${letter}$2:${letter}${last}")
 
+    @property
+    def customers_complete(self) -> bool:
+        """Whether every customer fits on the Customers sheet, so formulas over it see them all."""
+        return self.written.customers_written == len(self.report.customers)
+
     def repeat_rate_formula(self):
+        if not self.customers_complete:
+            return None
         base, orders = self.customers_range("in_base"), self.customers_range("window_orders")
         yes = self.words["yes"]
         return f'=COUNTIFS({base},"{yes}",{orders},">=2")/COUNTIF({base},"{yes}")'
 
     def pareto_formula(self):
         """Pareto share over the Customers sheet, which lists the base first by window revenue, largest first."""
-        if self.written.customers_written < len(self.report.customers):
-            return None  # the base may not fit on the sheet; show the computed value instead
+        if not self.customers_complete:
+            return None
         revenue, base = self.customers_range("window_revenue"), self.customers_range("in_base")
         yes = self.words["yes"]
         k = f'{self.report.options.top_fraction}*COUNTIF({base},"{yes}")'
@@ -584,10 +591,13 @@ class _Writer:
                 r = first + i
                 label = label_of(key)
                 self.put(ws, r, 1, label)
-                self.put(ws, r, 2, count_formula(r, key), "rx_int", int(values["customers"]))
+                complete = self.customers_complete  # else the sheet lists only part of them: write the values
+                self.put(ws, r, 2, count_formula(r, key) if complete else int(values["customers"]), "rx_int",
+                         int(values["customers"]))
                 self.put(ws, r, 3, f"=IF(SUM($B${first}:$B${last})=0,0,B{r}/SUM($B${first}:$B${last}))", "rx_pct",
                          float(values["customer_share"]) if not np.isnan(values["customer_share"]) else 0.0)
-                self.put(ws, r, 4, revenue_formula(r, key), "rx_money", float(values["revenue"]))
+                self.put(ws, r, 4, revenue_formula(r, key) if complete else float(values["revenue"]), "rx_money",
+                         float(values["revenue"]))
                 self.put(ws, r, 5, f"=IF(SUM($D${first}:$D${last})=0,0,D{r}/SUM($D${first}:$D${last}))", "rx_pct",
                          float(values["revenue_share"]) if not np.isnan(values["revenue_share"]) else 0.0)
             row = last + 2

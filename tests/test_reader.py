@@ -282,6 +282,17 @@ class TestCleaningAndAccounting:
         assert (result.accounting.purchases, result.accounting.returns) == (1, 1)
         assert result.transactions["amount"].tolist() == pytest.approx([83.4, -83.4])
 
+    def test_categorical_columns_are_cleaned_per_distinct_value(self):
+        raw = pd.DataFrame({
+            "who": pd.Categorical(["17850.0", "17850", "合计", None, " B "]),
+            "when": ["2024-01-01", "2024-01-02", None, "2024-01-03", "2024-01-04"],
+            "paid": [10, 20, 30, 40, 50],
+        })
+        result = clean_transactions(raw, "who", "when", "paid")
+        assert result.transactions["customer_id"].astype(str).tolist() == ["17850", "17850", "B"]
+        counts = {k: e.count for k, e in result.accounting.exclusions.items() if e.count}
+        assert counts == {"total_row": 1, "missing_customer": 1}
+
     def test_functional_api_on_a_user_dataframe(self):
         raw = pd.DataFrame({"member": ["m1", "m2"], "paid_on": [dt.date(2024, 1, 1), "2024-01-02"], "paid": [10, 20]})
         result = clean_transactions(raw, customer_id_col="member", datetime_col="paid_on", amount_col="paid")

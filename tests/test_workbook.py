@@ -219,3 +219,21 @@ class TestCommandLine:
         config.write_text('{"colums": {}}', encoding="utf-8")
         result = run_cli("report", SAMPLE, "-o", tmp_path / "out.xlsx", "--config", config)
         assert result.returncode == 2 and "colums" in result.stderr
+
+
+@pytest.mark.libreoffice
+def test_more_customers_than_a_sheet_holds(sample_sales_data, tmp_path, monkeypatch):
+    monkeypatch.setattr("retention_xl.workbook.EXCEL_MAX_ROWS", 101)  # a sheet of 100 data rows
+    report = analyse(sample_sales_data.transactions, ReportOptions(language="en"), sample_sales_data)
+    path = tmp_path / "truncated.xlsx"
+    written = write_workbook(report, path)
+    words = labels("en")
+    book = openpyxl.load_workbook(path)
+    assert book[words["sheet.customers"]].max_row == 101
+    assert "Only the first 100 of 1,200 customers" in book[words["sheet.summary"]]["A3"].value
+    values = recalculated_values(path, tmp_path)
+    assert_recalculates_to_python(written, values)
+    assert_no_error_cells(values)
+    segments = report.segment_table()
+    classes = values[words["sheet.classes"]]
+    assert classes["B5"] == segments["customers"].iloc[0]  # all customers counted, not just those listed

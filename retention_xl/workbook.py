@@ -149,7 +149,9 @@ class _Writer:
                 if cell.value is None or cell.style in ("rx_title", "rx_subtitle", "rx_section", "rx_warning", "rx_wrap"):
                     continue
                 if isinstance(cell.value, str) and cell.value.startswith("=") and cell.data_type == "f":
-                    size = 12
+                    expected = self.written.expected.get((ws.title, cell.coordinate))
+                    size = (len(f"{expected:,.2f}") + 1 if isinstance(expected, (int, float))
+                            else display_width(expected) if isinstance(expected, str) else 12)
                 elif isinstance(cell.value, (dt.date, dt.datetime, pd.Timestamp)):
                     size = 11
                 elif isinstance(cell.value, (int, float, np.integer, np.floating)):
@@ -336,7 +338,7 @@ class _Writer:
         ws.add_chart(chart, "G5")
 
         ws.freeze_panes = "A6"
-        self.fit_columns(ws, widths={"A": 34, "B": 14, "C": 14, "D": 12})
+        self.fit_columns(ws, minimum=12, widths={"A": 34})
         self.print_setup(ws)
 
     def explain(self, ws, row, text):

@@ -130,6 +130,18 @@ def test_layout_for_managers(sample_sales_data, tmp_path):
     assert (book[words["sheet.actions"]]["A3"].value or "") != ""
 
 
+def test_summary_columns_fit_large_amounts(sample_sales_data, tmp_path):
+    transactions = sample_sales_data.transactions.assign(amount=sample_sales_data.transactions["amount"] * 10_000)
+    report = analyse(transactions, ReportOptions(language="en"))
+    path = tmp_path / "large.xlsx"
+    written = write_workbook(report, path)
+    summary = openpyxl.load_workbook(path)["Summary"]
+    for (sheet, cell), value in written.expected.items():
+        if sheet == "Summary" and isinstance(value, float):
+            letter = "".join(ch for ch in cell if ch.isalpha())
+            assert summary.column_dimensions[letter].width >= len(f"{value:,.2f}"), cell
+
+
 def test_templates_define_the_same_words_in_every_language():
     keys = {language: set(labels(language)) for language in LANGUAGES}
     assert keys["zh-CN"] == keys["zh-TW"] == keys["en"]

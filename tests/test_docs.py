@@ -1,0 +1,16 @@
+"""Every example in the docstrings runs and gives what it shows."""
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = ["metrics", "excel_values", "formulas", "values", "columns", "cleaning", "customers", "i18n", "report",
+           "errors", "sample"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    module = importlib.import_module(f"retention_xl.{name}")
+    failures, attempted = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert attempted > 0 and failures == 0

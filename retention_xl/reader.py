@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
 import time
 import zipfile
 from collections.abc import Callable, Mapping
@@ -190,11 +189,13 @@ def _kind_of(path: Path) -> str:
         raise InputError("is a folder, not a sales file", file=path)
     with path.open("rb") as handle:
         head = handle.read(8)
+        handle.seek(0)
+        start = handle.read(2_000_000)
     if not head:
         raise InputError("the file is empty (0 bytes)", file=path)
     suffix = path.suffix.lower()
     if head.startswith(_OLE_MAGIC):
-        if _ENCRYPTED_STREAM in path.read_bytes()[:2_000_000]:
+        if _ENCRYPTED_STREAM in start:
             raise InputError("the workbook is password-protected; open it in Excel, remove the password "
                              "(File > Info > Protect Workbook) and save a copy", file=path)
         return "excel"
@@ -210,7 +211,7 @@ def _kind_of(path: Path) -> str:
             "open it in Excel and save it again as .xlsx or .csv",
             file=path,
         )
-    sample = path.read_bytes()[:4096]
+    sample = start[:4096]
     if b"\x00" in sample and not sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise InputError("is not a spreadsheet or CSV file (it contains binary data)", file=path)
     return "csv"
@@ -345,10 +346,8 @@ def _sniff_delimiter(lines: list[str]) -> str:
 
 
 def _read_csv(path: Path, mapping: dict[str, str], encoding: str | None) -> _RawTable:
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
-    sample = path.open("rb").read(1 << 20)
+    with path.open("rb") as handle:
+        sample = handle.read(1 << 20)
     if encoding:
         text = sample.decode(encoding, errors="replace")
         text = text.lstrip("\ufeff")
@@ -368,21 +367,30 @@ def _read_csv(path: Path, mapping: dict[str, str], encoding: str | None) -> _Raw
     by_index = {index: role for role, index in found.positions.items()}
     wanted = [names[i] for i in sorted(by_index)]
     # Arrow skips blank lines; count rows by line only when there are none to skip.
-    data = path.read_bytes()
-    has_blank_lines = b"\n\n" in data or b"\n\r\n" in data
-    if has_blank_lines:
+    if _has_blank_lines(path):
         frame = pd.read_csv(
-            io.BytesIO(data), encoding=encoding, sep=delimiter, header=None, names=names,
+            path, encoding=encoding, sep=delimiter, header=None, names=names,
             skiprows=found.header_row + 1, usecols=wanted, dtype=str, skip_blank_lines=False,
             keep_default_na=False, na_values=[""], on_bad_lines="skip", index_col=False,
         )
     else:
-        del data
         frame = _arrow_csv(path, encoding, delimiter, found.header_row + 1, names, wanted, by_index)
     frame.columns = [by_index[int(name[1:])] for name in frame.columns]
     row_numbers = np.arange(found.header_row + 2, found.header_row + 2 + len(frame))
     letters = {role: cols.column_letter(index) for role, index in found.positions.items()}
     return _RawTable(frame, row_numbers, found, None, encoding=encoding, letters=letters)
+
+
+def _has_blank_lines(path: Path, chunk: int = 1 << 24) -> bool:
+    """Whether the file holds an empty line, scanned in chunks rather than read whole."""
+    tail = b""
+    with path.open("rb") as handle:
+        while block := handle.read(chunk):
+            data = tail + block
+            if b"\n\n" in data or b"\n\r\n" in data:
+                return True
+            tail = data[-2:]
+    return False
 
 
 def _arrow_csv(path: Path, encoding: str, delimiter: str, skip: int, names: list[str], wanted: list[str],

@@ -463,7 +463,7 @@ class _Writer:
         self.put(ws, weighted_row, 1, words["cohort.weighted"], "rx_bold")
         averages = cohorts.weighted_average()
         sizes = f"$C${first_active}:$C${last_active}"
-        for j, offset in enumerate(offsets):
+        for j in range(len(offsets)):
             column = get_column_letter(3 + j)
             col_range = f"{column}{first_active}:{column}{last_active}"
             value = averages.iloc[j]

@@ -1,4 +1,4 @@
-"""The month's retention figures, trend and cohorts, computed on clean transactions.
+"""The month's retention figures, trend and cohorts, computed from the customer x month table.
 
 Definitions (the report's *Definitions* sheet and the README state the same):
 
@@ -30,141 +30,7 @@ import numpy as np
 import pandas as pd
 
 from . import metrics
-
-
-def month_number(period: pd.Period) -> int:
-    """Months since year 0, so that month arithmetic is integer arithmetic."""
-    return period.year * 12 + period.month - 1
-
-
-def month_period(number: int) -> pd.Period:
-    return pd.Period(year=number // 12, month=number % 12 + 1, freq="M")
-
-
-@dataclass
-class Activity:
-    """Transactions reduced to integer arrays, shared by every computation of one report."""
-
-    customer_ids: np.ndarray       # code -> id
-    customer: np.ndarray           # per transaction: customer code
-    month: np.ndarray              # per transaction: month number
-    day: np.ndarray                # per transaction: day number (days since epoch)
-    amount: np.ndarray             # per transaction
-    is_purchase: np.ndarray
-    first_month: np.ndarray        # per customer: month of first purchase (-1 if none)
-    order_customer: np.ndarray     # per distinct purchase order: its customer
-    order_month: np.ndarray        # per distinct purchase order: the month it was placed in
-
-    @property
-    def customers(self) -> int:
-        return len(self.customer_ids)
-
-    def active_in(self, first: int, last: int) -> np.ndarray:
-        """Boolean per customer: bought in months ``first`` .. ``last``."""
-        mask = self.is_purchase & (self.month >= first) & (self.month <= last)
-        active = np.zeros(self.customers, dtype=bool)
-        active[self.customer[mask]] = True
-        return active
-
-    def revenue_in(self, first: int, last: int) -> np.ndarray:
-        """Net revenue per customer in months ``first`` .. ``last``."""
-        mask = (self.month >= first) & (self.month <= last)
-        return np.bincount(self.customer[mask], weights=self.amount[mask], minlength=self.customers)
-
-    def orders_in(self, first: int, last: int) -> np.ndarray:
-        """Distinct purchase orders per customer in months ``first`` .. ``last``."""
-        mask = (self.order_month >= first) & (self.order_month <= last)
-        return np.bincount(self.order_customer[mask], minlength=self.customers)
-
-
-PRESENCE_LIMIT = 100_000_000  # cells of a boolean presence grid; beyond it, hash instead
-
-
-def _distinct_pairs(first: np.ndarray, second: np.ndarray, second_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct (first, second) pairs of two non-negative integer arrays, second < ``second_size``."""
-    if first.size == 0:
-        return first, second
-    keys = first.astype(np.int64) * second_size + second
-    cells = (int(first.max()) + 1) * second_size
-    if cells <= PRESENCE_LIMIT:  # a scatter into a grid is linear; hashing ten million keys is not cheap
-        present = np.zeros(cells, dtype=bool)
-        present[keys] = True
-        keys = np.flatnonzero(present)
-    else:
-        keys = np.unique(keys)
-    return keys // second_size, keys % second_size
-
-
-HASH_CHUNK = 1_000_000
-_MIX = np.uint64(0x9E3779B97F4A7C15)  # spreads customer codes over the 64-bit key space
-
-
-def _order_hashes(orders: pd.Series, day: np.ndarray) -> np.ndarray:
-    """A 64-bit key per row for its order: a hash of the order id, or of the day where it has none.
-
-    Hashing in chunks needs no table of every distinct order id, which for ten
-    million order lines would take a gigabyte. Two different orders share a key
-    with a probability of about one in a million even at that size.
-    """
-    keys = np.empty(len(orders), dtype=np.uint64)
-    for start in range(0, len(orders), HASH_CHUNK):
-        chunk = orders.iloc[start:start + HASH_CHUNK]
-        known = chunk.notna().to_numpy()
-        part = np.empty(len(chunk), dtype=np.uint64)
-        part[known] = pd.util.hash_pandas_object(chunk[known].astype(str), index=False).to_numpy()
-        part[~known] = (day[start:start + HASH_CHUNK][~known].astype(np.uint64) + np.uint64(1)) * _MIX
-        keys[start:start + HASH_CHUNK] = part
-    return keys
-
-
-def _orders(customer: np.ndarray, order: np.ndarray, month: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(customer, month) of each distinct (customer, order) pair, the month being where it first appears."""
-    pairs = order ^ (customer.astype(np.uint64) * _MIX)
-    _, first = np.unique(pairs, return_index=True)
-    return customer[first], month[first]
-
-
-def build_activity(transactions: pd.DataFrame, until: pd.Period) -> Activity:
-    """Index the transactions up to the end of month ``until`` (later ones are ignored).
-
-    Columns are reduced to arrays and filtered one at a time, so ten million rows are
-    never copied as a whole.
-    """
-    dates = transactions["date"].to_numpy(dtype="datetime64[ns]")
-    keep = dates < np.datetime64((until + 1).start_time.to_datetime64(), "ns")
-    everything = bool(keep.all())
-
-    def kept(values: np.ndarray) -> np.ndarray:
-        return values if everything else values[keep]
-
-    codes, ids = pd.factorize(transactions["customer_id"], sort=False)
-    codes = kept(codes.astype(np.int32))
-    dates = kept(dates)
-    month = (dates.astype("datetime64[M]").astype(np.int64) + 1970 * 12).astype(np.int32)
-    all_days = transactions["date"].to_numpy(dtype="datetime64[D]").astype(np.int32)
-    day = kept(all_days)
-    del dates
-    amount = kept(transactions["amount"].to_numpy(dtype=float))
-    is_purchase = amount > 0
-    # An order is its order id; a purchase without one counts as one order per customer and day.
-    order_keys = kept(_order_hashes(transactions["order_id"], all_days))
-    del all_days
-    order_customer, order_month = _orders(codes[is_purchase], order_keys[is_purchase], month[is_purchase])
-    del order_keys
-    first_month = np.full(len(ids), np.iinfo(np.int32).max, dtype=np.int32)
-    np.minimum.at(first_month, codes[is_purchase], month[is_purchase])
-    first_month[first_month == np.iinfo(np.int32).max] = -1
-    return Activity(
-        customer_ids=np.asarray(ids, dtype=object),
-        customer=codes,
-        month=month,
-        day=day,
-        amount=amount,
-        is_purchase=is_purchase,
-        first_month=first_month,
-        order_customer=order_customer,
-        order_month=order_month,
-    )
+from .activity import CustomerMonths, month_number, month_period
 
 
 @dataclass
@@ -205,7 +71,7 @@ def _safe(compute) -> float | None:
 
 
 def month_figures(
-    activity: Activity,
+    table: CustomerMonths,
     month: pd.Period,
     active_window: int,
     *,
@@ -217,29 +83,29 @@ def month_figures(
     """The figures of ``month``; ``detailed=False`` skips the repeat rate and Pareto share."""
     m = month_number(month)
     w = active_window
-    start_base = activity.active_in(m - w, m - 1)
-    end_base = activity.active_in(m - w + 1, m)
-    bought_now = activity.active_in(m, m)
-    new = activity.first_month == m
+    start_base = table.active_in(m - w, m - 1)
+    end_base = table.active_in(m - w + 1, m)
+    bought_now = table.active_in(m, m)
+    new = table.first_month == m
     reactivated = bought_now & ~start_base & ~new
     lost = start_base & ~end_base
     S, E, N, R, L = (int(x.sum()) for x in (start_base, end_base, new, reactivated, lost))
 
-    in_month = activity.month == m
-    revenue = float(activity.amount[in_month].sum())
-    purchases = float(activity.amount[in_month & activity.is_purchase].sum())
-    orders = int(activity.orders_in(m, m).sum())
-    revenue_now = activity.revenue_in(m, m)
-    revenue_before = activity.revenue_in(m - 1, m - 1)
+    in_month = table.column("month") == m
+    revenue = float(table.net[in_month].sum())
+    purchases = float(table.column("purchases")[in_month].sum())
+    orders = int(table.column("orders")[in_month].sum())
+    revenue_now = table.revenue_in(m, m)
+    revenue_before = table.revenue_in(m - 1, m - 1)
     existing_now = float(revenue_now[start_base].sum())
     existing_before = float(revenue_before[start_base].sum())
 
     repeat_rate = tier = pareto = None
     if detailed and E:
-        window_orders = activity.orders_in(m - w + 1, m)[end_base]
+        window_orders = table.orders_in(m - w + 1, m)[end_base]
         repeat_rate = metrics.repeat_rate(window_orders)
         tier = metrics.repeat_tier(repeat_rate, high, low)
-        window_revenue = np.clip(activity.revenue_in(m - w + 1, m)[end_base], 0, None)
+        window_revenue = np.clip(table.revenue_in(m - w + 1, m)[end_base], 0, None)
         pareto = _safe(lambda: metrics.pareto_share(window_revenue, top_fraction))
 
     return MonthFigures(
@@ -262,12 +128,13 @@ def month_figures(
     )
 
 
-def trend(activity: Activity, month: pd.Period, active_window: int, months: int = 12) -> list[MonthFigures]:
+def trend(table: CustomerMonths, month: pd.Period, active_window: int, months: int = 12) -> list[MonthFigures]:
     """Light figures (no repeat rate or Pareto share) for the ``months`` months ending at ``month``."""
-    first_data = int(activity.month.min()) if activity.month.size else month_number(month)
+    month_column = table.column("month")
+    first_data = int(month_column.min()) if month_column.size else month_number(month)
     start = max(month_number(month) - months + 1, first_data)
     return [
-        month_figures(activity, month_period(m), active_window, detailed=False)
+        month_figures(table, month_period(m), active_window, detailed=False)
         for m in range(start, month_number(month) + 1)
     ]
 
@@ -299,29 +166,26 @@ class Cohorts:
         return self.active.sum() / reached.mul(self.sizes, axis=0).sum().replace(0, np.nan)
 
 
-def cohorts(activity: Activity, month: pd.Period, months: int = 24) -> Cohorts:
+def cohorts(table: CustomerMonths, month: pd.Period, months: int = 24) -> Cohorts:
     """Cohorts of the ``months`` months ending at ``month``."""
     m = month_number(month)
-    first = max(m - months + 1, int(activity.first_month[activity.first_month >= 0].min()))
+    first_month = table.first_month
+    first = max(m - months + 1, int(first_month[first_month >= 0].min()))
     cohort_months = list(range(first, m + 1))
-    offsets = list(range(0, m - first + 1))
-    purchase = activity.is_purchase
-    cohort_of = activity.first_month[activity.customer]
-    in_scope = (cohort_of >= first) & (activity.month >= cohort_of)
+    size = m - first + 1
+    customer, row_month = table.column("customer"), table.column("month")
+    cohort_of = first_month[customer]
+    in_scope = (cohort_of >= first) & (row_month >= cohort_of) & (row_month <= m)
+    cohort_index = cohort_of[in_scope] - first
+    offset = row_month[in_scope] - cohort_of[in_scope]
+    cell = cohort_index * size + offset
+    bought = (table.column("purchase_days")[in_scope] > 0).astype(float)
+    active = np.bincount(cell, weights=bought, minlength=size * size).reshape(size, size)
+    revenue = np.bincount(cell, weights=table.net[in_scope], minlength=size * size).reshape(size, size)
 
-    selected = purchase & in_scope
-    pair_customer, pair_month = _distinct_pairs(activity.customer[selected], activity.month[selected] - first,
-                                                m - first + 1)
-    pair_cohort = activity.first_month[pair_customer] - first
-    active = np.zeros((len(cohort_months), len(offsets)))
-    np.add.at(active, (pair_cohort, pair_month - pair_cohort), 1)
-
-    revenue = np.zeros_like(active)
-    tx = in_scope
-    np.add.at(revenue, (cohort_of[tx] - first, activity.month[tx] - cohort_of[tx]), activity.amount[tx])
-
-    reached = np.add.outer(np.arange(len(cohort_months)), np.arange(len(offsets))) <= m - first
+    reached = np.add.outer(np.arange(size), np.arange(size)) <= m - first
     labels = [str(month_period(c)) for c in cohort_months]
+    offsets = list(range(size))
     return Cohorts(
         active=pd.DataFrame(np.where(reached, active, np.nan), index=labels, columns=offsets),
         revenue=pd.DataFrame(np.where(reached, revenue, np.nan), index=labels, columns=offsets),

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from . import metrics
-from .analysis import Activity, month_number
+from .activity import CustomerMonths, month_number
 
 SEGMENTS = (
     "champions", "loyal", "potential_loyalist", "new_customers", "promising", "need_attention",
@@ -81,79 +81,55 @@ def segments(r: np.ndarray, f: np.ndarray, m: np.ndarray) -> np.ndarray:
 
 
 def customer_table(
-    activity: Activity,
+    table: CustomerMonths,
     month: pd.Period,
     active_window: int,
-    names: pd.Series | None = None,
     top_fraction: float = metrics.DEFAULT_TOP_FRACTION,
 ) -> pd.DataFrame:
     """Every customer who bought by the end of ``month``, best prospects first.
 
     Sorted with the customers in the base first, by window revenue, then the others
-    by revenue. ``names`` maps customer id to a display name.
+    by revenue.
     """
     m = month_number(month)
     w = active_window
-    buyers = activity.first_month >= 0
-    purchase = activity.is_purchase
-    customers = activity.customers
-
-    buyer, day = activity.customer[purchase], activity.day[purchase]
-    last_day = np.full(customers, np.iinfo(day.dtype).min, dtype=day.dtype)
-    np.maximum.at(last_day, buyer, day)
-    first_day = np.full(customers, np.iinfo(day.dtype).max, dtype=day.dtype)
-    np.minimum.at(first_day, buyer, day)
-    del buyer, day
+    people = table.customers
+    first_day = people["first_purchase_day"].to_numpy()
     as_of = int((month.end_time.normalize() - pd.Timestamp("1970-01-01")).days)
-
-    orders = activity.orders_in(-1, m)
-    revenue = np.bincount(activity.customer, weights=activity.amount, minlength=customers)
-    window_orders = activity.orders_in(m - w + 1, m)
-    window_revenue = activity.revenue_in(m - w + 1, m)
-    in_base = activity.active_in(m - w + 1, m)
-    recent = activity.active_in(m - min(ACTIVE_MONTHS, w) + 1, m)
-
-    table = pd.DataFrame(
+    frame = pd.DataFrame(
         {
-            "customer_id": activity.customer_ids,
+            "customer_id": people["customer_id"].to_numpy(),
+            "customer_name": people["customer_name"].to_numpy(),
             "first_purchase": first_day,
-            "last_purchase": last_day,
-            "orders": orders,
-            "revenue": revenue,
-            "window_orders": window_orders,
-            "window_revenue": window_revenue,
-            "in_base": in_base,
-            "recent": recent,
-            "new": activity.first_month == m,
+            "last_purchase": table.last_purchase_day(),
+            "orders": table.orders_in(-1, m),
+            # Rounded to the cent before anything ranks them, so sums added in another order tie alike.
+            "revenue": np.round(table.revenue_in(-1, m), 2),
+            "window_orders": table.orders_in(m - w + 1, m),
+            "window_revenue": np.round(table.revenue_in(m - w + 1, m), 2),
+            "in_base": table.active_in(m - w + 1, m),
+            "recent": table.active_in(m - min(ACTIVE_MONTHS, w) + 1, m),
+            "new": table.first_month == m,
         }
-    )[buyers].reset_index(drop=True)
+    )[first_day >= 0].reset_index(drop=True)
 
-    table["days_since_last"] = as_of - table["last_purchase"]
-    table["r_score"] = scores(-table["days_since_last"].to_numpy())
-    table["f_score"] = scores(table["orders"].to_numpy())
-    table["m_score"] = scores(table["revenue"].to_numpy())
-    table["segment"] = segments(table["r_score"].to_numpy(), table["f_score"].to_numpy(), table["m_score"].to_numpy())
-    table["status"] = np.select(
-        [table["new"], table["recent"], table["in_base"]], ["new", "active", "at_risk"], default="lapsed"
+    frame["days_since_last"] = as_of - frame["last_purchase"]
+    frame["r_score"] = scores(-frame["days_since_last"].to_numpy())
+    frame["f_score"] = scores(frame["orders"].to_numpy())
+    frame["m_score"] = scores(frame["revenue"].to_numpy())
+    frame["segment"] = segments(frame["r_score"].to_numpy(), frame["f_score"].to_numpy(), frame["m_score"].to_numpy())
+    frame["status"] = np.select(
+        [frame["new"], frame["recent"], frame["in_base"]], ["new", "active", "at_risk"], default="lapsed"
     )
 
-    table = table.sort_values(
+    frame = frame.sort_values(
         ["in_base", "window_revenue", "revenue", "customer_id"], ascending=[False, False, False, True], kind="stable"
     ).reset_index(drop=True)
-    key_count = math.ceil(top_fraction * int(table["in_base"].sum()) - 1e-9)
-    table["key_account"] = np.arange(len(table)) < key_count
-    table["action"] = np.where(table["key_account"] & (table["status"] == "at_risk"), "key_quiet", table["segment"])
+    key_count = math.ceil(top_fraction * int(frame["in_base"].sum()) - 1e-9)
+    frame["key_account"] = np.arange(len(frame)) < key_count
+    frame["action"] = np.where(frame["key_account"] & (frame["status"] == "at_risk"), "key_quiet", frame["segment"])
 
     epoch = np.datetime64("1970-01-01", "D")
-    table["first_purchase"] = (epoch + table["first_purchase"].to_numpy().astype("timedelta64[D]")).astype("datetime64[ns]")
-    table["last_purchase"] = (epoch + table["last_purchase"].to_numpy().astype("timedelta64[D]")).astype("datetime64[ns]")
-    table["customer_name"] = table["customer_id"].map(names) if names is not None else pd.NA
-    return table[list(COLUMNS)]
-
-
-def latest_names(transactions: pd.DataFrame) -> pd.Series | None:
-    """Customer id -> the name on their most recent transaction, where the sheet has names."""
-    named = transactions.dropna(subset=["customer_name"])
-    if named.empty:
-        return None
-    return named.sort_values("date").drop_duplicates("customer_id", keep="last").set_index("customer_id")["customer_name"]
+    for column in ("first_purchase", "last_purchase"):
+        frame[column] = (epoch + frame[column].to_numpy().astype("timedelta64[D]")).astype("datetime64[ns]")
+    return frame[list(COLUMNS)]

@@ -186,6 +186,9 @@ def pareto_share(amounts: Iterable[float], top_fraction: float = DEFAULT_TOP_FRA
         raise ValueError("amounts must be finite numbers")
     if (values < 0).any():
         raise ValueError("amounts per customer cannot be negative")
+    largest = float(values.max()) if values.size else 0.0
+    if largest > 0:  # scaled by a power of two (exact) so that no sum overflows or underflows
+        values = np.ldexp(values, -math.frexp(largest)[1])
     total = float(values.sum())
     if total == 0:
         raise ZeroDivisionError("the total amount is 0")

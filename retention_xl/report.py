@@ -25,7 +25,8 @@ import pandas as pd
 
 from . import analysis, metrics
 from .actions import Action, recommend
-from .customers import SEGMENTS, STATUSES, customer_table, latest_names
+from .activity import build_customer_months
+from .customers import SEGMENTS, STATUSES, customer_table
 from .errors import OutputError, UsageError
 from .i18n import normalize_language
 from .reader import Progress, SalesData, read_sales
@@ -184,15 +185,15 @@ def analyse(transactions: pd.DataFrame, options: ReportOptions | None = None, sa
         if not first_date.to_period("M") <= month <= last_date.to_period("M"):
             raise UsageError(f"{month} is outside the data, which covers {first_date:%Y-%m} to {last_date:%Y-%m}")
 
-    activity = analysis.build_activity(transactions, month)
+    table = build_customer_months(transactions, month)
     window = options.active_window
     detail = {"high": options.high, "low": options.low, "top_fraction": options.top_fraction}
-    current = analysis.month_figures(activity, month, window, **detail)
+    current = analysis.month_figures(table, month, window, **detail)
     has_previous = (month - 1) >= first_date.to_period("M")
-    previous = analysis.month_figures(activity, month - 1, window, **detail) if has_previous else None
-    trend = analysis.trend(activity, month, window, options.trend_months)
-    cohorts = analysis.cohorts(activity, month, options.cohort_months)
-    customers = customer_table(activity, month, window, latest_names(transactions), options.top_fraction)
+    previous = analysis.month_figures(table, month - 1, window, **detail) if has_previous else None
+    trend = analysis.trend(table, month, window, options.trend_months)
+    cohorts = analysis.cohorts(table, month, options.cohort_months)
+    customers = customer_table(table, month, window, options.top_fraction)
     actions = recommend(current, previous, customers, language=options.language, active_window=window, low=options.low)
     return RetentionReport(
         month=month, options=options, current=current, previous=previous, trend=trend, cohorts=cohorts,

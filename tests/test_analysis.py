@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from retention_xl import analysis
+from retention_xl.activity import build_customer_months
 from retention_xl.customers import customer_table, scores, segments
 from retention_xl.errors import UsageError
 from retention_xl.report import ReportOptions, analyse, default_month
@@ -29,7 +30,7 @@ def transactions():
 
 
 def figures(transactions, month, window):
-    activity = analysis.build_activity(transactions, pd.Period(month, "M"))
+    activity = build_customer_months(transactions, pd.Period(month, "M"))
     return analysis.month_figures(activity, pd.Period(month, "M"), window)
 
 
@@ -98,7 +99,7 @@ class TestMoneyAndOrders:
 
 class TestCohorts:
     def test_cells(self, transactions):
-        activity = analysis.build_activity(transactions, pd.Period("2024-03", "M"))
+        activity = build_customer_months(transactions, pd.Period("2024-03", "M"))
         cohorts = analysis.cohorts(activity, pd.Period("2024-03", "M"))
         active = cohorts.active
         assert list(active.index) == ["2024-01", "2024-02", "2024-03"]
@@ -137,7 +138,7 @@ class TestCustomers:
         assert len(set(assigned)) == 11
 
     def test_table(self, transactions):
-        activity = analysis.build_activity(transactions, pd.Period("2024-03", "M"))
+        activity = build_customer_months(transactions, pd.Period("2024-03", "M"))
         table = customer_table(activity, pd.Period("2024-03", "M"), 1).set_index("customer_id")
         assert list(table.index) == ["A", "C", "D", "E", "B"]  # base first by March revenue, then the rest
         assert table.loc["A", "key_account"] and table["key_account"].sum() == 1  # ceil(20% of 4)
@@ -170,3 +171,12 @@ class TestReportMonth:
                     "repeat_rate", "repeat_tier", "pareto_share", "revenue", "orders", "cohorts"):
             assert key in summary
         assert summary["cohorts"] == {"2024-01": [3, 2, 2], "2024-02": [1, 1], "2024-03": [1]}
+
+
+def test_customers_with_revenue_equal_to_the_cent_rank_by_id():
+    # 0.1 + 0.2 != 0.3 in floating point: the cents decide, then the id.
+    rows = [("o1", "Z", "2024-03-01", 0.1), ("o2", "Z", "2024-03-02", 0.2), ("o3", "Y", "2024-03-03", 0.3)]
+    frame = pd.DataFrame(rows, columns=["order_id", "customer_id", "date", "amount"]).assign(customer_name=pd.NA)
+    frame["date"] = pd.to_datetime(frame["date"])
+    table = customer_table(build_customer_months(frame, pd.Period("2024-03", "M")), pd.Period("2024-03", "M"), 1)
+    assert list(table["customer_id"]) == ["Y", "Z"]

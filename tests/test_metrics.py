@@ -172,3 +172,8 @@ class TestParetoShare:
         whole = math.floor(k + 1e-9)
         expected = sum(ordered[:whole]) + ((k - whole) * ordered[whole] if whole < len(ordered) else 0)
         assert metrics.pareto_share(values, fraction) == pytest.approx(min(expected / sum(values), 1.0), abs=1e-9)
+
+
+def test_pareto_share_of_extreme_amounts():
+    assert metrics.pareto_share([1e308, 1e308, 1e308, 1e308, 1e308], 0.2) == pytest.approx(0.2)
+    assert metrics.pareto_share([5e-324], 0.5) == pytest.approx(0.5)

@@ -1,0 +1,270 @@
+"""The customer x month table: the one stage between clean transactions and every figure.
+
+Every figure of the report -- the bridge S/N/E/R/L, cohorts, trend, the customer
+table, classes and actions -- is computed from this table, never by rescanning the
+transactions. It is also the seam where another engine (a database) can take over
+when the data outgrow memory: whatever builds the table must follow this contract.
+
+**Contract.** :class:`CustomerMonths` holds two DataFrames.
+
+``months`` -- one row per customer and calendar month in which the customer has a
+transaction (a purchase or a return), sorted by ``customer`` then ``month``:
+
+=====================  ========  ==========================================================
+column                 dtype     meaning
+=====================  ========  ==========================================================
+customer               int32     position of the customer in ``customers``
+month                  int32     months since year 0 (``year * 12 + month - 1``)
+purchases              float64   sum of the positive amounts
+returned               float64   sum of the negative amounts, as a positive number
+orders                 int32     distinct purchase orders placed in the month: an order id, or a
+                                 purchase day where the sheet has no order ids; an order whose
+                                 lines span months belongs to the month of its earliest line
+purchase_days          int32     distinct days with a purchase
+first_purchase_day     int32     first day with a purchase (days since 1970-01-01), or -1
+last_purchase_day      int32     last day with a purchase, or -1
+=====================  ========  ==========================================================
+
+``customers`` -- one row per customer, in code order (row ``i`` is customer ``i``):
+``customer_id`` (text), ``customer_name`` (the name on their latest transaction in
+the data, or missing), ``first_purchase_day`` (int32, -1 for a customer with returns
+only) and ``first_day_amount`` (float64: the net amount of every line on that day).
+
+Money is float64 as summed; engines that add in another order differ only far below
+a cent, so every comparison and ranking (the customer table) uses the sums rounded to
+cents, with ties broken by customer id. Derivable from the table alone: monthly activity, revenue,
+orders, repeat buyers (``orders >= 2`` in a month) and return rates; the BG/NBD
+summary (purchase days - 1, first and last purchase day, and repeat spend as
+(total net - first day's amount) / (purchase days - 1)). **Exception:** a return
+booked on a day without a purchase reduces that repeat spend, because the table keeps
+amounts per month, not per day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+DENSE_LIMIT = 50_000_000  # cells of a dense grouping grid; beyond it, sort instead
+HASH_CHUNK = 1_000_000
+_MIX = np.uint64(0x9E3779B97F4A7C15)  # spreads customer codes over the 64-bit key space
+NO_DAY = -1
+
+
+def month_number(period: pd.Period) -> int:
+    """Months since year 0, so that month arithmetic is integer arithmetic.
+
+    >>> month_number(pd.Period("2024-03", "M")) - month_number(pd.Period("2023-12", "M"))
+    3
+    """
+    return period.year * 12 + period.month - 1
+
+
+def month_period(number: int) -> pd.Period:
+    """The inverse of :func:`month_number`.
+
+    >>> str(month_period(24290))
+    '2024-03'
+    """
+    return pd.Period(year=number // 12, month=number % 12 + 1, freq="M")
+
+
+@dataclass
+class CustomerMonths:
+    """The customer x month table and its per-customer companion (see the module's contract)."""
+
+    months: pd.DataFrame
+    customers: pd.DataFrame
+
+    @property
+    def customer_count(self) -> int:
+        return len(self.customers)
+
+    def column(self, name: str) -> np.ndarray:
+        return self.months[name].to_numpy()
+
+    @property
+    def net(self) -> np.ndarray:
+        """Net revenue of each row: purchases minus returns."""
+        return self.column("purchases") - self.column("returned")
+
+    @property
+    def first_month(self) -> np.ndarray:
+        """Per customer: the month of the first purchase, or -1."""
+        days = self.customers["first_purchase_day"].to_numpy()
+        months = (days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) + 1970 * 12).astype(np.int32)
+        return np.where(days >= 0, months, -1)
+
+    def _in(self, first: int, last: int) -> np.ndarray:
+        month = self.column("month")
+        return (month >= first) & (month <= last)
+
+    def per_customer(self, values: np.ndarray, first: int, last: int) -> np.ndarray:
+        """``values`` (one per row) summed per customer over months ``first`` .. ``last``."""
+        mask = self._in(first, last)
+        return np.bincount(self.column("customer")[mask], weights=values[mask], minlength=self.customer_count)
+
+    def active_in(self, first: int, last: int) -> np.ndarray:
+        """Boolean per customer: bought in months ``first`` .. ``last``."""
+        mask = self._in(first, last) & (self.column("purchase_days") > 0)
+        active = np.zeros(self.customer_count, dtype=bool)
+        active[self.column("customer")[mask]] = True
+        return active
+
+    def revenue_in(self, first: int, last: int) -> np.ndarray:
+        """Net revenue per customer in months ``first`` .. ``last``."""
+        return self.per_customer(self.net, first, last)
+
+    def orders_in(self, first: int, last: int) -> np.ndarray:
+        """Purchase orders per customer in months ``first`` .. ``last``."""
+        return self.per_customer(self.column("orders").astype(float), first, last).astype(np.int64)
+
+    def last_purchase_day(self) -> np.ndarray:
+        """Per customer: the last day with a purchase, or -1."""
+        last = np.full(self.customer_count, NO_DAY, dtype=np.int32)
+        np.maximum.at(last, self.column("customer"), self.column("last_purchase_day"))
+        return last
+
+
+def _groups(keys: np.ndarray, cells: int) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct keys in ascending order, index of each key among them) for keys in 0 .. cells - 1."""
+    if cells <= DENSE_LIMIT:  # a scatter into a grid is linear; sorting ten million keys is not
+        present = np.zeros(cells, dtype=bool)
+        present[keys] = True
+        position = np.cumsum(present, dtype=np.int32) - 1
+        return np.flatnonzero(present), position[keys]
+    distinct, inverse = np.unique(keys, return_inverse=True)
+    return distinct, inverse.reshape(-1)
+
+
+def _order_hashes(orders: pd.Series, day: np.ndarray) -> np.ndarray:
+    """A 64-bit key per row for its order: a hash of the order id, or of the day where it has none.
+
+    Hashing in chunks needs no table of every distinct order id, which for ten
+    million order lines would take a gigabyte. Two different orders share a key
+    with a probability of about one in a million even at that size.
+    """
+    keys = np.empty(len(orders), dtype=np.uint64)
+    for start in range(0, len(orders), HASH_CHUNK):
+        chunk = orders.iloc[start:start + HASH_CHUNK]
+        known = chunk.notna().to_numpy()
+        part = np.empty(len(chunk), dtype=np.uint64)
+        part[known] = pd.util.hash_pandas_object(chunk[known].astype(str), index=False).to_numpy()
+        part[~known] = (day[start:start + HASH_CHUNK][~known].astype(np.uint64) + np.uint64(1)) * _MIX
+        keys[start:start + HASH_CHUNK] = part
+    return keys
+
+
+def _order_groups(customer, order, month, group_of) -> np.ndarray:
+    """Orders per group: each distinct (customer, order) pair counted once, in the group of its earliest month."""
+    by_month = np.argsort(month, kind="stable") if month.size and (np.diff(month) < 0).any() else None
+    if by_month is not None:
+        customer, order, group_of = customer[by_month], order[by_month], group_of[by_month]
+    pairs = order ^ (customer.astype(np.uint64) * _MIX)
+    _, first = np.unique(pairs, return_index=True)
+    return group_of[first]
+
+
+def _latest_names(transactions: pd.DataFrame, ids: pd.Index) -> pd.Series:
+    """Per customer code: the name on their most recent transaction, where the sheet has names."""
+    if "customer_name" not in transactions or transactions["customer_name"].isna().all():
+        return pd.Series(pd.NA, index=range(len(ids)), dtype="object")
+    named = transactions[["customer_id", "customer_name", "date"]].dropna(subset=["customer_name"])
+    latest = named.sort_values("date", kind="stable").drop_duplicates("customer_id", keep="last")
+    return pd.Series(ids).map(latest.set_index("customer_id")["customer_name"])
+
+
+def build_customer_months(transactions: pd.DataFrame, until: pd.Period) -> CustomerMonths:
+    """The customer x month table of the transactions up to the end of month ``until``.
+
+    ``transactions`` has the columns of :func:`retention_xl.cleaning.clean_transactions`
+    (``customer_id``, ``date``, ``amount``, ``order_id``, optional ``customer_name``).
+    Later transactions are ignored. Columns are reduced to arrays and filtered one at
+    a time, so ten million rows are never copied as a whole.
+    """
+    dates = transactions["date"].to_numpy(dtype="datetime64[ns]")
+    keep = dates < np.datetime64((until + 1).start_time.to_datetime64(), "ns")
+    everything = bool(keep.all())
+
+    def kept(values: np.ndarray) -> np.ndarray:
+        return values if everything else values[keep]
+
+    codes, ids = pd.factorize(transactions["customer_id"], sort=False)
+    customer = kept(codes.astype(np.int32))
+    all_days = dates.astype("datetime64[D]").astype(np.int64).astype(np.int32)
+    day = kept(all_days)
+    del dates
+    month = (day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) + 1970 * 12).astype(np.int32)
+    amount = kept(transactions["amount"].to_numpy(dtype=float))
+    purchase = amount > 0
+
+    first_month = int(month.min()) if month.size else 0
+    span = int(month.max()) - first_month + 1 if month.size else 1
+    keys, group = _groups(customer.astype(np.int64) * span + (month - first_month), max(len(ids) * span, 1))
+    group_customer = (keys // span).astype(np.int32)
+    group_month = (keys % span + first_month).astype(np.int32)
+    groups = len(keys)
+
+    purchases = np.bincount(group, weights=np.where(purchase, amount, 0.0), minlength=groups)
+    returned = np.bincount(group, weights=np.where(purchase, 0.0, -amount), minlength=groups)
+
+    order_keys = kept(_order_hashes(transactions["order_id"], all_days))
+    del all_days
+    order_group = _order_groups(customer[purchase], order_keys[purchase], month[purchase], group[purchase])
+    orders = np.bincount(order_group, minlength=groups).astype(np.int32)
+    del order_keys, order_group
+
+    days = _purchase_days(customer[purchase], day[purchase], group[purchase], groups)
+    first_day = np.full(len(ids), NO_DAY, dtype=np.int32)
+    has_purchase = days.count > 0
+    # Rows are sorted by customer and month, so a customer's first purchase row comes first.
+    buyer_rows = np.flatnonzero(has_purchase)
+    first_rows = buyer_rows[np.r_[True, np.diff(group_customer[buyer_rows]) != 0]] if buyer_rows.size else buyer_rows
+    first_day[group_customer[first_rows]] = days.first[first_rows]
+    on_first_day = first_day[customer] == day
+    first_day_amount = np.round(np.bincount(customer[on_first_day], weights=amount[on_first_day], minlength=len(ids)), 2)
+
+    months = pd.DataFrame({
+        "customer": group_customer, "month": group_month, "purchases": purchases, "returned": returned,
+        "orders": orders, "purchase_days": days.count, "first_purchase_day": days.first,
+        "last_purchase_day": days.last,
+    })
+    customers = pd.DataFrame({
+        "customer_id": np.asarray(ids, dtype=object),
+        "customer_name": _latest_names(transactions, ids).to_numpy(dtype=object),
+        "first_purchase_day": first_day,
+        "first_day_amount": first_day_amount,
+    })
+    return CustomerMonths(months=months, customers=customers)
+
+
+@dataclass
+class _Days:
+    count: np.ndarray
+    first: np.ndarray
+    last: np.ndarray
+
+
+def _purchase_days(customer: np.ndarray, day: np.ndarray, group: np.ndarray, groups: int) -> _Days:
+    """Distinct purchase days per group, with the first and last of them."""
+    count = np.zeros(groups, dtype=np.int32)
+    first = np.full(groups, NO_DAY, dtype=np.int32)
+    last = np.full(groups, NO_DAY, dtype=np.int32)
+    if not day.size:
+        return _Days(count, first, last)
+    first_day = int(day.min())
+    span = int(day.max()) - first_day + 1
+    keys, position = _groups(customer.astype(np.int64) * span + (day - first_day), int(customer.max() + 1) * span)
+    # One group per distinct (customer, day); keys ascend by customer then day, so within a
+    # (customer, month) group the first key is its first day and the last key its last.
+    group_of_key = np.empty(len(keys), dtype=group.dtype)
+    group_of_key[position] = group
+    key_day = (keys % span + first_day).astype(np.int32)
+    count[:] = np.bincount(group_of_key, minlength=groups)
+    starts = np.r_[True, np.diff(group_of_key) != 0]
+    ends = np.r_[starts[1:], True]
+    first[group_of_key[starts]] = key_day[starts]
+    last[group_of_key[ends]] = key_day[ends]
+    return _Days(count, first, last)

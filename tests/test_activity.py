@@ -1,0 +1,84 @@
+"""The customer x month table's contract: columns, dtypes, order, money to the cent, and what it derives."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from retention_xl.activity import build_customer_months, month_number
+
+ROWS = [  # order id, customer, date, amount
+    ("o1", "A", "2024-01-05 09:00", 100.10), ("o1", "A", "2024-01-05 09:00", 0.20),   # one order, two lines
+    ("o2", "A", "2024-01-20 10:00", 50.0), ("r1", "A", "2024-01-21 10:00", -30.0),
+    ("o3", "A", "2024-01-31 23:00", 10.0), ("o3", "A", "2024-02-01 08:00", 5.0),      # an order across months
+    ("o4", "B", "2024-02-03 12:00", 70.0), ("o5", "B", "2024-02-03 15:00", 30.0),     # two orders, one day
+    ("r2", "C", "2024-02-10 12:00", -9.99),                                           # returns only
+    (None, "D", "2024-03-01 12:00", 20.0), (None, "D", "2024-03-01 18:00", 1.0), (None, "D", "2024-03-04 12:00", 2.0),
+    ("o9", "A", "2024-04-02 12:00", 999.0),                                           # after the month: ignored
+]
+
+CONTRACT = {
+    "customer": "int32", "month": "int32", "purchases": "float64", "returned": "float64", "orders": "int32",
+    "purchase_days": "int32", "first_purchase_day": "int32", "last_purchase_day": "int32",
+}
+
+
+@pytest.fixture
+def table():
+    frame = pd.DataFrame(ROWS, columns=["order_id", "customer_id", "date", "amount"])
+    frame["date"] = pd.to_datetime(frame["date"])
+    frame["customer_name"] = pd.NA
+    return build_customer_months(frame, pd.Period("2024-03", "M"))
+
+
+def day(text):
+    return int((pd.Timestamp(text) - pd.Timestamp("1970-01-01")).days)
+
+
+def test_columns_dtypes_and_order(table):
+    assert {k: str(v) for k, v in table.months.dtypes.items()} == CONTRACT
+    keys = list(zip(table.months["customer"], table.months["month"]))
+    assert keys == sorted(keys) and len(set(keys)) == len(keys)
+    assert list(table.customers.columns) == ["customer_id", "customer_name", "first_purchase_day", "first_day_amount"]
+
+
+def test_rows(table):
+    ids = list(table.customers["customer_id"])
+    rows = table.months.assign(customer=[ids[c] for c in table.months["customer"]]).set_index(["customer", "month"])
+    jan, feb, mar = (month_number(pd.Period(m, "M")) for m in ("2024-01", "2024-02", "2024-03"))
+    a_jan = rows.loc[("A", jan)]
+    assert a_jan["purchases"] == 160.30 and a_jan["returned"] == 30.0
+    assert a_jan["orders"] == 3                         # o1, o2, o3 (o3 belongs to its earliest month)
+    assert a_jan["purchase_days"] == 3 and a_jan["first_purchase_day"] == day("2024-01-05")
+    assert a_jan["last_purchase_day"] == day("2024-01-31")
+    assert rows.loc[("A", feb)]["orders"] == 0 and rows.loc[("A", feb)]["purchase_days"] == 1
+    assert rows.loc[("B", feb)][["orders", "purchase_days"]].tolist() == [2, 1]
+    c_feb = rows.loc[("C", feb)]
+    assert c_feb["purchases"] == 0 and c_feb["returned"] == 9.99 and c_feb["purchase_days"] == 0
+    assert c_feb["first_purchase_day"] == -1
+    assert rows.loc[("D", mar)][["orders", "purchase_days"]].tolist() == [2, 2]  # no order ids: one order a day
+    assert ("A", month_number(pd.Period("2024-04", "M"))) not in rows.index
+
+
+def test_per_customer(table):
+    people = table.customers.set_index("customer_id")
+    assert people.loc["A", "first_purchase_day"] == day("2024-01-05")
+    assert people.loc["A", "first_day_amount"] == pytest.approx(100.30)
+    assert people.loc["C", "first_purchase_day"] == -1
+    assert people.loc["D", "first_day_amount"] == pytest.approx(21.0)
+
+
+def test_money_sums_to_the_cent(table):
+    purchases = table.months["purchases"].to_numpy()
+    assert purchases.sum() == pytest.approx(100.10 + 0.20 + 50 + 10 + 5 + 70 + 30 + 20 + 1 + 2, abs=1e-9)
+
+
+def test_bgnbd_summary_is_derivable(table):
+    """frequency = purchase days - 1, recency from first/last day, repeat spend from the first day's amount."""
+    months = table.months
+    a = months[months["customer"] == 0]
+    frequency = int(a["purchase_days"].sum()) - 1
+    recency = int(a["last_purchase_day"].max()) - int(table.customers.loc[0, "first_purchase_day"])
+    repeat_spend = (float((a["purchases"] - a["returned"]).sum()) - table.customers.loc[0, "first_day_amount"]) / frequency
+    assert (frequency, recency) == (3, day("2024-02-01") - day("2024-01-05"))
+    # The return on 21 January, a day without a purchase, reduces the repeat spend (the named exception).
+    assert repeat_spend == pytest.approx((135.30 - 100.30) / 3)

@@ -4,7 +4,7 @@
 
 1. openpyxl, normal mode: one cell object per value, number formats per cell;
 2. openpyxl, write-only mode: rows appended as styled write-only cells;
-3. retention_xl: openpyxl lays out the sheet, the rows are streamed (retention_xl.sheetxml).
+3. retention_xl: openpyxl lays out the sheet, the rows are streamed (retention_xl.workbook.stream).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
-from retention_xl import sheetxml
+from retention_xl.workbook import stream
 from retention_xl.customers import COLUMNS
 from retention_xl.reader import read_sales
 from retention_xl.report import analyse
@@ -74,14 +74,16 @@ def streamed(table, path):
     first = next(rows(table.head(1)))
     for c, (key, value) in enumerate(zip(COLUMNS, first), start=1):
         sheet.cell(row=2, column=c, value=value).number_format = FORMATS.get(key, "General")
-    book.save(path)
+    layout = path.with_suffix(".layout.xlsx")
+    book.save(layout)
     kinds = {"customer_id": "text", "customer_name": "text", "segment": "text", "status": "text", "action": "text",
              "first_purchase": "date", "last_purchase": "date", "in_base": "text", "key_account": "text"}
-    columns = [sheetxml.Column(sheet.cell(row=1, column=c).column_letter, kinds.get(key, "number"),
+    columns = [stream.Column(sheet.cell(row=1, column=c).column_letter, kinds.get(key, "number"),
                                table[key].astype(str) if kinds.get(key) == "text" and key not in ("customer_id", "customer_name")
                                else table[key])
                for c, key in enumerate(COLUMNS, start=1)]
-    sheetxml.stream_rows(path, 1, columns)
+    stream.stream_rows(layout, path, sheet.title, columns)
+    layout.unlink()
 
 
 def main():

@@ -1,9 +1,10 @@
-"""Recommended actions for the month, class by class, worded by the jinja2 templates.
+"""Recommended actions for the month, class by class, and their wording.
 
-Each action says why (the figures that triggered it), what to do, and who to
-contact first. The wording lives in ``templates/<language>/actions.j2`` as macros
-``<key>_title()``, ``<key>_why(f)`` and ``<key>_what(f)``, so it can be edited
-without code.
+:func:`recommend` decides which actions apply and returns each as a key with the
+figures that triggered it and the customers to contact first; it knows no
+language. :func:`render_action` words an action: the text lives in
+``templates/<language>/actions.j2`` as macros ``<key>_title()``, ``<key>_why(f)``
+and ``<key>_what(f)``, so it can be edited without code.
 """
 
 from __future__ import annotations
@@ -24,15 +25,36 @@ WHO_LIMIT = 10
 
 @dataclass
 class Action:
+    """One recommended action: what triggered it and whom it concerns, without wording."""
+
     key: str
+    figures: dict               # the numbers its texts quote
+    who: pd.DataFrame           # the customers to contact first, at most WHO_LIMIT
+    remaining: int              # further customers not listed
+    filter_labels: tuple[str, ...] = ()  # label keys of the Customers-sheet values that list all of them
+    warning: bool = False
+
+
+@dataclass
+class WordedAction:
     title: str
     why: str
     what: str
-    who: pd.DataFrame           # the customers to contact first, at most WHO_LIMIT
-    remaining: int              # further customers not listed
-    filter_column: str | None   # Customers-sheet column (and value) that lists all of them
-    filter_value: str | None
-    warning: bool = False
+    filter_value: str
+
+
+def render_action(action: Action, language: str) -> WordedAction:
+    """The title, reasons, advice and Customers-sheet filter of ``action`` in ``language``."""
+    macros = environment(language).get_template("actions.j2").module
+    words = labels(language)
+
+    def text(part: str, *arguments) -> str:
+        return str(getattr(macros, f"{action.key}_{part}")(*arguments)).strip()
+
+    return WordedAction(
+        title=text("title"), why=text("why", action.figures), what=text("what", action.figures),
+        filter_value=" / ".join(words[key] for key in action.filter_labels),
+    )
 
 
 def pct(value: float | None) -> str:
@@ -67,31 +89,26 @@ def recommend(
     previous: MonthFigures | None,
     customers: pd.DataFrame,
     *,
-    language: str,
     active_window: int,
     low: float = metrics.DEFAULT_LOW_REPEAT,
+    top_fraction: float = metrics.DEFAULT_TOP_FRACTION,
 ) -> list[Action]:
     """The month's actions, most urgent first; each appears only when it applies."""
-    macros = environment(language).get_template("actions.j2").module
-    words = labels(language)
     in_base = customers["in_base"]
     base_revenue = float(customers.loc[in_base, "window_revenue"].clip(lower=0).sum())
     active_months = min(ACTIVE_MONTHS, active_window)
     actions: list[Action] = []
 
-    def add(key, members, sort_by, figures, filter_column=None, filter_value=None, warning=False):
+    def add(key, members, sort_by, figures, filter_labels=(), warning=False):
         members = members.sort_values(sort_by, ascending=False, kind="stable")
         who = members.head(WHO_LIMIT).assign(stake=lambda t: t[sort_by])
         actions.append(
             Action(
                 key=key,
-                title=str(getattr(macros, f"{key}_title")()).strip(),
-                why=str(getattr(macros, f"{key}_why")(figures)).strip(),
-                what=str(getattr(macros, f"{key}_what")(figures)).strip(),
+                figures=figures,
                 who=who[["customer_id", "customer_name", "segment", "last_purchase", "days_since_last", "stake"]],
                 remaining=max(len(members) - WHO_LIMIT, 0),
-                filter_column=filter_column,
-                filter_value=filter_value,
+                filter_labels=tuple(filter_labels),
                 warning=warning,
             )
         )
@@ -99,7 +116,8 @@ def recommend(
     def group(frame, sort_by="revenue"):
         revenue = float(frame[sort_by].sum())
         share = float(frame.loc[frame["in_base"], "window_revenue"].clip(lower=0).sum()) / base_revenue if base_revenue else None
-        return {"count": len(frame), "revenue": revenue, "share": share, "active_months": active_months}
+        return {"count": len(frame), "revenue": revenue, "share": share, "active_months": active_months,
+                "top": top_fraction}
 
     if current.repeat_tier == "low":
         add("warning_low_repeat", customers.iloc[0:0], "revenue",
@@ -107,13 +125,12 @@ def recommend(
 
     key_quiet = customers[customers["action"] == "key_quiet"]
     if len(key_quiet):
-        add("key_quiet", key_quiet, "window_revenue", group(key_quiet, "window_revenue"),
-            "col.action", words["action.key_quiet"])
+        add("key_quiet", key_quiet, "window_revenue", group(key_quiet, "window_revenue"), ["action.key_quiet"])
 
     for key, segment_keys in (("cant_lose", ["cant_lose"]), ("at_risk", ["at_risk"])):
         members = customers[customers["segment"].isin(segment_keys) & (customers["action"] != "key_quiet")]
         if len(members):
-            add(key, members, "revenue", group(members), "col.segment", words[f"segment.{segment_keys[0]}"])
+            add(key, members, "revenue", group(members), [f"segment.{segment_keys[0]}"])
 
     falling = previous is not None and (
         (current.strict_retention is not None and previous.strict_retention is not None
@@ -128,19 +145,18 @@ def recommend(
              "previous_strict_retention": previous.strict_retention, "txn_growth": current.txn_growth})
 
     groups = (
-        ("new_customers", customers["status"] == "new", "window_revenue", "col.status", ["status.new"]),
-        ("champions", customers["segment"].isin(["champions", "loyal"]) & in_base, "window_revenue", "col.segment",
+        ("new_customers", customers["status"] == "new", "window_revenue", ["status.new"]),
+        ("champions", customers["segment"].isin(["champions", "loyal"]) & in_base, "window_revenue",
          ["segment.champions", "segment.loyal"]),
-        ("potential", customers["segment"].isin(["potential_loyalist", "promising"]), "revenue", "col.segment",
+        ("potential", customers["segment"].isin(["potential_loyalist", "promising"]), "revenue",
          ["segment.potential_loyalist", "segment.promising"]),
-        ("need_attention", customers["segment"].isin(["need_attention", "about_to_sleep"]), "revenue", "col.segment",
+        ("need_attention", customers["segment"].isin(["need_attention", "about_to_sleep"]), "revenue",
          ["segment.need_attention", "segment.about_to_sleep"]),
-        ("hibernating", customers["segment"].isin(["hibernating", "lost"]), "revenue", "col.segment",
+        ("hibernating", customers["segment"].isin(["hibernating", "lost"]), "revenue",
          ["segment.hibernating", "segment.lost"]),
     )
-    for key, mask, sort_by, column, label_keys in groups:
+    for key, mask, sort_by, label_keys in groups:
         members = customers[mask]
         if len(members):
-            add(key, members, sort_by, group(members, sort_by) | {"N": current.N}, column,
-                " / ".join(words[k] for k in label_keys))
+            add(key, members, sort_by, group(members, sort_by) | {"N": current.N}, label_keys)
     return actions

@@ -27,7 +27,7 @@ from . import analysis, metrics
 from .actions import Action, recommend
 from .activity import build_customer_months
 from .customers import SEGMENTS, STATUSES, customer_table
-from .errors import OutputError, UsageError
+from .errors import UsageError
 from .i18n import normalize_language
 from .reader import Progress, SalesData, read_sales
 
@@ -194,7 +194,8 @@ def analyse(transactions: pd.DataFrame, options: ReportOptions | None = None, sa
     trend = analysis.trend(table, month, window, options.trend_months)
     cohorts = analysis.cohorts(table, month, options.cohort_months)
     customers = customer_table(table, month, window, options.top_fraction)
-    actions = recommend(current, previous, customers, language=options.language, active_window=window, low=options.low)
+    actions = recommend(current, previous, customers, active_window=window, low=options.low,
+                        top_fraction=options.top_fraction)
     return RetentionReport(
         month=month, options=options, current=current, previous=previous, trend=trend, cohorts=cohorts,
         customers=customers, actions=actions, first_date=first_date, last_date=last_date,
@@ -209,26 +210,10 @@ def write_workbook(report: RetentionReport, path: str | Path, progress: Progress
     The workbook is first written to a temporary file beside ``path`` and moved into
     place only when complete, so a failure never leaves a half-written report.
     """
-    from .workbook import write_report_workbook
+    from .workbook import write_workbook as write
 
-    path = Path(path)
-    if path.suffix.lower() != ".xlsx":
-        raise UsageError(f"the report must be an .xlsx file, got {path.name}")
-    if not path.parent.exists():
-        raise OutputError(f"{path.parent}: the folder for the report does not exist")
-    if report.sales is not None and path.exists() and path.resolve() == report.sales.file.resolve():
-        raise UsageError(f"{path}: the report would overwrite the sales file; choose another name")
     started = time.perf_counter()
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".xlsx.tmp", dir=path.parent)
-    os.close(handle)
-    try:
-        written = write_report_workbook(report, temporary, progress)
-        os.replace(temporary, path)
-    except PermissionError as error:
-        raise OutputError(f"{path}: cannot write the report ({error.strerror}); close it in Excel and try again") from None
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+    written = write(report, path, progress)
     report.timings["write"] = time.perf_counter() - started
     return written
 

@@ -8,7 +8,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from retention_xl import sheetxml
+from retention_xl.workbook import stream
 from retention_xl.customers import COLUMNS
 from retention_xl.i18n import labels
 from retention_xl.reader import read_sales
@@ -70,23 +70,50 @@ def test_streamed_customers_equal_a_cell_by_cell_write(tmp_path, language):
                 assert fast_cell.data_type == slow_cell.data_type, fast_cell.coordinate
 
 
-def test_text_is_escaped_and_cleaned(tmp_path):
+def template_workbook(path, title="data", before=()):
     book = openpyxl.Workbook()
-    sheet = book.active
+    for name in before:  # sheets ahead of ours, so its file is not sheet1.xml
+        book.create_sheet(name, 0)
+    sheet = book["Sheet"]
+    sheet.title = title
     sheet["A1"], sheet["B1"], sheet["C1"] = "text", "number", "date"
     sheet["A2"], sheet["B2"], sheet["C2"] = "x", 1, dt.datetime(2024, 1, 1)
     sheet["C2"].number_format = "yyyy-mm-dd"
-    path = tmp_path / "s.xlsx"
     book.save(path)
-    texts = pd.Series(["<b>&", " padded ", "bell\x07", None, "=1+1"], dtype="string")
-    sheetxml.stream_rows(path, 1, [
-        sheetxml.Column("A", "text", texts),
-        sheetxml.Column("B", "number", pd.Series([1.5, -2.0, 3.0, 4.0, 5.0])),
-        sheetxml.Column("C", "date", pd.Series(pd.to_datetime(["2024-01-02"] * 5))),
-    ])
-    sheet = openpyxl.load_workbook(path).active
+
+
+COLUMNS_OF_THREE = [
+    stream.Column("A", "text", pd.Series(["<b>&", " padded ", "bell\x07", None, "=1+1"], dtype="string")),
+    stream.Column("B", "number", pd.Series([1.5, -2.0, 3.0, 4.0, 5.0])),
+    stream.Column("C", "date", pd.Series(pd.to_datetime(["2024-01-02"] * 5))),
+]
+
+
+def test_text_is_escaped_and_cleaned(tmp_path):
+    source, target = tmp_path / "s.xlsx", tmp_path / "t.xlsx"
+    template_workbook(source)
+    stream.stream_rows(source, target, "data", COLUMNS_OF_THREE)
+    sheet = openpyxl.load_workbook(target).active
     assert [sheet[f"A{r}"].value for r in range(2, 7)] == ["<b>&", " padded ", "bell", None, "=1+1"]
     assert sheet["A6"].data_type == "s"
     assert [sheet[f"B{r}"].value for r in range(2, 4)] == [1.5, -2]
     assert sheet["C2"].value == dt.datetime(2024, 1, 2) and sheet["C2"].number_format == "yyyy-mm-dd"
     assert sheet.max_row == 6
+
+
+def test_the_sheet_is_found_through_the_workbook_relationships(tmp_path):
+    source, target = tmp_path / "s.xlsx", tmp_path / "t.xlsx"
+    template_workbook(source, title="客户's", before=("first", "second"))
+    stream.stream_rows(source, target, "客户's", COLUMNS_OF_THREE)
+    book = openpyxl.load_workbook(target)
+    assert book["客户's"]["B3"].value == -2 and book["first"].max_row == 1
+
+
+def test_a_missing_template_cell_fails_loudly(tmp_path):
+    source, target = tmp_path / "s.xlsx", tmp_path / "t.xlsx"
+    template_workbook(source)
+    extra = COLUMNS_OF_THREE + [stream.Column("D", "number", pd.Series([1.0] * 5))]
+    with pytest.raises(stream.StreamError, match="no cell for columns D"):
+        stream.stream_rows(source, target, "data", extra)
+    with pytest.raises(stream.StreamError, match="no sheet"):
+        stream.stream_rows(source, target, "other", COLUMNS_OF_THREE)

@@ -235,7 +235,7 @@ class TestCommandLine:
 
 @pytest.mark.libreoffice
 def test_more_customers_than_a_sheet_holds(sample_sales_data, tmp_path, monkeypatch):
-    monkeypatch.setattr("retention_xl.workbook.EXCEL_MAX_ROWS", 101)  # a sheet of 100 data rows
+    monkeypatch.setattr("retention_xl.workbook.customers.EXCEL_MAX_ROWS", 101)  # a sheet of 100 data rows
     report = analyse(sample_sales_data.transactions, ReportOptions(language="en"), sample_sales_data)
     path = tmp_path / "truncated.xlsx"
     written = write_workbook(report, path)

@@ -3,28 +3,37 @@
 openpyxl builds a Python object per cell, which costs about 20 microseconds a cell:
 half a minute for a Customers sheet of 100,000 rows. Measured side by side (see the
 README), neither its normal nor its write-only mode comes near the 15-second target
-at Excel's row limit. So the writer lets openpyxl lay out the sheet -- header,
-widths, frozen panes, filter, print set-up and one styled template row -- and then
-this module replaces the template row with every data row, built a column at a
-time with vectorised string operations and streamed into the .xlsx archive. The
-cell XML is what openpyxl itself writes (inline strings, the template row's style
-ids), so the result opens the same way in Excel, WPS and LibreOffice.
+at Excel's row limit. So the Customers sheet lets openpyxl lay out the sheet --
+header, widths, frozen panes, filter, print set-up and one styled template row --
+and then this module replaces the template row with every data row, built a column
+at a time with vectorised string operations and streamed into the .xlsx archive.
+The cell XML is what openpyxl itself writes (inline strings, the template row's
+style ids), so the result opens the same way in Excel, WPS and LibreOffice.
 """
 
 from __future__ import annotations
 
+import posixpath
 import re
-import shutil
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from lxml import etree
 
-EXCEL_EPOCH = np.datetime64("1899-12-30", "D")
-_ILLEGAL_XML = r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"
+from ..values import EXCEL_EPOCH
+
 CHUNK_ROWS = 50_000
+_ILLEGAL_XML = r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_OFFICE_RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PACKAGE_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
+
+
+class StreamError(RuntimeError):
+    """The saved workbook does not have the shape the streamed rows need (a defect, never the user's data)."""
 
 
 @dataclass
@@ -34,6 +43,23 @@ class Column:
     letter: str
     kind: str
     values: pd.Series
+
+
+def sheet_member(package: zipfile.ZipFile, title: str) -> str:
+    """The archive member holding the worksheet called ``title``, found through the workbook's relationships."""
+    book = etree.fromstring(package.read("xl/workbook.xml"))
+    relation = None
+    for sheet in book.iter(f"{{{_MAIN}}}sheet"):
+        if sheet.get("name") == title:
+            relation = sheet.get(f"{{{_OFFICE_RELS}}}id")
+    if relation is None:
+        raise StreamError(f"the saved workbook has no sheet {title!r}")
+    rels = etree.fromstring(package.read("xl/_rels/workbook.xml.rels"))
+    for rel in rels.iter(f"{{{_PACKAGE_RELS}}}Relationship"):
+        if rel.get("Id") == relation:
+            target = rel.get("Target")
+            return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+    raise StreamError(f"the saved workbook's relationships do not name sheet {title!r}")
 
 
 def _escape(text: pd.Series) -> pd.Series:
@@ -54,8 +80,8 @@ def _cells(column: Column, rows: pd.Series, style: str) -> pd.Series:
         cells = start + ' t="inlineStr"><is><t xml:space="preserve">' + text + "</t></is></c>"
         return cells.fillna("")  # a missing value is an empty cell: no element at all
     if column.kind == "date":
-        serial = (values.to_numpy(dtype="datetime64[D]") - EXCEL_EPOCH).astype(np.int64)
-        numbers = pd.Series(serial, index=values.index).astype("string")
+        serial = (values.to_numpy(dtype="datetime64[D]") - EXCEL_EPOCH.to_datetime64().astype("datetime64[D]"))
+        numbers = pd.Series(serial.astype(np.int64), index=values.index).astype("string")
     else:
         numbers = pd.Series(values.to_numpy(), index=values.index).astype("string")
     return (start + ' t="n"><v>' + numbers + "</v></c>").fillna("")
@@ -71,13 +97,26 @@ def row_xml(columns: list[Column], first_row: int, styles: dict[str, str], start
     return "".join((xml + "</row>").tolist())
 
 
-def stream_rows(path: str | Path, sheet_number: int, columns: list[Column], first_row: int = 2) -> None:
-    """Replace the template row ``first_row`` of worksheet ``sheet_number`` (1-based) with all rows of ``columns``."""
-    path = Path(path)
-    member = f"xl/worksheets/sheet{sheet_number}.xml"
+def _template_styles(template: str, columns: list[Column], first_row: int) -> dict[str, str]:
+    """Each column's style attribute, from its cell in the template row (a cell without one has style 0)."""
+    styles = {}
+    for letter, attributes in re.findall(rf'<c r="([A-Z]+){first_row}"([^>]*?)/?>', template):
+        style = re.search(r' s="(\d+)"', attributes)
+        styles[letter] = style.group(0) if style else ""
+    missing = [column.letter for column in columns if column.letter not in styles]
+    if missing:
+        raise StreamError(f"the template row {first_row} has no cell for columns {', '.join(missing)}")
+    return styles
+
+
+def stream_rows(source_path: str | Path, target_path: str | Path, title: str, columns: list[Column],
+                first_row: int = 2) -> None:
+    """Copy the workbook ``source_path`` to ``target_path``, with the template row ``first_row`` of sheet
+    ``title`` replaced by every row of ``columns``."""
     count = len(columns[0].values) if columns else 0
-    patched = path.with_suffix(".streaming")
-    with zipfile.ZipFile(path) as source, zipfile.ZipFile(patched, "w", zipfile.ZIP_DEFLATED, compresslevel=3) as target:
+    with zipfile.ZipFile(source_path) as source, \
+            zipfile.ZipFile(target_path, "w", zipfile.ZIP_DEFLATED, compresslevel=3) as target:
+        member = sheet_member(source, title)
         for info in source.infolist():
             if info.filename != member:
                 target.writestr(info, source.read(info.filename), compress_type=zipfile.ZIP_DEFLATED)
@@ -85,8 +124,7 @@ def stream_rows(path: str | Path, sheet_number: int, columns: list[Column], firs
             sheet = source.read(member).decode("utf-8")
             template_start = sheet.index(f'<row r="{first_row}"')
             template_end = sheet.index("</row>", template_start) + len("</row>")
-            template = sheet[template_start:template_end]
-            styles = {letter: f' s="{style}"' for letter, style in re.findall(rf'<c r="([A-Z]+){first_row}" s="(\d+)"', template)}
+            styles = _template_styles(sheet[template_start:template_end], columns, first_row)
             head, tail = sheet[:template_start], sheet[template_end:]
             last_column = columns[-1].letter if columns else "A"
             head = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{last_column}{first_row + count - 1}"/>', head)
@@ -97,5 +135,3 @@ def stream_rows(path: str | Path, sheet_number: int, columns: list[Column], firs
                 for start in range(0, count, CHUNK_ROWS):
                     stream.write(row_xml(columns, first_row, styles, start, min(start + CHUNK_ROWS, count)).encode("utf-8"))
                 stream.write(tail.encode("utf-8"))
-    shutil.move(patched, path)
-

@@ -1,0 +1,111 @@
+"""The formatted monthly workbook: one module per sheet, assembled and saved here.
+
+Six sheets, named in the report's language: Summary, Cohorts, Customers, Classes,
+Actions, Definitions & data. Headline figures are live formulas over the
+workbook's own tables (see :mod:`retention_xl.formulas`); every formula written is
+recorded with the value Python computed for it (:class:`WrittenWorkbook`), so tests
+can check that a spreadsheet application recalculates it to the same number.
+
+This module decides the order of the sheets, saves the workbook atomically and owns
+every temporary file: the report appears complete or not at all.
+
+Adding a sheet is writing a module with a function ``write_x(sheet, report, customers)``
+and adding one line to :data:`SHEETS`.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from openpyxl import Workbook
+
+from ..errors import OutputError, UsageError
+from ..i18n import labels
+from . import stream
+from .actions import write_actions
+from .classes import write_classes
+from .cohorts import write_cohorts
+from .customers import write_customers
+from .definitions import write_definitions
+from .sheet import SheetWriter, WrittenWorkbook, display_width, register_styles
+from .summary import write_summary
+
+__all__ = ["SHEETS", "WrittenWorkbook", "display_width", "write_report_workbook", "write_workbook"]
+
+# The tabs in order: (label key of the sheet's title, its writer). Every writer receives the
+# Customers sheet's column ranges, so that sheet is laid out before the others.
+SHEETS = (
+    ("summary", write_summary),
+    ("cohorts", lambda sheet, report, customers: write_cohorts(sheet, report)),
+    ("customers", None),
+    ("classes", write_classes),
+    ("actions", lambda sheet, report, customers: write_actions(sheet, report)),
+    ("definitions", lambda sheet, report, customers: write_definitions(sheet, report)),
+)
+
+
+def _temporary(path: Path, suffix: str) -> str:
+    """An empty temporary file beside ``path``; the process id in its name tells whose it is."""
+    handle, name = tempfile.mkstemp(prefix=f".{path.stem}.retention-xl-{os.getpid()}-", suffix=suffix, dir=path.parent)
+    os.close(handle)
+    return name
+
+
+def write_report_workbook(report, path, progress=None) -> WrittenWorkbook:
+    """Write ``report`` (a :class:`retention_xl.report.RetentionReport`) to ``path`` atomically.
+
+    The workbook is built in temporary files beside ``path`` and moved into place
+    only when complete; they are removed whatever happens.
+    """
+    say = progress or (lambda message: None)
+    path = Path(path)
+    words = labels(report.options.language)
+    book = Workbook()
+    register_styles(book, words["font"])
+    written = WrittenWorkbook(sheets={key: words[f"sheet.{key}"] for key, _ in SHEETS})
+    worksheets = [book.active] + [book.create_sheet() for _ in SHEETS[1:]]
+    sheets = {}
+    for (key, _), worksheet in zip(SHEETS, worksheets):
+        worksheet.title = written.sheets[key]
+        sheets[key] = SheetWriter(worksheet, words, written)
+
+    say("  customers sheet…")
+    customers, rows = write_customers(sheets["customers"], report.customers)
+    say("  summary, cohorts, classes, actions…")
+    for key, write in SHEETS:
+        if write is not None:
+            write(sheets[key], report, customers)
+    book.calculation.fullCalcOnLoad = True
+
+    temporaries = [_temporary(path, ".xlsx.tmp")]
+    try:
+        say("  saving…")
+        book.save(temporaries[0])
+        if customers.rows:
+            say(f"  streaming {customers.rows:,} customer rows…")
+            temporaries.append(_temporary(path, ".xlsx.streaming"))
+            stream.stream_rows(temporaries[0], temporaries[1], customers.title, rows)
+        os.replace(temporaries[-1], path)
+    except PermissionError as error:
+        raise OutputError(f"{path}: cannot write the report ({error.strerror}); close it in Excel and try again") from None
+    finally:
+        for name in temporaries:
+            if os.path.exists(name):
+                os.unlink(name)
+    return written
+
+
+def write_workbook(report, path, progress=None) -> WrittenWorkbook:
+    """Check ``path`` and write the workbook there; see :func:`write_report_workbook`."""
+    path = Path(path)
+    if path.suffix.lower() != ".xlsx":
+        raise UsageError(f"the report must be an .xlsx file, got {path.name}")
+    if not path.parent.exists():
+        raise OutputError(f"{path.parent}: the folder for the report does not exist")
+    if report.sales is not None and path.exists() and path.resolve() == report.sales.file.resolve():
+        raise UsageError(f"{path}: the report would overwrite the sales file; choose another name")
+    return write_report_workbook(report, path, progress)
+
+

@@ -61,6 +61,15 @@ def pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
 
+def share(value: float) -> str:
+    """A configured share as people write it: ``0.2`` is ``20%``, ``0.125`` is ``12.5%``.
+
+    >>> share(0.2), share(0.125)
+    ('20%', '12.5%')
+    """
+    return f"{value * 100:g}%"
+
+
 def num(value: float) -> str:
     return f"{value:,.0f}"
 
@@ -74,7 +83,7 @@ def environment(language: str) -> jinja2.Environment:
     """The jinja2 environment for one language's templates, with the pct/num/money filters."""
     folder = templates_root() / normalize_language(language)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(folder)), autoescape=False, undefined=jinja2.StrictUndefined)
-    env.filters.update(pct=pct, num=num, money=money)
+    env.filters.update(pct=pct, num=num, money=money, share=share)
     return env
 
 

@@ -249,3 +249,16 @@ def test_more_customers_than_a_sheet_holds(sample_sales_data, tmp_path, monkeypa
     segments = report.segment_table()
     classes = values[words["sheet.classes"]]
     assert classes["B5"] == segments["customers"].iloc[0]  # all customers counted, not just those listed
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_configured_top_share_is_the_one_every_text_names(sample_sales_data, tmp_path, language):
+    report = analyse(sample_sales_data.transactions, ReportOptions(language=language, top_fraction=0.1), sample_sales_data)
+    path = tmp_path / "top.xlsx"
+    write_workbook(report, path)
+    book = openpyxl.load_workbook(path)
+    texts = [cell.value for sheet in book.worksheets for row in sheet.iter_rows() for cell in row
+             if isinstance(cell.value, str)]
+    comments = [cell.comment.text for row in book.worksheets[0].iter_rows() for cell in row if cell.comment]
+    assert not [t for t in texts + comments if "20%" in t]
+    assert any("10%" in t for t in texts) and any("10%" in t for t in comments)

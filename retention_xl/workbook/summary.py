@@ -14,6 +14,7 @@ from openpyxl.chart import LineChart, Reference
 from openpyxl.utils import get_column_letter
 
 from .. import formulas
+from ..actions import share
 from .customers import CustomerColumns
 from .sheet import DASH, SheetWriter
 
@@ -98,7 +99,7 @@ class _Headlines:
         """One headline row; ``cell_of(letter, trend_row, figures)`` gives (formula or None, value)."""
         sheet, row = self.sheet, self.row
         self.rows[key] = row
-        sheet.put(row, 1, sheet.words[f"kpi.{key}"], label_style)
+        sheet.put(row, 1, sheet.word(f"kpi.{key}", top=share(self.report.options.top_fraction)), label_style)
         numbers = {}
         for letter, column, trend_row, figures in self.months():
             formula, value = cell_of(letter, trend_row, figures)
@@ -118,7 +119,7 @@ class _Headlines:
 
 def _write_headlines(sheet: SheetWriter, report, trend: TrendTable, customers: CustomerColumns) -> None:
     words, options = sheet.words, report.options
-    thresholds = {"high": f"{options.high:.0%}", "low": f"{options.low:.0%}"}
+    thresholds = {"high": f"{options.high:.0%}", "low": f"{options.low:.0%}", "top": share(options.top_fraction)}
     sheet.header(HEADER_ROW, 1, [words["summary.metric"], str(report.month), str(report.month - 1),
                                  words["summary.change"]])
     lines = _Headlines(sheet, report, trend, customers)

@@ -93,6 +93,43 @@ def render_definitions(language: str, **values) -> list[tuple[str, str]]:
     return [tuple(line.split("\t", 1)) for line in text.strip().splitlines() if "\t" in line]
 
 
+def _action(key, members: pd.DataFrame, sort_by: str, figures: dict, filter_labels=(), warning=False) -> Action:
+    """An action concerning ``members``, the largest by ``sort_by`` listed first."""
+    members = members.sort_values(sort_by, ascending=False, kind="stable")
+    who = members.head(WHO_LIMIT).assign(stake=lambda t: t[sort_by])
+    return Action(
+        key=key,
+        figures=figures,
+        who=who[["customer_id", "customer_name", "segment", "last_purchase", "days_since_last", "stake"]],
+        remaining=max(len(members) - WHO_LIMIT, 0),
+        filter_labels=tuple(filter_labels),
+        warning=warning,
+    )
+
+
+def _retention_falling(current: MonthFigures, previous: MonthFigures | None) -> bool:
+    return previous is not None and (
+        (current.strict_retention is not None and previous.strict_retention is not None
+         and current.strict_retention < previous.strict_retention)
+        or (current.txn_growth is not None and current.txn_growth < 0)
+    )
+
+
+def _class_groups(customers: pd.DataFrame):
+    """(action, members, ranked by, Customers-sheet labels) of the classes that get advice every month."""
+    segment, in_base = customers["segment"], customers["in_base"]
+    return (
+        ("new_customers", customers["status"] == "new", "window_revenue", ["status.new"]),
+        ("champions", segment.isin(["champions", "loyal"]) & in_base, "window_revenue",
+         ["segment.champions", "segment.loyal"]),
+        ("potential", segment.isin(["potential_loyalist", "promising"]), "revenue",
+         ["segment.potential_loyalist", "segment.promising"]),
+        ("need_attention", segment.isin(["need_attention", "about_to_sleep"]), "revenue",
+         ["segment.need_attention", "segment.about_to_sleep"]),
+        ("hibernating", segment.isin(["hibernating", "lost"]), "revenue", ["segment.hibernating", "segment.lost"]),
+    )
+
+
 def recommend(
     current: MonthFigures,
     previous: MonthFigures | None,
@@ -105,67 +142,32 @@ def recommend(
     """The month's actions, most urgent first; each appears only when it applies."""
     in_base = customers["in_base"]
     base_revenue = float(customers.loc[in_base, "window_revenue"].clip(lower=0).sum())
-    active_months = min(ACTIVE_MONTHS, active_window)
     actions: list[Action] = []
 
-    def add(key, members, sort_by, figures, filter_labels=(), warning=False):
-        members = members.sort_values(sort_by, ascending=False, kind="stable")
-        who = members.head(WHO_LIMIT).assign(stake=lambda t: t[sort_by])
-        actions.append(
-            Action(
-                key=key,
-                figures=figures,
-                who=who[["customer_id", "customer_name", "segment", "last_purchase", "days_since_last", "stake"]],
-                remaining=max(len(members) - WHO_LIMIT, 0),
-                filter_labels=tuple(filter_labels),
-                warning=warning,
-            )
-        )
-
     def group(frame, sort_by="revenue"):
-        revenue = float(frame[sort_by].sum())
         share = float(frame.loc[frame["in_base"], "window_revenue"].clip(lower=0).sum()) / base_revenue if base_revenue else None
-        return {"count": len(frame), "revenue": revenue, "share": share, "active_months": active_months,
-                "top": top_fraction}
+        return {"count": len(frame), "revenue": float(frame[sort_by].sum()), "share": share,
+                "active_months": min(ACTIVE_MONTHS, active_window), "top": top_fraction}
 
     if current.repeat_tier == "low":
-        add("warning_low_repeat", customers.iloc[0:0], "revenue",
-            {"repeat_rate": current.repeat_rate, "low": low, "window": active_window}, warning=True)
-
+        actions.append(_action("warning_low_repeat", customers.iloc[0:0], "revenue",
+                               {"repeat_rate": current.repeat_rate, "low": low, "window": active_window}, warning=True))
     key_quiet = customers[customers["action"] == "key_quiet"]
     if len(key_quiet):
-        add("key_quiet", key_quiet, "window_revenue", group(key_quiet, "window_revenue"), ["action.key_quiet"])
-
-    for key, segment_keys in (("cant_lose", ["cant_lose"]), ("at_risk", ["at_risk"])):
-        members = customers[customers["segment"].isin(segment_keys) & (customers["action"] != "key_quiet")]
+        actions.append(_action("key_quiet", key_quiet, "window_revenue", group(key_quiet, "window_revenue"),
+                               ["action.key_quiet"]))
+    for key in ("cant_lose", "at_risk"):
+        members = customers[(customers["segment"] == key) & (customers["action"] != "key_quiet")]
         if len(members):
-            add(key, members, "revenue", group(members), [f"segment.{segment_keys[0]}"])
-
-    falling = previous is not None and (
-        (current.strict_retention is not None and previous.strict_retention is not None
-         and current.strict_retention < previous.strict_retention)
-        or (current.txn_growth is not None and current.txn_growth < 0)
-    )
-    if current.L and falling:
+            actions.append(_action(key, members, "revenue", group(members), [f"segment.{key}"]))
+    if current.L and _retention_falling(current, previous):
         last_month_of_base = pd.Period(current.month, "M") - active_window
         left = customers[~in_base & (customers["last_purchase"].dt.to_period("M") == last_month_of_base)]
-        add("lost_this_month", left, "revenue",
-            {"L": current.L, "strict_retention": current.strict_retention,
-             "previous_strict_retention": previous.strict_retention, "txn_growth": current.txn_growth})
-
-    groups = (
-        ("new_customers", customers["status"] == "new", "window_revenue", ["status.new"]),
-        ("champions", customers["segment"].isin(["champions", "loyal"]) & in_base, "window_revenue",
-         ["segment.champions", "segment.loyal"]),
-        ("potential", customers["segment"].isin(["potential_loyalist", "promising"]), "revenue",
-         ["segment.potential_loyalist", "segment.promising"]),
-        ("need_attention", customers["segment"].isin(["need_attention", "about_to_sleep"]), "revenue",
-         ["segment.need_attention", "segment.about_to_sleep"]),
-        ("hibernating", customers["segment"].isin(["hibernating", "lost"]), "revenue",
-         ["segment.hibernating", "segment.lost"]),
-    )
-    for key, mask, sort_by, label_keys in groups:
+        actions.append(_action("lost_this_month", left, "revenue", {
+            "L": current.L, "strict_retention": current.strict_retention,
+            "previous_strict_retention": previous.strict_retention, "txn_growth": current.txn_growth}))
+    for key, mask, sort_by, label_keys in _class_groups(customers):
         members = customers[mask]
         if len(members):
-            add(key, members, sort_by, group(members, sort_by) | {"N": current.N}, label_keys)
+            actions.append(_action(key, members, sort_by, group(members, sort_by) | {"N": current.N}, label_keys))
     return actions

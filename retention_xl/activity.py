@@ -217,15 +217,7 @@ def build_customer_months(transactions: pd.DataFrame, until: pd.Period) -> Custo
     del order_keys, order_group
 
     days = _purchase_days(customer[purchase], day[purchase], group[purchase], groups)
-    first_day = np.full(len(ids), NO_DAY, dtype=np.int32)
-    has_purchase = days.count > 0
-    # Rows are sorted by customer and month, so a customer's first purchase row comes first.
-    buyer_rows = np.flatnonzero(has_purchase)
-    first_rows = buyer_rows[np.r_[True, np.diff(group_customer[buyer_rows]) != 0]] if buyer_rows.size else buyer_rows
-    first_day[group_customer[first_rows]] = days.first[first_rows]
-    on_first_day = first_day[customer] == day
-    first_day_amount = np.round(np.bincount(customer[on_first_day], weights=amount[on_first_day], minlength=len(ids)), 2)
-
+    first_day, first_day_amount = _first_days(group_customer, days, customer, day, amount, len(ids))
     months = pd.DataFrame({
         "customer": group_customer, "month": group_month, "purchases": purchases, "returned": returned,
         "orders": orders, "purchase_days": days.count, "first_purchase_day": days.first,
@@ -238,6 +230,18 @@ def build_customer_months(transactions: pd.DataFrame, until: pd.Period) -> Custo
         "first_day_amount": first_day_amount,
     })
     return CustomerMonths(months=months, customers=customers)
+
+
+def _first_days(group_customer, days, customer, day, amount, customers: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per customer: the first purchase day (or -1) and the net amount of every line on it."""
+    first_day = np.full(customers, NO_DAY, dtype=np.int32)
+    # Rows are sorted by customer and month, so a customer's first purchase row comes first.
+    buyer_rows = np.flatnonzero(days.count > 0)
+    first_rows = buyer_rows[np.r_[True, np.diff(group_customer[buyer_rows]) != 0]] if buyer_rows.size else buyer_rows
+    first_day[group_customer[first_rows]] = days.first[first_rows]
+    on_first_day = first_day[customer] == day
+    first_day_amount = np.round(np.bincount(customer[on_first_day], weights=amount[on_first_day], minlength=customers), 2)
+    return first_day, first_day_amount
 
 
 @dataclass

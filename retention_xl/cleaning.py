@@ -110,51 +110,108 @@ def clean_transactions(
         raise ValueError("give datetime_col")
     if amount_col is None and (quantity_col is None or unit_price_col is None):
         raise ValueError("give amount_col, or quantity_col and unit_price_col")
-
-    used = [c for c in (customer_id_col, customer_name_col, datetime_col, amount_col, quantity_col, unit_price_col, order_id_col) if c is not None]
+    names = _Columns(customer_id_col, customer_name_col, datetime_col, amount_col, quantity_col, unit_price_col,
+                     order_id_col)
     frame = frame.reset_index(drop=True)
     rows = np.arange(2, len(frame) + 2, dtype=np.int32) if row_numbers is None else np.asarray(row_numbers, dtype=np.int32)
+    frame, rows, empty = _without_trailing_blank_rows(frame, rows, names.used)
+    parsed = _parse(frame, names, dayfirst)
+    reasons = {
+        "empty_row": empty,
+        "total_row": _total_rows(frame, names),
+        "missing_customer": parsed.customers.isna().to_numpy(),
+        "invalid_date": parsed.dates.isna().to_numpy(),
+        "invalid_amount": parsed.amounts.isna().to_numpy(),
+        "zero_amount": (parsed.amounts == 0).fillna(False).to_numpy(dtype=bool),
+    }
+    excluded, exclusions = _first_reasons(reasons, rows)
+    transactions = _kept_rows(parsed, rows, ~excluded)
+    kept_amounts = transactions["amount"].to_numpy()
+    accounting = Accounting(
+        rows_read=len(frame),
+        purchases=int((kept_amounts > 0).sum()),
+        returns=int((kept_amounts < 0).sum()),
+        exclusions=exclusions,
+    )
+    return CleanResult(transactions, accounting, parsed.dayfirst)
 
+
+@dataclass
+class _Columns:
+    customer: str | None
+    name: str | None
+    date: str
+    amount: str | None
+    quantity: str | None
+    price: str | None
+    order: str | None
+
+    @property
+    def used(self) -> list[str]:
+        return [c for c in (self.customer, self.name, self.date, self.amount, self.quantity, self.price, self.order)
+                if c is not None]
+
+
+@dataclass
+class _Parsed:
+    customers: pd.Series
+    names: pd.Series | None
+    dates: pd.Series
+    amounts: pd.Series
+    orders: pd.Series | None
+    dayfirst: bool | None
+
+
+def _without_trailing_blank_rows(frame: pd.DataFrame, rows: np.ndarray, used: list[str]):
+    """Blank rows after the last filled one are the sheet's formatting, not data: drop them."""
     empty = np.ones(len(frame), dtype=bool)
     for column in used:
         empty &= _blank(frame[column]).to_numpy()
-    # Blank rows after the last filled one are the sheet's formatting, not data.
     filled = np.flatnonzero(~empty)
     length = int(filled[-1]) + 1 if filled.size else 0
     if length < len(frame):
-        frame, rows, empty = frame.iloc[:length], rows[:length], empty[:length]
+        return frame.iloc[:length], rows[:length], empty[:length]
+    return frame, rows, empty
 
-    total = np.zeros(length, dtype=bool)
-    for column in (customer_id_col, customer_name_col, datetime_col, order_id_col):
+
+def _total_rows(frame: pd.DataFrame, names: _Columns) -> np.ndarray:
+    total = np.zeros(len(frame), dtype=bool)
+    for column in (names.customer, names.name, names.date, names.order):
         if column is not None:
             total |= values.is_total_label(frame[column]).to_numpy()
+    return total
 
-    key_column = customer_id_col if customer_id_col is not None else customer_name_col
-    customers = values.customer_ids(frame[key_column])
-    names = values.customer_ids(frame[customer_name_col]) if customer_name_col and customer_id_col else None
-    dates, dayfirst_used = values.dates(frame[datetime_col], dayfirst)
-    if amount_col is not None:
-        amounts = values.amounts(frame[amount_col])
+
+def _parse(frame: pd.DataFrame, names: _Columns, dayfirst: bool | None) -> _Parsed:
+    key_column = names.customer if names.customer is not None else names.name
+    dates, dayfirst_used = values.dates(frame[names.date], dayfirst)
+    if names.amount is not None:
+        amounts = values.amounts(frame[names.amount])
     else:
-        amounts = values.amounts(frame[quantity_col]) * values.amounts(frame[unit_price_col])
+        amounts = values.amounts(frame[names.quantity]) * values.amounts(frame[names.price])
+    return _Parsed(
+        customers=values.customer_ids(frame[key_column]),
+        names=values.customer_ids(frame[names.name]) if names.name and names.customer else None,
+        dates=dates,
+        amounts=amounts,
+        orders=values.customer_ids(frame[names.order]) if names.order is not None else None,
+        dayfirst=dayfirst_used,
+    )
 
-    reasons = {
-        "empty_row": empty,
-        "total_row": total,
-        "missing_customer": customers.isna().to_numpy(),
-        "invalid_date": dates.isna().to_numpy(),
-        "invalid_amount": amounts.isna().to_numpy(),
-        "zero_amount": (amounts == 0).fillna(False).to_numpy(dtype=bool),
-    }
-    excluded = np.zeros(length, dtype=bool)
+
+def _first_reasons(reasons: dict[str, np.ndarray], rows: np.ndarray) -> tuple[np.ndarray, dict[str, Exclusion]]:
+    """Each row counted under the first reason that applies to it, in the documented order."""
+    excluded = np.zeros(len(rows), dtype=bool)
     exclusions = {}
     for reason in EXCLUSION_REASONS:
         hits = reasons[reason] & ~excluded
         excluded |= hits
         exclusions[reason] = Exclusion(int(hits.sum()), [int(r) for r in rows[hits][:EXAMPLES_PER_REASON]])
+    return excluded, exclusions
 
-    keep = ~excluded
-    kept = int(keep.sum())
+
+def _kept_rows(parsed: _Parsed, rows: np.ndarray, keep: np.ndarray) -> pd.DataFrame:
+    kept, length = int(keep.sum()), len(keep)
 
     def selected(series: pd.Series | None) -> pd.Series:
         if series is None:  # an all-missing text column that costs only its validity bits
@@ -162,22 +219,14 @@ def clean_transactions(
         # Most files lose few rows; skipping the copy keeps ten million rows within memory.
         return series.reset_index(drop=True) if kept == length else series[keep].reset_index(drop=True)
 
-    transactions = pd.DataFrame(
+    return pd.DataFrame(
         {
-            "customer_id": selected(customers),
-            "customer_name": selected(names),
-            "date": selected(dates),
-            "amount": selected(amounts.astype(float)),
-            "order_id": selected(values.customer_ids(frame[order_id_col]) if order_id_col is not None else None),
+            "customer_id": selected(parsed.customers),
+            "customer_name": selected(parsed.names),
+            "date": selected(parsed.dates),
+            "amount": selected(parsed.amounts.astype(float)),
+            "order_id": selected(parsed.orders),
             "row": rows if kept == length else rows[keep],
         },
         copy=False,
     )
-    kept_amounts = transactions["amount"].to_numpy()
-    accounting = Accounting(
-        rows_read=length,
-        purchases=int((kept_amounts > 0).sum()),
-        returns=int((kept_amounts < 0).sum()),
-        exclusions=exclusions,
-    )
-    return CleanResult(transactions, accounting, dayfirst_used)

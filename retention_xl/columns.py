@@ -110,13 +110,20 @@ def column_letter(index: int) -> str:
     return letters
 
 
-def _letter_index(text: str) -> int | None:
-    if not re.fullmatch(r"[A-Za-z]{1,3}", text):
-        return None
+def column_index(letters: str) -> int:
+    """The 0-based index of an Excel column letter, the inverse of :func:`column_letter`.
+
+    >>> column_index("A"), column_index("ab")
+    (0, 27)
+    """
     index = 0
-    for char in text.upper():
+    for char in letters.upper():
         index = index * 26 + ord(char) - 64
     return index - 1
+
+
+def _letter_index(text: str) -> int | None:
+    return column_index(text) if re.fullmatch(r"[A-Za-z]{1,3}", text) else None
 
 
 @dataclass

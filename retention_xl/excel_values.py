@@ -64,12 +64,46 @@ def cell(value: object) -> object:
     return value
 
 
+_WHOLE_FLOAT_TEXT = re.compile(r"-?\d+\.0+")
+
+
+def customer_key(cell: object) -> str | None:
+    """A customer id as one cell holds it, as the key that identifies the customer.
+
+    The one rule for ids (:func:`retention_xl.values.customer_ids` applies it a column
+    at a time): a number Excel stored as ``17850.0`` is ``"17850"``, full-width forms
+    become ASCII, outer spaces go, and a blank is no customer.
+
+    >>> customer_key(17850.0), customer_key(" 17850.0 "), customer_key("Ａ-01"), customer_key("  ")
+    ('17850', '17850', 'A-01', None)
+    """
+    if cell is None or isinstance(cell, bool):
+        return None
+    if isinstance(cell, float):
+        if math.isnan(cell):
+            return None
+        if cell.is_integer():
+            return str(int(cell))
+    text = str(cell)
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text).replace("\u3000", " ")
+    text = text.strip()
+    if _WHOLE_FLOAT_TEXT.fullmatch(text):
+        text = text.split(".")[0]
+    return text or None
+
+
 _NUMERIC_TEXT = re.compile(r"^\(?[-+]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?(e[-+]?\d+)?\)?%?$", re.IGNORECASE)
 _CURRENCY = "¥￥$€£元"
 
 
 def parse_number_text(text: str) -> float | None:
     """Read text the way Excel's ``VALUE`` does, or return None if it is not a number.
+
+    This is the rule for the worksheet functions, which must answer as Excel's own
+    arithmetic would. Sales files are read by :func:`retention_xl.values.amounts`
+    instead, whose rule is the bookkeeper's: currency codes (RMB, CNY) are allowed and
+    a percent sign is not, since an amount is never a percentage.
 
     Accepts thousands separators, a trailing percent sign, a currency sign,
     full-width digits and parentheses for negatives.

@@ -28,6 +28,7 @@ import xlwings as xw
 
 from . import metrics
 from .excel_values import (
+    customer_key,
     VALUE,
     ExcelError,
     as_cells,
@@ -135,16 +136,6 @@ def _language(value: object) -> str:
         raise ExcelError(VALUE, str(error)) from None
 
 
-def _customer_key(cell: object) -> str | None:
-    """Ids as Excel shows them: 17850.0 and "17850" are the same customer."""
-    if cell is None or isinstance(cell, bool):
-        return None
-    if isinstance(cell, float) and cell.is_integer():
-        return str(int(cell))
-    text = str(cell).strip()
-    return text or None
-
-
 def _id_amount_pairs(ids: list[list[object]], amounts: list[list[object]]):
     if (len(ids), len(ids[0])) != (len(amounts), len(amounts[0])):
         raise ExcelError(VALUE, "customer ids and amounts must be ranges of the same shape")
@@ -154,7 +145,7 @@ def _id_amount_pairs(ids: list[list[object]], amounts: list[list[object]]):
     keys, values = [], []
     for id_row, amount_row in zip(ids, amounts):
         for customer, amount in zip(id_row, amount_row):
-            key = _customer_key(customer)
+            key = customer_key(customer)
             if key is not None and isinstance(amount, (int, float)) and not isinstance(amount, bool):
                 keys.append(key)
                 values.append(float(amount))

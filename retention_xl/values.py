@@ -64,6 +64,9 @@ def _text(series: pd.Series) -> pd.Series:
 def customer_ids(series: pd.Series) -> pd.Series:
     """Customer ids as text; a number Excel stored as ``17850.0`` becomes ``"17850"``.
 
+    :func:`retention_xl.excel_values.customer_key` a column at a time (the tests check
+    that both give the same key for every cell).
+
     >>> customer_ids(pd.Series([17850.0, " 17850 ", "17850.0", "Ａ-01", None, ""])).tolist()
     ['17850', '17850', '17850', 'A-01', <NA>, <NA>]
     """
@@ -105,6 +108,9 @@ _AMOUNT_JUNK = re.compile(r"[¥￥$€£元,\s]|RMB|CNY|NT\$|HK\$|USD", re.IGNOR
 
 def amounts(series: pd.Series) -> pd.Series:
     """Amounts as floats, from numbers or from text such as ``"¥1,200"``, ``"(35.00)"`` or ``"１２０"``.
+
+    The rule for sales files; the worksheet functions follow Excel's own (see
+    :func:`retention_xl.excel_values.parse_number_text`).
 
     >>> amounts(pd.Series(["¥1,200", "(35.5)", "１２０", "-7", "abc", None, 3])).tolist()
     [1200.0, -35.5, 120.0, -7.0, nan, nan, 3.0]
@@ -182,7 +188,14 @@ def dates(series: pd.Series, dayfirst: bool | None = None) -> tuple[pd.Series, b
         if not pending.any():
             return result, None
 
-    parts = text[pending].str.extract(_DATE_PARTS)
+    built, used, has_dmy = _from_date_text(text[pending], dayfirst)
+    result[pending] = built
+    return result, (used if has_dmy else None)
+
+
+def _from_date_text(text: pd.Series, dayfirst: bool | None) -> tuple[pd.Series, bool | None, bool]:
+    """Dates from year-first or day/month/year text; returns (dates, dayfirst used, whether any was d/m/y)."""
+    parts = text.str.extract(_DATE_PARTS)
     for column in ("a", "b", "c", "hour", "minute", "second"):
         parts[column] = pd.to_numeric(parts[column], errors="coerce").astype(float)
     year_first = parts["a"] >= 100
@@ -205,8 +218,7 @@ def dates(series: pd.Series, dayfirst: bool | None = None) -> tuple[pd.Series, b
                       "minute": parts["minute"].fillna(0), "second": parts["second"].fillna(0)}),
         errors="coerce",
     )
-    result[pending] = built
-    return result, (used if day_month_year.any() else None)
+    return built, used, bool(day_month_year.any())
 
 
 def _from_serial(serials: pd.Series) -> pd.Series:

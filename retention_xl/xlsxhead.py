@@ -15,20 +15,19 @@ from pathlib import Path
 
 from lxml import etree
 
+from .columns import column_index
+
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 RELATIONSHIPS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 PACKAGE_RELATIONSHIPS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _REFERENCE = re.compile(r"([A-Z]+)(\d+)")
 
 
-def _column_index(letters: str) -> int:
-    index = 0
-    for char in letters:
-        index = index * 26 + ord(char) - 64
-    return index - 1
+def sheet_member(package: zipfile.ZipFile, sheet: str) -> str:
+    """The archive member holding the worksheet called ``sheet``, found through the workbook's relationships.
 
-
-def _sheet_member(package: zipfile.ZipFile, sheet: str) -> str:
+    Raises ``KeyError`` when the workbook has no such sheet or its relationships do not name it.
+    """
     workbook = etree.fromstring(package.read("xl/workbook.xml"))
     ids = {node.get("name"): node.get(f"{RELATIONSHIPS}id") for node in workbook.iter(f"{MAIN}sheet")}
     relations = etree.fromstring(package.read("xl/_rels/workbook.xml.rels"))
@@ -60,13 +59,13 @@ def xlsx_head(path: str | Path, sheet: str, rows: int) -> list[list[object]]:
     with zipfile.ZipFile(path) as package:
         cells: dict[tuple[int, int], object] = {}
         shared: dict[tuple[int, int], int] = {}
-        with package.open(_sheet_member(package, sheet)) as stream:
+        with package.open(sheet_member(package, sheet)) as stream:
             for _, row in etree.iterparse(stream, tag=f"{MAIN}row"):
                 for cell in row.iter(f"{MAIN}c"):
                     match = _REFERENCE.fullmatch(cell.get("r", ""))
                     if not match:  # references are optional in the format; calamine copes without
                         raise ValueError("a cell without a reference")
-                    position = (int(match.group(2)) - 1, _column_index(match.group(1)))
+                    position = (int(match.group(2)) - 1, column_index(match.group(1)))
                     kind = cell.get("t")
                     if kind == "inlineStr":
                         cells[position] = _text(cell)

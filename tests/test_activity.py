@@ -1,6 +1,5 @@
 """The customer x month table's contract: columns, dtypes, order, money to the cent, and what it derives."""
 
-import numpy as np
 import pandas as pd
 import pytest
 

@@ -8,6 +8,8 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from retention_xl.cleaning import clean_transactions
 from retention_xl.errors import InputError
@@ -433,3 +435,14 @@ class TestRealData:
             sheet.write_row(index, 0, ["" if isinstance(v, float) and v != v else v for v in row])
         book.close()
         self.check(read_sales(path), frame)
+
+
+@given(st.lists(st.one_of(st.text(max_size=8), st.integers(-10**6, 10**6).map(float),
+                          st.sampled_from(["17850.0", " 17850 ", "Ａ-01", "\u3000x\u3000", "", "-3.00", "1.50"])),
+                max_size=20))
+def test_one_rule_for_customer_ids_in_a_column_and_in_a_cell(cells):
+    from retention_xl.excel_values import customer_key
+    from retention_xl.values import customer_ids
+
+    column = customer_ids(pd.Series(cells, dtype=object)).tolist()
+    assert [None if pd.isna(v) else v for v in column] == [customer_key(c) for c in cells]

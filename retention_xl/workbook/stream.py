@@ -13,7 +13,6 @@ style ids), so the result opens the same way in Excel, WPS and LibreOffice.
 
 from __future__ import annotations
 
-import posixpath
 import re
 import zipfile
 from dataclasses import dataclass
@@ -21,15 +20,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from lxml import etree
 
 from ..values import EXCEL_EPOCH
+from ..xlsxhead import sheet_member
 
 CHUNK_ROWS = 50_000
 _ILLEGAL_XML = r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"
-_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_OFFICE_RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_PACKAGE_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
 
 
 class StreamError(RuntimeError):
@@ -45,21 +41,11 @@ class Column:
     values: pd.Series
 
 
-def sheet_member(package: zipfile.ZipFile, title: str) -> str:
-    """The archive member holding the worksheet called ``title``, found through the workbook's relationships."""
-    book = etree.fromstring(package.read("xl/workbook.xml"))
-    relation = None
-    for sheet in book.iter(f"{{{_MAIN}}}sheet"):
-        if sheet.get("name") == title:
-            relation = sheet.get(f"{{{_OFFICE_RELS}}}id")
-    if relation is None:
-        raise StreamError(f"the saved workbook has no sheet {title!r}")
-    rels = etree.fromstring(package.read("xl/_rels/workbook.xml.rels"))
-    for rel in rels.iter(f"{{{_PACKAGE_RELS}}}Relationship"):
-        if rel.get("Id") == relation:
-            target = rel.get("Target")
-            return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
-    raise StreamError(f"the saved workbook's relationships do not name sheet {title!r}")
+def _sheet_member(package: zipfile.ZipFile, title: str) -> str:
+    try:
+        return sheet_member(package, title)
+    except KeyError:
+        raise StreamError(f"the saved workbook has no sheet {title!r}") from None
 
 
 def _escape(text: pd.Series) -> pd.Series:
@@ -116,7 +102,7 @@ def stream_rows(source_path: str | Path, target_path: str | Path, title: str, co
     count = len(columns[0].values) if columns else 0
     with zipfile.ZipFile(source_path) as source, \
             zipfile.ZipFile(target_path, "w", zipfile.ZIP_DEFLATED, compresslevel=3) as target:
-        member = sheet_member(source, title)
+        member = _sheet_member(source, title)
         for info in source.infolist():
             if info.filename != member:
                 target.writestr(info, source.read(info.filename), compress_type=zipfile.ZIP_DEFLATED)

@@ -1,0 +1,84 @@
+"""Reading the sales table of an Excel workbook (.xlsx, .xlsm, .xls) with calamine, through fastexcel."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import columns as cols
+from .errors import InputError
+from .rawtable import HEADER_SEARCH_ROWS, TEXT_ROLES, RawTable, first_line, header_help, quoted
+from .xlsxhead import etree, xlsx_head
+
+
+def read_excel_table(path: Path, sheet: str | int | None, mapping: dict[str, str]) -> RawTable:
+    import fastexcel
+
+    try:
+        reader = fastexcel.read_excel(str(path))
+    except Exception as error:  # calamine reports damaged files in many ways
+        raise InputError(f"cannot be opened as a workbook ({first_line(error)}); "
+                         "open it in Excel and save it again as .xlsx", file=path) from None
+    names = reader.sheet_names
+    if sheet is not None:
+        if isinstance(sheet, int) or (isinstance(sheet, str) and sheet.isdigit() and sheet not in names):
+            position = int(sheet)
+            if not 0 <= position < len(names):
+                raise InputError(f"has no sheet number {position}; its sheets are {quoted(names)}", file=path)
+            candidates = [names[position]]
+        elif sheet in names:
+            candidates = [sheet]
+        else:
+            raise InputError(f'has no sheet "{sheet}"; its sheets are {quoted(names)}', file=path)
+    else:
+        candidates = names
+
+    samples = {}
+    for name in candidates:
+        rows = _head_rows(path, reader, name)
+        samples[name] = rows
+        found = cols.find_header(rows, mapping)
+        if found is not None:
+            return _load_excel_table(reader, name, found)
+
+    if all(not any(any(v not in (None, "") for v in row) for row in rows) for rows in samples.values()):
+        where = f'sheet "{candidates[0]}"' if sheet is not None else "every sheet"
+        raise InputError(f"{where} is empty: there is no table to read", file=path)
+    first = candidates[0]
+    raise InputError(header_help(samples[first], mapping), file=path, sheet=first)
+
+
+def _head_rows(path: Path, reader, sheet: str) -> list[list[object]]:
+    """The first rows of a sheet, indexed by absolute row and column (0-based)."""
+    if zipfile.is_zipfile(path):
+        try:
+            return xlsx_head(path, sheet, HEADER_SEARCH_ROWS)
+        except (KeyError, ValueError, etree.XMLSyntaxError):
+            pass  # an unusual package layout: let calamine read it
+    sample = reader.load_sheet(sheet, header_row=None, skip_rows=0, n_rows=HEADER_SEARCH_ROWS, dtypes="string")
+    offset = min((c.absolute_index for c in sample.available_columns()), default=0)
+    return [[None] * offset + [None if pd.isna(v) else v for v in row] for row in sample.to_pandas().itertuples(index=False)]
+
+
+def _load_excel_table(reader, sheet: str, found: cols.ColumnMap) -> RawTable:
+    positions = found.positions
+    by_index = {index: role for role, index in positions.items()}
+    indices = sorted(by_index)
+    # Ids and order numbers are text even when they look like numbers; letting
+    # calamine guess would turn "00123" into 123.
+    table = reader.load_sheet(
+        sheet,
+        header_row=None,
+        skip_rows=found.header_row + 1,
+        use_columns=indices,  # absolute column positions
+        dtypes={i: "string" for i in indices if by_index[i] in TEXT_ROLES},
+        schema_sample_rows=None,
+    )
+    frame = table.to_pandas()
+    frame.columns = [by_index[i] for i in indices]
+    row_numbers = np.arange(found.header_row + 2, found.header_row + 2 + len(frame))
+    letters = {role: cols.column_letter(index) for role, index in positions.items()}
+    return RawTable(frame, row_numbers, found, sheet, letters=letters)

@@ -1,0 +1,42 @@
+"""What each file format's reader hands to the cleaning rules, and the messages they share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import columns as cols
+
+HEADER_SEARCH_ROWS = 40
+TEXT_ROLES = {cols.CUSTOMER_ID, cols.CUSTOMER_NAME, cols.ORDER_ID}
+
+
+@dataclass
+class RawTable:
+    """The mapped columns of a sales table, before cleaning."""
+
+    frame: pd.DataFrame  # one column per mapped role, named by the role
+    row_numbers: np.ndarray
+    column_map: cols.ColumnMap
+    sheet: str | None
+    encoding: str | None = None
+    letters: dict[str, str] | None = None  # role -> column letter, for messages
+
+
+def quoted(names) -> str:
+    return ", ".join(f'"{n}"' for n in names)
+
+
+def first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+
+
+def header_help(rows, mapping: dict[str, str]) -> str:
+    wanted = "a customer id or name, an order date, and an amount (or a quantity and a unit price)"
+    message = f"cannot find the header row: need {wanted}. Headers seen: {cols.describe_headers(rows)}. "
+    if mapping:
+        message += "Check that the names given with --customer/--date/--amount/... match these headers exactly. "
+    return message + ('Name the columns, e.g. --customer "会员号" --date "日期" --amount "实付金额", '
+                      "or put them in a --config file")

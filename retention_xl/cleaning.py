@@ -2,17 +2,25 @@
 
 The rules, applied to each data row in this order (the first that applies decides):
 
-1. ``empty_row`` -- every used cell is blank;
-2. ``total_row`` -- a cell says 合计 / 總計 / Total ...: a summary line, not a sale;
-3. ``missing_customer`` -- no customer id (or name, where the sheet has no id);
-4. ``invalid_date`` -- no date, or one that cannot be read;
-5. ``invalid_amount`` -- no amount, or text that is not a number;
-6. ``zero_amount`` -- an amount of exactly 0.
+1. ``malformed_line`` -- a CSV line whose fields do not match the header (counted by the reader);
+2. ``empty_row`` -- every used cell is blank;
+3. ``total_row`` -- a cell says 合计 / 總計 / Total ...: a summary line, not a sale;
+4. ``missing_customer`` -- no customer id (or name, where the sheet has no id);
+5. ``invalid_date`` -- no date, or text that is not a date;
+6. ``date_out_of_range`` -- a date before 1900-01-01 or impossible (``0001-01-01``,
+   ``2024-02-30``, an Excel serial of 0 or below);
+7. ``future_date`` -- a date after the day the report is made (``as_of``);
+8. ``invalid_amount`` -- no amount, or text that is not a number;
+9. ``non_finite_amount`` -- an amount that is not a finite number (``inf``, ``1e400``, ``NaN``);
+10. ``zero_amount`` -- an amount of exactly 0.
 
 Every other row is a transaction: a **purchase** when its amount is positive, a
 **return** when it is negative (refunds and cancellations such as invoices starting
 with "C"). Returns reduce revenue but never make a customer active. So that the
 figures can be checked, ``rows_read = purchases + returns + all exclusions``.
+Used rows whose customer id or name holds characters a workbook cannot store
+(control characters) or more than a cell's 32,767 characters are kept with that
+text cleaned, and counted under ``adjustments``.
 """
 
 from __future__ import annotations
@@ -25,7 +33,12 @@ import pyarrow as pa
 
 from . import values
 
-EXCLUSION_REASONS = ("empty_row", "total_row", "missing_customer", "invalid_date", "invalid_amount", "zero_amount")
+EXCLUSION_REASONS = (
+    "malformed_line", "empty_row", "total_row", "missing_customer", "invalid_date", "date_out_of_range",
+    "future_date", "invalid_amount", "non_finite_amount", "zero_amount",
+)
+# Rows that are used, with text changed so that a workbook can hold it.
+ADJUSTMENTS = ("control_characters", "text_cut")
 EXAMPLES_PER_REASON = 5
 
 TRANSACTION_COLUMNS = ("customer_id", "customer_name", "date", "amount", "order_id", "row")
@@ -45,6 +58,8 @@ class Accounting:
     purchases: int
     returns: int
     exclusions: dict[str, Exclusion]
+    adjustments: dict[str, Exclusion] = field(default_factory=lambda: {key: Exclusion() for key in ADJUSTMENTS})
+    as_of: str | None = None  # the day after which dates count as in the future
 
     @property
     def excluded(self) -> int:
@@ -56,10 +71,17 @@ class Accounting:
     def as_dict(self) -> dict:
         return {
             "rows_read": self.rows_read,
+            "as_of": self.as_of,
             "purchases": self.purchases,
             "returns": self.returns,
             "excluded": {k: {"count": e.count, "example_rows": e.example_rows} for k, e in self.exclusions.items()},
+            "adjusted": {k: {"count": e.count, "example_rows": e.example_rows} for k, e in self.adjustments.items()},
         }
+
+    def add_malformed(self, lines: list[int], count: int) -> None:
+        """Count lines a reader could not split into the header's fields (they are rows read, not used)."""
+        self.rows_read += count
+        self.exclusions["malformed_line"] = Exclusion(count, lines[:EXAMPLES_PER_REASON])
 
 
 @dataclass
@@ -88,8 +110,15 @@ def clean_transactions(
     customer_name_col: str | None = None,
     row_numbers: np.ndarray | None = None,
     dayfirst: bool | None = None,
+    decimal: str | None = None,
+    as_of: str | pd.Timestamp | None = None,
 ) -> CleanResult:
     """Clean a DataFrame of raw sales rows, whatever its columns are called.
+
+    Dates after the day ``as_of`` (default: today on this computer's clock) are set
+    aside as in the future. ``decimal`` is the decimal mark of text amounts (default:
+    read off the column). ``ValueError`` subclasses ``values.AmbiguousDates`` and
+    ``values.AmbiguousDecimal`` say that a column needs ``dayfirst`` or ``decimal``.
 
     Give either ``amount_col`` or both ``quantity_col`` and ``unit_price_col``
     (amount = quantity x unit price), and ``customer_id_col`` or
@@ -115,16 +144,9 @@ def clean_transactions(
     frame = frame.reset_index(drop=True)
     rows = np.arange(2, len(frame) + 2, dtype=np.int32) if row_numbers is None else np.asarray(row_numbers, dtype=np.int32)
     frame, rows, empty = _without_trailing_blank_rows(frame, rows, names.used)
-    parsed = _parse(frame, names, dayfirst)
-    reasons = {
-        "empty_row": empty,
-        "total_row": _total_rows(frame, names),
-        "missing_customer": parsed.customers.isna().to_numpy(),
-        "invalid_date": parsed.dates.isna().to_numpy(),
-        "invalid_amount": parsed.amounts.isna().to_numpy(),
-        "zero_amount": (parsed.amounts == 0).fillna(False).to_numpy(dtype=bool),
-    }
-    excluded, exclusions = _first_reasons(reasons, rows)
+    parsed = _parse(frame, names, dayfirst, decimal)
+    excluded, exclusions = _first_reasons(_reasons(frame, names, parsed, empty, as_of), rows)
+    adjustments = _make_visible(parsed, rows, ~excluded)
     transactions = _kept_rows(parsed, rows, ~excluded)
     kept_amounts = transactions["amount"].to_numpy()
     accounting = Accounting(
@@ -132,8 +154,72 @@ def clean_transactions(
         purchases=int((kept_amounts > 0).sum()),
         returns=int((kept_amounts < 0).sum()),
         exclusions=exclusions,
+        adjustments=adjustments,
+        as_of=str(_day(as_of).date()),
     )
     return CleanResult(transactions, accounting, parsed.dayfirst)
+
+
+def _day(as_of) -> pd.Timestamp:
+    return pd.Timestamp.now().normalize() if as_of is None else pd.Timestamp(as_of).normalize()
+
+
+def _end_of(as_of) -> np.datetime64:
+    day = _day(as_of)
+    if day >= pd.Timestamp("2262-04-10"):  # past the last representable date: nothing is in the future
+        return np.datetime64("NaT")
+    return (day + pd.Timedelta(days=1)).to_datetime64()
+
+
+def _reasons(frame: pd.DataFrame, names: "_Columns", parsed: "_Parsed", empty: np.ndarray, as_of) -> dict:
+    """Per reason, the rows it applies to (a row may match several; the first in order counts)."""
+    no_date = parsed.dates.isna().to_numpy()
+    date_like = values.looks_like_date(frame[names.date]).to_numpy(dtype=bool)
+    spelled_nan = np.zeros(len(frame), dtype=bool)
+    for column in (names.amount, names.quantity, names.price):
+        if column is not None:
+            spelled_nan |= values.says_not_a_number(frame[column]).to_numpy(dtype=bool)
+    amounts = parsed.amounts.to_numpy(dtype=float)
+    return {
+        "malformed_line": np.zeros(len(frame), dtype=bool),
+        "empty_row": empty,
+        "total_row": _total_rows(frame, names),
+        "missing_customer": parsed.customers.isna().to_numpy(),
+        "invalid_date": no_date & ~date_like,
+        "date_out_of_range": no_date & date_like,
+        "future_date": _after(parsed.dates, _end_of(as_of)) & ~no_date,
+        "invalid_amount": np.isnan(amounts) & ~spelled_nan,
+        "non_finite_amount": np.isinf(amounts) | spelled_nan,
+        "zero_amount": amounts == 0,
+    }
+
+
+def _after(dates: pd.Series, end: np.datetime64) -> np.ndarray:
+    if np.isnat(end):
+        return np.zeros(len(dates), dtype=bool)
+    return dates.to_numpy(dtype="datetime64[ns]") >= end
+
+
+def _make_visible(parsed: "_Parsed", rows: np.ndarray, keep: np.ndarray) -> dict[str, Exclusion]:
+    """Ids and names cleaned of what a workbook cannot hold, with the rows that changed."""
+    control = np.zeros(len(rows), dtype=bool)
+    cut = np.zeros(len(rows), dtype=bool)
+    for attribute in ("customers", "names"):
+        series = getattr(parsed, attribute)
+        if series is None:
+            continue
+        has_control = values.has_control_characters(series).to_numpy(dtype=bool)
+        too_long = values.too_long_for_a_cell(series).to_numpy(dtype=bool)
+        if has_control.any() or too_long.any():
+            setattr(parsed, attribute, values.visible_text(series))
+        control |= has_control
+        cut |= too_long
+    control &= keep
+    cut &= keep
+    return {
+        "control_characters": Exclusion(int(control.sum()), [int(r) for r in rows[control][:EXAMPLES_PER_REASON]]),
+        "text_cut": Exclusion(int(cut.sum()), [int(r) for r in rows[cut][:EXAMPLES_PER_REASON]]),
+    }
 
 
 @dataclass
@@ -182,13 +268,13 @@ def _total_rows(frame: pd.DataFrame, names: _Columns) -> np.ndarray:
     return total
 
 
-def _parse(frame: pd.DataFrame, names: _Columns, dayfirst: bool | None) -> _Parsed:
+def _parse(frame: pd.DataFrame, names: _Columns, dayfirst: bool | None, decimal: str | None) -> _Parsed:
     key_column = names.customer if names.customer is not None else names.name
     dates, dayfirst_used = values.dates(frame[names.date], dayfirst)
     if names.amount is not None:
-        amounts = values.amounts(frame[names.amount])
+        amounts = values.amounts(frame[names.amount], decimal)
     else:
-        amounts = values.amounts(frame[names.quantity]) * values.amounts(frame[names.price])
+        amounts = values.amounts(frame[names.quantity], decimal) * values.amounts(frame[names.price], decimal)
     return _Parsed(
         customers=values.customer_ids(frame[key_column]),
         names=values.customer_ids(frame[names.name]) if names.name and names.customer else None,

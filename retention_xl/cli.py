@@ -15,23 +15,57 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import time
 import tomllib
+import warnings
 from pathlib import Path
+
+import numpy as np
 
 from . import __version__
 from .errors import RetentionXLError, UsageError
 
 EXIT_UNEXPECTED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 
-CONFIG_KEYS = {"sheet", "columns", "dayfirst", "encoding", "month", "language", "window", "high", "low", "top"}
+CONFIG_KEYS = {"sheet", "columns", "dayfirst", "encoding", "decimal", "as_of", "month", "language", "window", "high",
+               "low", "top"}
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """Usage mistakes as one line and exit code 2, instead of argparse's usage text."""
+
+    def error(self, message: str):
+        print(f"{self.prog}: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: unwind like an interrupt, so every temporary file is removed on the way out."""
+
+
+def _terminate(signum, frame):
+    raise Terminated()
+
+
+def _day(text: str) -> str:
+    """A YYYY-MM-DD day, checked when the options are read."""
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day like 2024-03-31") from None
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="retention-xl", description="Customer-retention analytics for Excel sales sheets.")
+    parser = _OneLineParser(prog="retention-xl", description="Customer-retention analytics for Excel sales sheets.")
     parser.add_argument("--version", action="version", version=f"retention-xl {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_OneLineParser)
 
     report = commands.add_parser("report", help="turn a sales sheet into the monthly retention workbook")
     report.add_argument("sales", type=Path, help="sales file: .xlsx, .xlsm, .xls, .csv or .parquet")
@@ -54,6 +88,10 @@ def _parser() -> argparse.ArgumentParser:
     order.add_argument("--dayfirst", action="store_const", const=True, dest="dayfirst", help="read 05/03/2024 as 5 March")
     order.add_argument("--monthfirst", action="store_const", const=False, dest="dayfirst", help="read 05/03/2024 as May 3")
     reading.add_argument("--encoding", help="CSV encoding (default: detected among UTF-8, GB18030, Big5)")
+    reading.add_argument("--decimal", choices=[".", ","],
+                         help="decimal mark of amounts written as text (default: read off the column)")
+    reading.add_argument("--as-of", dest="as_of", type=_day, metavar="YYYY-MM-DD",
+                         help="the day the report is made: later dates are set aside as in the future (default: today)")
     reading.add_argument("--config", type=Path, help="JSON or TOML file with any of: " + ", ".join(sorted(CONFIG_KEYS)))
     output = report.add_mutually_exclusive_group()
     output.add_argument("--progress", action="store_true", default=None, help="show progress even when not on a terminal")
@@ -80,6 +118,9 @@ def load_config(path: Path) -> dict:
     unknown = set(config) - CONFIG_KEYS
     if unknown:
         raise UsageError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(CONFIG_KEYS))}")
+    columns = config.get("columns", {})
+    if not isinstance(columns, dict) or not all(isinstance(v, (str, int)) for v in columns.values()):
+        raise UsageError(f'{path}: "columns" must be a table of column roles and headers, e.g. [columns] customer = "会员号"')
     return config
 
 
@@ -113,6 +154,7 @@ def _report(args) -> int:
     report = create_report(
         args.sales, args.output, options,
         sheet=pick("sheet"), columns=columns or None, dayfirst=pick("dayfirst"), encoding=pick("encoding"),
+        decimal=pick("decimal"), as_of=pick("as_of"),
         json_path=args.json_path, progress=progress if show_progress else None,
     )
     if not args.quiet:
@@ -135,7 +177,14 @@ def _sample(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as stop:  # --help, --version, or a usage mistake already reported in one line
+        return int(stop.code or 0)
+    if not args.debug:  # standard error carries one line per error and nothing else
+        warnings.simplefilter("ignore")
+        np.seterr(all="ignore")
+    previous_handler = signal.signal(signal.SIGTERM, _terminate)
     try:
         return _report(args) if args.command == "report" else _sample(args)
     except RetentionXLError as error:
@@ -143,13 +192,18 @@ def main(argv: list[str] | None = None) -> int:
         return error.exit_code
     except KeyboardInterrupt:
         print("retention-xl: interrupted; no report was written", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except Terminated:
+        print("retention-xl: terminated; no report was written", file=sys.stderr)
+        return EXIT_TERMINATED
     except Exception as error:  # the promise is one line, never a traceback
         if args.debug:
             raise
         print(f"retention-xl: unexpected error: {type(error).__name__}: {error} (run again with --debug for details)",
               file=sys.stderr)
         return EXIT_UNEXPECTED
+    finally:
+        signal.signal(signal.SIGTERM, previous_handler)
 
 
 if __name__ == "__main__":

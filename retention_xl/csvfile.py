@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import codecs
 import csv
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -11,9 +13,11 @@ import pandas as pd
 
 from . import columns as cols
 from .errors import InputError
-from .rawtable import HEADER_SEARCH_ROWS, TEXT_ROLES, RawTable, first_line, header_help
+from .rawtable import HEADER_SEARCH_ROWS, TEXT_ROLES, RawTable, first_line, header_help, nan_as_infinite
 
 CSV_ENCODINGS = ("utf-8", "gb18030", "big5")
+# A note or address field may be long; Python's csv module refuses fields over 128 KiB by default.
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 
 def _sniff_encoding(sample: bytes, mapping: dict[str, str]) -> tuple[str, str]:
@@ -72,19 +76,74 @@ def read_csv_table(path: Path, mapping: dict[str, str], encoding: str | None) ->
     names = [f"c{i}" for i in range(width)]
     by_index = {index: role for role, index in found.positions.items()}
     wanted = [names[i] for i in sorted(by_index)]
-    # Arrow skips blank lines; count rows by line only when there are none to skip.
-    if _has_blank_lines(path):
-        frame = pd.read_csv(
-            path, encoding=encoding, sep=delimiter, header=None, names=names,
-            skiprows=found.header_row + 1, usecols=wanted, dtype=str, skip_blank_lines=False,
-            keep_default_na=False, na_values=[""], on_bad_lines="skip", index_col=False,
-        )
-    else:
+    letters = {role: cols.column_letter(index) for role, index in found.positions.items()}
+    frame = None
+    # Arrow skips blank lines and lines with the wrong number of fields without saying where:
+    # then the file is read line by line, so that every row keeps its line number.
+    if not _has_blank_lines(path):
         frame = _arrow_csv(path, encoding, delimiter, found.header_row + 1, names, wanted, by_index)
+    if frame is None:
+        table = _csv_by_line(path, encoding, delimiter, found.header_row, width, sorted(by_index))
+        table.frame.columns = [by_index[i] for i in sorted(by_index)]
+        return RawTable(table.frame, table.lines, found, None, encoding=encoding, letters=letters,
+                        malformed_lines=table.malformed[:5], malformed_count=len(table.malformed))
     frame.columns = [by_index[int(name[1:])] for name in frame.columns]
     row_numbers = np.arange(found.header_row + 2, found.header_row + 2 + len(frame))
-    letters = {role: cols.column_letter(index) for role, index in found.positions.items()}
     return RawTable(frame, row_numbers, found, None, encoding=encoding, letters=letters)
+
+
+MALFORMED_SHARE = 0.01
+MALFORMED_LIMIT = 1_000
+
+
+@dataclass
+class _Lines:
+    frame: pd.DataFrame
+    lines: np.ndarray       # the physical line each row starts on
+    malformed: list[int]    # lines with the wrong number of fields
+
+
+def _csv_by_line(path: Path, encoding: str, delimiter: str, header_row: int, width: int, wanted: list[int]) -> _Lines:
+    """The wanted fields of every record after the header, with physical line numbers.
+
+    A blank line is an empty row (counted by the cleaning rules); a line with more or
+    fewer fields than the header is malformed (extra fields that are all empty are
+    allowed). Too many malformed lines and the file is refused: its columns cannot be
+    trusted to line up.
+    """
+    columns: dict[int, list] = {i: [] for i in wanted}
+    lines, malformed = [], []
+    try:
+        with open(path, encoding=encoding, newline="") as handle:
+            reader = csv.reader(handle, delimiter=delimiter)
+            end = 0
+            for index, record in enumerate(reader):
+                start, end = end + 1, reader.line_num
+                if index <= header_row:
+                    continue
+                fits = len(record) == width or (len(record) > width and not "".join(record[width:]).strip())
+                if record and not fits:
+                    malformed.append(start)
+                    continue
+                for i in wanted:
+                    columns[i].append(record[i] if record and record[i] != "" else None)
+                lines.append(start)
+    except UnicodeDecodeError as error:
+        raise InputError(f"cannot be read as {encoding} CSV ({first_line(error)}); "
+                         "save it as UTF-8 CSV or give --encoding", file=path) from None
+    except csv.Error as error:
+        raise InputError(f"cannot be read as CSV ({first_line(error)}); save it again from Excel as CSV",
+                         file=path) from None
+    total = len(lines) + len(malformed)
+    if len(malformed) > MALFORMED_LIMIT or len(malformed) > MALFORMED_SHARE * total:
+        raise InputError(
+            f"{len(malformed):,} of {total:,} data lines do not have the header's {width} fields "
+            f"(lines {', '.join(map(str, malformed[:5]))}); the columns cannot be trusted to line up. "
+            "Fix those lines, or open the file in Excel and save it again as CSV",
+            file=path,
+        )
+    frame = pd.DataFrame({i: pd.Series(values, dtype="string") for i, values in columns.items()})
+    return _Lines(frame, np.asarray(lines, dtype=np.int64), malformed)
 
 
 def _has_blank_lines(path: Path, chunk: int = 1 << 24) -> bool:
@@ -100,8 +159,10 @@ def _has_blank_lines(path: Path, chunk: int = 1 << 24) -> bool:
 
 
 def _arrow_csv(path: Path, encoding: str, delimiter: str, skip: int, names: list[str], wanted: list[str],
-               by_index: dict[int, str]) -> pd.DataFrame:
+               by_index: dict[int, str]) -> pd.DataFrame | None:
     """Read the wanted CSV columns with Arrow: ids as text, the rest typed where Arrow can.
+
+    None when a line has the wrong number of fields: the caller then reads line by line.
 
     Typed columns (dates, numbers) keep ten million rows within memory; when a
     column's values do not fit the type Arrow guessed from the first block, the read
@@ -113,7 +174,13 @@ def _arrow_csv(path: Path, encoding: str, delimiter: str, skip: int, names: list
     text_columns = [n for n in wanted if by_index[int(n[1:])] in TEXT_ROLES]
     read_options = pacsv.ReadOptions(encoding=encoding.replace("-sig", ""), skip_rows=skip, column_names=names,
                                      block_size=1 << 24)
-    parse_options = pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=lambda row: "skip")
+    invalid = []
+
+    def skip(row):
+        invalid.append(row)
+        return "skip"
+
+    parse_options = pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=skip)
     attempts = (
         {n: pa.string() for n in text_columns},
         {n: pa.string() for n in wanted},
@@ -121,11 +188,14 @@ def _arrow_csv(path: Path, encoding: str, delimiter: str, skip: int, names: list
     failure: Exception | None = None
     for column_types in attempts:
         try:
-            return pacsv.read_csv(
+            table = pacsv.read_csv(
                 path, read_options=read_options, parse_options=parse_options,
+                # Only an empty field is missing: "NaN" or "N/A" are values the cleaning rules judge.
                 convert_options=pacsv.ConvertOptions(include_columns=wanted, column_types=column_types,
-                                                     strings_can_be_null=True, timestamp_parsers=[pacsv.ISO8601]),
-            ).to_pandas(self_destruct=True, split_blocks=True)
+                                                     null_values=[""], strings_can_be_null=True,
+                                                     timestamp_parsers=[pacsv.ISO8601]),
+            )
+            return None if invalid else nan_as_infinite(table).to_pandas(self_destruct=True, split_blocks=True, date_as_object=False)
         except (pa.ArrowInvalid, UnicodeDecodeError) as error:
             failure = error
     raise InputError(f"cannot be read as {encoding} CSV ({first_line(failure)}); "

@@ -14,9 +14,32 @@ from .rawtable import HEADER_SEARCH_ROWS, TEXT_ROLES, RawTable, first_line, head
 from .xlsxhead import etree, xlsx_head
 
 
+_DECLARATIONS = (b"<!DOCTYPE", b"<!ENTITY")
+
+
+def _refuse_xml_declarations(path: Path) -> None:
+    """Excel never writes a DOCTYPE or an entity declaration; a package with one is damaged or an attack
+    (an external entity, or entities that expand a billion times), so it is refused before any XML is parsed."""
+    if not zipfile.is_zipfile(path):
+        return
+    try:
+        with zipfile.ZipFile(path) as package:
+            for info in package.infolist():
+                if info.filename.endswith((".xml", ".rels", ".vml")):
+                    with package.open(info) as part:
+                        head = part.read(4096)
+                    if any(mark in head for mark in _DECLARATIONS):
+                        raise InputError(f"part {info.filename} declares XML entities, which Excel never writes: the "
+                                         "file is damaged or unsafe; open it in Excel and save it again", file=path)
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as error:
+        raise InputError(f"cannot be opened as a workbook ({first_line(error)}); "
+                         "open it in Excel and save it again as .xlsx", file=path) from None
+
+
 def read_excel_table(path: Path, sheet: str | int | None, mapping: dict[str, str]) -> RawTable:
     import fastexcel
 
+    _refuse_xml_declarations(path)
     try:
         reader = fastexcel.read_excel(str(path))
     except Exception as error:  # calamine reports damaged files in many ways

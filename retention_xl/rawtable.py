@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,27 @@ class RawTable:
     sheet: str | None
     encoding: str | None = None
     letters: dict[str, str] | None = None  # role -> column letter, for messages
+    malformed_lines: list[int] = field(default_factory=list)  # the first lines with the wrong number of fields
+    malformed_count: int = 0
+
+
+def nan_as_infinite(table):
+    """An Arrow table with NaN in its float columns turned into infinity.
+
+    pandas has one marker, NaN, for both a blank cell and a value that spells "NaN";
+    the cleaning rules must tell them apart (no amount, against an amount that is not a
+    finite number), and an infinite amount is counted as the latter.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for index, column in enumerate(table.columns):
+        if pa.types.is_floating(column.type):
+            nan = pc.fill_null(pc.is_nan(column), False)
+            if pc.any(nan).as_py():
+                table = table.set_column(index, table.field(index).name,
+                                         pc.if_else(nan, pa.scalar(float("inf"), column.type), column))
+    return table
 
 
 def quoted(names) -> str:

@@ -22,14 +22,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from . import columns as cols
 from .cleaning import Accounting, clean_transactions
-from .errors import InputError
+from .errors import InputError, UsageError
 from .csvfile import read_csv_table
 from .excelfile import read_excel_table
-from .rawtable import RawTable, first_line, header_help
-from .values import AmbiguousDates
+from .rawtable import RawTable, first_line, header_help, nan_as_infinite
+from .values import AmbiguousDates, AmbiguousDecimal
 
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb"}
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
@@ -63,6 +64,8 @@ def read_sales(
     columns: Mapping[str, str] | None = None,
     dayfirst: bool | None = None,
     encoding: str | None = None,
+    decimal: str | None = None,
+    as_of: str | pd.Timestamp | None = None,
     progress: Progress | None = None,
 ) -> SalesData:
     """Read and clean the sales rows of ``path``.
@@ -71,7 +74,9 @@ def read_sales(
     with a recognisable table). ``columns`` maps roles to header text or column
     letters, overriding detection: keys ``customer``, ``name``, ``date``,
     ``amount``, ``quantity``, ``price``, ``order``. ``dayfirst`` settles dates
-    such as 05/03/2024. ``encoding`` forces a CSV encoding.
+    such as 05/03/2024. ``encoding`` forces a CSV encoding; ``decimal`` (``"."`` or
+    ``","``) the decimal mark of amounts written as text. Dates after the day
+    ``as_of`` (default: today) are set aside as in the future.
 
     Raises :class:`retention_xl.errors.InputError` with the file, sheet, row and
     column concerned for anything that makes the file unusable.
@@ -79,6 +84,7 @@ def read_sales(
     path = Path(path)
     say = progress or (lambda message: None)
     mapping = _role_mapping(columns)
+    _check_reading_options(encoding, decimal, as_of)
     started = time.perf_counter()
     kind = _kind_of(path)
     size_mb = path.stat().st_size / 1e6
@@ -91,7 +97,9 @@ def read_sales(
         raw = _read_parquet(path, mapping)
     say(f"Read {len(raw.frame):,} rows in {time.perf_counter() - started:.1f} s; cleaning…")
 
-    result = _clean(raw, path, dayfirst)
+    result = _clean(raw, path, dayfirst, decimal, as_of)
+    if raw.malformed_count:
+        result.accounting.add_malformed(raw.malformed_lines, raw.malformed_count)
     accounting = result.accounting
     if accounting.purchases == 0:
         raise InputError(_no_usable_rows(accounting, raw), file=path, sheet=raw.sheet)
@@ -111,7 +119,22 @@ def read_sales(
     )
 
 
-def _clean(raw: RawTable, path: Path, dayfirst: bool | None):
+def _check_reading_options(encoding: str | None, decimal: str | None, as_of) -> None:
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise UsageError(f"unknown encoding {encoding!r}; use e.g. utf-8, gb18030 or big5") from None
+    if decimal not in (None, ".", ","):
+        raise UsageError(f'the decimal mark must be "." or ",", got {decimal!r}')
+    if as_of is not None:
+        try:
+            pd.Timestamp(as_of)
+        except (ValueError, TypeError):
+            raise UsageError(f"the as-of day must look like 2024-03-31, got {as_of!r}") from None
+
+
+def _clean(raw: RawTable, path: Path, dayfirst: bool | None, decimal: str | None, as_of):
     """The cleaning rules applied to the mapped columns of ``raw``."""
     positions = raw.column_map.positions
     try:
@@ -126,11 +149,19 @@ def _clean(raw: RawTable, path: Path, dayfirst: bool | None):
             order_id_col=cols.ORDER_ID if cols.ORDER_ID in positions else None,
             row_numbers=raw.row_numbers,
             dayfirst=dayfirst,
+            decimal=decimal,
+            as_of=as_of,
         )
     except AmbiguousDates as error:
         raise InputError(
             f"{error}; say which with --dayfirst or --monthfirst",
             file=path, sheet=raw.sheet, column=_where(raw, cols.DATE),
+        ) from None
+    except AmbiguousDecimal as error:
+        amount_role = cols.AMOUNT if cols.AMOUNT in positions else cols.UNIT_PRICE
+        raise InputError(
+            f"{error}; say which with --decimal , or --decimal .",
+            file=path, sheet=raw.sheet, column=_where(raw, amount_role),
         ) from None
 
 
@@ -210,6 +241,16 @@ def _kind_of(path: Path) -> str:
 # --- Parquet -----------------------------------------------------------------------------
 
 
+def _text_as_utf8(table):
+    """Binary columns as text, checked to be UTF-8 (Arrow raises ``ArrowInvalid`` where they are not)."""
+    import pyarrow.compute as pc
+
+    for index, column in enumerate(table.columns):
+        if pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type):
+            table = table.set_column(index, table.field(index).name, pc.cast(column, pa.string()))
+    return table
+
+
 def _read_parquet(path: Path, mapping: dict[str, str]) -> RawTable:
     import pyarrow.parquet as pq
 
@@ -222,8 +263,12 @@ def _read_parquet(path: Path, mapping: dict[str, str]) -> RawTable:
     if found is None:
         raise InputError(header_help([headers], mapping), file=path)
     by_index = {index: role for role, index in found.positions.items()}
-    table = parquet.read(columns=[headers[i] for i in sorted(by_index)])
-    frame = table.to_pandas(self_destruct=True, split_blocks=True)
+    try:
+        table = nan_as_infinite(_text_as_utf8(parquet.read(columns=[headers[i] for i in sorted(by_index)])))
+        frame = table.to_pandas(self_destruct=True, split_blocks=True, date_as_object=False)
+    except (pa.ArrowInvalid, UnicodeDecodeError) as error:
+        raise InputError(f"holds text that is not valid UTF-8 ({first_line(error)}): the file is damaged or was "
+                         "written with another encoding; write it again with UTF-8 text", file=path) from None
     del table
     frame.columns = [by_index[i] for i in sorted(by_index)]
     # Parquet has no header row: row N is the N-th record.

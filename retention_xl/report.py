@@ -14,8 +14,8 @@ workbook; :func:`create_report` does both from a file, as the command line does.
 from __future__ import annotations
 
 import json
+import math
 import os
-import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import analysis, metrics
+from . import analysis, metrics, outputs
 from .actions import Action, recommend
 from .activity import build_customer_months
 from .customers import SEGMENTS, STATUSES, customer_table
@@ -218,14 +218,27 @@ def write_workbook(report: RetentionReport, path: str | Path, progress: Progress
     return written
 
 
+def _json_safe(value):
+    """Non-finite floats as null: JSON has no NaN or infinity."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(item) for item in value]
+    return value
+
+
 def write_summary_json(report: RetentionReport, path: str | Path) -> None:
-    """Write :meth:`RetentionReport.summary` as UTF-8 JSON, atomically."""
+    """Write :meth:`RetentionReport.summary` as strict UTF-8 JSON, atomically."""
     path = Path(path)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".json.tmp", dir=path.parent or ".")
+    temporary = outputs.temporary(path, ".json.tmp")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(report.summary(), stream, ensure_ascii=False, indent=2)
+        with open(temporary, "w", encoding="utf-8") as stream:
+            json.dump(_json_safe(report.summary()), stream, ensure_ascii=False, indent=2, allow_nan=False)
         os.replace(temporary, path)
+    except OSError as error:
+        raise outputs.write_error(path, "JSON summary", error) from None
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
@@ -240,13 +253,17 @@ def create_report(
     columns: dict[str, str] | None = None,
     dayfirst: bool | None = None,
     encoding: str | None = None,
+    decimal: str | None = None,
+    as_of: str | pd.Timestamp | None = None,
     json_path: str | Path | None = None,
     progress: Progress | None = None,
 ) -> RetentionReport:
     """Read ``sales_file``, analyse it and write the workbook to ``output`` (and ``json_path``)."""
     options = (options or ReportOptions()).validated()
+    outputs.check_outputs(Path(sales_file), {"report": Path(output), "JSON summary": json_path and Path(json_path)})
     started = time.perf_counter()
-    sales = read_sales(sales_file, sheet=sheet, columns=columns, dayfirst=dayfirst, encoding=encoding, progress=progress)
+    sales = read_sales(sales_file, sheet=sheet, columns=columns, dayfirst=dayfirst, encoding=encoding, decimal=decimal,
+                       as_of=as_of, progress=progress)
     read_seconds = time.perf_counter() - started
     if progress:
         progress("Computing the month's figures…")

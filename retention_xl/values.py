@@ -103,27 +103,96 @@ def is_total_label(series: pd.Series) -> pd.Series:
     return result
 
 
-_AMOUNT_JUNK = re.compile(r"[¥￥$€£元,\s]|RMB|CNY|NT\$|HK\$|USD", re.IGNORECASE)
+_AMOUNT_JUNK = re.compile(r"[¥￥$€£元\s]|RMB|CNY|NT\$|HK\$|USD", re.IGNORECASE)
+# Values that prove how a column writes decimals. A comma followed by exactly three digits
+# (1,200) proves nothing: it is a thousands separator in both conventions.
+_PROVES_DECIMAL_COMMA = r"^[-+(]?\d{1,3}(?:\.\d{3})+,\d+\)?$|^[-+(]?\d{1,3}(?:\.\d{3}){2,}\)?$|^[-+(]?\d*,(?:\d{1,2}|\d{4,})\)?$"
+_PROVES_DECIMAL_POINT = r"^[-+(]?\d{1,3}(?:,\d{3})+\.\d+\)?$|^[-+(]?\d{1,3}(?:,\d{3}){2,}\)?$|^[-+(]?\d*\.(?:\d{1,2}|\d{4,})\)?$"
+_NAN_TEXT = r"(?i)^[-+]?nan$"
 
 
-def amounts(series: pd.Series) -> pd.Series:
+class AmbiguousDecimal(ValueError):
+    """A column holds both decimal-comma and decimal-point numbers."""
+
+
+def decimal_mark(text: pd.Series) -> str:
+    """``","`` when a value proves a decimal comma (``123,45``, ``1.234,56``), else ``"."``.
+
+    Raises ``AmbiguousDecimal`` when values prove both.
+
+    >>> decimal_mark(pd.Series(["1,200", "3,500,000"])), decimal_mark(pd.Series(["1,200", "123,45"]))
+    ('.', ',')
+    """
+    comma = bool(text.str.contains(_PROVES_DECIMAL_COMMA, regex=True).fillna(False).any())
+    point = bool(text.str.contains(_PROVES_DECIMAL_POINT, regex=True).fillna(False).any())
+    if comma and point:
+        raise AmbiguousDecimal("the column mixes decimal commas (123,45) and decimal points (123.45)")
+    return "," if comma else "."
+
+
+def amounts(series: pd.Series, decimal: str | None = None) -> pd.Series:
     """Amounts as floats, from numbers or from text such as ``"¥1,200"``, ``"(35.00)"`` or ``"１２０"``.
 
     The rule for sales files; the worksheet functions follow Excel's own (see
-    :func:`retention_xl.excel_values.parse_number_text`).
+    :func:`retention_xl.excel_values.parse_number_text`). ``decimal`` is the decimal
+    mark of text amounts (``"."`` or ``","``); by default it is read off the column
+    (:func:`decimal_mark`). Text such as ``inf`` or ``1e400`` gives an infinite amount.
 
     >>> amounts(pd.Series(["¥1,200", "(35.5)", "１２０", "-7", "abc", None, 3])).tolist()
     [1200.0, -35.5, 120.0, -7.0, nan, nan, 3.0]
+    >>> amounts(pd.Series(["1.234,50", "0,5"])).tolist()
+    [1234.5, 0.5]
     """
     if pd.api.types.is_bool_dtype(series):
         return pd.Series(np.nan, index=series.index)
     if pd.api.types.is_numeric_dtype(series):
         return series.astype(float)
     text = _text(series).str.replace(_AMOUNT_JUNK, "", regex=True)
+    if (decimal or decimal_mark(text)) == ",":
+        text = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    else:
+        text = text.str.replace(",", "", regex=False)
     negative = text.str.startswith("(") & text.str.endswith(")")
     text = text.str.strip("()")
     numbers = pd.to_numeric(text.astype(object), errors="coerce").astype(float)
     return numbers.where(~negative.fillna(False).astype(bool), -numbers)
+
+
+def says_not_a_number(series: pd.Series) -> pd.Series:
+    """True where a text cell spells NaN: an amount that is not a finite number, not a blank.
+
+    >>> says_not_a_number(pd.Series(["NaN", "12", None])).tolist()
+    [True, False, False]
+    """
+    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+        return pd.Series(False, index=series.index)
+    return _text(series).str.contains(_NAN_TEXT, regex=True).fillna(False).astype(bool)
+
+
+EXCEL_TEXT_LIMIT = 32_767  # characters one Excel cell holds
+_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]"
+
+
+@by_category
+def has_control_characters(series: pd.Series) -> pd.Series:
+    """True where text holds characters a workbook cannot store (bell, escape, NUL ...)."""
+    return series.astype("string").str.contains(_CONTROL, regex=True).fillna(False).astype(bool)
+
+
+@by_category
+def too_long_for_a_cell(series: pd.Series) -> pd.Series:
+    return (series.astype("string").str.len() > EXCEL_TEXT_LIMIT).fillna(False).astype(bool)
+
+
+@by_category
+def visible_text(series: pd.Series) -> pd.Series:
+    """Text as a workbook can hold it: control characters removed, cut to 32,767 characters.
+
+    >>> visible_text(pd.Series(["bell\x07", "esc\x1b[31m"])).tolist()
+    ['bell', 'esc[31m']
+    """
+    text = series.astype("string").str.replace(_CONTROL, "", regex=True)
+    return text.str.slice(0, EXCEL_TEXT_LIMIT)
 
 
 _DATE_PARTS = re.compile(
@@ -151,7 +220,7 @@ def dates(series: pd.Series, dayfirst: bool | None = None) -> tuple[pd.Series, b
     (['2024-03-05', '2024-03-06', '2024-03-07', '2024-03-31', '2024-03-09', None], True)
     """
     if pd.api.types.is_datetime64_any_dtype(series):
-        return series.astype("datetime64[ns]"), None
+        return _in_range(_wall_clock(series)), None
     if pd.api.types.is_bool_dtype(series):
         return pd.Series(pd.NaT, index=series.index, dtype="datetime64[ns]"), None
     if pd.api.types.is_numeric_dtype(series):
@@ -162,7 +231,7 @@ def dates(series: pd.Series, dayfirst: bool | None = None) -> tuple[pd.Series, b
     if series.dtype == object:  # cells of mixed kinds, as a DataFrame built by hand may hold
         is_datetime = series.map(lambda v: hasattr(v, "year"), na_action="ignore").fillna(False).astype(bool)
         if is_datetime.any():
-            result[is_datetime] = pd.to_datetime(series[is_datetime], errors="coerce")
+            result[is_datetime] = _in_range(pd.to_datetime(series[is_datetime], errors="coerce"))
         is_number = series.map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), na_action="ignore")
         is_number = is_number.fillna(False).astype(bool)
         if is_number.any():
@@ -171,13 +240,13 @@ def dates(series: pd.Series, dayfirst: bool | None = None) -> tuple[pd.Series, b
     text = _text(series.where(~(is_datetime | is_number)))
     pending = text.notna() & (text != "")
     if not pending.any():
-        return result, None
+        return _in_range(result), None
     # Fast path for ISO text ("2024-03-05", "2024-03-05 14:30:00"), the common export.
     iso = pd.to_datetime(text[pending], format="ISO8601", errors="coerce")
     result[pending & iso.reindex(text.index).notna()] = iso.dropna()
     pending &= result.isna()
     if not pending.any():
-        return result, None
+        return _in_range(result), None
 
     # A serial number in a column that also holds text arrives as text ("45357").
     serial = pd.to_numeric(text[pending].where(text[pending].str.fullmatch(r"\d+(\.\d+)?").fillna(False).astype(bool)),
@@ -186,11 +255,55 @@ def dates(series: pd.Series, dayfirst: bool | None = None) -> tuple[pd.Series, b
         result[serial.notna().reindex(text.index, fill_value=False)] = _from_serial(serial.dropna())
         pending &= result.isna()
         if not pending.any():
-            return result, None
+            return _in_range(result), None
 
     built, used, has_dmy = _from_date_text(text[pending], dayfirst)
     result[pending] = built
-    return result, (used if has_dmy else None)
+    return _in_range(result), (used if has_dmy else None)
+
+
+FIRST_DATE = np.datetime64("1900-01-01")
+_NS_LIMIT = np.datetime64("2262-04-11")
+_DATE_LIKE_TEXT = r"^\d{1,4}[-/.年]\d{1,2}[-/.月]\d{1,4}|^\d+(?:\.\d+)?$"
+
+
+def _wall_clock(series: pd.Series) -> pd.Series:
+    """Timezone-aware dates as the wall-clock time of their own stored zone, without the zone."""
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        return series.dt.tz_localize(None)
+    return series
+
+
+def _in_range(series: pd.Series) -> pd.Series:
+    """Dates from 1900-01-01 on, as nanosecond timestamps; earlier or later ones (and Excel's
+    day 0 and negative serials, which read as 1899) become missing."""
+    values = series.to_numpy()
+    keep = (values >= FIRST_DATE) & (values < _NS_LIMIT)
+    if keep.all():
+        return series.astype("datetime64[ns]")
+    kept = np.where(keep, values, np.datetime64("NaT")).astype("datetime64[ns]")
+    return pd.Series(kept, index=series.index)
+
+
+@by_category
+def looks_like_date(series: pd.Series) -> pd.Series:
+    """True where a cell holds a date, a serial number or text shaped like a date.
+
+    A missing date in such a cell is out of range (``0001-01-01``, ``2024-02-30``,
+    a serial of 0) rather than unreadable.
+
+    >>> looks_like_date(pd.Series(["2024-02-30", "0001-01-01", "soon", None, 0])).tolist()
+    [True, True, False, False, True]
+    """
+    if pd.api.types.is_datetime64_any_dtype(series) or pd.api.types.is_numeric_dtype(series):
+        return series.notna() if not pd.api.types.is_bool_dtype(series) else pd.Series(False, index=series.index)
+    if series.dtype == object:
+        kinds = series.map(lambda v: hasattr(v, "year") or (isinstance(v, (int, float)) and not isinstance(v, bool)),
+                           na_action="ignore").fillna(False).astype(bool)
+    else:
+        kinds = pd.Series(False, index=series.index)
+    text = _text(series.where(~kinds))
+    return kinds | text.str.contains(_DATE_LIKE_TEXT, regex=True).fillna(False).astype(bool)
 
 
 def _from_date_text(text: pd.Series, dayfirst: bool | None) -> tuple[pd.Series, bool | None, bool]:

@@ -20,6 +20,9 @@ from .columns import column_index
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 RELATIONSHIPS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 PACKAGE_RELATIONSHIPS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+# No entity is expanded and nothing is fetched, whatever a damaged or hostile file declares.
+_SAFE = {"resolve_entities": False, "no_network": True, "load_dtd": False}
+_PARSER = etree.XMLParser(**_SAFE)
 _REFERENCE = re.compile(r"([A-Z]+)(\d+)")
 
 
@@ -28,9 +31,9 @@ def sheet_member(package: zipfile.ZipFile, sheet: str) -> str:
 
     Raises ``KeyError`` when the workbook has no such sheet or its relationships do not name it.
     """
-    workbook = etree.fromstring(package.read("xl/workbook.xml"))
+    workbook = etree.fromstring(package.read("xl/workbook.xml"), _PARSER)
     ids = {node.get("name"): node.get(f"{RELATIONSHIPS}id") for node in workbook.iter(f"{MAIN}sheet")}
-    relations = etree.fromstring(package.read("xl/_rels/workbook.xml.rels"))
+    relations = etree.fromstring(package.read("xl/_rels/workbook.xml.rels"), _PARSER)
     targets = {node.get("Id"): node.get("Target") for node in relations.iter(f"{PACKAGE_RELATIONSHIPS}Relationship")}
     target = targets[ids[sheet]]
     return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
@@ -45,7 +48,7 @@ def _shared_strings(package: zipfile.ZipFile, needed: set[int]) -> dict[int, str
         return {}
     last, found = max(needed), {}
     with package.open("xl/sharedStrings.xml") as stream:
-        for index, (_, node) in enumerate(etree.iterparse(stream, tag=f"{MAIN}si")):
+        for index, (_, node) in enumerate(etree.iterparse(stream, tag=f"{MAIN}si", **_SAFE)):
             if index in needed:
                 found[index] = _text(node)
             node.clear()
@@ -60,7 +63,7 @@ def xlsx_head(path: str | Path, sheet: str, rows: int) -> list[list[object]]:
         cells: dict[tuple[int, int], object] = {}
         shared: dict[tuple[int, int], int] = {}
         with package.open(sheet_member(package, sheet)) as stream:
-            for _, row in etree.iterparse(stream, tag=f"{MAIN}row"):
+            for _, row in etree.iterparse(stream, tag=f"{MAIN}row", **_SAFE):
                 for cell in row.iter(f"{MAIN}c"):
                     match = _REFERENCE.fullmatch(cell.get("r", ""))
                     if not match:  # references are optional in the format; calamine copes without

@@ -16,13 +16,12 @@ and adding one line to :data:`SHEETS`.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 from openpyxl import Workbook
 
-from ..errors import OutputError, UsageError
 from ..i18n import labels
+from ..outputs import check_outputs, remove_stale, temporary, write_error
 from . import stream
 from .actions import write_actions
 from .classes import write_classes
@@ -44,13 +43,6 @@ SHEETS = (
     ("actions", lambda sheet, report, customers: write_actions(sheet, report)),
     ("definitions", lambda sheet, report, customers: write_definitions(sheet, report)),
 )
-
-
-def _temporary(path: Path, suffix: str) -> str:
-    """An empty temporary file beside ``path``; the process id in its name tells whose it is."""
-    handle, name = tempfile.mkstemp(prefix=f".{path.stem}.retention-xl-{os.getpid()}-", suffix=suffix, dir=path.parent)
-    os.close(handle)
-    return name
 
 
 def write_report_workbook(report, path, progress=None) -> WrittenWorkbook:
@@ -79,17 +71,18 @@ def write_report_workbook(report, path, progress=None) -> WrittenWorkbook:
             write(sheets[key], report, customers)
     book.calculation.fullCalcOnLoad = True
 
-    temporaries = [_temporary(path, ".xlsx.tmp")]
+    remove_stale(path.parent)
+    temporaries = [temporary(path, ".xlsx.tmp")]
     try:
         say("  saving…")
         book.save(temporaries[0])
         if customers.rows:
             say(f"  streaming {customers.rows:,} customer rows…")
-            temporaries.append(_temporary(path, ".xlsx.streaming"))
+            temporaries.append(temporary(path, ".xlsx.streaming"))
             stream.stream_rows(temporaries[0], temporaries[1], customers.title, rows)
         os.replace(temporaries[-1], path)
-    except PermissionError as error:
-        raise OutputError(f"{path}: cannot write the report ({error.strerror}); close it in Excel and try again") from None
+    except OSError as error:
+        raise write_error(path, "report", error) from None
     finally:
         for name in temporaries:
             if os.path.exists(name):
@@ -100,12 +93,7 @@ def write_report_workbook(report, path, progress=None) -> WrittenWorkbook:
 def write_workbook(report, path, progress=None) -> WrittenWorkbook:
     """Check ``path`` and write the workbook there; see :func:`write_report_workbook`."""
     path = Path(path)
-    if path.suffix.lower() != ".xlsx":
-        raise UsageError(f"the report must be an .xlsx file, got {path.name}")
-    if not path.parent.exists():
-        raise OutputError(f"{path.parent}: the folder for the report does not exist")
-    if report.sales is not None and path.exists() and path.resolve() == report.sales.file.resolve():
-        raise UsageError(f"{path}: the report would overwrite the sales file; choose another name")
+    check_outputs(report.sales.file if report.sales is not None else None, {"report": path})
     return write_report_workbook(report, path, progress)
 
 

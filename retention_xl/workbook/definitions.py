@@ -7,7 +7,7 @@ import datetime as dt
 from openpyxl.styles import Alignment
 
 from ..actions import pct, render_definitions
-from ..cleaning import EXCLUSION_REASONS
+from ..cleaning import ADJUSTMENTS, EXCLUSION_REASONS
 from ..customers import ACTIVE_MONTHS
 from .sheet import SheetWriter
 
@@ -49,7 +49,7 @@ def _accounting(sheet: SheetWriter, row: int, accounting) -> None:
     sheet.put(read_row, 1, words["acct.rows_read"], "rx_bold")
     sheet.put(read_row, 2, accounting.rows_read, "rx_int")
     parts = [(words["acct.purchases"], accounting.purchases, []), (words["acct.returns"], accounting.returns, [])]
-    parts += [(words[f"acct.excluded.{reason}"], accounting.exclusions[reason].count,
+    parts += [(sheet.word(f"acct.excluded.{reason}", as_of=accounting.as_of), accounting.exclusions[reason].count,
                accounting.exclusions[reason].example_rows) for reason in EXCLUSION_REASONS]
     first = read_row + 1
     for row, (label, count, examples) in enumerate(parts, start=first):
@@ -63,6 +63,19 @@ def _accounting(sheet: SheetWriter, row: int, accounting) -> None:
     sheet.put(check, 1, words["acct.check"], "rx_bold")
     sheet.formula(check, 2, f"=SUM(B{first}:B{check - 1})", total, "rx_int")
     sheet.formula(check, 3, f'=IF(B{check}=B{read_row},"✓","✗")', "✓" if total == accounting.rows_read else "✗", "rx_bold")
+    _adjustments(sheet, check + 2, accounting)
+
+
+def _adjustments(sheet: SheetWriter, row: int, accounting) -> None:
+    """Rows used with their text changed so that a workbook can hold it."""
+    sheet.put(row, 1, sheet.words["acct.adjusted"], "rx_bold")
+    for row, reason in enumerate(ADJUSTMENTS, start=row + 1):
+        adjusted = accounting.adjustments[reason]
+        sheet.put(row, 1, sheet.words[f"acct.adjusted.{reason}"])
+        sheet.put(row, 2, adjusted.count, "rx_int")
+        if adjusted.example_rows:
+            cell = sheet.put(row, 3, ", ".join(str(r) for r in adjusted.example_rows))
+            cell.alignment = Alignment(horizontal="left", indent=2)
 
 
 def write_definitions(sheet: SheetWriter, report) -> None:

@@ -151,7 +151,10 @@ def to_number(value: object) -> float:
     if isinstance(value, bool):
         raise ExcelError(VALUE, "TRUE/FALSE is not a number")
     if isinstance(value, (int, float, np.integer, np.floating)):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer beyond the range of Excel's numbers
+            raise ExcelError(NUM, f"{value} is too large") from None
     if isinstance(value, str):
         number = parse_number_text(value) if value.strip() else 0.0
         if number is None:
@@ -161,11 +164,15 @@ def to_number(value: object) -> float:
 
 
 def as_matrix(value: object) -> list[list[object]]:
-    """Whatever xlwings passed (a scalar, ``None`` or nested lists) as a 2-D list."""
+    """Whatever xlwings passed (a scalar, ``None`` or nested lists) as a 2-D list.
+
+    Raises ``#VALUE!`` for a ragged or empty range, which no spreadsheet can pass.
+    """
     if isinstance(value, list):
-        if value and all(isinstance(row, list) for row in value):
-            return value
-        return [value]
+        matrix = value if value and all(isinstance(row, list) for row in value) else [value]
+        if not matrix[0] or any(len(row) != len(matrix[0]) for row in matrix):
+            raise ExcelError(VALUE, "a range must be a rectangle of cells")
+        return matrix
     return [[value]]
 
 
@@ -214,7 +221,7 @@ def excel_result(compute: Callable[[], object]) -> object:
         return error.code
     except ZeroDivisionError:
         return DIV0
-    except ValueError:
+    except (ValueError, OverflowError):
         return NUM
     if isinstance(result, float) and (math.isnan(result) or math.isinf(result)):
         return NUM
@@ -231,7 +238,10 @@ def elementwise(function: Callable[..., float], *arguments: object) -> object:
     >>> elementwise(lambda a, b: a / b, [[1], [4]], 2)
     [[0.5], [2.0]]
     """
-    matrices = [as_matrix(argument) for argument in arguments]
+    try:
+        matrices = [as_matrix(argument) for argument in arguments]
+    except ExcelError as error:
+        return error.code
     shapes = {(len(m), len(m[0]) if m else 0) for m in matrices if (len(m), len(m[0]) if m else 0) != (1, 1)}
     if len(shapes) > 1:
         return VALUE

@@ -238,11 +238,11 @@ def dates(series: pd.Series, dayfirst: bool | None = None) -> tuple[pd.Series, b
             result[is_number] = _from_serial(series[is_number].astype(float))
 
     text = _text(series.where(~(is_datetime | is_number)))
-    pending = text.notna() & (text != "")
+    pending = (text.notna() & (text != "")).fillna(False).astype(bool)
     if not pending.any():
         return _in_range(result), None
     # Fast path for ISO text ("2024-03-05", "2024-03-05 14:30:00"), the common export.
-    iso = pd.to_datetime(text[pending], format="ISO8601", errors="coerce")
+    iso = _in_range(pd.to_datetime(text[pending], format="ISO8601", errors="coerce"))
     result[pending & iso.reindex(text.index).notna()] = iso.dropna()
     pending &= result.isna()
     if not pending.any():

@@ -193,3 +193,27 @@ def test_importing_the_functions_stays_light():
     )
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert completed.stdout.strip() == ""
+
+
+class TestInputsNoFunctionCanAnswer:
+    """Called from Python with what Excel never sends, each function still answers with an Excel error."""
+
+    def test_an_integer_beyond_float_range(self):
+        from retention_xl import udfs
+
+        assert udfs.TXN_GROWTH(10**400, 1) == "#NUM!"
+        assert udfs.RETENTION(10**400, 1, 1) == "#NUM!"
+        assert udfs.PARETO_SHARE([[10**400], [1]]) == "#NUM!"
+
+    def test_ragged_ranges(self):
+        from retention_xl import udfs
+
+        ragged = [[1, 2], [3]]
+        assert udfs.RETENTION(ragged, 1, 1) == "#VALUE!"
+        assert udfs.PARETO_SHARE(ragged) == "#VALUE!"
+        assert udfs.REPEAT_TIER(ragged) == "#VALUE!"
+        assert udfs.PARETO_SHARE([[]]) == "#VALUE!"
+
+    def test_pareto_share_of_amounts_near_the_largest_float(self):
+        amounts = [[1e308], [1e308], [1e308], [1e308], [1e308]]
+        assert call_scalar("PARETO_SHARE", amounts) == pytest.approx(0.2)

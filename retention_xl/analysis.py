@@ -57,6 +57,7 @@ class MonthFigures:
     orders: int
     average_order_value: float | None
     buyers: int
+    window_covered: bool = True  # the data cover the whole window before the month
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -128,15 +129,56 @@ def month_figures(
     )
 
 
-def trend(table: CustomerMonths, month: pd.Period, active_window: int, months: int = 12) -> list[MonthFigures]:
-    """Light figures (no repeat rate or Pareto share) for the ``months`` months ending at ``month``."""
+def trend(table: CustomerMonths, month: pd.Period, active_window: int, months: int = 12,
+          first_date: pd.Timestamp | None = None) -> list[MonthFigures]:
+    """Light figures (no repeat rate or Pareto share) for the ``months`` months ending at ``month``.
+
+    With ``first_date`` (the first transaction), each month says whether the data
+    cover its whole start window; where they do not, S and retention are not
+    comparable and "new" means first purchase in the data.
+    """
     month_column = table.column("month")
     first_data = int(month_column.min()) if month_column.size else month_number(month)
     start = max(month_number(month) - months + 1, first_data)
-    return [
-        month_figures(table, month_period(m), active_window, detailed=False)
-        for m in range(start, month_number(month) + 1)
-    ]
+    figures = []
+    for m in range(start, month_number(month) + 1):
+        month_figures_m = month_figures(table, month_period(m), active_window, detailed=False)
+        if first_date is not None:
+            month_figures_m.window_covered = window_covered(first_date, month_period(m), active_window)
+        figures.append(month_figures_m)
+    return figures
+
+
+WINDOW_CHOICES = (12, 6, 3, 1)
+WINDOW_GIVEN, WINDOW_COVERED, WINDOW_SHORT = "given", "covered", "short"
+WINDOW_REASONS = {
+    WINDOW_GIVEN: "{window} months, as given",
+    WINDOW_COVERED: "{window} months: the longest of 12, 6, 3 and 1 that the data cover in full before {month}",
+    WINDOW_SHORT: "1 month: the data do not cover even one full month before {month}",
+}
+
+
+def window_covered(first_date: pd.Timestamp, month: pd.Period, window: int) -> bool:
+    """Whether the data start on or before the first day of month ``month - window``."""
+    return pd.Timestamp(first_date).normalize() <= (month - window).start_time
+
+
+def default_window(first_date: pd.Timestamp, month: pd.Period) -> tuple[int, str]:
+    """The longest of 12, 6, 3 and 1 months whose start window the data cover in full, and why.
+
+    A window the data do not cover counts every earlier buyer as active at both ends
+    of the month: retention 100%, nobody lost. So the default shrinks to what the data
+    can support.
+
+    >>> default_window(pd.Timestamp("2009-12-01 07:45"), pd.Period("2010-11", "M"))
+    (6, 'covered')
+    >>> default_window(pd.Timestamp("2024-03-05"), pd.Period("2024-03", "M"))
+    (1, 'short')
+    """
+    for window in WINDOW_CHOICES:
+        if window_covered(first_date, month, window):
+            return window, WINDOW_COVERED
+    return 1, WINDOW_SHORT
 
 
 @dataclass

@@ -72,7 +72,8 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("-o", "--output", type=Path, required=True, help="the workbook to write (.xlsx)")
     report.add_argument("--month", help="report month YYYY-MM (default: the last complete month in the data)")
     report.add_argument("--lang", "--language", dest="language", help="zh-CN (default), zh-TW or en")
-    report.add_argument("--window", type=int, help="months of purchase that keep a customer in the base (default 12)")
+    report.add_argument("--window", type=int, help="months of purchase that keep a customer in the base (default: the longest of 12, 6, 3, 1 "
+                        "that the data cover in full)")
     report.add_argument("--json", type=Path, dest="json_path", help="also write the figures as JSON")
     report.add_argument("--high", type=float, help="repeat-purchase rate from which the tier is high (default 0.7)")
     report.add_argument("--low", type=float, help="repeat-purchase rate from which the tier is medium (default 0.3)")
@@ -163,8 +164,9 @@ def _report(args) -> int:
         if report.month_was_defaulted_mid_month:
             print(f"The data ends on {report.last_date:%Y-%m-%d}, mid-month: the report covers {current.month}, "
                   "the last complete month (choose another with --month).")
+        window = report.summary()["window_reason"]
         print(f"Wrote {args.output} for {current.month}: {current.E:,} customers in the base, retention {retention}, "
-              f"{len(report.customers):,} customers listed ({time.perf_counter() - started:.1f} s)")
+              f"{len(report.customers):,} customers listed; active window {window} ({time.perf_counter() - started:.1f} s)")
     return 0
 
 

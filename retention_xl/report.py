@@ -39,14 +39,16 @@ class ReportOptions:
     """Everything that shapes a report besides the data.
 
     ``month`` is ``"YYYY-MM"`` (default: the last complete month in the data);
-    ``active_window`` the months of purchase that keep a customer in the base;
+    ``active_window`` the months of purchase that keep a customer in the base
+    (default ``None``: the longest of 12, 6, 3 and 1 months the data fully cover, see
+    :func:`retention_xl.analysis.default_window`);
     ``high``/``low`` the repeat-purchase tier lines; ``top_fraction`` the share of
     customers that count as key accounts.
     """
 
     month: str | None = None
     language: str = "zh-CN"
-    active_window: int = 12
+    active_window: int | None = None
     high: float = metrics.DEFAULT_HIGH_REPEAT
     low: float = metrics.DEFAULT_LOW_REPEAT
     top_fraction: float = metrics.DEFAULT_TOP_FRACTION
@@ -58,7 +60,8 @@ class ReportOptions:
             language = normalize_language(self.language)
         except ValueError as error:
             raise UsageError(str(error)) from None
-        if not isinstance(self.active_window, int) or not 1 <= self.active_window <= 120:
+        window = self.active_window
+        if window is not None and (not isinstance(window, int) or isinstance(window, bool) or not 1 <= window <= 120):
             raise UsageError(f"the active window must be a whole number of months from 1 to 120, got {self.active_window}")
         if not 0 <= self.low <= self.high <= 1:
             raise UsageError(f"repeat-purchase tiers need 0 <= low <= high <= 1, got low={self.low}, high={self.high}")
@@ -82,6 +85,7 @@ class RetentionReport:
     first_date: pd.Timestamp
     last_date: pd.Timestamp
     month_was_defaulted_mid_month: bool
+    window_reason: str = analysis.WINDOW_GIVEN
     sales: SalesData | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -130,6 +134,8 @@ class RetentionReport:
         return {
             "month": current["month"],
             "active_window": self.options.active_window,
+            "window_reason": analysis.WINDOW_REASONS[self.window_reason].format(
+                window=self.options.active_window, month=str(self.month)),
             **{k: current[k] for k in ("S", "N", "E", "R", "L")},
             **{k: current[k] for k in ("retention", "strict_retention", "txn_growth", "repeat_rate", "repeat_tier",
                                        "pareto_share", "revenue", "orders", "average_order_value")},
@@ -186,12 +192,16 @@ def analyse(transactions: pd.DataFrame, options: ReportOptions | None = None, sa
             raise UsageError(f"{month} is outside the data, which covers {first_date:%Y-%m} to {last_date:%Y-%m}")
 
     table = build_customer_months(transactions, month)
+    window_reason = analysis.WINDOW_GIVEN
+    if options.active_window is None:
+        window, window_reason = analysis.default_window(first_date, month)
+        options = replace(options, active_window=window)
     window = options.active_window
     detail = {"high": options.high, "low": options.low, "top_fraction": options.top_fraction}
     current = analysis.month_figures(table, month, window, **detail)
     has_previous = (month - 1) >= first_date.to_period("M")
     previous = analysis.month_figures(table, month - 1, window, **detail) if has_previous else None
-    trend = analysis.trend(table, month, window, options.trend_months)
+    trend = analysis.trend(table, month, window, options.trend_months, first_date)
     cohorts = analysis.cohorts(table, month, options.cohort_months)
     customers = customer_table(table, month, window, options.top_fraction)
     actions = recommend(current, previous, customers, active_window=window, low=options.low,
@@ -199,7 +209,7 @@ def analyse(transactions: pd.DataFrame, options: ReportOptions | None = None, sa
     return RetentionReport(
         month=month, options=options, current=current, previous=previous, trend=trend, cohorts=cohorts,
         customers=customers, actions=actions, first_date=first_date, last_date=last_date,
-        month_was_defaulted_mid_month=mid_month, sales=sales,
+        month_was_defaulted_mid_month=mid_month, window_reason=window_reason, sales=sales,
         timings={"compute": time.perf_counter() - started},
     )
 

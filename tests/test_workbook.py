@@ -262,3 +262,45 @@ def test_the_configured_top_share_is_the_one_every_text_names(sample_sales_data,
     comments = [cell.comment.text for row in book.worksheets[0].iter_rows() for cell in row if cell.comment]
     assert not [t for t in texts + comments if "20%" in t]
     assert any("10%" in t for t in texts) and any("10%" in t for t in comments)
+
+
+def test_an_honest_default_window_on_a_short_history(tmp_path):
+    """A year of data: the default window is the longest the data cover, and the Summary says so."""
+    frame = sample_sales(seed=5, customers=120)
+    transactions = pd.DataFrame({
+        "customer_id": frame["会员号"], "customer_name": frame["会员姓名"], "date": frame["订单日期"],
+        "amount": frame["金额"], "order_id": frame["订单号"],
+    })
+    first = transactions["date"].min()
+    month = (first.to_period("M") + 7)
+    report = analyse(transactions, ReportOptions(month=str(month), language="en"))
+    assert report.options.active_window == 6 and report.window_reason == "covered"
+    assert "longest of 12, 6, 3 and 1" in report.summary()["window_reason"]
+    explicit = analyse(transactions, ReportOptions(month=str(month), active_window=12, language="en"))
+    assert explicit.options.active_window == 12 and explicit.summary()["window_reason"] == "12 months, as given"
+    assert [f.window_covered for f in explicit.trend][-1] is False
+
+    path = tmp_path / "window.xlsx"
+    write_workbook(explicit, path)
+    summary = openpyxl.load_workbook(path)[labels("en")["sheet.summary"]]
+    covered_column = [c for c in summary[26] if c.value == labels("en")["trend.window_covered"]][0].column
+    chart_columns = range(covered_column + 1, covered_column + 3)
+    for row in range(27, 27 + len(explicit.trend)):
+        covered = summary.cell(row=row, column=covered_column).value == "✓"
+        for column in chart_columns:  # the chart plots numbers only, and nothing for months not covered
+            value = summary.cell(row=row, column=column).value
+            assert (value is None) if not covered else (isinstance(value, str) and value.startswith("="))
+
+
+def test_the_retention_chart_is_not_smoothed_or_clamped(sample_sales_data, tmp_path):
+    import re
+    import zipfile
+
+    report = analyse(sample_sales_data.transactions, ReportOptions(language="en"), sample_sales_data)
+    path = tmp_path / "chart.xlsx"
+    write_workbook(report, path)
+    with zipfile.ZipFile(path) as package:
+        chart = next(package.read(n).decode() for n in package.namelist() if n.startswith("xl/charts/chart")
+                     and "Retention" in package.read(n).decode())
+    assert re.findall(r"<smooth val=\"(\d)\"", chart) == ["0", "0"]
+    assert "<max " not in chart and 'dispBlanksAs val="gap"' in chart

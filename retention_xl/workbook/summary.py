@@ -21,7 +21,11 @@ from .sheet import DASH, SheetWriter
 TREND_TITLE_ROW = 25
 HEADER_ROW = 5
 TREND_KEYS = ("month", "S", "L", "N", "R", "E", "retention", "strict_retention", "revenue", "purchases", "orders",
-              "buyers", "existing_revenue", "existing_revenue_previous", "txn_growth")
+              "buyers", "existing_revenue", "existing_revenue_previous", "txn_growth", "window_covered",
+              "chart_retention", "chart_strict_retention")
+# What the chart plots: a copy of the rates for months whose window the data cover, blank otherwise
+# (a chart draws a text cell such as "—" as 0, and a month without full data is not comparable).
+_CHARTED = {"chart_retention": "retention", "chart_strict_retention": "strict_retention"}
 _COUNTS = ("S", "L", "N", "R", "E")
 _MONEY = ("revenue", "purchases", "existing_revenue", "existing_revenue_previous")
 
@@ -44,7 +48,9 @@ class TrendTable:
 def write_trend(sheet: SheetWriter, trend, title_row: int = TREND_TITLE_ROW) -> TrendTable:
     """One row per month: the bridge, retention (formulas), revenue, orders and transaction growth."""
     sheet.put(title_row, 1, sheet.words["trend.title"], "rx_section")
-    sheet.header(title_row + 1, 1, [sheet.words[f"trend.{k}"] for k in TREND_KEYS])
+    sheet.header(title_row + 1, 1, [sheet.words[f"trend.{_CHARTED.get(k, k)}"] for k in TREND_KEYS])
+    if not all(figures.window_covered for figures in trend):
+        sheet.put(title_row - 1, 1, sheet.words["trend.note"], "rx_subtitle")
     table = TrendTable(title_row + 1, [title_row + 2 + index for index in range(len(trend))])
     for row, figures in zip(table.rows, trend):
         cell = lambda key: table.cell(key, row)  # noqa: E731
@@ -60,6 +66,11 @@ def write_trend(sheet: SheetWriter, trend, title_row: int = TREND_TITLE_ROW) -> 
         sheet.formula(row, table.column("txn_growth"),
                       formulas.txn_growth(cell("existing_revenue"), cell("existing_revenue_previous")),
                       figures.txn_growth, "rx_pct")
+        sheet.put(row, table.column("window_covered"), "✓" if figures.window_covered else "✗")
+        for chart_key, key in _CHARTED.items():
+            value = getattr(figures, key)
+            if figures.window_covered and value is not None:
+                sheet.formula(row, table.column(chart_key), f"={cell(key)}", value, "rx_pct")
     return table
 
 
@@ -69,9 +80,12 @@ def _trend_chart(sheet: SheetWriter, trend: TrendTable) -> None:
     chart.height, chart.width = 7.5, 16
     chart.y_axis.number_format = "0%"
     chart.y_axis.majorGridlines = None
-    data = Reference(sheet.ws, min_col=trend.column("retention"), max_col=trend.column("strict_retention"),
+    chart.display_blanks = "gap"
+    data = Reference(sheet.ws, min_col=trend.column("chart_retention"), max_col=trend.column("chart_strict_retention"),
                      min_row=trend.header_row, max_row=trend.rows[-1])
     chart.add_data(data, titles_from_data=True)
+    for series in chart.series:  # straight lines: Excel smooths a line series that does not say otherwise
+        series.smooth = False
     chart.set_categories(Reference(sheet.ws, min_col=1, min_row=trend.rows[0], max_row=trend.rows[-1]))
     sheet.ws.add_chart(chart, "G5")
 
@@ -172,6 +186,9 @@ def write_summary(sheet: SheetWriter, report, customers: CustomerColumns) -> Non
     sheet.text(2, 1, sheet.word("report.subtitle", file=source, sheet=sheet_name, window=options.active_window,
                                 generated=dt.datetime.now().strftime("%Y-%m-%d %H:%M")), "rx_subtitle")
     notes = [words["report.click_hint"]]
+    if report.window_reason != "given":
+        notes.insert(0, sheet.word(f"window.{report.window_reason}", window=options.active_window,
+                                   month=str(report.month)))
     if not customers.complete:
         notes.append(sheet.word("customers.truncated", shown=f"{customers.rows:,}", total=f"{len(report.customers):,}"))
     if report.month_was_defaulted_mid_month:

@@ -10,9 +10,11 @@ The rules, applied to each data row in this order (the first that applies decide
 6. ``date_out_of_range`` -- a date before 1900-01-01 or impossible (``0001-01-01``,
    ``2024-02-30``, an Excel serial of 0 or below);
 7. ``future_date`` -- a date after the day the report is made (``as_of``);
-8. ``invalid_amount`` -- no amount, or text that is not a number;
-9. ``non_finite_amount`` -- an amount that is not a finite number (``inf``, ``1e400``, ``NaN``);
-10. ``zero_amount`` -- an amount of exactly 0.
+8. ``formula_without_value`` -- the amount is a formula the file holds no value for (a
+   workbook written by a program, never opened and saved in Excel);
+9. ``invalid_amount`` -- no amount, or text that is not a number;
+10. ``non_finite_amount`` -- an amount that is not a finite number (``inf``, ``1e400``, ``NaN``);
+11. ``zero_amount`` -- an amount of exactly 0.
 
 Every other row is a transaction: a **purchase** when its amount is positive, a
 **return** when it is negative (refunds and cancellations such as invoices starting
@@ -35,7 +37,7 @@ from . import values
 
 EXCLUSION_REASONS = (
     "malformed_line", "empty_row", "total_row", "missing_customer", "invalid_date", "date_out_of_range",
-    "future_date", "invalid_amount", "non_finite_amount", "zero_amount",
+    "future_date", "formula_without_value", "invalid_amount", "non_finite_amount", "zero_amount",
 )
 # Rows that are used, with text changed so that a workbook can hold it.
 ADJUSTMENTS = ("control_characters", "text_cut")
@@ -112,12 +114,14 @@ def clean_transactions(
     dayfirst: bool | None = None,
     decimal: str | None = None,
     as_of: str | pd.Timestamp | None = None,
+    unsaved_formulas: np.ndarray | None = None,
 ) -> CleanResult:
     """Clean a DataFrame of raw sales rows, whatever its columns are called.
 
     Dates after the day ``as_of`` (default: today on this computer's clock) are set
     aside as in the future. ``decimal`` is the decimal mark of text amounts (default:
-    read off the column). ``ValueError`` subclasses ``values.AmbiguousDates`` and
+    read off the column). ``unsaved_formulas`` marks rows whose amount is a formula
+    without a saved value (a reader of workbooks knows). ``ValueError`` subclasses ``values.AmbiguousDates`` and
     ``values.AmbiguousDecimal`` say that a column needs ``dayfirst`` or ``decimal``.
 
     Give either ``amount_col`` or both ``quantity_col`` and ``unit_price_col``
@@ -145,7 +149,10 @@ def clean_transactions(
     rows = np.arange(2, len(frame) + 2, dtype=np.int32) if row_numbers is None else np.asarray(row_numbers, dtype=np.int32)
     frame, rows, empty = _without_trailing_blank_rows(frame, rows, names.used)
     parsed = _parse(frame, names, dayfirst, decimal)
-    excluded, exclusions = _first_reasons(_reasons(frame, names, parsed, empty, as_of), rows)
+    reasons = _reasons(frame, names, parsed, empty, as_of)
+    if unsaved_formulas is not None:
+        reasons["formula_without_value"] = np.asarray(unsaved_formulas, dtype=bool)[:len(frame)]
+    excluded, exclusions = _first_reasons(reasons, rows)
     adjustments = _make_visible(parsed, rows, ~excluded)
     transactions = _kept_rows(parsed, rows, ~excluded)
     kept_amounts = transactions["amount"].to_numpy()
@@ -188,6 +195,7 @@ def _reasons(frame: pd.DataFrame, names: "_Columns", parsed: "_Parsed", empty: n
         "invalid_date": no_date & ~date_like,
         "date_out_of_range": no_date & date_like,
         "future_date": _after(parsed.dates, _end_of(as_of)) & ~no_date,
+        "formula_without_value": np.zeros(len(frame), dtype=bool),
         "invalid_amount": np.isnan(amounts) & ~spelled_nan,
         "non_finite_amount": np.isinf(amounts) | spelled_nan,
         "zero_amount": amounts == 0,

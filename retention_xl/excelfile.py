@@ -11,7 +11,7 @@ import pandas as pd
 from . import columns as cols
 from .errors import InputError
 from .rawtable import HEADER_SEARCH_ROWS, TEXT_ROLES, RawTable, first_line, header_help, quoted
-from .xlsxhead import etree, xlsx_head
+from .xlsxhead import etree, formulas_without_values, xlsx_head
 
 
 _DECLARATIONS = (b"<!DOCTYPE", b"<!ENTITY")
@@ -65,7 +65,7 @@ def read_excel_table(path: Path, sheet: str | int | None, mapping: dict[str, str
         samples[name] = rows
         found = cols.find_header(rows, mapping)
         if found is not None:
-            return _load_excel_table(reader, name, found)
+            return _load_excel_table(path, reader, name, found)
 
     if all(not any(any(v not in (None, "") for v in row) for row in rows) for rows in samples.values()):
         where = f'sheet "{candidates[0]}"' if sheet is not None else "every sheet"
@@ -86,7 +86,7 @@ def _head_rows(path: Path, reader, sheet: str) -> list[list[object]]:
     return [[None] * offset + [None if pd.isna(v) else v for v in row] for row in sample.to_pandas().itertuples(index=False)]
 
 
-def _load_excel_table(reader, sheet: str, found: cols.ColumnMap) -> RawTable:
+def _load_excel_table(path: Path, reader, sheet: str, found: cols.ColumnMap) -> RawTable:
     positions = found.positions
     by_index = {index: role for role, index in positions.items()}
     indices = sorted(by_index)
@@ -104,4 +104,21 @@ def _load_excel_table(reader, sheet: str, found: cols.ColumnMap) -> RawTable:
     frame.columns = [by_index[i] for i in indices]
     row_numbers = np.arange(found.header_row + 2, found.header_row + 2 + len(frame))
     letters = {role: cols.column_letter(index) for role, index in positions.items()}
-    return RawTable(frame, row_numbers, found, sheet, letters=letters)
+    raw = RawTable(frame, row_numbers, found, sheet, letters=letters)
+    raw.unsaved_formulas = _unsaved_formulas(path, sheet, raw)
+    return raw
+
+
+_AMOUNT_ROLES = (cols.AMOUNT, cols.QUANTITY, cols.UNIT_PRICE)
+
+
+def _unsaved_formulas(path: Path, sheet: str, raw: RawTable) -> np.ndarray | None:
+    """Per row: an amount cell holds a formula with no saved value. Looked for only where amounts are missing."""
+    roles = [role for role in _AMOUNT_ROLES if role in raw.frame]
+    if not zipfile.is_zipfile(path) or not any(raw.frame[role].isna().any() for role in roles):
+        return None
+    try:
+        rows = formulas_without_values(path, sheet, {raw.column_map.positions[role] for role in roles})
+    except (KeyError, ValueError, etree.XMLSyntaxError):
+        return None
+    return np.isin(raw.row_numbers, list(rows)) if rows else None

@@ -25,6 +25,7 @@ class RawTable:
     letters: dict[str, str] | None = None  # role -> column letter, for messages
     malformed_lines: list[int] = field(default_factory=list)  # the first lines with the wrong number of fields
     malformed_count: int = 0
+    unsaved_formulas: np.ndarray | None = None  # per row: an amount cell is a formula without a saved value
 
 
 def nan_as_infinite(table):

@@ -151,6 +151,7 @@ def _clean(raw: RawTable, path: Path, dayfirst: bool | None, decimal: str | None
             dayfirst=dayfirst,
             decimal=decimal,
             as_of=as_of,
+            unsaved_formulas=raw.unsaved_formulas,
         )
     except AmbiguousDates as error:
         raise InputError(
@@ -192,7 +193,9 @@ def _no_usable_rows(accounting: Accounting, raw: RawTable) -> str:
         if e.count
     ]
     hint = ""
-    if accounting.exclusions["invalid_date"].count:
+    if accounting.exclusions["formula_without_value"].count:
+        hint = "; the amounts are formulas the file holds no values for: open the file in Excel, save it, and try again"
+    elif accounting.exclusions["invalid_date"].count:
         hint = f"; check that column {_where(raw, cols.DATE)} holds dates"
     return f"no usable sales rows among {accounting.rows_read:,} read ({'; '.join(reasons)}){hint}"
 

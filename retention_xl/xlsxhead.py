@@ -95,3 +95,25 @@ def xlsx_head(path: str | Path, sheet: str, rows: int) -> list[list[object]]:
     for (r, c), value in cells.items():
         grid[r][c] = value
     return grid
+
+
+def formulas_without_values(path: str | Path, sheet: str, columns: set[int]) -> set[int]:
+    """Rows (1-based) where a cell in ``columns`` (0-based) holds a formula but no saved value.
+
+    A program that writes workbooks without a calculation engine leaves formula cells
+    empty until Excel opens and saves the file: the value is not wrong, it is not there.
+    """
+    rows: set[int] = set()
+    with zipfile.ZipFile(path) as package:
+        member = sheet_member(package, sheet)
+        with package.open(member) as stream:
+            if b"<f" not in stream.read():  # most sheets: no formula at all
+                return rows
+        with package.open(member) as stream:
+            for _, cell in etree.iterparse(stream, tag=f"{MAIN}c", **_SAFE):
+                if cell.find(f"{MAIN}f") is not None and not (cell.findtext(f"{MAIN}v") or "").strip():
+                    match = _REFERENCE.fullmatch(cell.get("r", ""))
+                    if match and column_index(match.group(1)) in columns:
+                        rows.add(int(match.group(2)))
+                cell.clear()
+    return rows

@@ -443,7 +443,33 @@ def test_a_pivot_table_layout_has_no_header(tmp_path, capsys):
 def test_formulas_in_amount_cells_without_saved_values_are_not_used(tmp_path, capsys):
     rows = [[r[0], r[1], r[2], r[3], "=100+1"] for r in base_rows()]
     code, err, _ = run(tmp_path, capsys, write_xlsx(tmp_path / "s.xlsx", rows))
-    assert_one_line(code, err, 2, "invalid amount")
+    assert_one_line(code, err, 2, "formula without value", "open the file in Excel, save it")
+
+
+def test_a_few_formulas_without_values_are_counted_apart(tmp_path, capsys):
+    rows = [[r[0], r[1], r[2], r[3], float(r[4])] for r in base_rows()]
+    rows[2][4] = "=SUM(1,2)"
+    code, err, figures = run(tmp_path, capsys, write_xlsx(tmp_path / "s.xlsx", rows))
+    assert code == 0, err
+    assert excluded(figures, "formula_without_value") == {"count": 1, "example_rows": [4]}
+    assert excluded(figures, "invalid_amount")["count"] == 0
+
+
+def test_a_sheet_claiming_every_cell_of_excel(tmp_path, capsys):
+    import re
+    import zipfile
+
+    source = write_xlsx(tmp_path / "clean.xlsx", [[r[0], r[1], r[2], r[3], float(r[4])] for r in base_rows()])
+    target = tmp_path / "huge.xlsx"
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        for info in old.infolist():
+            data = old.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = re.sub(rb'<dimension ref="[^"]*"/>', b'<dimension ref="A1:XFD1048576"/>', data)
+            new.writestr(info, data)
+    code, err, figures = run(tmp_path, capsys, target)
+    assert code == 0, err
+    assert figures["accounting"]["rows_read"] == len(base_rows())
 
 
 def test_total_rows_are_counted(tmp_path, capsys):

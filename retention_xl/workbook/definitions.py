@@ -97,6 +97,7 @@ def write_definitions(sheet: SheetWriter, report) -> None:
     for term, definition in render_definitions(
         options.language, window=options.active_window, high=options.high, low=options.low,
         top=options.top_fraction, active_months=min(ACTIVE_MONTHS, options.active_window),
+        as_of=report.sales.accounting.as_of if report.sales is not None else "—",
     ):
         sheet.put(row, 1, term, "rx_bold").alignment = Alignment(vertical="top", wrap_text=True)
         sheet.wrapped(row, 2, definition, DEFINITION_WIDTH, last_column=3)

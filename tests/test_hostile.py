@@ -567,3 +567,39 @@ def test_no_temporary_files_are_left(tmp_path, capsys):
     code, err, _ = run(tmp_path, capsys, write_csv(tmp_path / "s.csv", base_rows()))
     assert code == 0, err
     assert no_leftovers(tmp_path) == []
+
+
+@pytest.mark.libreoffice
+def test_a_report_from_hostile_rows_recalculates_in_libreoffice(tmp_path):
+    from libreoffice import recalculated_values
+
+    from retention_xl.report import ReportOptions, create_report, write_workbook
+
+    import io
+
+    rows = base_rows(60)
+    rows[0][2] = "bell\x07" + "名" * 40_000
+    rows[1][4] = "inf"
+    rows[2][3] = "2100-12-31"
+    rows[3][3] = "0001-01-01"
+    rows[4][1] = '=HYPERLINK("http://example.com","x")'
+    rows[5][4] = "(12.50)"
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerows([HEADER] + rows)
+    lines = text.getvalue().splitlines()
+    lines.insert(5, "")
+    lines[9] = lines[9].rsplit(",", 1)[0]
+    sales = write_lines(tmp_path / "s.csv", lines)
+    report = create_report(sales, tmp_path / "first.xlsx", ReportOptions(language="en"), as_of=AS_OF)
+    written = write_workbook(report, tmp_path / "r.xlsx")
+    values = recalculated_values(tmp_path / "r.xlsx", tmp_path)
+    for (sheet, cell), expected in written.expected.items():
+        got = values[sheet].get(cell)
+        if isinstance(expected, str):
+            assert got == expected, (sheet, cell)
+        else:
+            assert got == pytest.approx(expected, rel=1e-9, abs=1e-9), (sheet, cell)
+    accounting = report.sales.accounting
+    assert accounting.balances()
+    assert accounting.exclusions["malformed_line"].count == 1
+    assert accounting.adjustments["text_cut"].count == 1 and accounting.adjustments["control_characters"].count == 1

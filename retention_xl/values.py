@@ -175,8 +175,19 @@ _CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]"
 
 @by_category
 def has_control_characters(series: pd.Series) -> pd.Series:
-    """True where text holds characters a workbook cannot store (bell, escape, NUL ...)."""
-    return series.astype("string").str.contains(_CONTROL, regex=True).fillna(False).astype(bool)
+    """True where text holds characters a workbook cannot store (bell, escape, NUL ...).
+
+    >>> has_control_characters(pd.Series(["ok", "bell\x07", None])).tolist()
+    [False, True, False]
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    # Arrow's regular expressions scan a million ids in a fraction of pandas' time; the pattern
+    # holds the characters themselves because Arrow's engine does not read backslash escapes for them.
+    pattern = "[" + "".join(map(chr, [*range(0, 9), 11, 12, *range(14, 32), 127, 0xFFFE, 0xFFFF])) + "]"
+    found = pc.match_substring_regex(pa.array(series.astype("string"), type=pa.string(), from_pandas=True), pattern)
+    return pd.Series(pc.fill_null(found, False).to_numpy(zero_copy_only=False), index=series.index)
 
 
 @by_category

@@ -4,6 +4,7 @@ Payloads are shaped as Excel sends them: every argument a 2-D matrix, an omitted
 optional argument as null, error cells as runtime-1.4 error objects.
 """
 
+import json
 import subprocess
 import sys
 
@@ -183,16 +184,34 @@ class TestMetadata:
         assert metadata()["allowErrorForDataTypeAny"] is True
 
 
-def test_importing_the_functions_stays_light():
-    # xlwings' own server mode may load jinja2 itself; what matters is what we add to it.
-    code = (
-        "import sys, xlwings; before = set(sys.modules); import retention_xl.udfs; "
-        "added = set(sys.modules) - before; "
-        "print(','.join(sorted(m for m in added if m.split('.')[0] in ('openpyxl', 'jinja2', 'pyarrow', 'python_calamine') "
-        "or m in ('retention_xl.report', 'retention_xl.workbook', 'retention_xl.reader'))))"
-    )
-    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert completed.stdout.strip() == ""
+REPORT_ONLY = ("pandas", "openpyxl", "pyarrow", "fastexcel", "scipy", "jinja2", "lxml", "duckdb", "pyspark")
+
+_WHO_IMPORTS_WHAT = """
+import builtins, json, sys
+seen = []
+original = builtins.__import__
+
+def recording(name, globals=None, locals=None, fromlist=(), level=0):
+    importer = (globals or {}).get("__name__", "")
+    if importer.startswith("retention_xl") and level == 0:
+        seen.append([importer, name])
+    return original(name, globals, locals, fromlist, level)
+
+builtins.__import__ = recording
+import retention_xl.udfs
+builtins.__import__ = original
+print(json.dumps({"imports": seen, "modules": sorted(m for m in sys.modules if m.startswith("retention_xl"))}))
+"""
+
+
+def test_the_functions_import_no_report_only_package():
+    """An import hook records what each retention_xl module imports on the functions' path."""
+    completed = subprocess.run([sys.executable, "-c", _WHO_IMPORTS_WHAT], capture_output=True, text=True, check=True)
+    record = json.loads(completed.stdout.strip().splitlines()[-1])
+    offending = [(importer, name) for importer, name in record["imports"] if name.split(".")[0] in REPORT_ONLY]
+    assert offending == []
+    assert record["imports"], "the hook saw no import at all"
+    assert not {"retention_xl.report", "retention_xl.workbook", "retention_xl.reader"} & set(record["modules"])
 
 
 class TestInputsNoFunctionCanAnswer:

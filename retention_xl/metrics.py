@@ -1,8 +1,11 @@
 """The four retention metrics, as plain functions on numbers.
 
-This module is the product's pure core: no Excel, no files, only NumPy. The worksheet
+This module is the product's pure core: no Excel, no files, and plain Python only
+(``math.fsum`` for exact sums), so that the worksheet functions need no compiled
+package wherever Excel runs them -- xlwings Lite's Pyodide included. The worksheet
 functions (``retention_xl.udfs``) and the monthly report both call it, so a number
-means the same thing wherever it appears.
+means the same thing wherever it appears. Sequences may be lists, tuples, NumPy arrays
+or pandas Series.
 
 Errors follow one rule so every adapter can translate them the same way:
 
@@ -14,9 +17,7 @@ Errors follow one rule so every adapter can translate them the same way:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-
-import numpy as np
+from collections.abc import Iterable, Sequence
 
 DEFAULT_HIGH_REPEAT = 0.70
 DEFAULT_LOW_REPEAT = 0.30
@@ -32,10 +33,12 @@ def _finite(value: float, what: str) -> float:
     return value
 
 
-def _float_array(values: Iterable[float]) -> np.ndarray:
-    if not isinstance(values, (np.ndarray, list, tuple)):
-        values = list(values)
-    return np.asarray(values, dtype=float)
+def _floats(values: Iterable[float]) -> list[float]:
+    if hasattr(values, "tolist"):  # a NumPy array or pandas Series converts in one step
+        values = values.tolist()
+    elif isinstance(values, list) and set(map(type, values)) == {float}:
+        return values  # already what is needed: the worksheet functions pass such lists
+    return list(map(float, values))
 
 
 def _count(value: float, what: str) -> float:
@@ -123,16 +126,16 @@ def repeat_rate(purchase_counts: Iterable[float]) -> float:
     >>> repeat_rate([1, 2, 5, 1])
     0.5
     """
-    counts = _float_array(purchase_counts)
-    if counts.size == 0:
+    counts = _floats(purchase_counts)
+    if not counts:
         raise ZeroDivisionError("no customers to compute a repeat-purchase rate from")
-    if np.isnan(counts).any() or np.isinf(counts).any():
+    if not all(math.isfinite(c) for c in counts):
         raise ValueError("purchase counts must be finite numbers")
-    if (counts < 0).any():
+    if any(c < 0 for c in counts):
         raise ValueError("purchase counts cannot be negative")
-    if (np.abs(counts - np.round(counts)) > 1e-9).any():
+    if any(abs(c - round(c)) > 1e-9 for c in counts):
         raise ValueError("purchase counts must be whole numbers")
-    return float(np.count_nonzero(counts >= 2)) / counts.size
+    return sum(1 for c in counts if c >= 2) / len(counts)
 
 
 def repeat_tier(rate: float, high: float = DEFAULT_HIGH_REPEAT, low: float = DEFAULT_LOW_REPEAT) -> str:
@@ -178,45 +181,73 @@ def pareto_share(amounts: Iterable[float], top_fraction: float = DEFAULT_TOP_FRA
     >>> pareto_share([50, 20, 10, 10, 10], top_fraction=0.2)
     0.5
     """
-    values = _float_array(amounts)
-    fraction = _finite(top_fraction, "top fraction")
-    if not 0 <= fraction <= 1:
-        raise ValueError(f"top fraction must be between 0 and 1, got {fraction:g}")
-    if np.isnan(values).any() or np.isinf(values).any():
+    return pareto_curve(amounts, [top_fraction])[0]
+
+
+def pareto_curve(amounts: Iterable[float], top_fractions: Sequence[float]) -> list[float]:
+    """:func:`pareto_share` for several fractions at once, ranking the customers once.
+
+    >>> pareto_curve([50, 20, 10, 10, 10], [0, 0.2, 0.5, 1])
+    [0.0, 0.5, 0.75, 1.0]
+    """
+    values = _floats(amounts)
+    fractions = [_finite(f, "top fraction") for f in top_fractions]
+    for fraction in fractions:
+        if not 0 <= fraction <= 1:
+            raise ValueError(f"top fraction must be between 0 and 1, got {fraction:g}")
+    try:  # an exact sum at C speed, which also tells whether any amount is NaN or infinite
+        total = math.fsum(values)
+    except OverflowError:  # finite amounts whose sum is beyond the float range: scaled below
+        total = math.inf
+    if math.isnan(total) or (math.isinf(total) and not all(math.isfinite(v) for v in values)):
         raise ValueError("amounts must be finite numbers")
-    if (values < 0).any():
+    if values and min(values) < 0:
         raise ValueError("amounts per customer cannot be negative")
-    largest = float(values.max()) if values.size else 0.0
-    if largest > 0:  # scaled by a power of two (exact) so that no sum overflows or underflows
-        values = np.ldexp(values, -math.frexp(largest)[1])
-    total = float(values.sum())
+    largest = max(values, default=0.0)
+    if largest > 2.0**1000 or 0 < largest < 2.0**-1000:
+        # Scaled by a power of two (exact) so that no sum overflows or underflows.
+        exponent = math.frexp(largest)[1]
+        values = [math.ldexp(v, -exponent) for v in values]
+        total = math.fsum(values)
     if total == 0:
         raise ZeroDivisionError("the total amount is 0")
-    k = fraction * values.size
-    whole = int(math.floor(k + 1e-9))
-    if whole >= values.size:
-        return 1.0
-    # Partial selection is linear; only the top `whole + 1` values need ordering.
-    boundary = values.size - whole - 1
-    top = np.partition(values, boundary)[boundary:]
-    top_sum = float(top[1:].sum()) if whole > 0 else 0.0
-    share = (top_sum + (k - whole) * float(top[0])) / total
-    return min(share, 1.0)
+    ordered = sorted(values, reverse=True)
+    # The Lorenz curve: the whole customers of the top k = fraction x n count in full, the next one in
+    # proportion to the fractional part of k. The prefix sums are taken once, boundary to boundary.
+    boundaries = [_whole(fraction * len(ordered)) for fraction in fractions]
+    held, done, running = {}, 0, 0.0
+    for whole in sorted(set(boundaries)):
+        running += math.fsum(ordered[done:whole])
+        held[whole], done = running, whole
+    shares = []
+    for fraction, whole in zip(fractions, boundaries):
+        if whole >= len(ordered):
+            shares.append(1.0)
+            continue
+        partial = (fraction * len(ordered) - whole) * ordered[whole]
+        shares.append(min((held[whole] + partial) / total, 1.0))
+    return shares
 
 
-def totals_by_customer(customer_ids: Iterable[object], amounts: Iterable[float]) -> np.ndarray:
-    """Sum ``amounts`` per distinct customer id; returns one total per customer.
+def _whole(k: float) -> int:
+    """Whole customers in the top ``k``; ``k`` within rounding of a whole number counts as whole."""
+    return int(math.floor(k + 1e-9))
 
-    >>> totals_by_customer(["a", "b", "a"], [1.0, 2.0, 3.0]).tolist()
+
+def totals_by_customer(customer_ids: Iterable[object], amounts: Iterable[float]) -> list[float]:
+    """Sum ``amounts`` per distinct customer id; returns one total per customer, in order of appearance.
+
+    >>> totals_by_customer(["a", "b", "a"], [1.0, 2.0, 3.0])
     [4.0, 2.0]
     """
     ids = list(customer_ids)
-    values = _float_array(amounts)
-    if len(ids) != values.size:
-        raise ValueError(f"{len(ids)} customer ids but {values.size} amounts")
-    codes: dict[object, int] = {}
-    index = np.fromiter((codes.setdefault(i, len(codes)) for i in ids), dtype=np.int64, count=len(ids))
-    return np.bincount(index, weights=values, minlength=len(codes))
+    values = _floats(amounts)
+    if len(ids) != len(values):
+        raise ValueError(f"{len(ids)} customer ids but {len(values)} amounts")
+    totals: dict[object, float] = {}
+    for customer, value in zip(ids, values):
+        totals[customer] = totals.get(customer, 0.0) + value
+    return list(totals.values())
 
 
 def pareto_share_by_customer(

@@ -122,7 +122,7 @@ class RetentionReport:
         """Share of the base's window revenue held by the top 0%, 5%, 10% ... 100% of the base."""
         amounts = self.customers.loc[self.customers["in_base"], "window_revenue"].clip(lower=0).to_numpy()
         fractions = np.arange(0, PARETO_POINTS + 1) / PARETO_POINTS
-        shares = [metrics.pareto_share(amounts, f) if amounts.sum() > 0 else np.nan for f in fractions]
+        shares = metrics.pareto_curve(amounts, fractions.tolist()) if amounts.sum() > 0 else [np.nan] * len(fractions)
         return pd.DataFrame({"top_fraction": fractions, "revenue_share": shares})
 
     def summary(self) -> dict:

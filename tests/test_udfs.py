@@ -184,7 +184,7 @@ class TestMetadata:
         assert metadata()["allowErrorForDataTypeAny"] is True
 
 
-REPORT_ONLY = ("pandas", "openpyxl", "pyarrow", "fastexcel", "scipy", "jinja2", "lxml", "duckdb", "pyspark")
+REPORT_ONLY = ("numpy", "pandas", "openpyxl", "pyarrow", "fastexcel", "scipy", "jinja2", "lxml", "duckdb", "pyspark")
 
 _WHO_IMPORTS_WHAT = """
 import builtins, json, sys

@@ -1,0 +1,89 @@
+"""The worksheet functions called as Excel calls them through xlwings, in CPython or in Pyodide.
+
+Run as ``python calls.py OUT.json``, or imported and awaited as ``run(path)`` inside
+Pyodide. Every payload is shaped as Office.js sends it (each argument a 2-D matrix,
+blank cells ``""``, error cells as objects, omitted arguments ``None``); the cells
+each call returns are written to OUT.json for comparison between the two runtimes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+
+os.environ["XLWINGS_ON_SERVER"] = "true"  # what xlwings Lite's runtime sets before importing xlwings
+os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
+
+NA = {"type": "Error", "basicValue": "#N/A", "errorType": "NotAvailable"}
+MAIN_PY = "from retention_xl.udfs import RETENTION, TXN_GROWTH, REPEAT_TIER, PARETO_SHARE  # noqa: F401\n"
+
+CASES = {
+    "retention": ("RETENTION", [[[110]], [[20]], [[100]]]),
+    "retention spill with a blank": ("RETENTION", [[[110], [120], [""]], [[20], [10], [5]], [[100]]]),
+    "retention S = 0": ("RETENTION", [[[110]], [[20]], [[0]]]),
+    "retention error cell": ("RETENTION", [[[NA]], [[20]], [[100]]]),
+    "retention numeric text": ("RETENTION", [[["1,100"]], [[" 200 "]], [["1000"]]]),
+    "retention N > E": ("RETENTION", [[[10]], [[20]], [[100]]]),
+    "growth": ("TXN_GROWTH", [[[12000]], [[10000]]]),
+    "growth spill": ("TXN_GROWTH", [[[12000], [5000], [-1000]], [[10000], [0], [4000]]]),
+    "growth shapes differ": ("TXN_GROWTH", [[[1], [2]], [[1], [2], [3]]]),
+    "growth boolean": ("TXN_GROWTH", [[[True]], [[1]]]),
+    "tier of a rate": ("REPEAT_TIER", [[[0.45]], None, None, None]),
+    "tier of counts in English": ("REPEAT_TIER", [[[1], [2], [5], [1]], None, None, [["en"]]]),
+    "tier in traditional Chinese": ("REPEAT_TIER", [[[0.2]], None, None, [["zh-TW"]]]),
+    "tier with thresholds": ("REPEAT_TIER", [[[0.75]], [[0.8]], [[0.5]], [["en"]]]),
+    "tier out of range": ("REPEAT_TIER", [[[1.5]], None, None, None]),
+    "tier unknown language": ("REPEAT_TIER", [[[0.5]], None, None, [["fr"]]]),
+    "pareto": ("PARETO_SHARE", [[[50], [20], [10], [10], [10]], None, None]),
+    "pareto by customer": ("PARETO_SHARE", [[["a"], ["b"], ["a"], ["c"], ["d"]], [[30], [20], [20], [10], [20]], [[0.25]]]),
+    "pareto ids as floats": ("PARETO_SHARE", [[[17850.0], ["17850"], [12346]], [[10], [30], [60]], None]),
+    "pareto error cell": ("PARETO_SHARE", [[[50], [NA]], None, None]),
+    "pareto zero total": ("PARETO_SHARE", [[[0], [0]], None, None]),
+    "pareto negative": ("PARETO_SHARE", [[[5], [-1]], None, None]),
+}
+
+
+def payload(function: str, arguments: list) -> dict:
+    return {
+        "func_name": function, "args": arguments, "caller_address": "Sheet1!B2", "formula_name": function,
+        "version": "", "runtime": "1.4", "culture_info_name": "zh-CN", "date_format": "yyyy/m/d", "client": "Office.js",
+    }
+
+
+async def run(out_path: str) -> dict:
+    started = time.perf_counter()
+    import xlwings
+    from xlwings.server import custom_functions_call, custom_functions_meta
+
+    main = type(sys)("main")  # the user's main.py, as Lite loads it
+    exec(MAIN_PY, main.__dict__)
+    sys.modules["main"] = main
+    meta = custom_functions_meta(main)
+    result = {
+        "platform": sys.platform,
+        "functions": sorted(f["name"] for f in meta["functions"]),
+        "help": {f["name"]: f.get("description", "") for f in meta["functions"]},
+        "cells": {},
+        "report_modules_loaded": sorted(m for m in sys.modules if m.split(".")[0] in (
+            "pandas", "openpyxl", "pyarrow", "fastexcel", "jinja2", "lxml") or m in (
+            "retention_xl.report", "retention_xl.workbook", "retention_xl.reader")),
+    }
+    for name, (function, arguments) in CASES.items():
+        call = payload(function, arguments)
+        call["version"] = xlwings.__version__
+        result["cells"][name] = await custom_functions_call(call, main)
+    column = [[i % 97 + 1] for i in range(10_000)]
+    spill = await custom_functions_call(payload("RETENTION", [[[c[0] + 10] for c in column], column, [[50]]]), main)
+    result["spill_rows"] = len(spill)
+    result["spill_sample"] = [spill[0], spill[4999], spill[9999]]
+    result["seconds"] = round(time.perf_counter() - started, 3)
+    with open(out_path, "w", encoding="utf-8") as stream:
+        json.dump(result, stream, ensure_ascii=False, indent=1)
+    return result
+
+
+if __name__ == "__main__":
+    asyncio.run(run(sys.argv[1]))

@@ -6,7 +6,7 @@ import importlib
 import pytest
 
 MODULES = ["metrics", "excel_values", "formulas", "values", "columns", "cleaning", "customers", "i18n", "report",
-           "errors", "sample"]
+           "errors", "sample", "activity", "analysis", "actions", "clv", "workbook.sheet"]
 
 
 @pytest.mark.parametrize("name", MODULES)

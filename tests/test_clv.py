@@ -1,0 +1,123 @@
+"""BG/NBD and Gamma-Gamma against Fader and Hardie's published CDNOW results, and their properties."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from retention_xl import clv
+
+DATA = Path(__file__).resolve().parent / "data"
+CDNOW_FIT = clv.BgNbdFit(r=0.243, alpha=4.414, a=0.793, b=2.426, log_likelihood=-9582.4)
+
+
+@pytest.fixture(scope="module")
+def published():
+    summary = pd.read_csv(DATA / "cdnow_summary.csv").set_index("ID")
+    return summary.rename(columns={"x": "frequency", "t_x": "recency", "zbar": "monetary_value"})
+
+
+@pytest.fixture(scope="module")
+def raw():
+    frame = pd.read_csv(DATA / "cdnow_sample.txt", sep=r"\s+", header=None, dtype={"date": str},
+                        names=["master_id", "customer_id", "date", "cds", "amount"])
+    frame["date"] = pd.to_datetime(frame["date"], format="%Y%m%d")
+    return frame
+
+
+def summary_of(**columns):
+    values = np.broadcast_arrays(*(np.atleast_1d(np.asarray(v, dtype=float)) for v in columns.values()))
+    return pd.DataFrame(dict(zip(columns, values)))
+
+
+def test_rfm_summary_reproduces_the_published_summary(raw, published):
+    mine = clv.rfm_summary(raw, "1997-09-30")
+    assert list(mine.index) == list(published.index)
+    assert (mine["frequency"].to_numpy() == published["frequency"].to_numpy()).all()
+    for column in ("recency", "T", "monetary_value"):  # published to 2 decimals
+        assert np.abs(mine[column].to_numpy() - published[column].to_numpy()).max() <= 0.005 + 1e-9, column
+
+
+def test_bgnbd_fit_reproduces_the_published_parameters(published):
+    fit = clv.fit_bgnbd(published)
+    assert (fit.r, fit.alpha, fit.a, fit.b) == pytest.approx((0.243, 4.414, 0.793, 2.426), abs=6e-4)
+    assert fit.log_likelihood == pytest.approx(-9582.4, abs=0.05)
+
+
+def test_the_published_example_customer():
+    example = summary_of(frequency=2, recency=30.43, T=38.86)
+    assert clv.expected_purchases(CDNOW_FIT, example, 39)[0] == pytest.approx(1.226, abs=5e-4)
+
+
+def test_gamma_gamma_reproduces_the_published_parameters(published):
+    fit = clv.fit_gamma_gamma(published)
+    assert (fit.p, fit.q, fit.v) == pytest.approx((6.25, 3.74, 15.44), abs=0.02)
+    assert ((published["frequency"] > 0) & (published["monetary_value"] > 0)).sum() == 946
+
+
+def test_a_frequent_buyer_gone_quiet_is_probably_gone():
+    quiet = summary_of(frequency=[1, 2, 5], recency=5, T=38.86)
+    assert clv.expected_purchases(CDNOW_FIT, quiet, 39) == pytest.approx([0.30, 0.21, 0.010], abs=5e-3)
+
+
+def test_no_repeat_purchase_means_alive():
+    assert clv.p_alive(CDNOW_FIT, summary_of(frequency=[0, 0], recency=[0, 0], T=[1, 80])).tolist() == [1.0, 1.0]
+
+
+@settings(max_examples=200, deadline=None)
+@given(x=st.integers(0, 100_000), recency_share=st.floats(0, 1), T=st.floats(0.1, 500), t=st.floats(0.01, 520))
+def test_always_finite_and_in_range(x, recency_share, T, t):
+    recency = 0.0 if x == 0 else recency_share * T
+    summary = summary_of(frequency=x, recency=recency, T=T)
+    alive = clv.p_alive(CDNOW_FIT, summary)[0]
+    expected = clv.expected_purchases(CDNOW_FIT, summary, t)[0]
+    assert 0 <= alive <= 1
+    assert np.isfinite(expected) and expected >= 0
+
+
+def test_expectations_grow_where_they_must():
+    ts = [1, 5, 20, 52, 104]
+    growing = clv.expected_purchases(CDNOW_FIT, summary_of(frequency=[3] * 5, recency=[20] * 5, T=[30] * 5), 0)
+    assert growing.tolist() == [0.0] * 5
+    by_t = [clv.expected_purchases(CDNOW_FIT, summary_of(frequency=3, recency=20, T=30), t)[0] for t in ts]
+    assert by_t == sorted(by_t) and by_t[0] < by_t[-1]
+    by_recency = clv.expected_purchases(CDNOW_FIT, summary_of(frequency=[3] * 4, recency=[5, 10, 20, 30], T=[30] * 4), 39)
+    assert (np.diff(by_recency) > 0).all()
+    by_frequency = clv.expected_purchases(CDNOW_FIT, summary_of(frequency=[1, 2, 5, 20], recency=[30] * 4, T=[30] * 4), 39)
+    assert (np.diff(by_frequency) > 0).all()
+
+
+def test_a_customer_with_thousands_of_orders_is_finite_and_large():
+    busy = summary_of(frequency=3000, recency=100, T=100)  # 30 purchase days a week, the last one today
+    expected = clv.expected_purchases(CDNOW_FIT, busy, 52)[0]
+    assert np.isfinite(expected) and expected > 1000
+    # Half a week of silence after 30 purchases a week: probably gone, and the model says so.
+    assert clv.p_alive(CDNOW_FIT, summary_of(frequency=3000, recency=99.5, T=100))[0] < 0.01
+
+
+@pytest.mark.parametrize("a", [1.0, 0.3])
+def test_special_cases_of_a_are_continuous(a):
+    """a = 1 takes the limit of the general formula; a + b < 1 is an ordinary case."""
+    summary = summary_of(frequency=[0, 4, 40], recency=[0, 12, 30], T=[40, 40, 40])
+    b = 2.0 if a == 1 else 0.5
+    at = clv.expected_purchases(clv.BgNbdFit(0.5, 5.0, a, b, 0.0), summary, 26)
+    near = clv.expected_purchases(clv.BgNbdFit(0.5, 5.0, a + 1e-5, b, 0.0), summary, 26)
+    assert np.isfinite(at).all()
+    assert at == pytest.approx(near, rel=1e-3)
+
+
+def test_lifetime_value_is_the_discounted_sum_of_monthly_spend(published):
+    bgnbd = CDNOW_FIT
+    gamma = clv.GammaGammaFit(6.25, 3.74, 15.44, 0.0)
+    customers = published.head(50)
+    value = clv.customer_lifetime_value(bgnbd, gamma, customers, months=12, monthly_discount=0.01)
+    month = clv.MONTH_DAYS / 7
+    spend = clv.expected_spend(gamma, customers)
+    by_hand = sum(
+        (clv.expected_purchases(bgnbd, customers, i * month) - clv.expected_purchases(bgnbd, customers, (i - 1) * month))
+        * spend / 1.01 ** i for i in range(1, 13))
+    assert value == pytest.approx(by_hand)
+    assert (value >= 0).all() and value.max() > 0

@@ -33,6 +33,7 @@ class Action:
     remaining: int              # further customers not listed
     filter_labels: tuple[str, ...] = ()  # label keys of the Customers-sheet values that list all of them
     warning: bool = False
+    stake_label: str = "who.revenue"     # label key of what the customers are ranked by
 
 
 @dataclass
@@ -93,7 +94,8 @@ def render_definitions(language: str, **values) -> list[tuple[str, str]]:
     return [tuple(line.split("\t", 1)) for line in text.strip().splitlines() if "\t" in line]
 
 
-def _action(key, members: pd.DataFrame, sort_by: str, figures: dict, filter_labels=(), warning=False) -> Action:
+def _action(key, members: pd.DataFrame, sort_by: str, figures: dict, filter_labels=(), warning=False,
+            stake_label: str = "who.revenue") -> Action:
     """An action concerning ``members``, the largest by ``sort_by`` listed first."""
     members = members.sort_values(sort_by, ascending=False, kind="stable")
     who = members.head(WHO_LIMIT).assign(stake=lambda t: t[sort_by])
@@ -104,6 +106,7 @@ def _action(key, members: pd.DataFrame, sort_by: str, figures: dict, filter_labe
         remaining=max(len(members) - WHO_LIMIT, 0),
         filter_labels=tuple(filter_labels),
         warning=warning,
+        stake_label=stake_label,
     )
 
 
@@ -128,6 +131,29 @@ def _class_groups(customers: pd.DataFrame):
          ["segment.need_attention", "segment.about_to_sleep"]),
         ("hibernating", segment.isin(["hibernating", "lost"]), "revenue", ["segment.hibernating", "segment.lost"]),
     )
+
+
+PROBABLY_GONE = 0.3   # P(alive) below which a quiet customer is probably gone
+STILL_ALIVE = 0.7     # P(alive) from which a quiet customer is only between purchases
+
+
+def _value_actions(customers: pd.DataFrame, group) -> list[Action]:
+    """Where the customer-value models ran: quiet customers who are probably gone (win them back now, the
+    biggest past spenders first) apart from those only between purchases (no discount needed)."""
+    if "p_alive" not in customers:
+        return []
+    quiet = customers["status"].isin(["at_risk", "lapsed"])
+    valuable = customers["revenue"] >= customers["revenue"].median()
+    found = []
+    gone = customers[quiet & valuable & (customers["p_alive"] < PROBABLY_GONE)]
+    if len(gone):
+        found.append(_action("probably_gone", gone, "revenue", group(gone) | {"threshold": PROBABLY_GONE},
+                             ["col.p_alive"]))
+    alive = customers[quiet & (customers["p_alive"] >= STILL_ALIVE)]
+    if len(alive):
+        figures = group(alive) | {"threshold": STILL_ALIVE, "value": float(alive["clv"].sum())}
+        found.append(_action("quiet_alive", alive, "clv", figures, ["col.p_alive"], stake_label="who.clv"))
+    return found
 
 
 def recommend(
@@ -166,6 +192,7 @@ def recommend(
         actions.append(_action("lost_this_month", left, "revenue", {
             "L": current.L, "strict_retention": current.strict_retention,
             "previous_strict_retention": previous.strict_retention, "txn_growth": current.txn_growth}))
+    actions += _value_actions(customers, group)
     for key, mask, sort_by, label_keys in _class_groups(customers):
         members = customers[mask]
         if len(members):

@@ -33,7 +33,7 @@ EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
 
 CONFIG_KEYS = {"sheet", "columns", "dayfirst", "encoding", "decimal", "as_of", "month", "language", "window", "high",
-               "low", "top"}
+               "low", "top", "clv", "horizon", "discount"}
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -78,6 +78,12 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--high", type=float, help="repeat-purchase rate from which the tier is high (default 0.7)")
     report.add_argument("--low", type=float, help="repeat-purchase rate from which the tier is medium (default 0.3)")
     report.add_argument("--top", type=float, help="share of the base that counts as key accounts (default 0.2)")
+    report.add_argument("--clv", action=argparse.BooleanOptionalAction, default=None,
+                        help="P(alive), expected purchases and lifetime value per customer (default: when the data "
+                             "allow: 6 months and 100 repeat customers)")
+    report.add_argument("--horizon", type=int, metavar="MONTHS", help="months of customer lifetime value (default 12)")
+    report.add_argument("--discount", type=float, metavar="RATE",
+                        help="monthly discount rate of customer lifetime value (default 0.01)")
     reading = report.add_argument_group("reading the sales file")
     reading.add_argument("--sheet", help="worksheet name or 0-based number (default: the first with a sales table)")
     for option, meaning in (
@@ -142,6 +148,7 @@ def _report(args) -> int:
     for field, value in (
         ("month", pick("month")), ("language", pick("language")), ("active_window", pick("window")),
         ("high", pick("high")), ("low", pick("low")), ("top_fraction", pick("top")),
+        ("clv", pick("clv")), ("horizon", pick("horizon")), ("discount", pick("discount")),
     ):
         if value is not None:
             setattr(options, field, value)

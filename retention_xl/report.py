@@ -26,6 +26,7 @@ import pandas as pd
 from . import analysis, metrics, outputs
 from .actions import Action, recommend
 from .activity import build_customer_months
+from .value import CustomerValue, customer_value, value_summary, with_value
 from .customers import SEGMENTS, STATUSES, customer_table
 from .errors import UsageError
 from .i18n import normalize_language
@@ -54,6 +55,9 @@ class ReportOptions:
     top_fraction: float = metrics.DEFAULT_TOP_FRACTION
     cohort_months: int = 24
     trend_months: int = 12
+    clv: bool | None = None      # customer-value models: None = when the data allow them
+    horizon: int = 12            # months of customer lifetime value
+    discount: float = 0.01       # monthly discount rate of customer lifetime value
 
     def validated(self) -> ReportOptions:
         try:
@@ -65,6 +69,10 @@ class ReportOptions:
             raise UsageError(f"the active window must be a whole number of months from 1 to 120, got {self.active_window}")
         if not 0 <= self.low <= self.high <= 1:
             raise UsageError(f"repeat-purchase tiers need 0 <= low <= high <= 1, got low={self.low}, high={self.high}")
+        if not isinstance(self.horizon, int) or isinstance(self.horizon, bool) or not 1 <= self.horizon <= 120:
+            raise UsageError(f"the value horizon must be a whole number of months from 1 to 120, got {self.horizon}")
+        if not 0 <= self.discount < 1:
+            raise UsageError(f"the monthly discount rate must be at least 0 and below 1, got {self.discount}")
         if not 0 < self.top_fraction <= 1:
             raise UsageError(f"the key-account share must be above 0 and at most 1, got {self.top_fraction}")
         return replace(self, language=language)
@@ -88,16 +96,21 @@ class RetentionReport:
     window_reason: str = analysis.WINDOW_GIVEN
     sales: SalesData | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    value: CustomerValue = field(default_factory=CustomerValue)
 
     def trend_frame(self) -> pd.DataFrame:
         """One row per month of the trend, with every figure of :class:`MonthFigures`."""
         return pd.DataFrame([figures.as_dict() for figures in self.trend]).set_index("month")
 
     def segment_table(self) -> pd.DataFrame:
-        """Customers and net revenue per RFM segment (all eleven, in a fixed order)."""
+        """Customers and net revenue per RFM segment (all eleven, in a fixed order), and their expected
+        value where the customer-value models ran."""
         grouped = self.customers.groupby("segment")["revenue"].agg(["size", "sum"])
         table = grouped.reindex(list(SEGMENTS), fill_value=0).rename(columns={"size": "customers", "sum": "revenue"})
-        return _with_shares(table)
+        table = _with_shares(table)
+        if "clv" in self.customers:
+            table["clv"] = self.customers.groupby("segment")["clv"].sum().reindex(list(SEGMENTS), fill_value=0.0)
+        return table
 
     def status_table(self) -> pd.DataFrame:
         """Customers and net revenue per lifecycle status."""
@@ -145,6 +158,7 @@ class RetentionReport:
             "key_accounts": int(self.customers["key_account"].sum()),
             "data_range": [str(self.first_date.date()), str(self.last_date.date())],
             "accounting": self.sales.accounting.as_dict() if self.sales else None,
+            "customer_value": value_summary(self.value, self.customers),
             "timings": {stage: round(seconds, 3) for stage, seconds in self.timings.items()},
         }
 
@@ -204,12 +218,16 @@ def analyse(transactions: pd.DataFrame, options: ReportOptions | None = None, sa
     trend = analysis.trend(table, month, window, options.trend_months, first_date)
     cohorts = analysis.cohorts(table, month, options.cohort_months)
     customers = customer_table(table, month, window, options.top_fraction)
+    valued = CustomerValue(horizon=options.horizon, discount=options.discount, unavailable="value.off")
+    if options.clv is not False:
+        valued = customer_value(table, month, first_date, options.horizon, options.discount)
+        customers = with_value(customers, valued)
     actions = recommend(current, previous, customers, active_window=window, low=options.low,
                         top_fraction=options.top_fraction)
     return RetentionReport(
         month=month, options=options, current=current, previous=previous, trend=trend, cohorts=cohorts,
         customers=customers, actions=actions, first_date=first_date, last_date=last_date,
-        month_was_defaulted_mid_month=mid_month, window_reason=window_reason, sales=sales,
+        month_was_defaulted_mid_month=mid_month, window_reason=window_reason, sales=sales, value=valued,
         timings={"compute": time.perf_counter() - started},
     )
 

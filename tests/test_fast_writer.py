@@ -10,13 +10,16 @@ import pytest
 
 from retention_xl.workbook import stream
 from retention_xl.customers import COLUMNS
+from retention_xl.value import VALUE_COLUMNS
 from retention_xl.i18n import labels
 from retention_xl.reader import read_sales
 from retention_xl.report import ReportOptions, analyse, write_workbook
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_workbooks" / "sales_sample.xlsx"
 FORMATS = {"first_purchase": "yyyy-mm-dd", "last_purchase": "yyyy-mm-dd", "orders": "#,##0", "revenue": "#,##0.00",
-           "window_orders": "#,##0", "window_revenue": "#,##0.00", "days_since_last": "#,##0"}
+           "window_orders": "#,##0", "window_revenue": "#,##0.00", "days_since_last": "#,##0",
+           "p_alive": "0.0%", "expected_purchases": "#,##0.00", "clv": "#,##0.00"}
+ROUNDED = {"revenue": 2, "window_revenue": 2, "clv": 2, "expected_purchases": 2, "p_alive": 4}
 
 
 def cell_by_cell(report, path):
@@ -24,10 +27,11 @@ def cell_by_cell(report, path):
     words = labels(report.options.language)
     book = openpyxl.Workbook()
     sheet = book.active
-    for c, key in enumerate(COLUMNS, start=1):
-        sheet.cell(row=1, column=c, value=words[f"col.{key}"])
+    columns = list(COLUMNS) + [k for k in VALUE_COLUMNS if k in report.customers]
+    for c, key in enumerate(columns, start=1):
+        sheet.cell(row=1, column=c, value=words[f"col.{key}"].format(horizon=report.options.horizon))
     for r, record in enumerate(report.customers.itertuples(index=False), start=2):
-        for c, key in enumerate(COLUMNS, start=1):
+        for c, key in enumerate(columns, start=1):
             value = getattr(record, key)
             if key in ("segment", "status", "action"):
                 value = words[f"{key}.{value}"]
@@ -35,8 +39,8 @@ def cell_by_cell(report, path):
                 value = words["yes" if value else "no"]
             elif key in ("first_purchase", "last_purchase"):
                 value = value.to_pydatetime()
-            elif key in ("revenue", "window_revenue"):
-                value = round(float(value), 2)
+            elif key in ROUNDED:
+                value = round(float(value), ROUNDED[key])
             elif isinstance(value, (np.integer, np.bool_)):
                 value = int(value)
             elif value is pd.NA:
@@ -61,7 +65,7 @@ def test_streamed_customers_equal_a_cell_by_cell_write(tmp_path, language):
     streamed = openpyxl.load_workbook(fast)[labels(language)["sheet.customers"]]
     reference = openpyxl.load_workbook(slow).active
     assert streamed.max_row == reference.max_row == len(report.customers) + 1
-    assert streamed.max_column == reference.max_column == len(COLUMNS)
+    assert streamed.max_column == reference.max_column == len(COLUMNS) + 3  # with the customer-value columns
     for fast_row, slow_row in zip(streamed.iter_rows(), reference.iter_rows()):
         for fast_cell, slow_cell in zip(fast_row, slow_row):
             assert fast_cell.value == slow_cell.value, fast_cell.coordinate

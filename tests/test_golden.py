@@ -18,10 +18,11 @@ from retention_xl.report import ReportOptions, analyse, write_workbook
 REPO = Path(__file__).resolve().parents[1]
 GOLDEN = Path(__file__).resolve().parent / "golden"
 REAL_DATA = REPO.parent / "shared" / "data" / "online_retail_II_2009-2010.parquet"
-CASES = {
-    "sample": (REPO / "sample_workbooks" / "sales_sample.xlsx", "2024-12", 12),
-    "sample-short-window": (REPO / "sample_workbooks" / "sales_sample.xlsx", "2024-06", 3),
-    "online-retail": (REAL_DATA, "2010-11", 6),
+CASES = {  # name: (sales file, month, window, customer-value models)
+    "sample": (REPO / "sample_workbooks" / "sales_sample.xlsx", "2024-12", 12, False),
+    "sample-short-window": (REPO / "sample_workbooks" / "sales_sample.xlsx", "2024-06", 3, False),
+    "online-retail": (REAL_DATA, "2010-11", 6, False),
+    "sample-valued": (REPO / "sample_workbooks" / "sales_sample.xlsx", "2024-12", 12, True),
 }
 
 
@@ -42,9 +43,10 @@ def sales():
 @pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_workbook_matches_its_golden_fingerprints(sales, case, language, tmp_path):
-    path, month, window = CASES[case]
+    path, month, window, valued = CASES[case]
     data = sales(path)
-    report = analyse(data.transactions, ReportOptions(month=month, active_window=window, language=language), data)
+    options = ReportOptions(month=month, active_window=window, language=language, clv=valued)
+    report = analyse(data.transactions, options, data)
     output = tmp_path / "report.xlsx"
     write_workbook(report, output)
     got = fingerprints(output)

@@ -64,7 +64,7 @@ def write_report_workbook(report, path, progress=None) -> WrittenWorkbook:
         sheets[key] = SheetWriter(worksheet, words, written)
 
     say("  customers sheet…")
-    customers, rows = write_customers(sheets["customers"], report.customers)
+    customers, rows = write_customers(sheets["customers"], report.customers, report.options.horizon)
     say("  summary, cohorts, classes, actions…")
     for key, write in SHEETS:
         if write is not None:

@@ -26,7 +26,7 @@ def _who_table(sheet: SheetWriter, row: int, action, who_keys: list[str], filter
     """The customers to contact first; returns the next free row."""
     words = sheet.words
     sheet.put(row, 1, words["actions.who"], "rx_bold")
-    sheet.header(row, 2, [words[f"who.{k}"] for k in who_keys])
+    sheet.header(row, 2, [words[action.stake_label] if k == "revenue" else words[f"who.{k}"] for k in who_keys])
     row += 1
     for person in action.who.itertuples(index=False):
         cells = _who_cells(person, words)

@@ -16,12 +16,16 @@ def _share(value) -> float:
 
 
 def _block(sheet: SheetWriter, row: int, title: str, table, label_of, count_formula, revenue_formula,
-           revenue_header: str, complete: bool) -> int:
-    """One class table; formulas over the Customers sheet when it lists everyone. Returns the next free row."""
+           revenue_header: str, complete: bool, value_formula=None) -> int:
+    """One class table; formulas over the Customers sheet when it lists everyone. Returns the next free row.
+
+    With ``value_formula`` and a ``clv`` column in ``table``, a sixth column gives the class's expected value.
+    """
     words = sheet.words
+    valued = value_formula is not None and "clv" in table
     sheet.put(row, 1, title, "rx_section")
     sheet.header(row + 1, 1, [words["classes.class"], words["classes.customers"], words["classes.customer_share"],
-                              revenue_header, words["classes.revenue_share"]])
+                              revenue_header, words["classes.revenue_share"]] + ([words["classes.clv"]] if valued else []))
     first, last = row + 2, row + 1 + len(table)
     for r, (key, values) in enumerate(table.iterrows(), start=first):
         sheet.put(r, 1, label_of(key))
@@ -36,6 +40,12 @@ def _block(sheet: SheetWriter, row: int, title: str, table, label_of, count_form
                       _share(values["customer_share"]), "rx_pct")
         sheet.formula(r, 5, formulas.share_of_total(f"D{r}", f"$D${first}:$D${last}"),
                       _share(values["revenue_share"]), "rx_pct")
+        if valued:
+            value = round(float(values["clv"]), 2)
+            if complete:
+                sheet.formula(r, 6, value_formula(r), value, "rx_money")
+            else:
+                sheet.put(r, 6, value, "rx_money")
     return last + 2
 
 
@@ -73,7 +83,9 @@ def write_classes(sheet: SheetWriter, report, customers: CustomerColumns) -> Non
 
     row = _block(sheet, 3, words["classes.segment_title"], report.segment_table(), lambda k: words[f"segment.{k}"],
                  lambda r, _: formulas.count_if(segment, f"A{r}"), lambda r, _: formulas.sum_if(segment, f"A{r}", revenue),
-                 words["classes.revenue"], complete)
+                 words["classes.revenue"], complete,
+                 (lambda r: formulas.sum_if(segment, f"A{r}", customers.range("clv"))) if "clv" in customers.letters
+                 else None)
     row = _block(sheet, row, words["classes.status_title"], report.status_table(), lambda k: words[f"status.{k}"],
                  lambda r, _: formulas.count_if(status, f"A{r}"), lambda r, _: formulas.sum_if(status, f"A{r}", revenue),
                  words["classes.revenue"], complete)

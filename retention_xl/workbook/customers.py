@@ -13,6 +13,7 @@ import pandas as pd
 from openpyxl.utils import get_column_letter
 
 from ..customers import COLUMNS, SEGMENTS, STATUSES
+from ..value import VALUE_COLUMNS
 from .sheet import SheetWriter, display_width, number_width, sheet_ref
 from .stream import Column
 
@@ -20,7 +21,9 @@ EXCEL_MAX_ROWS = 1_048_576
 _STYLES = {
     "first_purchase": "rx_date", "last_purchase": "rx_date", "orders": "rx_int", "revenue": "rx_money",
     "window_orders": "rx_int", "window_revenue": "rx_money", "days_since_last": "rx_int",
+    "p_alive": "rx_pct", "expected_purchases": "rx_money", "clv": "rx_money",
 }
+_ROUNDED = {"revenue": 2, "window_revenue": 2, "clv": 2, "expected_purchases": 2, "p_alive": 4}
 _KINDS = {"first_purchase": "date", "last_purchase": "date", "customer_id": "text", "customer_name": "text"}
 
 
@@ -52,8 +55,8 @@ def _shown_values(table: pd.DataFrame, key: str, words: dict[str, str]) -> tuple
     values = table[key]
     if key in labels:
         return values.map(labels[key]), "text"
-    if key in ("revenue", "window_revenue"):
-        return values.round(2), "number"
+    if key in _ROUNDED:
+        return values.round(_ROUNDED[key]), "number"
     return values, _KINDS.get(key, "number")
 
 
@@ -78,14 +81,18 @@ def _width(column: Column, header: str) -> float:
     return min(max(width + 2, display_width(header) + 2, 6), 40)
 
 
-def write_customers(sheet: SheetWriter, table: pd.DataFrame) -> tuple[CustomerColumns, list[Column]]:
-    """Header and one styled template row; returns the column ranges and the rows to stream."""
+def write_customers(sheet: SheetWriter, table: pd.DataFrame, horizon: int = 12) -> tuple[CustomerColumns, list[Column]]:
+    """Header and one styled template row; returns the column ranges and the rows to stream.
+
+    The customer-value columns follow the others where the models ran (``horizon``: months of value).
+    """
     words = sheet.words
     has_names = table["customer_name"].notna().any()
-    keys = [k for k in COLUMNS if has_names or k != "customer_name"]
+    keys = [k for k in COLUMNS if has_names or k != "customer_name"] + [k for k in VALUE_COLUMNS if k in table]
     letters = {key: get_column_letter(index) for index, key in enumerate(keys, start=1)}
     shown = table.head(EXCEL_MAX_ROWS - 1).reset_index(drop=True)
-    sheet.header(1, 1, [words[f"col.{k}"] for k in keys])
+    titles = {key: sheet.word(f"col.{key}", horizon=horizon) for key in keys}
+    sheet.header(1, 1, [titles[k] for k in keys])
 
     columns = []
     for index, key in enumerate(keys, start=1):
@@ -94,7 +101,7 @@ def write_customers(sheet: SheetWriter, table: pd.DataFrame) -> tuple[CustomerCo
         columns.append(column)
         if len(shown):  # the template row carries each column's style into the streamed rows
             sheet.put(2, index, _template_value(values.iloc[0], kind), _STYLES.get(key, "rx_text"))
-        sheet.ws.column_dimensions[column.letter].width = _width(column, words[f"col.{key}"])
+        sheet.ws.column_dimensions[column.letter].width = _width(column, titles[key])
 
     ws = sheet.ws
     ws.auto_filter.ref = f"A1:{letters[keys[-1]]}{len(shown) + 1}"

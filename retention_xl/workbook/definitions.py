@@ -9,6 +9,7 @@ from openpyxl.styles import Alignment
 from ..actions import pct, render_definitions
 from ..cleaning import ADJUSTMENTS, EXCLUSION_REASONS
 from ..customers import ACTIVE_MONTHS
+from ..value import CORRELATION_WARNING, FREQUENCY_GROUPS
 from .sheet import SheetWriter
 
 DEFINITION_WIDTH = 95  # characters across the merged definition columns
@@ -103,7 +104,67 @@ def write_definitions(sheet: SheetWriter, report) -> None:
         sheet.wrapped(row, 2, definition, DEFINITION_WIDTH, last_column=3)
         row += 1
 
+    row = _value_section(sheet, row + 1, report)
     if report.sales is not None:
         _accounting(sheet, row + 1, report.sales.accounting)
     sheet.fit_columns(widths={"A": 52, "B": 60, "C": 40})
     sheet.print_setup()
+
+
+def _value_section(sheet: SheetWriter, row: int, report) -> int:
+    """How the customer values were made and how far to trust them; returns the next free row."""
+    value, words = report.value, sheet.words
+    _section(sheet, row, words["value.title"], 3)
+    row += 1
+    if not value.available:
+        sheet.wrapped(row, 1, sheet.word(value.unavailable, **value.details), DEFINITION_WIDTH + 50, last_column=3)
+        return row + 2
+    texts = [sheet.word("value.about", as_of=f"{report.month.end_time:%Y-%m-%d}"), words["value.def_p_alive"],
+             words["value.def_expected"],
+             sheet.word("value.def_clv", horizon=value.horizon, discount=f"{value.discount:g}")]
+    for text in texts:
+        sheet.wrapped(row, 1, text, DEFINITION_WIDTH + 50, last_column=3)
+        row += 1
+    fits = [(words["value.bgnbd"], [value.bgnbd.r, value.bgnbd.alpha, value.bgnbd.a, value.bgnbd.b]),
+            (words["value.gamma_gamma"], [value.gamma_gamma.p, value.gamma_gamma.q, value.gamma_gamma.v])]
+    for label, numbers in fits:
+        sheet.put(row, 1, label, "rx_bold")
+        sheet.put(row, 2, " / ".join(f"{n:.4g}" for n in numbers))
+        row += 1
+    correlation = value.spend_correlation
+    sheet.put(row, 1, words["value.correlation"], "rx_bold")
+    verdict = "value.correlation_warning" if correlation is not None and correlation > CORRELATION_WARNING \
+        else "value.correlation_ok"
+    sheet.put(row, 2, f"{correlation:.2f}: {words[verdict]}" if correlation is not None else "—",
+              "rx_warning" if verdict.endswith("warning") else "rx_wrap")
+    return _holdout(sheet, row + 2, report) + 1
+
+
+def _holdout(sheet: SheetWriter, row: int, report) -> int:
+    holdout, words = report.value.holdout, sheet.words
+    if holdout is None:
+        sheet.put(row, 1, words["value.no_holdout"])
+        return row + 1
+    sheet.put(row, 1, sheet.word("value.holdout_title", calibration_end=f"{(report.month - holdout.months).end_time:%Y-%m-%d}",
+                                 months=holdout.months), "rx_bold")
+    row += 1
+    sheet.header(row, 1, [words["value.group"], words["value.customers"], words["value.predicted"],
+                          words["value.actual"]])
+    first = row + 1
+    for row, (group, line) in enumerate(holdout.table.iterrows(), start=first):
+        sheet.put(row, 1, f"{group}+" if group == FREQUENCY_GROUPS - 1 else str(group))
+        sheet.put(row, 2, int(line.customers), "rx_int")
+        sheet.put(row, 3, round(float(line.predicted), 1), "rx_money")
+        sheet.put(row, 4, float(line.actual), "rx_int")
+    row += 1
+    sheet.put(row, 1, words["value.total"], "rx_bold")
+    sheet.formula(row, 3, f"=SUM(C{first}:C{row - 1})", sum(round(float(p), 1) for p in holdout.table["predicted"]),
+                  "rx_money")
+    sheet.formula(row, 4, f"=SUM(D{first}:D{row - 1})", float(holdout.table["actual"].sum()), "rx_int")
+    error = holdout.error
+    if error is not None:
+        verdict = "good" if abs(error) <= 0.1 else "fair" if abs(error) <= 0.25 else "poor"
+        sheet.wrapped(row + 1, 1, sheet.word(f"value.error_{verdict}", predicted=f"{holdout.predicted:,.0f}",
+                                             actual=f"{holdout.actual:,.0f}", error=f"{error:+.0%}"),
+                      DEFINITION_WIDTH + 50, last_column=3)
+    return row + 2

@@ -1,0 +1,189 @@
+"""What each customer is worth: the customer-value models applied to the report's customer x month table.
+
+The BG/NBD summary comes from the customer x month table (see its contract in
+:mod:`retention_xl.activity`): frequency = purchase days - 1, recency = last - first
+purchase day, T = end of the report month - first purchase day, in weeks; spend per
+repeat purchase day = (net revenue - the first day's amount) / (purchase days - 1).
+
+The models are used only where the data can support them: at least
+:data:`MIN_REPEAT_CUSTOMERS` repeat customers and :data:`MIN_MONTHS` months of data
+before the end of the report month. The holdout check -- fit on all but the last
+:data:`HOLDOUT_MONTHS` months, predict them, compare -- needs
+:data:`MIN_MONTHS` + :data:`HOLDOUT_MONTHS` months.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from . import clv
+from .activity import CustomerMonths, month_number
+
+MIN_REPEAT_CUSTOMERS = 100
+MIN_MONTHS = 6
+HOLDOUT_MONTHS = 3
+FREQUENCY_GROUPS = 8  # 0, 1, ..., 6, 7+
+CORRELATION_WARNING = 0.3
+EXPECTED_DAYS = 90
+WEEK = 7.0
+
+
+@dataclass
+class Holdout:
+    """Repeat purchase days predicted for the last months against those that happened, by frequency group."""
+
+    months: int
+    table: pd.DataFrame      # index 0..7 (7 = 7+): customers, predicted, actual
+    predicted: float
+    actual: float
+
+    @property
+    def error(self) -> float | None:
+        """(predicted - actual) / actual, or None when nothing happened."""
+        return (self.predicted - self.actual) / self.actual if self.actual else None
+
+
+@dataclass
+class CustomerValue:
+    """The fitted models and, per customer id, P(alive), expected purchase days and lifetime value."""
+
+    bgnbd: clv.BgNbdFit | None = None
+    gamma_gamma: clv.GammaGammaFit | None = None
+    customers: pd.DataFrame | None = None    # index customer_id: p_alive, expected_purchases, clv
+    holdout: Holdout | None = None
+    spend_correlation: float | None = None
+    horizon: int = 12
+    discount: float = 0.01
+    unavailable: str | None = None           # why there are no predictions (a label key)
+    details: dict = field(default_factory=dict)
+
+    @property
+    def available(self) -> bool:
+        return self.customers is not None
+
+
+def summary_from_table(table: CustomerMonths, last_month: int, end_day: int) -> pd.DataFrame:
+    """The BG/NBD summary (in weeks) of every customer who bought by the end of month ``last_month``.
+
+    ``end_day`` is that moment as days since 1970-01-01 (the last day of the month).
+    """
+    months = table.months[table.months["month"] <= last_month]
+    customer = months["customer"].to_numpy()
+    count = table.customer_count
+    days = np.bincount(customer, weights=months["purchase_days"].to_numpy(), minlength=count)
+    net = np.bincount(customer, weights=(months["purchases"] - months["returned"]).to_numpy(), minlength=count)
+    last = np.full(count, -1, dtype=np.int64)
+    np.maximum.at(last, customer, months["last_purchase_day"].to_numpy())
+    first = table.customers["first_purchase_day"].to_numpy()
+    buyers = (days > 0) & (first >= 0) & (first <= end_day)
+    frequency = (days - 1)[buyers].astype(np.int64)
+    repeat_net = (net - table.customers["first_day_amount"].to_numpy())[buyers]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        monetary = np.where(frequency > 0, repeat_net / np.maximum(frequency, 1), 0.0)
+    return pd.DataFrame(
+        {
+            "frequency": frequency,
+            "recency": (last[buyers] - first[buyers]) / WEEK,
+            "T": (end_day - first[buyers]) / WEEK,
+            "monetary_value": monetary,
+        },
+        index=pd.Index(table.customers["customer_id"].to_numpy()[buyers], name="customer_id"),
+    )
+
+
+def _end_day(month: pd.Period) -> int:
+    return int((month.end_time.normalize() - pd.Timestamp("1970-01-01")).days)
+
+
+def _fit(summary: pd.DataFrame) -> tuple[clv.BgNbdFit, clv.GammaGammaFit]:
+    return clv.fit_bgnbd(summary), clv.fit_gamma_gamma(summary)
+
+
+def _holdout(table: CustomerMonths, month: pd.Period) -> Holdout:
+    """Fit on the data up to ``month`` - 3, predict the 3 months after, and count what happened."""
+    calibration_end = month - HOLDOUT_MONTHS
+    summary = summary_from_table(table, month_number(calibration_end), _end_day(calibration_end))
+    bgnbd = clv.fit_bgnbd(summary)
+    weeks = (_end_day(month) - _end_day(calibration_end)) / WEEK
+    predicted = clv.expected_purchases(bgnbd, summary, weeks)
+    later = table.months[(table.months["month"] > month_number(calibration_end))
+                         & (table.months["month"] <= month_number(month))]
+    ids = table.customers["customer_id"].to_numpy()
+    actual_by_id = pd.Series(later["purchase_days"].to_numpy(), index=ids[later["customer"].to_numpy()]).groupby(level=0).sum()
+    actual = actual_by_id.reindex(summary.index, fill_value=0).to_numpy(dtype=float)
+    group = np.minimum(summary["frequency"].to_numpy(), FREQUENCY_GROUPS - 1)
+    frame = pd.DataFrame({"group": group, "predicted": predicted, "actual": actual})
+    by_group = frame.groupby("group").agg(customers=("actual", "size"), predicted=("predicted", "sum"),
+                                          actual=("actual", "sum"))
+    by_group = by_group.reindex(range(FREQUENCY_GROUPS), fill_value=0)
+    return Holdout(HOLDOUT_MONTHS, by_group, float(predicted.sum()), float(actual.sum()))
+
+
+def customer_value(table: CustomerMonths, month: pd.Period, first_date: pd.Timestamp, horizon: int = 12,
+                   discount: float = 0.01) -> CustomerValue:
+    """The models fitted on everything up to the end of ``month``, each customer valued over ``horizon`` months."""
+    result = CustomerValue(horizon=horizon, discount=discount)
+    months_of_data = month_number(month) - month_number(pd.Timestamp(first_date).to_period("M")) + 1
+    if months_of_data < MIN_MONTHS:
+        result.unavailable = "value.too_short"
+        return result
+    summary = summary_from_table(table, month_number(month), _end_day(month))
+    repeaters = int(((summary["frequency"] > 0) & (summary["monetary_value"] > 0)).sum())
+    if repeaters < MIN_REPEAT_CUSTOMERS:
+        result.unavailable = "value.too_few"
+        result.details = {"repeat_customers": repeaters}
+        return result
+    result.bgnbd, result.gamma_gamma = _fit(summary)
+    weeks = EXPECTED_DAYS / WEEK
+    result.customers = pd.DataFrame(
+        {
+            "p_alive": clv.p_alive(result.bgnbd, summary),
+            "expected_purchases": clv.expected_purchases(result.bgnbd, summary, weeks),
+            "clv": np.round(clv.customer_lifetime_value(result.bgnbd, result.gamma_gamma, summary, horizon, discount), 2),
+        },
+        index=summary.index,
+    )
+    spenders = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
+    result.spend_correlation = float(np.corrcoef(spenders["frequency"], spenders["monetary_value"])[0, 1])
+    if months_of_data >= MIN_MONTHS + HOLDOUT_MONTHS:
+        result.holdout = _holdout(table, month)
+    return result
+
+
+VALUE_COLUMNS = ("p_alive", "expected_purchases", "clv")
+
+
+def with_value(customers: pd.DataFrame, value: CustomerValue) -> pd.DataFrame:
+    """The customer table with P(alive), expected purchase days and lifetime value, where the models ran."""
+    if not value.available:
+        return customers
+    predictions = value.customers.reindex(customers["customer_id"].to_numpy())
+    return customers.assign(**{column: predictions[column].to_numpy() for column in VALUE_COLUMNS})
+
+
+def value_summary(value: CustomerValue, customers: pd.DataFrame) -> dict:
+    """The models' parameters, the holdout check and the key accounts' values, for ``--json``."""
+    if not value.available:
+        return {"available": False, "reason": value.unavailable, **value.details}
+    key = customers[customers["key_account"]]
+    holdout = None
+    if value.holdout is not None:
+        holdout = {
+            "months": value.holdout.months, "predicted": round(value.holdout.predicted, 2),
+            "actual": value.holdout.actual, "error": value.holdout.error,
+            "by_frequency": {("7+" if group == FREQUENCY_GROUPS - 1 else str(group)): {
+                "customers": int(row.customers), "predicted": round(float(row.predicted), 2),
+                "actual": float(row.actual)} for group, row in value.holdout.table.iterrows()},
+        }
+    return {
+        "available": True, "horizon_months": value.horizon, "monthly_discount": value.discount,
+        "bgnbd": {k: getattr(value.bgnbd, k) for k in ("r", "alpha", "a", "b", "log_likelihood")},
+        "gamma_gamma": {k: getattr(value.gamma_gamma, k) for k in ("p", "q", "v", "log_likelihood")},
+        "spend_correlation": value.spend_correlation,
+        "holdout": holdout,
+        "key_accounts": [{"customer_id": str(row.customer_id), "p_alive": float(row.p_alive), "clv": float(row.clv)}
+                         for row in key.itertuples(index=False)],
+    }

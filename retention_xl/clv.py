@@ -140,28 +140,39 @@ def _fit(objective, starts: list[np.ndarray]) -> optimize.OptimizeResult:
 
 
 def _bgnbd_objective(x, t_x, T, weight):
-    """Minus the weighted log-likelihood and its gradient, in log-parameters."""
+    """Minus the weighted log-likelihood and its gradient, in log-parameters.
+
+    The special functions depend on x alone, the logarithms on T or t_x alone: each is
+    evaluated once per distinct value (a few dozen frequencies, a few hundred days) and
+    gathered, which makes an evaluation over a hundred thousand triples cheap.
+    """
+    xs, x_at = np.unique(x, return_inverse=True)
+    Ts, T_at = np.unique(T, return_inverse=True)
+    txs, tx_at = np.unique(t_x, return_inverse=True)
     repeat = x > 0
+    b_minus = np.where(xs > 0, xs - 1, 0.0)
 
     def objective(log_parameters):
         r, alpha, a, b = np.exp(np.clip(log_parameters, -30, 30))
-        log_T, log_tx = np.log(alpha + T), np.log(alpha + t_x)
-        still = special.betaln(a, b + x) - (r + x) * log_T
+        log_T, log_tx = np.log(alpha + Ts)[T_at], np.log(alpha + txs)[tx_at]
+        rx = r + x
+        still = special.betaln(a, b + xs)[x_at] - rx * log_T
         with np.errstate(divide="ignore", invalid="ignore"):
-            dropped = np.where(repeat, special.betaln(a + 1, np.maximum(b + x - 1, 1e-300)) - (r + x) * log_tx, -np.inf)
+            dropped = np.where(repeat, special.betaln(a + 1, b + b_minus)[x_at] - rx * log_tx, -np.inf)
         total = np.logaddexp(still, dropped)
-        value = np.dot(weight, special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha) - special.betaln(a, b)
-                       + total)
+        per_x = special.gammaln(r + xs) - special.gammaln(r)
+        value = np.dot(weight, per_x[x_at] + total) + weight.sum() * (r * np.log(alpha) - special.betaln(a, b))
         w1, w2 = np.exp(still - total), np.exp(dropped - total)
-        psi_abx = special.digamma(a + b + x)
-        with np.errstate(invalid="ignore"):
-            psi_bx1 = np.where(repeat, special.digamma(np.maximum(b + x - 1, 1e-300)), 0.0)
+        psi_abx = special.digamma(a + b + xs)[x_at]
+        psi_rx = special.digamma(r + xs)[x_at]
+        psi_bx = special.digamma(b + xs)[x_at]
+        psi_bx1 = special.digamma(b + b_minus)[x_at]
         gradient = np.array([
-            np.dot(weight, special.digamma(r + x) - special.digamma(r) + np.log(alpha) - w1 * log_T - w2 * log_tx) * r,
-            np.dot(weight, r / alpha - w1 * (r + x) / (alpha + T) - w2 * (r + x) / (alpha + t_x)) * alpha,
+            np.dot(weight, psi_rx - special.digamma(r) + np.log(alpha) - w1 * log_T - w2 * log_tx) * r,
+            np.dot(weight, r / alpha - w1 * rx / (alpha + Ts)[T_at] - w2 * rx / (alpha + txs)[tx_at]) * alpha,
             np.dot(weight, special.digamma(a + b) - special.digamma(a) + w1 * (special.digamma(a) - psi_abx)
                    + w2 * (special.digamma(a + 1) - psi_abx)) * a,
-            np.dot(weight, special.digamma(a + b) - special.digamma(b) + w1 * (special.digamma(b + x) - psi_abx)
+            np.dot(weight, special.digamma(a + b) - special.digamma(b) + w1 * (psi_bx - psi_abx)
                    + w2 * (psi_bx1 - psi_abx)) * b,
         ])
         if not np.isfinite(value) or not np.isfinite(gradient).all():
@@ -171,18 +182,21 @@ def _bgnbd_objective(x, t_x, T, weight):
     return objective
 
 
-def fit_bgnbd(summary: pd.DataFrame) -> BgNbdFit:
+def fit_bgnbd(summary: pd.DataFrame, near: BgNbdFit | None = None) -> BgNbdFit:
     """Maximum-likelihood BG/NBD parameters from ``frequency``, ``recency`` and ``T``.
 
     The likelihood is summed over the distinct (frequency, recency, T) triples with
     their counts as weights, and maximised with its analytic gradient from several
-    starts, which keeps a million customers fast.
+    starts, which keeps a million customers fast. ``near``, a fit of similar data (the
+    same customers a few months earlier), is the one start instead.
     """
     (x, t_x, T), weight = _weighted_triples(summary, ("frequency", "recency", "T"))
     if len(x) == 0:
         raise ValueError("no customers to fit")
     scale = max(float(np.average(T, weights=weight)), 1e-6)
     starts = [np.log([1.0, scale, 1.0, 1.0]), np.log([0.1, 0.1 * scale, 0.5, 2.0]), np.log([0.5, 1.0, 1.0, 5.0])]
+    if near is not None:
+        starts = [np.log([near.r, near.alpha, near.a, near.b])]
     best = _fit(_bgnbd_objective(x, t_x, T, weight), starts)
     r, alpha, a, b = np.exp(best.x)
     return BgNbdFit(float(r), float(alpha), float(a), float(b), float(-best.fun))
@@ -261,16 +275,20 @@ def _spenders(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def _gamma_gamma_objective(x, m, weight):
+    """Minus the weighted log-likelihood and its gradient; special functions once per distinct frequency."""
+    xs, x_at = np.unique(x, return_inverse=True)
     log_x, log_m = np.log(x), np.log(m)
+    fixed = np.dot(weight, log_m)
 
     def objective(log_parameters):
         p, q, v = np.exp(np.clip(log_parameters, -30, 30))
         px = p * x
         log_xmv = np.log(x * m + v)
-        value = np.dot(weight, gamma_gamma_log_likelihood(p, q, v, x, m))
-        psi = special.digamma(px + q)
+        value = (np.dot(weight, (special.gammaln(p * xs + q) - special.gammaln(p * xs))[x_at] + px * (log_m + log_x)
+                        - (px + q) * log_xmv) - fixed + weight.sum() * (q * np.log(v) - special.gammaln(q)))
+        psi = special.digamma(p * xs + q)[x_at]
         gradient = np.array([
-            np.dot(weight, x * (psi - special.digamma(px) + log_m + log_x - log_xmv)) * p,
+            np.dot(weight, x * (psi - special.digamma(p * xs)[x_at] + log_m + log_x - log_xmv)) * p,
             np.dot(weight, psi - special.digamma(q) + np.log(v) - log_xmv) * q,
             np.dot(weight, q / v - (px + q) / (x * m + v)) * v,
         ])

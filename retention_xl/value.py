@@ -102,11 +102,11 @@ def _fit(summary: pd.DataFrame) -> tuple[clv.BgNbdFit, clv.GammaGammaFit]:
     return clv.fit_bgnbd(summary), clv.fit_gamma_gamma(summary)
 
 
-def _holdout(table: CustomerMonths, month: pd.Period) -> Holdout:
+def _holdout(table: CustomerMonths, month: pd.Period, near: clv.BgNbdFit) -> Holdout:
     """Fit on the data up to ``month`` - 3, predict the 3 months after, and count what happened."""
     calibration_end = month - HOLDOUT_MONTHS
     summary = summary_from_table(table, month_number(calibration_end), _end_day(calibration_end))
-    bgnbd = clv.fit_bgnbd(summary)
+    bgnbd = clv.fit_bgnbd(summary, near=near)
     weeks = (_end_day(month) - _end_day(calibration_end)) / WEEK
     predicted = clv.expected_purchases(bgnbd, summary, weeks)
     later = table.months[(table.months["month"] > month_number(calibration_end))
@@ -149,7 +149,7 @@ def customer_value(table: CustomerMonths, month: pd.Period, first_date: pd.Times
     spenders = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
     result.spend_correlation = float(np.corrcoef(spenders["frequency"], spenders["monetary_value"])[0, 1])
     if months_of_data >= MIN_MONTHS + HOLDOUT_MONTHS:
-        result.holdout = _holdout(table, month)
+        result.holdout = _holdout(table, month, result.bgnbd)
     return result
 
 

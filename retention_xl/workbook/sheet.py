@@ -140,8 +140,9 @@ class SheetWriter:
         return self.put(row, column, None if value is None or value is pd.NA else str(value), style)
 
     def header(self, row: int, column: int, titles) -> None:
+        """A styled header row; an empty title leaves its cell empty (styled), not an empty string."""
         for offset, title in enumerate(titles):
-            self.put(row, column + offset, title, "rx_header")
+            self.put(row, column + offset, title or None, "rx_header")
 
     def style_row(self, row: int, first: int, last: int, style: str) -> None:
         """Give empty cells of a banner row the banner's style."""

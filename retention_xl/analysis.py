@@ -57,6 +57,11 @@ class MonthFigures:
     orders: int
     average_order_value: float | None
     buyers: int
+    repeat_buyers: int              # buyers with purchases on 2+ days of the month
+    repurchase_rate: float | None   # 当月复购率: repeat_buyers / buyers
+    previous_buyers: int            # buyers of the month before
+    returning_buyers: int           # buyers of the month before who bought again this month
+    return_rate: float | None       # 回购率: returning_buyers / previous_buyers
     window_covered: bool = True  # the data cover the whole window before the month
 
     def as_dict(self) -> dict:
@@ -99,6 +104,11 @@ def month_figures(
     revenue_now = table.revenue_in(m, m)
     revenue_before = table.revenue_in(m - 1, m - 1)
     existing_now = float(revenue_now[start_base].sum())
+    bought_before = table.active_in(m - 1, m - 1)
+    buyers = int(bought_now.sum())
+    repeat_buyers = int((table.per_customer(table.column("purchase_days").astype(float), m, m) >= 2).sum())
+    previous_buyers = int(bought_before.sum())
+    returning = int((bought_now & bought_before).sum())
     existing_before = float(revenue_before[start_base].sum())
 
     repeat_rate = tier = pareto = None
@@ -125,7 +135,12 @@ def month_figures(
         purchases=purchases,
         orders=orders,
         average_order_value=purchases / orders if orders else None,
-        buyers=int(bought_now.sum()),
+        buyers=buyers,
+        repeat_buyers=repeat_buyers,
+        repurchase_rate=repeat_buyers / buyers if buyers else None,
+        previous_buyers=previous_buyers,
+        returning_buyers=returning,
+        return_rate=returning / previous_buyers if previous_buyers else None,
     )
 
 

@@ -180,3 +180,14 @@ def test_customers_with_revenue_equal_to_the_cent_rank_by_id():
     frame["date"] = pd.to_datetime(frame["date"])
     table = customer_table(build_customer_months(frame, pd.Period("2024-03", "M")), pd.Period("2024-03", "M"), 1)
     assert list(table["customer_id"]) == ["Y", "Z"]
+
+
+def test_the_months_repeat_buyers_and_return_rate(transactions):
+    march = figures(transactions, "2024-03", 1)
+    # March buyers A, D, E, C; only A bought on two days (3rd, 31st). February buyers A, B, D; A and D came back.
+    assert (march.buyers, march.repeat_buyers, march.repurchase_rate) == (4, 1, pytest.approx(0.25))
+    assert (march.previous_buyers, march.returning_buyers, march.return_rate) == (3, 2, pytest.approx(2 / 3))
+    february = figures(transactions, "2024-02", 1)
+    assert february.repurchase_rate == pytest.approx(1 / 3) and february.return_rate == pytest.approx(2 / 3)
+    january = figures(transactions, "2024-01", 1)
+    assert january.return_rate is None  # nobody bought the month before

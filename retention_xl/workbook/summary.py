@@ -21,7 +21,8 @@ from .sheet import DASH, SheetWriter
 TREND_TITLE_ROW = 25
 HEADER_ROW = 5
 TREND_KEYS = ("month", "S", "L", "N", "R", "E", "retention", "strict_retention", "revenue", "purchases", "orders",
-              "buyers", "existing_revenue", "existing_revenue_previous", "txn_growth", "window_covered",
+              "buyers", "existing_revenue", "existing_revenue_previous", "txn_growth", "repeat_buyers",
+              "repurchase_rate", "previous_buyers", "returning_buyers", "return_rate", "window_covered",
               "chart_retention", "chart_strict_retention")
 # What the chart plots: a copy of the rates for months whose window the data cover, blank otherwise
 # (a chart draws a text cell such as "—" as 0, and a month without full data is not comparable).
@@ -55,7 +56,7 @@ def write_trend(sheet: SheetWriter, trend, title_row: int = TREND_TITLE_ROW) -> 
     for row, figures in zip(table.rows, trend):
         cell = lambda key: table.cell(key, row)  # noqa: E731
         sheet.put(row, 1, figures.month)
-        for key in _COUNTS + ("orders", "buyers"):
+        for key in _COUNTS + ("orders", "buyers", "repeat_buyers", "previous_buyers", "returning_buyers"):
             sheet.put(row, table.column(key), getattr(figures, key), "rx_int")
         for key in _MONEY:
             sheet.put(row, table.column(key), getattr(figures, key), "rx_money")
@@ -66,6 +67,10 @@ def write_trend(sheet: SheetWriter, trend, title_row: int = TREND_TITLE_ROW) -> 
         sheet.formula(row, table.column("txn_growth"),
                       formulas.txn_growth(cell("existing_revenue"), cell("existing_revenue_previous")),
                       figures.txn_growth, "rx_pct")
+        sheet.formula(row, table.column("repurchase_rate"), formulas.ratio(cell("repeat_buyers"), cell("buyers")),
+                      figures.repurchase_rate, "rx_pct")
+        sheet.formula(row, table.column("return_rate"), formulas.ratio(cell("returning_buyers"), cell("previous_buyers")),
+                      figures.return_rate, "rx_pct")
         sheet.put(row, table.column("window_covered"), "✓" if figures.window_covered else "✗")
         for chart_key, key in _CHARTED.items():
             value = getattr(figures, key)
@@ -165,6 +170,8 @@ def _write_headlines(sheet: SheetWriter, report, trend: TrendTable, customers: C
         formulas.repeat_tier(here(c, "repeat_rate"), tiers, options.high, options.low) if f.repeat_rate is not None
         else None, words[f"tier.{f.repeat_tier}"] if f.repeat_tier else None),
         style="rx_bold", meaning=sheet.word("meaning.repeat_tier", **thresholds), change=False)
+    for key in ("repurchase_rate", "return_rate"):
+        rate(key, lambda c, trend_row, _, key=key: trend_row and f"={trend.cell(key, trend_row)}")
     rate("pareto_share", current_only(lambda: customers.complete and formulas.pareto_share_sorted(
         customers.range("window_revenue"), customers.range("in_base"), words["yes"], options.top_fraction) or None))
 

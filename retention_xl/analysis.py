@@ -76,6 +76,13 @@ def _safe(compute) -> float | None:
     return None if isinstance(value, float) and math.isnan(value) else value
 
 
+def _buyers(table: CustomerMonths, m: int, bought_now: np.ndarray) -> tuple[int, int, int, int]:
+    """Buyers of month ``m``, those of them who bought on 2+ days, buyers of the month before, and those who came back."""
+    bought_before = table.active_in(m - 1, m - 1)
+    repeat = table.per_customer(table.column("purchase_days").astype(float), m, m) >= 2
+    return int(bought_now.sum()), int(repeat.sum()), int(bought_before.sum()), int((bought_now & bought_before).sum())
+
+
 def month_figures(
     table: CustomerMonths,
     month: pd.Period,
@@ -104,11 +111,7 @@ def month_figures(
     revenue_now = table.revenue_in(m, m)
     revenue_before = table.revenue_in(m - 1, m - 1)
     existing_now = float(revenue_now[start_base].sum())
-    bought_before = table.active_in(m - 1, m - 1)
-    buyers = int(bought_now.sum())
-    repeat_buyers = int((table.per_customer(table.column("purchase_days").astype(float), m, m) >= 2).sum())
-    previous_buyers = int(bought_before.sum())
-    returning = int((bought_now & bought_before).sum())
+    buyers, repeat_buyers, previous_buyers, returning = _buyers(table, m, bought_now)
     existing_before = float(revenue_before[start_base].sum())
 
     repeat_rate = tier = pareto = None

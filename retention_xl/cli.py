@@ -33,7 +33,7 @@ EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
 
 CONFIG_KEYS = {"sheet", "columns", "dayfirst", "encoding", "decimal", "as_of", "month", "language", "window", "high",
-               "low", "top", "clv", "horizon", "discount"}
+               "low", "top", "clv", "horizon", "discount", "engine"}
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -81,6 +81,8 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--clv", action=argparse.BooleanOptionalAction, default=None,
                         help="P(alive), expected purchases and lifetime value per customer (default: when the data "
                              "allow: 6 months and 100 repeat customers)")
+    report.add_argument("--engine", choices=["auto", "pandas", "duckdb"],
+                        help="what builds the customer x month table (default auto: pandas)")
     report.add_argument("--horizon", type=int, metavar="MONTHS", help="months of customer lifetime value (default 12)")
     report.add_argument("--discount", type=float, metavar="RATE",
                         help="monthly discount rate of customer lifetime value (default 0.01)")
@@ -149,6 +151,7 @@ def _report(args) -> int:
         ("month", pick("month")), ("language", pick("language")), ("active_window", pick("window")),
         ("high", pick("high")), ("low", pick("low")), ("top_fraction", pick("top")),
         ("clv", pick("clv")), ("horizon", pick("horizon")), ("discount", pick("discount")),
+        ("engine", pick("engine")),
     ):
         if value is not None:
             setattr(options, field, value)

@@ -115,13 +115,16 @@ def clean_transactions(
     decimal: str | None = None,
     as_of: str | pd.Timestamp | None = None,
     unsaved_formulas: np.ndarray | None = None,
+    group_cols: dict[str, str] | None = None,
 ) -> CleanResult:
     """Clean a DataFrame of raw sales rows, whatever its columns are called.
 
     Dates after the day ``as_of`` (default: today on this computer's clock) are set
     aside as in the future. ``decimal`` is the decimal mark of text amounts (default:
     read off the column). ``unsaved_formulas`` marks rows whose amount is a formula
-    without a saved value (a reader of workbooks knows). ``ValueError`` subclasses ``values.AmbiguousDates`` and
+    without a saved value (a reader of workbooks knows). ``group_cols`` maps group names
+    (``store``, ``salesperson``, ``channel``, ``region``) to columns carried into the
+    transactions as text; a missing value stays missing (its own group). ``ValueError`` subclasses ``values.AmbiguousDates`` and
     ``values.AmbiguousDecimal`` say that a column needs ``dayfirst`` or ``decimal``.
 
     Give either ``amount_col`` or both ``quantity_col`` and ``unit_price_col``
@@ -155,6 +158,10 @@ def clean_transactions(
     excluded, exclusions = _first_reasons(reasons, rows)
     adjustments = _make_visible(parsed, rows, ~excluded)
     transactions = _kept_rows(parsed, rows, ~excluded)
+    for group, column in (group_cols or {}).items():
+        labels = values.visible_text(values.customer_ids(frame[column]))
+        transactions[group] = labels.reset_index(drop=True)[~excluded].reset_index(drop=True) if excluded.any() \
+            else labels.reset_index(drop=True)
     kept_amounts = transactions["amount"].to_numpy()
     accounting = Accounting(
         rows_read=len(frame),

@@ -91,6 +91,8 @@ def _parser() -> argparse.ArgumentParser:
     for option, meaning in (
         ("customer", "customer id"), ("name", "customer name"), ("date", "order date"), ("amount", "amount"),
         ("quantity", "quantity"), ("price", "unit price"), ("order", "order or invoice number"),
+        ("store", "store or branch"), ("salesperson", "salesperson"), ("channel", "sales channel"),
+        ("region", "region"),
     ):
         reading.add_argument(f"--{option}", metavar="COLUMN", help=f"header (or column letter) of the {meaning}")
     order = reading.add_mutually_exclusive_group()
@@ -138,7 +140,8 @@ def _report(args) -> int:
 
     config = load_config(args.config) if args.config else {}
     columns = dict(config.get("columns", {}))
-    for option in ("customer", "name", "date", "amount", "quantity", "price", "order"):
+    for option in ("customer", "name", "date", "amount", "quantity", "price", "order", "store", "salesperson",
+                   "channel", "region"):
         if getattr(args, option):
             columns[option] = getattr(args, option)
 

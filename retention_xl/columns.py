@@ -21,8 +21,13 @@ AMOUNT = "amount"
 QUANTITY = "quantity"
 UNIT_PRICE = "unit_price"
 ORDER_ID = "order_id"
+STORE = "store"
+SALESPERSON = "salesperson"
+CHANNEL = "channel"
+REGION = "region"
+GROUP_ROLES = (STORE, SALESPERSON, CHANNEL, REGION)
 
-ROLES = (CUSTOMER_ID, CUSTOMER_NAME, DATE, AMOUNT, QUANTITY, UNIT_PRICE, ORDER_ID)
+ROLES = (CUSTOMER_ID, CUSTOMER_NAME, DATE, AMOUNT, QUANTITY, UNIT_PRICE, ORDER_ID) + GROUP_ROLES
 
 # The option a user gives to map each role by hand (command line and config file).
 ROLE_OPTIONS = {
@@ -33,6 +38,21 @@ ROLE_OPTIONS = {
     QUANTITY: "quantity",
     UNIT_PRICE: "price",
     ORDER_ID: "order",
+    STORE: "store",
+    SALESPERSON: "salesperson",
+    CHANNEL: "channel",
+    REGION: "region",
+}
+
+# Columns that group a chain's sales. They match whole header names only (after normalisation):
+# "rep" must not claim "report", 渠道 not 支付渠道, and 客户经理 is a salesperson, not a customer.
+GROUP_NAMES: dict[str, tuple[str, ...]] = {
+    STORE: ("门店", "店铺", "分店", "门店名称", "店铺名称", "门店编号", "門店", "店鋪", "分店名稱", "門店名稱",
+            "store", "shop", "branch", "storename", "shopname", "branchname", "storeid"),
+    SALESPERSON: ("销售员", "导购", "业务员", "客户经理", "销售人员", "銷售員", "導購", "業務員", "客戶經理",
+                  "銷售人員", "salesperson", "salesrep", "rep", "staff", "seller", "salesman", "accountmanager"),
+    CHANNEL: ("渠道", "销售渠道", "通路", "銷售渠道", "銷售通路", "channel", "saleschannel"),
+    REGION: ("区域", "地区", "大区", "區域", "地區", "region", "area", "salesregion"),
 }
 
 HEADER_NAMES: dict[str, tuple[str, ...]] = {
@@ -86,6 +106,9 @@ def _role_of(header: str) -> tuple[str, int] | None:
     """(role, strength) for one normalised header; exact matches beat containment."""
     if not header:
         return None
+    for role, names in GROUP_NAMES.items():
+        if header in names:
+            return role, 1000
     best = None
     for role, names in HEADER_NAMES.items():
         for name in names:

@@ -10,7 +10,7 @@ import pandas as pd
 from . import columns as cols
 
 HEADER_SEARCH_ROWS = 40
-TEXT_ROLES = {cols.CUSTOMER_ID, cols.CUSTOMER_NAME, cols.ORDER_ID}
+TEXT_ROLES = {cols.CUSTOMER_ID, cols.CUSTOMER_NAME, cols.ORDER_ID, *cols.GROUP_ROLES}
 
 
 @dataclass

@@ -152,6 +152,7 @@ def _clean(raw: RawTable, path: Path, dayfirst: bool | None, decimal: str | None
             decimal=decimal,
             as_of=as_of,
             unsaved_formulas=raw.unsaved_formulas,
+            group_cols={role: role for role in cols.GROUP_ROLES if role in positions},
         )
     except AmbiguousDates as error:
         raise InputError(

@@ -26,6 +26,7 @@ import pandas as pd
 from . import analysis, metrics, outputs
 from .actions import Action, recommend
 from .activity import build_customer_months
+from .groups import MISSING, chain_groups
 from .value import CustomerValue, customer_value, value_summary, with_value
 from .customers import SEGMENTS, STATUSES, customer_table
 from .errors import UsageError
@@ -101,6 +102,7 @@ class RetentionReport:
     sales: SalesData | None = None
     timings: dict[str, float] = field(default_factory=dict)
     value: CustomerValue = field(default_factory=CustomerValue)
+    groups: dict[str, pd.DataFrame] = field(default_factory=dict)  # store, salesperson ... -> figures per group
 
     def trend_frame(self) -> pd.DataFrame:
         """One row per month of the trend, with every figure of :class:`MonthFigures`."""
@@ -164,9 +166,23 @@ class RetentionReport:
             "data_range": [str(self.first_date.date()), str(self.last_date.date())],
             "accounting": self.sales.accounting.as_dict() if self.sales else None,
             "customer_value": value_summary(self.value, self.customers),
+            **{JSON_GROUPS[role]: _groups_json(table) for role, table in self.groups.items()},
             "engine": "duckdb" if self.options.engine == "duckdb" else "pandas",
             "timings": {stage: round(seconds, 3) for stage, seconds in self.timings.items()},
         }
+
+
+JSON_GROUPS = {"store": "stores", "salesperson": "salespeople", "channel": "channels", "region": "regions"}
+
+
+def _groups_json(table: pd.DataFrame) -> dict:
+    """Figures per group keyed by the group's name; the rows without a group value under the key ``""``."""
+    result = {}
+    for name, row in table.iterrows():
+        figures = {k: (None if isinstance(v, float) and math.isnan(v) else v.item() if hasattr(v, "item") else v)
+                   for k, v in row.items()}
+        result["" if name is MISSING else str(name)] = figures
+    return result
 
 
 def _with_shares(table: pd.DataFrame) -> pd.DataFrame:
@@ -240,10 +256,12 @@ def analyse(transactions: pd.DataFrame, options: ReportOptions | None = None, sa
         customers = with_value(customers, valued)
     actions = recommend(current, previous, customers, active_window=window, low=options.low,
                         top_fraction=options.top_fraction)
+    by_group = chain_groups(transactions, month, window, detail)
     return RetentionReport(
         month=month, options=options, current=current, previous=previous, trend=trend, cohorts=cohorts,
         customers=customers, actions=actions, first_date=first_date, last_date=last_date,
         month_was_defaulted_mid_month=mid_month, window_reason=window_reason, sales=sales, value=valued,
+        groups=by_group,
         timings={"compute": time.perf_counter() - started},
     )
 

@@ -10,13 +10,15 @@ This module decides the order of the sheets, saves the workbook atomically and o
 every temporary file: the report appears complete or not at all.
 
 Adding a sheet is writing a module with a function ``write_x(sheet, report, customers)``
-and adding one line to :data:`SHEETS`.
+and adding one line to :data:`SHEETS` (with when the report has that sheet).
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
+import pandas as pd
 
 from openpyxl import Workbook
 
@@ -28,20 +30,25 @@ from .classes import write_classes
 from .cohorts import write_cohorts
 from .customers import write_customers
 from .definitions import write_definitions
+from .groups import write_staff, write_stores
 from .sheet import SheetWriter, WrittenWorkbook, display_width, register_styles
 from .summary import write_summary
 
 __all__ = ["SHEETS", "WrittenWorkbook", "display_width", "write_report_workbook", "write_workbook"]
 
-# The tabs in order: (label key of the sheet's title, its writer). Every writer receives the
-# Customers sheet's column ranges, so that sheet is laid out before the others.
+# The tabs in order: (label key of the sheet's title, its writer, whether the report has it). Every
+# writer receives the Customers sheet's column ranges, so that sheet is laid out before the others.
+ALWAYS = lambda report: True  # noqa: E731
+_EMPTY = pd.DataFrame()
 SHEETS = (
-    ("summary", write_summary),
-    ("cohorts", lambda sheet, report, customers: write_cohorts(sheet, report)),
-    ("customers", None),
-    ("classes", write_classes),
-    ("actions", lambda sheet, report, customers: write_actions(sheet, report)),
-    ("definitions", lambda sheet, report, customers: write_definitions(sheet, report)),
+    ("summary", write_summary, ALWAYS),
+    ("cohorts", lambda sheet, report, customers: write_cohorts(sheet, report), ALWAYS),
+    ("customers", None, ALWAYS),
+    ("classes", write_classes, ALWAYS),
+    ("stores", write_stores, lambda report: not report.groups.get("store", _EMPTY).empty),
+    ("staff", write_staff, lambda report: not report.groups.get("salesperson", _EMPTY).empty),
+    ("actions", lambda sheet, report, customers: write_actions(sheet, report), ALWAYS),
+    ("definitions", lambda sheet, report, customers: write_definitions(sheet, report), ALWAYS),
 )
 
 
@@ -56,17 +63,18 @@ def write_report_workbook(report, path, progress=None) -> WrittenWorkbook:
     words = labels(report.options.language)
     book = Workbook()
     register_styles(book, words["font"])
-    written = WrittenWorkbook(sheets={key: words[f"sheet.{key}"] for key, _ in SHEETS})
-    worksheets = [book.active] + [book.create_sheet() for _ in SHEETS[1:]]
+    present = [(key, write) for key, write, applies in SHEETS if applies(report)]
+    written = WrittenWorkbook(sheets={key: words[f"sheet.{key}"] for key, _ in present})
+    worksheets = [book.active] + [book.create_sheet() for _ in present[1:]]
     sheets = {}
-    for (key, _), worksheet in zip(SHEETS, worksheets):
+    for (key, _), worksheet in zip(present, worksheets):
         worksheet.title = written.sheets[key]
         sheets[key] = SheetWriter(worksheet, words, written)
 
     say("  customers sheet…")
     customers, rows = write_customers(sheets["customers"], report.customers, report.options.horizon)
     say("  summary, cohorts, classes, actions…")
-    for key, write in SHEETS:
+    for key, write in present:
         if write is not None:
             write(sheets[key], report, customers)
     book.calculation.fullCalcOnLoad = True

@@ -1,0 +1,88 @@
+"""A chain's report: every store's figures are the report of that store's rows alone; the chain is all rows."""
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from retention_xl.cleaning import clean_transactions
+from retention_xl.groups import MISSING
+from retention_xl.i18n import labels
+from retention_xl.report import ReportOptions, analyse, write_workbook
+
+STORES = ["上海/徐汇", "..", "Store x", "store X", None]
+
+
+def chain_rows() -> pd.DataFrame:
+    rows = []
+    for c in range(60):
+        store = STORES[c % 4]
+        for month in (1, 2, 3):
+            if month == 1 or (c + month) % 3:
+                rows.append((f"C{c:02d}", f"2024-{month:02d}-{5 + c % 20:02d}", 100 + c, store, f"S{c % 3}"))
+    rows.append(("C01", "2024-03-28", 50, "Store x", "S0"))       # C01 also buys at a second store
+    rows.append(("C99", "2024-02-10", 70, "孤店", "S1"))           # a store with one customer
+    rows.append(("C98", "2024-03-10", 30, None, None))             # a sale without a store or salesperson
+    frame = pd.DataFrame(rows, columns=["客户编号", "订单日期", "金额", "门店", "导购"])
+    return clean_transactions(frame, "客户编号", "订单日期", "金额", as_of="2026-01-01",
+                              group_cols={"store": "门店", "salesperson": "导购"}).transactions
+
+
+@pytest.fixture(scope="module")
+def report():
+    return analyse(chain_rows(), ReportOptions(month="2024-03", active_window=1, clv=False, language="en"))
+
+
+def test_every_store_is_its_own_rows_alone(report):
+    transactions = chain_rows()
+    stores = report.groups["store"]
+    assert len(stores) == 6  # four named stores (two differ only by case), the one-customer store, no store
+    for name, figures in stores.iterrows():
+        rows = transactions[transactions["store"].isna()] if name is MISSING else \
+            transactions[transactions["store"] == name]
+        if name == "孤店":  # its only sale is in February: checked by hand
+            assert (figures["S"], figures["E"], figures["L"], figures["N"], figures["revenue"]) == (1, 0, 1, 0, 0)
+            continue
+        alone = analyse(rows, ReportOptions(month="2024-03", active_window=1, clv=False)).current
+        for key in ("S", "N", "E", "R", "L", "orders", "repurchase_rate", "return_rate"):
+            expected = getattr(alone, key)
+            if expected is None:  # no buyers the month before: no rate
+                assert pd.isna(figures[key]), (name, key)
+            else:
+                assert figures[key] == pytest.approx(expected), (name, key)
+        assert figures["revenue"] == pytest.approx(alone.revenue)
+
+
+def test_the_chain_is_all_rows_not_the_sum_of_stores(report):
+    whole = analyse(chain_rows(), ReportOptions(month="2024-03", active_window=1, clv=False))
+    assert report.current.E == whole.current.E
+    assert report.groups["store"]["E"].sum() > report.current.E  # C01 is counted at two stores
+
+
+def test_lost_here_but_bought_elsewhere(report):
+    # C99 bought at 孤店 in February only, so 孤店 lost C99 in March; C99 bought nowhere in March.
+    assert report.groups["store"].loc["孤店", "L"] == 1 and report.groups["store"].loc["孤店", "moved"] == 0
+    assert report.groups["store"]["moved"].min() >= 0
+
+
+def test_json_and_sheets(report, tmp_path):
+    summary = report.summary()
+    assert set(summary["stores"]) == {"上海/徐汇", "..", "Store x", "store X", "孤店", ""}
+    assert set(summary["salespeople"]) == {"S0", "S1", "S2", ""}
+    path = tmp_path / "chain.xlsx"
+    write_workbook(report, path)
+    words = labels("en")
+    book = openpyxl.load_workbook(path)
+    assert words["sheet.stores"] in book.sheetnames and words["sheet.staff"] in book.sheetnames
+    stores = book[words["sheet.stores"]]
+    names = [stores.cell(row=r, column=1).value for r in range(5, 5 + 7)]
+    assert words["group.missing.store"] in names and names[-1] == words["group.chain"]
+    assert "(no store)" == words["group.missing.store"]
+
+
+def test_no_group_columns_no_group_sheets(tmp_path):
+    rows = chain_rows().drop(columns=["store", "salesperson"])
+    report = analyse(rows, ReportOptions(month="2024-03", active_window=1, clv=False, language="en"))
+    path = tmp_path / "plain.xlsx"
+    write_workbook(report, path)
+    assert labels("en")["sheet.stores"] not in openpyxl.load_workbook(path).sheetnames
+    assert "stores" not in report.summary()

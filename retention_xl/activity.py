@@ -130,7 +130,9 @@ class CustomerMonths:
 
 def _groups(keys: np.ndarray, cells: int) -> tuple[np.ndarray, np.ndarray]:
     """(distinct keys in ascending order, index of each key among them) for keys in 0 .. cells - 1."""
-    if cells <= DENSE_LIMIT:  # a scatter into a grid is linear; sorting ten million keys is not
+    # A scatter into a grid is linear and sorting ten million keys is not; but a grid much larger than
+    # the keys (a store's customers over two years of days) costs more to sweep than the keys to sort.
+    if cells <= DENSE_LIMIT and cells <= 16 * len(keys):
         present = np.zeros(cells, dtype=bool)
         present[keys] = True
         position = np.cumsum(present, dtype=np.int32) - 1

@@ -159,9 +159,12 @@ def clean_transactions(
     adjustments = _make_visible(parsed, rows, ~excluded)
     transactions = _kept_rows(parsed, rows, ~excluded)
     for group, column in (group_cols or {}).items():
-        labels = values.visible_text(values.customer_ids(frame[column]))
-        transactions[group] = labels.reset_index(drop=True)[~excluded].reset_index(drop=True) if excluded.any() \
-            else labels.reset_index(drop=True)
+        # A chain has few stores: the rules run on the distinct names of a categorical column.
+        labels = values.customer_ids(frame[column].astype("category"))
+        if values.has_control_characters(labels).any() or values.too_long_for_a_cell(labels).any():
+            labels = values.visible_text(labels)
+        labels = labels.reset_index(drop=True)
+        transactions[group] = labels[~excluded].reset_index(drop=True) if excluded.any() else labels
     kept_amounts = transactions["amount"].to_numpy()
     accounting = Accounting(
         rows_read=len(frame),

@@ -37,7 +37,7 @@ def group_figures(transactions: pd.DataFrame, role: str, month: pd.Period, windo
     Sorted by retention, best first; the index holds the group values (:data:`MISSING` for none).
     """
     rows = []
-    for value, part in transactions.groupby(transactions[role].astype(object), dropna=False, sort=False):
+    for value, part in transactions.groupby(transactions[role], dropna=False, sort=False, observed=True):
         name = MISSING if pd.isna(value) else value
         table = build_customer_months(part, month)
         if not (table.column("month") <= month_number(month)).any():

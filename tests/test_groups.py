@@ -86,3 +86,16 @@ def test_no_group_columns_no_group_sheets(tmp_path):
     write_workbook(report, path)
     assert labels("en")["sheet.stores"] not in openpyxl.load_workbook(path).sheetnames
     assert "stores" not in report.summary()
+
+
+def test_channels_and_regions_as_compact_sections(tmp_path):
+    rows = chain_rows()
+    rows["channel"] = pd.Series(["线上" if i % 2 else "门店" for i in range(len(rows))], dtype="string")
+    rows["region"] = pd.Series(["华东" if i % 3 else "华南" for i in range(len(rows))], dtype="string")
+    report = analyse(rows, ReportOptions(month="2024-03", active_window=1, clv=False, language="en"))
+    assert set(report.summary()["channels"]) == {"线上", "门店"} and set(report.summary()["regions"]) == {"华东", "华南"}
+    path = tmp_path / "channels.xlsx"
+    write_workbook(report, path)
+    sheet = openpyxl.load_workbook(path)[labels("en")["sheet.channels"]]
+    texts = [c.value for row in sheet.iter_rows() for c in row if isinstance(c.value, str)]
+    assert texts.count(labels("en")["group.chain"]) == 2 and "线上" in texts and "华南" in texts

@@ -30,7 +30,7 @@ from .classes import write_classes
 from .cohorts import write_cohorts
 from .customers import write_customers
 from .definitions import write_definitions
-from .groups import write_staff, write_stores
+from .groups import write_channels, write_staff, write_stores
 from .sheet import SheetWriter, WrittenWorkbook, display_width, register_styles
 from .summary import write_summary
 
@@ -47,6 +47,8 @@ SHEETS = (
     ("classes", write_classes, ALWAYS),
     ("stores", write_stores, lambda report: not report.groups.get("store", _EMPTY).empty),
     ("staff", write_staff, lambda report: not report.groups.get("salesperson", _EMPTY).empty),
+    ("channels", write_channels,
+     lambda report: any(not report.groups.get(role, _EMPTY).empty for role in ("channel", "region"))),
     ("actions", lambda sheet, report, customers: write_actions(sheet, report), ALWAYS),
     ("definitions", lambda sheet, report, customers: write_definitions(sheet, report), ALWAYS),
 )

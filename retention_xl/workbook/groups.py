@@ -30,11 +30,9 @@ def _number(value):
     return value.item() if hasattr(value, "item") else value
 
 
-def write_group_sheet(sheet: SheetWriter, report, role: str) -> None:
+def _section(sheet: SheetWriter, report, role: str, header: int) -> tuple[int, int]:
+    """The table of one group column from row ``header``; returns its first and last group rows."""
     words, table = sheet.words, report.groups[role]
-    sheet.put(1, 1, sheet.word(f"group.title.{role}", month=str(report.month)), "rx_title")
-    sheet.put(2, 1, words["group.note"], "rx_subtitle")
-    header = 4
     top = share(report.options.top_fraction)
     sheet.header(header, 1, [words[f"group.{role}"]] + [sheet.word(_LABELS[k], top=top) for k in COLUMNS])
     first = header + 1
@@ -46,27 +44,53 @@ def write_group_sheet(sheet: SheetWriter, report, role: str) -> None:
         for column, key in enumerate(COLUMNS, start=2):
             sheet.put(row, column, _number(figures[key]), _STYLES.get(key, "rx_int"))
     last = first + len(table) - 1
-    chain = last + 1
-    sheet.put(chain, 1, words["group.chain"], "rx_bold")
-    current = report.current
-    for column, key in enumerate(COLUMNS, start=2):
-        if key == "key_accounts":
-            value = int(report.customers["key_account"].sum())
-        elif key == "moved":
-            value = None
-        else:
-            value = getattr(current, key)
-        sheet.put(chain, column, _number(value), _STYLES.get(key, "rx_int"))
+    _chain_row(sheet, report, last + 1)
     retention = get_column_letter(2 + COLUMNS.index("retention"))
     if len(table) > 1:
         sheet.ws.conditional_formatting.add(
             f"{retention}{first}:{retention}{last}",
             ColorScaleRule(start_type="min", start_color="F8696B", mid_type="percentile", mid_value=50,
                            mid_color="FFEB84", end_type="max", end_color="63BE7B"))
-    _chart(sheet, first, last, 2 + COLUMNS.index("retention"), f"A{chain + 3}")
+    return first, last
+
+
+def _chain_row(sheet: SheetWriter, report, row: int) -> None:
+    """The whole chain, from all sales (not the sum of the groups: a customer can buy in several)."""
+    sheet.put(row, 1, sheet.words["group.chain"], "rx_bold")
+    for column, key in enumerate(COLUMNS, start=2):
+        if key == "key_accounts":
+            value = int(report.customers["key_account"].sum())
+        elif key == "moved":
+            value = None
+        else:
+            value = getattr(report.current, key)
+        sheet.put(row, column, _number(value), _STYLES.get(key, "rx_int"))
+
+
+def write_group_sheet(sheet: SheetWriter, report, role: str) -> None:
+    """One group column's table with a bar chart of retention."""
+    sheet.put(1, 1, sheet.word(f"group.title.{role}", month=str(report.month)), "rx_title")
+    sheet.put(2, 1, sheet.words["group.note"], "rx_subtitle")
+    header = 4
+    first, last = _section(sheet, report, role, header)
+    _chart(sheet, first, last, 2 + COLUMNS.index("retention"), f"A{last + 4}")
     sheet.ws.freeze_panes = f"B{first}"
     sheet.fit_columns(minimum=8, widths={"A": 24})
     sheet.print_setup(f"{header}:{header}")
+
+
+def write_channels(sheet: SheetWriter, report, customers: CustomerColumns) -> None:
+    """Channels and regions, each as a compact section."""
+    sheet.put(1, 1, sheet.word("group.title.channels", month=str(report.month)), "rx_title")
+    sheet.put(2, 1, sheet.words["group.note"], "rx_subtitle")
+    row = 4
+    for role in ("channel", "region"):
+        if role in report.groups and not report.groups[role].empty:
+            sheet.put(row, 1, sheet.word(f"group.title.{role}", month=str(report.month)), "rx_section")
+            _, last = _section(sheet, report, role, row + 1)
+            row = last + 4
+    sheet.fit_columns(minimum=8, widths={"A": 24})
+    sheet.print_setup()
 
 
 def _chart(sheet: SheetWriter, first: int, last: int, column: int, anchor: str) -> None:

@@ -81,6 +81,10 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--clv", action=argparse.BooleanOptionalAction, default=None,
                         help="P(alive), expected purchases and lifetime value per customer (default: when the data "
                              "allow: 6 months and 100 repeat customers)")
+    report.add_argument("--split-by", dest="split_by", choices=["store", "salesperson", "channel", "region"],
+                        help="also write one complete workbook per store (salesperson ...) into a folder")
+    report.add_argument("--split-dir", dest="split_dir", type=Path,
+                        help="the folder for --split-by (default: beside the report, e.g. REPORT_by_store)")
     report.add_argument("--engine", choices=["auto", "pandas", "duckdb"],
                         help="what builds the customer x month table (default auto: pandas)")
     report.add_argument("--horizon", type=int, metavar="MONTHS", help="months of customer lifetime value (default 12)")
@@ -168,7 +172,7 @@ def _report(args) -> int:
     report = create_report(
         args.sales, args.output, options,
         sheet=pick("sheet"), columns=columns or None, dayfirst=pick("dayfirst"), encoding=pick("encoding"),
-        decimal=pick("decimal"), as_of=pick("as_of"),
+        decimal=pick("decimal"), as_of=pick("as_of"), split_by=args.split_by, split_dir=args.split_dir,
         json_path=args.json_path, progress=progress if show_progress else None,
     )
     if not args.quiet:
@@ -178,6 +182,10 @@ def _report(args) -> int:
             print(f"The data ends on {report.last_date:%Y-%m-%d}, mid-month: the report covers {current.month}, "
                   "the last complete month (choose another with --month).")
         window = report.summary()["window_reason"]
+        if report.split is not None:
+            print(f"Wrote {len(report.split.files):,} workbooks into {report.split.folder}")
+            for group, reason in report.split.failed.items():
+                print(f"retention-xl: no workbook for {group}: {reason}", file=sys.stderr)
         print(f"Wrote {args.output} for {current.month}: {current.E:,} customers in the base, retention {retention}, "
               f"{len(report.customers):,} customers listed; active window {window} ({time.perf_counter() - started:.1f} s)")
     return 0

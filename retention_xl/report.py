@@ -103,6 +103,7 @@ class RetentionReport:
     timings: dict[str, float] = field(default_factory=dict)
     value: CustomerValue = field(default_factory=CustomerValue)
     groups: dict[str, pd.DataFrame] = field(default_factory=dict)  # store, salesperson ... -> figures per group
+    split: object = None  # the workbooks per group, where asked for (retention_xl.split.SplitResult)
 
     def trend_frame(self) -> pd.DataFrame:
         """One row per month of the trend, with every figure of :class:`MonthFigures`."""
@@ -168,6 +169,7 @@ class RetentionReport:
             "customer_value": value_summary(self.value, self.customers),
             **{JSON_GROUPS[role]: _groups_json(table) for role, table in self.groups.items()},
             "engine": "duckdb" if self.options.engine == "duckdb" else "pandas",
+            **({"split": self.split.as_dict()} if self.split is not None else {}),
             "timings": {stage: round(seconds, 3) for stage, seconds in self.timings.items()},
         }
 
@@ -318,9 +320,16 @@ def create_report(
     decimal: str | None = None,
     as_of: str | pd.Timestamp | None = None,
     json_path: str | Path | None = None,
+    split_by: str | None = None,
+    split_dir: str | Path | None = None,
     progress: Progress | None = None,
 ) -> RetentionReport:
-    """Read ``sales_file``, analyse it and write the workbook to ``output`` (and ``json_path``)."""
+    """Read ``sales_file``, analyse it and write the workbook to ``output`` (and ``json_path``).
+
+    ``split_by`` (``store``, ``salesperson``, ``channel`` or ``region``) also writes one
+    complete workbook per group into ``split_dir`` (default: beside ``output``, named
+    after it, e.g. ``report_by_store``).
+    """
     options = (options or ReportOptions()).validated()
     outputs.check_outputs(Path(sales_file), {"report": Path(output), "JSON summary": json_path and Path(json_path)})
     started = time.perf_counter()
@@ -334,6 +343,13 @@ def create_report(
     if progress:
         progress(f"Writing {Path(output).name}…")
     write_workbook(report, output, progress)
+    if split_by is not None:
+        from .split import write_split
+
+        folder = Path(split_dir) if split_dir else Path(output).with_name(f"{Path(output).stem}_by_{split_by}")
+        if progress:
+            progress(f"Writing one workbook per {split_by} into {folder}…")
+        report.split = write_split(report, sales.transactions, split_by, folder, progress)
     if json_path is not None:
         write_summary_json(report, json_path)
     return report

@@ -6,7 +6,7 @@ import importlib
 import pytest
 
 MODULES = ["metrics", "excel_values", "formulas", "values", "columns", "cleaning", "customers", "i18n", "report",
-           "errors", "sample", "activity", "analysis", "actions", "clv", "workbook.sheet", "duckdb_engine"]
+           "errors", "sample", "activity", "analysis", "actions", "clv", "workbook.sheet", "duckdb_engine", "split"]
 
 
 @pytest.mark.parametrize("name", MODULES)

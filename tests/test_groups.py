@@ -99,3 +99,29 @@ def test_channels_and_regions_as_compact_sections(tmp_path):
     sheet = openpyxl.load_workbook(path)[labels("en")["sheet.channels"]]
     texts = [c.value for row in sheet.iter_rows() for c in row if isinstance(c.value, str)]
     assert texts.count(labels("en")["group.chain"]) == 2 and "线上" in texts and "华南" in texts
+
+
+@pytest.mark.libreoffice
+def test_one_workbook_per_store_with_safe_names(tmp_path):
+    from libreoffice import recalculated_values
+
+    from retention_xl.split import write_split
+
+    transactions = chain_rows()
+    report = analyse(transactions, ReportOptions(month="2024-03", active_window=1, clv=False, language="en"))
+    folder = tmp_path / "by_store"
+    result = write_split(report, transactions, "store", folder)
+    files = sorted(p.name for p in folder.iterdir())
+    assert all((folder / name).resolve().parent == folder.resolve() for name in files)  # nothing outside
+    assert set(result.files.values()) | set(result.failed) == {"上海/徐汇", "..", "Store x", "store X", "孤店",
+                                                                "(no store)"}
+    assert len({name.casefold() for name in files}) == len(files)  # the case twins got two files
+    assert "孤店" in result.failed  # its only sale is before the month: said by name, the others written
+    shanghai = next(name for name, group in result.files.items() if group == "上海/徐汇")
+    book = openpyxl.load_workbook(folder / shanghai)
+    customers = book[labels("en")["sheet.customers"]]
+    ids = {customers.cell(row=r, column=1).value for r in range(2, customers.max_row + 1)}
+    own = set(transactions.loc[transactions["store"] == "上海/徐汇", "customer_id"])
+    assert ids <= own  # no other store's customers
+    values = recalculated_values(folder / shanghai, tmp_path)
+    assert not [v for sheet in values.values() for v in sheet.values() if isinstance(v, str) and v.startswith("#")]

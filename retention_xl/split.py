@@ -1,0 +1,102 @@
+"""One workbook per store, salesperson, channel or region: each manager's own report.
+
+Each workbook is the complete report computed on that group's transactions alone,
+for the chain's report month and activity window, so it holds no other group's
+customers, names or example rows. File names are made safe from any group name and
+never collide, also on file systems that fold letter case and Unicode forms.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pandas as pd
+
+from .columns import GROUP_ROLES
+from .errors import RetentionXLError, UsageError
+from .i18n import labels
+
+NAME_LIMIT = 100
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
+_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$", re.IGNORECASE)
+
+
+def safe_file_stem(name: str) -> str:
+    """A file name stem from any group name: Chinese kept, separators and reserved names made harmless.
+
+    >>> safe_file_stem("上海/徐汇"), safe_file_stem(".."), safe_file_stem("CON"), safe_file_stem("店 . ")
+    ('上海_徐汇', '_', '_CON', '店')
+    """
+    text = _UNSAFE.sub("_", unicodedata.normalize("NFC", str(name)))
+    text = text.strip().rstrip(". ")
+    if not text or set(text) <= {".", "_"}:
+        text = "_"
+    if _RESERVED.match(text):
+        text = "_" + text
+    return text[:NAME_LIMIT].rstrip(". ") or "_"
+
+
+def _folded(stem: str) -> str:
+    """How a case-folding, normalising file system (Windows, macOS) sees a name."""
+    return unicodedata.normalize("NFKC", stem).casefold()
+
+
+def file_names(groups: list[str]) -> dict[str, str]:
+    """A distinct ``.xlsx`` file name per group display name, in order.
+
+    >>> file_names(["Store x", "store X", "Store x/"])
+    {'Store x': 'Store x.xlsx', 'store X': 'store X (2).xlsx', 'Store x/': 'Store x_.xlsx'}
+    """
+    taken: set[str] = set()
+    names = {}
+    for group in groups:
+        stem = safe_file_stem(group)
+        candidate, number = stem, 1
+        while _folded(candidate) in taken:
+            number += 1
+            candidate = f"{stem} ({number})"
+        taken.add(_folded(candidate))
+        names[group] = candidate + ".xlsx"
+    return names
+
+
+@dataclass
+class SplitResult:
+    folder: Path
+    files: dict[str, str] = field(default_factory=dict)      # file name -> group
+    failed: dict[str, str] = field(default_factory=dict)     # group -> reason
+
+    def as_dict(self) -> dict:
+        return {"folder": str(self.folder), "files": self.files, "failed": self.failed}
+
+
+def write_split(report, transactions: pd.DataFrame, role: str, folder: Path, progress=None) -> SplitResult:
+    """One workbook per value of column ``role`` in ``folder``, each the report of that group's rows alone."""
+    from .report import analyse, write_workbook
+
+    if role not in GROUP_ROLES:
+        raise UsageError(f"--split-by must be one of {', '.join(GROUP_ROLES)}, got {role!r}")
+    if role not in transactions:
+        raise UsageError(f"--split-by {role}: the sales file has no {role} column; name it with --{role}")
+    folder.mkdir(parents=True, exist_ok=True)
+    words = labels(report.options.language)
+    keys = transactions[role]
+    groups = [(words[f"group.missing.{role}"] if pd.isna(value) else str(value), value)
+              for value in keys.drop_duplicates().tolist()]
+    names = file_names([display for display, _ in groups])
+    result = SplitResult(folder)
+    options = replace(report.options, month=str(report.month), active_window=report.options.active_window)
+    for display, value in groups:
+        rows = transactions[keys.isna()] if pd.isna(value) else transactions[keys == value]
+        if progress:
+            progress(f"  {names[display]}…")
+        try:
+            write_workbook(analyse(rows.drop(columns=[role]).reset_index(drop=True), options), folder / names[display])
+        except RetentionXLError as error:  # one group's failure loses none of the others
+            result.failed[display] = str(error)
+            continue
+        result.files[names[display]] = display
+    return result

@@ -1,7 +1,8 @@
 """The formatted monthly workbook: one module per sheet, assembled and saved here.
 
 Six sheets, named in the report's language: Summary, Cohorts, Customers, Classes,
-Actions, Definitions & data. Headline figures are live formulas over the
+Actions, Definitions & data; for a chain also Stores, Staff and Channels & regions
+(:mod:`.groups`). Headline figures are live formulas over the
 workbook's own tables (see :mod:`retention_xl.formulas`); every formula written is
 recorded with the value Python computed for it (:class:`WrittenWorkbook`), so tests
 can check that a spreadsheet application recalculates it to the same number.

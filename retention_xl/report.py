@@ -13,9 +13,6 @@ workbook; :func:`create_report` does both from a file, as the command line does.
 
 from __future__ import annotations
 
-import json
-import math
-import os
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -26,7 +23,8 @@ import pandas as pd
 from . import analysis, metrics, outputs
 from .actions import Action, recommend
 from .activity import build_customer_months
-from .groups import MISSING, chain_groups
+from .groups import chain_groups
+from .summary_json import JSON_GROUPS, groups_json, write_summary_json  # noqa: F401 (public API)
 from .value import CustomerValue, customer_value, value_summary, with_value
 from .customers import SEGMENTS, STATUSES, customer_table
 from .errors import UsageError
@@ -167,24 +165,11 @@ class RetentionReport:
             "data_range": [str(self.first_date.date()), str(self.last_date.date())],
             "accounting": self.sales.accounting.as_dict() if self.sales else None,
             "customer_value": value_summary(self.value, self.customers),
-            **{JSON_GROUPS[role]: _groups_json(table) for role, table in self.groups.items()},
+            **{JSON_GROUPS[role]: groups_json(table) for role, table in self.groups.items()},
             "engine": "duckdb" if self.options.engine == "duckdb" else "pandas",
             **({"split": self.split.as_dict()} if self.split is not None else {}),
             "timings": {stage: round(seconds, 3) for stage, seconds in self.timings.items()},
         }
-
-
-JSON_GROUPS = {"store": "stores", "salesperson": "salespeople", "channel": "channels", "region": "regions"}
-
-
-def _groups_json(table: pd.DataFrame) -> dict:
-    """Figures per group keyed by the group's name; the rows without a group value under the key ``""``."""
-    result = {}
-    for name, row in table.iterrows():
-        figures = {k: (None if isinstance(v, float) and math.isnan(v) else v.item() if hasattr(v, "item") else v)
-                   for k, v in row.items()}
-        result["" if name is MISSING else str(name)] = figures
-    return result
 
 
 def _with_shares(table: pd.DataFrame) -> pd.DataFrame:
@@ -280,32 +265,6 @@ def write_workbook(report: RetentionReport, path: str | Path, progress: Progress
     written = write(report, path, progress)
     report.timings["write"] = time.perf_counter() - started
     return written
-
-
-def _json_safe(value):
-    """Non-finite floats as null: JSON has no NaN or infinity."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {key: _json_safe(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(item) for item in value]
-    return value
-
-
-def write_summary_json(report: RetentionReport, path: str | Path) -> None:
-    """Write :meth:`RetentionReport.summary` as strict UTF-8 JSON, atomically."""
-    path = Path(path)
-    temporary = outputs.temporary(path, ".json.tmp")
-    try:
-        with open(temporary, "w", encoding="utf-8") as stream:
-            json.dump(_json_safe(report.summary()), stream, ensure_ascii=False, indent=2, allow_nan=False)
-        os.replace(temporary, path)
-    except OSError as error:
-        raise outputs.write_error(path, "JSON summary", error) from None
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
 
 
 def create_report(

@@ -98,7 +98,7 @@ def _chart(sheet: SheetWriter, first: int, last: int, column: int, anchor: str) 
     chart.type = "bar"
     chart.title = sheet.words["trend.retention"]
     chart.legend = None
-    chart.height, chart.width = min(max(6, 0.6 * (last - first + 1) + 3), 60), 16  # cm: about a bar a line
+    chart.height, chart.width = min(max(6, 0.6 * (last - first + 1) + 3), 25), 16  # cm: a bar a line, a page at most
     chart.y_axis.number_format = "0%"
     chart.add_data(Reference(sheet.ws, min_col=column, min_row=first, max_row=last))
     chart.set_categories(Reference(sheet.ws, min_col=1, min_row=first, max_row=last))

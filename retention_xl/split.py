@@ -8,8 +8,11 @@ never collide, also on file systems that fold letter case and Unicode forms.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import re
 import unicodedata
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -73,10 +76,24 @@ class SplitResult:
         return {"folder": str(self.folder), "files": self.files, "failed": self.failed}
 
 
-def write_split(report, transactions: pd.DataFrame, role: str, folder: Path, progress=None) -> SplitResult:
-    """One workbook per value of column ``role`` in ``folder``, each the report of that group's rows alone."""
+def _write_one(rows: pd.DataFrame, options, path: Path) -> str | None:
+    """One group's workbook; the reason it could not be made, or None."""
     from .report import analyse, write_workbook
 
+    try:
+        write_workbook(analyse(rows, options), path)
+    except RetentionXLError as error:  # one group's failure loses none of the others
+        return str(error)
+    return None
+
+
+def write_split(report, transactions: pd.DataFrame, role: str, folder: Path, progress=None,
+                workers: int | None = None) -> SplitResult:
+    """One workbook per value of column ``role`` in ``folder``, each the report of that group's rows alone.
+
+    The workbooks are written by ``workers`` processes (default: one per core); each is
+    written atomically, as the chain's own report is.
+    """
     if role not in GROUP_ROLES:
         raise UsageError(f"--split-by must be one of {', '.join(GROUP_ROLES)}, got {role!r}")
     if role not in transactions:
@@ -87,16 +104,32 @@ def write_split(report, transactions: pd.DataFrame, role: str, folder: Path, pro
     groups = [(words[f"group.missing.{role}"] if pd.isna(value) else str(value), value)
               for value in keys.drop_duplicates().tolist()]
     names = file_names([display for display, _ in groups])
-    result = SplitResult(folder)
     options = replace(report.options, month=str(report.month), active_window=report.options.active_window)
-    for display, value in groups:
+    result = SplitResult(folder)
+
+    def rows_of(value) -> pd.DataFrame:
         rows = transactions[keys.isna()] if pd.isna(value) else transactions[keys == value]
-        if progress:
-            progress(f"  {names[display]}…")
+        return rows.drop(columns=[role]).reset_index(drop=True)
+
+    workers = workers or os.cpu_count() or 1
+    if workers == 1 or len(groups) == 1:
+        outcomes = ((display, _write_one(rows_of(value), options, folder / names[display])) for display, value in groups)
+    else:
+        # Fresh interpreters rather than forks: a fork of a process whose Arrow threads hold a lock can hang.
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
         try:
-            write_workbook(analyse(rows.drop(columns=[role]).reset_index(drop=True), options), folder / names[display])
-        except RetentionXLError as error:  # one group's failure loses none of the others
-            result.failed[display] = str(error)
-            continue
-        result.files[names[display]] = display
+            futures = [(display, pool.submit(_write_one, rows_of(value), options, folder / names[display]))
+                       for display, value in groups]
+            outcomes = [(display, future.result()) for display, future in futures]
+        except BaseException:  # interrupted or terminated: no new workbook is started
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown()
+    for display, failure in outcomes:
+        if progress:
+            progress(f"  {names[display]}")
+        if failure is None:
+            result.files[names[display]] = display
+        else:
+            result.failed[display] = failure
     return result

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import openpyxl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -130,3 +131,21 @@ def test_a_read_only_folder_exits_3_before_reading(read_only):
     assert done.returncode == 3, done.stderr
     assert done.stderr.count("\n") == 1 and "Read-only file system" in done.stderr
     assert (read_only / "report.xlsx").read_bytes() == OLD_REPORT
+
+
+def test_a_signal_while_writing_one_workbook_per_store(tmp_path):
+    from retention_xl.sample import write_sample_workbook
+
+    sales = write_sample_workbook(tmp_path / "sales.xlsx", seed=3)
+    output = tmp_path / "report.xlsx"
+    process = subprocess.Popen(command(sales, output, "--split-by", "store"), stderr=subprocess.PIPE, text=True, cwd=REPO)
+    for line in process.stderr:
+        if "one workbook per store" in line:
+            process.send_signal(signal.SIGTERM)
+            break
+    rest = process.stderr.read()
+    assert process.wait(timeout=120) == 143, rest
+    folder = tmp_path / "report_by_store"
+    assert leftovers(tmp_path) == [] and (not folder.exists() or leftovers(folder) == [])
+    for workbook in folder.glob("*.xlsx") if folder.exists() else []:
+        openpyxl.load_workbook(workbook)  # every workbook there is complete

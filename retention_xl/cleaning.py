@@ -159,12 +159,7 @@ def clean_transactions(
     adjustments = _make_visible(parsed, rows, ~excluded)
     transactions = _kept_rows(parsed, rows, ~excluded)
     for group, column in (group_cols or {}).items():
-        # A chain has few stores: the rules run on the distinct names of a categorical column.
-        labels = values.customer_ids(frame[column].astype("category"))
-        if values.has_control_characters(labels).any() or values.too_long_for_a_cell(labels).any():
-            labels = values.visible_text(labels)
-        labels = labels.reset_index(drop=True)
-        transactions[group] = labels[~excluded].reset_index(drop=True) if excluded.any() else labels
+        transactions[group] = _group_labels(frame[column], excluded)
     kept_amounts = transactions["amount"].to_numpy()
     accounting = Accounting(
         rows_read=len(frame),
@@ -179,6 +174,18 @@ def clean_transactions(
 
 def _day(as_of) -> pd.Timestamp:
     return pd.Timestamp.now().normalize() if as_of is None else pd.Timestamp(as_of).normalize()
+
+
+def _group_labels(column: pd.Series, excluded: np.ndarray) -> pd.Series:
+    """A store (salesperson ...) column as text a workbook can hold, for the rows kept.
+
+    A chain has few stores: the rules run on the distinct names of a categorical column.
+    """
+    labels = values.customer_ids(column.astype("category"))
+    if values.has_control_characters(labels).any() or values.too_long_for_a_cell(labels).any():
+        labels = values.visible_text(labels)
+    labels = labels.reset_index(drop=True)
+    return labels[~excluded].reset_index(drop=True) if excluded.any() else labels
 
 
 def _end_of(as_of) -> np.datetime64:

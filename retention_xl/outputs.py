@@ -21,10 +21,21 @@ MARK = "retention-xl"
 _STALE = re.compile(rf"^\..*\.{MARK}-(\d+)-[^.]*\.(xlsx\.tmp|xlsx\.streaming|json\.tmp)$")
 
 
+def _file_mode() -> int:
+    """The permissions an ordinary new file gets here (mkstemp would make it private to its owner)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def temporary(path: Path, suffix: str) -> str:
-    """An empty temporary file beside ``path``, named with this program's mark and process id."""
+    """An empty temporary file beside ``path``, named with this program's mark and process id.
+
+    It has the permissions of an ordinary new file, since it becomes the report when complete.
+    """
     handle, name = tempfile.mkstemp(prefix=f".{path.stem}.{MARK}-{os.getpid()}-", suffix=suffix, dir=path.parent)
     os.close(handle)
+    os.chmod(name, _file_mode())
     return name
 
 

@@ -603,3 +603,14 @@ def test_a_report_from_hostile_rows_recalculates_in_libreoffice(tmp_path):
     assert accounting.balances()
     assert accounting.exclusions["malformed_line"].count == 1
     assert accounting.adjustments["text_cut"].count == 1 and accounting.adjustments["control_characters"].count == 1
+
+
+def test_the_report_is_an_ordinary_file_not_a_private_one(tmp_path, capsys):
+    old = os.umask(0o022)
+    try:
+        code, err, _ = run(tmp_path, capsys, write_csv(tmp_path / "s.csv", base_rows()))
+    finally:
+        os.umask(old)
+    assert code == 0, err
+    assert (tmp_path / "report.xlsx").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "figures.json").stat().st_mode & 0o777 == 0o644

@@ -181,7 +181,7 @@ def _report(args) -> int:
         if report.month_was_defaulted_mid_month:
             print(f"The data ends on {report.last_date:%Y-%m-%d}, mid-month: the report covers {current.month}, "
                   "the last complete month (choose another with --month).")
-        window = report.summary()["window_reason"]
+        window = report.window_description()
         if report.split is not None:
             print(f"Wrote {len(report.split.files):,} workbooks into {report.split.folder}")
             for group, reason in report.split.failed.items():

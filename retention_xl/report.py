@@ -103,6 +103,11 @@ class RetentionReport:
     groups: dict[str, pd.DataFrame] = field(default_factory=dict)  # store, salesperson ... -> figures per group
     split: object = None  # the workbooks per group, where asked for (retention_xl.split.SplitResult)
 
+    def window_description(self) -> str:
+        """Which activity window the report uses and why, in a sentence."""
+        return analysis.WINDOW_REASONS[self.window_reason].format(window=self.options.active_window,
+                                                                  month=str(self.month))
+
     def trend_frame(self) -> pd.DataFrame:
         """One row per month of the trend, with every figure of :class:`MonthFigures`."""
         return pd.DataFrame([figures.as_dict() for figures in self.trend]).set_index("month")
@@ -152,8 +157,7 @@ class RetentionReport:
         return {
             "month": current["month"],
             "active_window": self.options.active_window,
-            "window_reason": analysis.WINDOW_REASONS[self.window_reason].format(
-                window=self.options.active_window, month=str(self.month)),
+            "window_reason": self.window_description(),
             **{k: current[k] for k in ("S", "N", "E", "R", "L")},
             **{k: current[k] for k in ("retention", "strict_retention", "txn_growth", "repeat_rate", "repeat_tier",
                                        "pareto_share", "revenue", "orders", "average_order_value",

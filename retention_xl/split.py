@@ -104,7 +104,7 @@ def write_split(report, transactions: pd.DataFrame, role: str, folder: Path, pro
     groups = [(words[f"group.missing.{role}"] if pd.isna(value) else str(value), value)
               for value in keys.drop_duplicates().tolist()]
     names = file_names([display for display, _ in groups])
-    options = replace(report.options, month=str(report.month), active_window=report.options.active_window)
+    options = replace(report.options, month=str(report.month))  # the window is already the chain's
     result = SplitResult(folder)
 
     def rows_of(value) -> pd.DataFrame:

@@ -97,6 +97,16 @@ def xlsx_head(path: str | Path, sheet: str, rows: int) -> list[list[object]]:
     return grid
 
 
+def _contains(stream, needle: bytes, chunk: int = 1 << 22) -> bool:
+    """Whether a stream holds ``needle``, read a chunk at a time."""
+    tail = b""
+    while block := stream.read(chunk):
+        if needle in tail + block:
+            return True
+        tail = block[-len(needle) + 1:]
+    return False
+
+
 def formulas_without_values(path: str | Path, sheet: str, columns: set[int]) -> set[int]:
     """Rows (1-based) where a cell in ``columns`` (0-based) holds a formula but no saved value.
 
@@ -107,7 +117,7 @@ def formulas_without_values(path: str | Path, sheet: str, columns: set[int]) -> 
     with zipfile.ZipFile(path) as package:
         member = sheet_member(package, sheet)
         with package.open(member) as stream:
-            if b"<f" not in stream.read():  # most sheets: no formula at all
+            if not _contains(stream, b"<f"):  # most sheets: no formula at all
                 return rows
         with package.open(member) as stream:
             for _, cell in etree.iterparse(stream, tag=f"{MAIN}c", **_SAFE):

@@ -121,3 +121,14 @@ def test_lifetime_value_is_the_discounted_sum_of_monthly_spend(published):
         * spend / 1.01 ** i for i in range(1, 13))
     assert value == pytest.approx(by_hand)
     assert (value >= 0).all() and value.max() > 0
+
+
+def test_the_fast_likelihoods_equal_the_textbook_ones(published):
+    """The fits evaluate special functions once per distinct frequency; the sums must not change."""
+    (x, t_x, T), weight = clv._weighted_triples(published, ("frequency", "recency", "T"))
+    log_parameters = np.log([0.243, 4.414, 0.793, 2.426])
+    fast, _ = clv._bgnbd_objective(x, t_x, T, weight)(log_parameters)
+    assert -fast == pytest.approx(np.dot(weight, clv.bgnbd_log_likelihood(0.243, 4.414, 0.793, 2.426, x, t_x, T)))
+    (x, m), weight = clv._weighted_triples(clv._spenders(published), ("frequency", "monetary_value"))
+    fast, _ = clv._gamma_gamma_objective(x, m, weight)(np.log([6.25, 3.74, 15.44]))
+    assert -fast == pytest.approx(np.dot(weight, clv.gamma_gamma_log_likelihood(6.25, 3.74, 15.44, x, m)))

@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pandas as pd
 
 from openpyxl import Workbook
 
@@ -37,21 +36,28 @@ from .summary import write_summary
 
 __all__ = ["SHEETS", "WrittenWorkbook", "display_width", "write_report_workbook", "write_workbook"]
 
+
+def _always(report) -> bool:
+    return True
+
+
+def _has_groups(*roles: str):
+    """Whether the report has figures for any of these group columns (store, salesperson ...)."""
+    return lambda report: any(role in report.groups and not report.groups[role].empty for role in roles)
+
+
 # The tabs in order: (label key of the sheet's title, its writer, whether the report has it). Every
 # writer receives the Customers sheet's column ranges, so that sheet is laid out before the others.
-ALWAYS = lambda report: True  # noqa: E731
-_EMPTY = pd.DataFrame()
 SHEETS = (
-    ("summary", write_summary, ALWAYS),
-    ("cohorts", lambda sheet, report, customers: write_cohorts(sheet, report), ALWAYS),
-    ("customers", None, ALWAYS),
-    ("classes", write_classes, ALWAYS),
-    ("stores", write_stores, lambda report: not report.groups.get("store", _EMPTY).empty),
-    ("staff", write_staff, lambda report: not report.groups.get("salesperson", _EMPTY).empty),
-    ("channels", write_channels,
-     lambda report: any(not report.groups.get(role, _EMPTY).empty for role in ("channel", "region"))),
-    ("actions", lambda sheet, report, customers: write_actions(sheet, report), ALWAYS),
-    ("definitions", lambda sheet, report, customers: write_definitions(sheet, report), ALWAYS),
+    ("summary", write_summary, _always),
+    ("cohorts", lambda sheet, report, customers: write_cohorts(sheet, report), _always),
+    ("customers", None, _always),
+    ("classes", write_classes, _always),
+    ("stores", write_stores, _has_groups("store")),
+    ("staff", write_staff, _has_groups("salesperson")),
+    ("channels", write_channels, _has_groups("channel", "region")),
+    ("actions", lambda sheet, report, customers: write_actions(sheet, report), _always),
+    ("definitions", lambda sheet, report, customers: write_definitions(sheet, report), _always),
 )
 
 

@@ -198,12 +198,16 @@ def _end_of(as_of) -> np.datetime64:
 def _reasons(frame: pd.DataFrame, names: "_Columns", parsed: "_Parsed", empty: np.ndarray, as_of) -> dict:
     """Per reason, the rows it applies to (a row may match several; the first in order counts)."""
     no_date = parsed.dates.isna().to_numpy()
-    date_like = values.looks_like_date(frame[names.date]).to_numpy(dtype=bool)
-    spelled_nan = np.zeros(len(frame), dtype=bool)
-    for column in (names.amount, names.quantity, names.price):
-        if column is not None:
-            spelled_nan |= values.says_not_a_number(frame[column]).to_numpy(dtype=bool)
     amounts = parsed.amounts.to_numpy(dtype=float)
+    # Only the rows without a date or an amount need a second look at their cells: usually none.
+    date_like = np.zeros(len(frame), dtype=bool)
+    if no_date.any():
+        date_like[no_date] = values.looks_like_date(frame[names.date][no_date]).to_numpy(dtype=bool)
+    spelled_nan = np.zeros(len(frame), dtype=bool)
+    no_amount = np.isnan(amounts)
+    for column in (names.amount, names.quantity, names.price):
+        if column is not None and no_amount.any():
+            spelled_nan[no_amount] |= values.says_not_a_number(frame[column][no_amount]).to_numpy(dtype=bool)
     return {
         "malformed_line": np.zeros(len(frame), dtype=bool),
         "empty_row": empty,

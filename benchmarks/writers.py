@@ -73,7 +73,8 @@ def streamed(table, path):
     sheet.append(list(COLUMNS))
     first = next(rows(table.head(1)))
     for c, (key, value) in enumerate(zip(COLUMNS, first), start=1):
-        sheet.cell(row=2, column=c, value=value).number_format = FORMATS.get(key, "General")
+        # An empty template cell needs a style of its own, or openpyxl leaves it out of the row.
+        sheet.cell(row=2, column=c, value=value).number_format = FORMATS.get(key, "General" if value is not None else "@")
     layout = path.with_suffix(".layout.xlsx")
     book.save(layout)
     kinds = {"customer_id": "text", "customer_name": "text", "segment": "text", "status": "text", "action": "text",

@@ -245,13 +245,19 @@ def _kind_of(path: Path) -> str:
 # --- Parquet -----------------------------------------------------------------------------
 
 
-def _text_as_utf8(table):
-    """Binary columns as text, checked to be UTF-8 (Arrow raises ``ArrowInvalid`` where they are not)."""
+def _text_as_utf8(table, path: Path):
+    """Binary columns as text, checked to be UTF-8; a column that is not is refused by name."""
     import pyarrow.compute as pc
 
     for index, column in enumerate(table.columns):
         if pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type):
-            table = table.set_column(index, table.field(index).name, pc.cast(column, pa.string()))
+            name = table.field(index).name
+            try:
+                table = table.set_column(index, name, pc.cast(column, pa.string()))
+            except pa.ArrowInvalid:
+                raise InputError("holds text that is not valid UTF-8: the file is damaged or was written with "
+                                 "another encoding; write it again with UTF-8 text", file=path,
+                                 column=f'"{name}"') from None
     return table
 
 
@@ -268,7 +274,7 @@ def _read_parquet(path: Path, mapping: dict[str, str]) -> RawTable:
         raise InputError(header_help([headers], mapping), file=path)
     by_index = {index: role for role, index in found.positions.items()}
     try:
-        table = nan_as_infinite(_text_as_utf8(parquet.read(columns=[headers[i] for i in sorted(by_index)])))
+        table = nan_as_infinite(_text_as_utf8(parquet.read(columns=[headers[i] for i in sorted(by_index)]), path))
         frame = table.to_pandas(self_destruct=True, split_blocks=True, date_as_object=False)
     except (pa.ArrowInvalid, UnicodeDecodeError) as error:
         raise InputError(f"holds text that is not valid UTF-8 ({first_line(error)}): the file is damaged or was "

@@ -21,6 +21,11 @@ from .customers import ACTIVE_MONTHS
 from .i18n import labels, normalize_language, templates_root
 
 WHO_LIMIT = 10
+CALL_LIST_LIMIT = 1000  # rows on a salesperson's call list; the Customers sheet holds every customer
+# The order in which a salesperson works through their customers: key accounts gone quiet and
+# big past spenders first, winning back the long gone last.
+CALL_PRIORITY = ("key_quiet", "cant_lose", "at_risk", "new_customers", "need_attention", "about_to_sleep",
+                 "potential_loyalist", "promising", "champions", "loyal", "hibernating", "lost")
 
 
 @dataclass
@@ -118,19 +123,31 @@ def _retention_falling(current: MonthFigures, previous: MonthFigures | None) -> 
     )
 
 
-def _class_groups(customers: pd.DataFrame):
+def _class_groups(customers: pd.DataFrame, value: str):
     """(action, members, ranked by, Customers-sheet labels) of the classes that get advice every month."""
     segment, in_base = customers["segment"], customers["in_base"]
     return (
-        ("new_customers", customers["status"] == "new", "window_revenue", ["status.new"]),
-        ("champions", segment.isin(["champions", "loyal"]) & in_base, "window_revenue",
+        ("new_customers", customers["status"] == "new", f"window_{value}", ["status.new"]),
+        ("champions", segment.isin(["champions", "loyal"]) & in_base, f"window_{value}",
          ["segment.champions", "segment.loyal"]),
-        ("potential", segment.isin(["potential_loyalist", "promising"]), "revenue",
+        ("potential", segment.isin(["potential_loyalist", "promising"]), value,
          ["segment.potential_loyalist", "segment.promising"]),
-        ("need_attention", segment.isin(["need_attention", "about_to_sleep"]), "revenue",
+        ("need_attention", segment.isin(["need_attention", "about_to_sleep"]), value,
          ["segment.need_attention", "segment.about_to_sleep"]),
-        ("hibernating", segment.isin(["hibernating", "lost"]), "revenue", ["segment.hibernating", "segment.lost"]),
+        ("hibernating", segment.isin(["hibernating", "lost"]), value, ["segment.hibernating", "segment.lost"]),
     )
+
+
+def _loss_making(customers: pd.DataFrame) -> list[Action]:
+    """Where the data carry profit: the customers of the base whose window profit is below 0, the largest loss first."""
+    if "window_profit" not in customers:
+        return []
+    losing = customers[customers["in_base"] & (customers["window_profit"] < 0)].assign(
+        loss=lambda t: -t["window_profit"])
+    if not len(losing):
+        return []
+    figures = {"count": len(losing), "loss": float(losing["loss"].sum())}
+    return [_action("loss_making", losing, "loss", figures, ["col.window_profit"], stake_label="who.loss")]
 
 
 PROBABLY_GONE = 0.3   # P(alive) below which a quiet customer is probably gone
@@ -164,37 +181,63 @@ def recommend(
     active_window: int,
     low: float = metrics.DEFAULT_LOW_REPEAT,
     top_fraction: float = metrics.DEFAULT_TOP_FRACTION,
+    value: str = "revenue",
 ) -> list[Action]:
-    """The month's actions, most urgent first; each appears only when it applies."""
-    in_base = customers["in_base"]
-    base_revenue = float(customers.loc[in_base, "window_revenue"].clip(lower=0).sum())
-    actions: list[Action] = []
+    """The month's actions, most urgent first; each appears only when it applies.
 
-    def group(frame, sort_by="revenue"):
-        share = float(frame.loc[frame["in_base"], "window_revenue"].clip(lower=0).sum()) / base_revenue if base_revenue else None
+    ``value`` (``"revenue"`` or ``"profit"``) ranks the customers to contact and gives their share.
+    """
+    in_base = customers["in_base"]
+    window_value = f"window_{value}"
+    base_value = float(customers.loc[in_base, window_value].clip(lower=0).sum())
+    actions: list[Action] = []
+    stake = "who.revenue" if value == "revenue" else "who.profit"
+
+    def group(frame, sort_by=value):
+        share = float(frame.loc[frame["in_base"], window_value].clip(lower=0).sum()) / base_value if base_value else None
         return {"count": len(frame), "revenue": float(frame[sort_by].sum()), "share": share,
-                "active_months": min(ACTIVE_MONTHS, active_window), "top": top_fraction}
+                "active_months": min(ACTIVE_MONTHS, active_window), "top": top_fraction, "measure": value}
+
+    def act(key, members, sort_by, figures, filter_labels=()):
+        return _action(key, members, sort_by, figures, filter_labels, stake_label=stake)
 
     if current.repeat_tier == "low":
         actions.append(_action("warning_low_repeat", customers.iloc[0:0], "revenue",
                                {"repeat_rate": current.repeat_rate, "low": low, "window": active_window}, warning=True))
     key_quiet = customers[customers["action"] == "key_quiet"]
     if len(key_quiet):
-        actions.append(_action("key_quiet", key_quiet, "window_revenue", group(key_quiet, "window_revenue"),
-                               ["action.key_quiet"]))
+        actions.append(act("key_quiet", key_quiet, window_value, group(key_quiet, window_value), ["action.key_quiet"]))
     for key in ("cant_lose", "at_risk"):
         members = customers[(customers["segment"] == key) & (customers["action"] != "key_quiet")]
         if len(members):
-            actions.append(_action(key, members, "revenue", group(members), [f"segment.{key}"]))
+            actions.append(act(key, members, value, group(members), [f"segment.{key}"]))
     if current.L and _retention_falling(current, previous):
         last_month_of_base = pd.Period(current.month, "M") - active_window
         left = customers[~in_base & (customers["last_purchase"].dt.to_period("M") == last_month_of_base)]
-        actions.append(_action("lost_this_month", left, "revenue", {
+        actions.append(act("lost_this_month", left, value, {
             "L": current.L, "strict_retention": current.strict_retention,
             "previous_strict_retention": previous.strict_retention, "txn_growth": current.txn_growth}))
+    actions += _loss_making(customers)
     actions += _value_actions(customers, group)
-    for key, mask, sort_by, label_keys in _class_groups(customers):
+    for key, mask, sort_by, label_keys in _class_groups(customers, value):
         members = customers[mask]
         if len(members):
-            actions.append(_action(key, members, sort_by, group(members, sort_by) | {"N": current.N}, label_keys))
+            actions.append(act(key, members, sort_by, group(members, sort_by) | {"N": current.N}, label_keys))
     return actions
+
+
+def call_list(customers: pd.DataFrame, value: str = "revenue", limit: int = CALL_LIST_LIMIT) -> tuple[pd.DataFrame, int]:
+    """A salesperson's customers in the order to call them, and how many more did not fit ``limit``.
+
+    Ordered by the reason to call (:data:`CALL_PRIORITY`, from the customer's ``action``),
+    then by window ``value`` (revenue or profit), then by lifetime value, then by id.
+
+    >>> people = pd.DataFrame({"customer_id": ["a", "b", "c"], "action": ["lost", "key_quiet", "lost"],
+    ...                        "window_revenue": [0.0, 50.0, 0.0], "revenue": [10.0, 90.0, 30.0]})
+    >>> call_list(people)[0]["customer_id"].tolist()
+    ['b', 'c', 'a']
+    """
+    priority = customers["action"].map({key: rank for rank, key in enumerate(CALL_PRIORITY)})
+    ordered = customers.assign(priority=priority).sort_values(
+        ["priority", f"window_{value}", value, "customer_id"], ascending=[True, False, False, True], kind="stable")
+    return ordered.head(limit).drop(columns="priority").reset_index(drop=True), max(len(ordered) - limit, 0)

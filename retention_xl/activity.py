@@ -23,6 +23,8 @@ orders                 int32     distinct purchase orders placed in the month: a
 purchase_days          int32     distinct days with a purchase
 first_purchase_day     int32     first day with a purchase (days since 1970-01-01), or -1
 last_purchase_day      int32     last day with a purchase, or -1
+profit                 float64   only where the transactions have a ``profit`` column: the sum
+                                 of the known profits of every line (purchases and returns)
 =====================  ========  ==========================================================
 
 ``customers`` -- one row per customer, in code order (row ``i`` is customer ``i``):
@@ -116,6 +118,14 @@ class CustomerMonths:
     def revenue_in(self, first: int, last: int) -> np.ndarray:
         """Net revenue per customer in months ``first`` .. ``last``."""
         return self.per_customer(self.net, first, last)
+
+    @property
+    def has_profit(self) -> bool:
+        return "profit" in self.months
+
+    def value_in(self, measure: str, first: int, last: int) -> np.ndarray:
+        """Net revenue (``measure="revenue"``) or profit (``"profit"``) per customer in months ``first`` .. ``last``."""
+        return self.revenue_in(first, last) if measure == "revenue" else self.per_customer(self.column("profit"), first, last)
 
     def orders_in(self, first: int, last: int) -> np.ndarray:
         """Purchase orders per customer in months ``first`` .. ``last``."""
@@ -225,6 +235,9 @@ def build_customer_months(transactions: pd.DataFrame, until: pd.Period) -> Custo
         "orders": orders, "purchase_days": days.count, "first_purchase_day": days.first,
         "last_purchase_day": days.last,
     })
+    if "profit" in transactions:
+        profit = np.nan_to_num(kept(transactions["profit"].to_numpy(dtype=float)))
+        months["profit"] = np.bincount(group, weights=profit, minlength=groups)
     customers = pd.DataFrame({
         "customer_id": np.asarray(ids, dtype=object),
         "customer_name": _latest_names(transactions, ids).to_numpy(dtype=object),

@@ -15,8 +15,9 @@ Definitions (the report's *Definitions* sheet and the README state the same):
   revenue in M-1.
 * Repeat-purchase rate = share of the customers in E with two or more orders in
   the window (orders = distinct order ids, or distinct purchase days without them).
-* Pareto share = share of the window's net revenue of the customers in E held by
-  the top 20% of them (net revenue below 0 counts as 0).
+* Pareto share = share of the window's net revenue (or profit, where the report
+  measures value by profit) of the customers in E held by the top 20% of them
+  (values below 0 count as 0).
 * Revenue = net sales in M (purchases minus returns); orders = distinct purchase
   orders in M; average order value = purchases in M / orders.
 """
@@ -63,9 +64,14 @@ class MonthFigures:
     returning_buyers: int           # buyers of the month before who bought again this month
     return_rate: float | None       # 回购率: returning_buyers / previous_buyers
     window_covered: bool = True  # the data cover the whole window before the month
+    profit: float | None = None  # profit in the month, where the data carry profit or cost
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        """Every figure by name; ``profit`` only where the data carry it."""
+        figures = asdict(self)
+        if figures["profit"] is None:
+            del figures["profit"]
+        return figures
 
 
 def _safe(compute) -> float | None:
@@ -92,8 +98,12 @@ def month_figures(
     high: float = metrics.DEFAULT_HIGH_REPEAT,
     low: float = metrics.DEFAULT_LOW_REPEAT,
     top_fraction: float = metrics.DEFAULT_TOP_FRACTION,
+    value: str = "revenue",
 ) -> MonthFigures:
-    """The figures of ``month``; ``detailed=False`` skips the repeat rate and Pareto share."""
+    """The figures of ``month``; ``detailed=False`` skips the repeat rate and Pareto share.
+
+    ``value`` (``"revenue"`` or ``"profit"``) is what the Pareto share measures.
+    """
     m = month_number(month)
     w = active_window
     start_base = table.active_in(m - w, m - 1)
@@ -119,8 +129,8 @@ def month_figures(
         window_orders = table.orders_in(m - w + 1, m)[end_base]
         repeat_rate = metrics.repeat_rate(window_orders)
         tier = metrics.repeat_tier(repeat_rate, high, low)
-        window_revenue = np.clip(table.revenue_in(m - w + 1, m)[end_base], 0, None)
-        pareto = _safe(lambda: metrics.pareto_share(window_revenue, top_fraction))
+        window_value = np.clip(table.value_in(value, m - w + 1, m)[end_base], 0, None)
+        pareto = _safe(lambda: metrics.pareto_share(window_value, top_fraction))
 
     return MonthFigures(
         month=str(month),
@@ -144,6 +154,7 @@ def month_figures(
         previous_buyers=previous_buyers,
         returning_buyers=returning,
         return_rate=returning / previous_buyers if previous_buyers else None,
+        profit=float(table.column("profit")[in_month].sum()) if table.has_profit else None,
     )
 
 

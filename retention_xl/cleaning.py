@@ -23,6 +23,13 @@ figures can be checked, ``rows_read = purchases + returns + all exclusions``.
 Used rows whose customer id or name holds characters a workbook cannot store
 (control characters) or more than a cell's 32,767 characters are kept with that
 text cleaned, and counted under ``adjustments``.
+
+**Profit**, where the sheet has a profit, cost or unit-cost column: the profit column
+as it stands, or amount - cost, where cost is the line's total cost (unit cost x
+quantity for a unit cost). On a return line the cost is taken as negative, whatever
+sign the sheet gives it: the goods come back. A used row whose profit or cost cell is
+blank or not a number keeps its amount and counts under the adjustment
+``profit_unknown``; its profit is missing (NaN).
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ EXCLUSION_REASONS = (
 )
 # Rows that are used, with text changed so that a workbook can hold it.
 ADJUSTMENTS = ("control_characters", "text_cut")
+PROFIT_UNKNOWN = "profit_unknown"  # an adjustment only where the sheet has a profit or cost column
 EXAMPLES_PER_REASON = 5
 
 TRANSACTION_COLUMNS = ("customer_id", "customer_name", "date", "amount", "order_id", "row")
@@ -116,6 +124,9 @@ def clean_transactions(
     as_of: str | pd.Timestamp | None = None,
     unsaved_formulas: np.ndarray | None = None,
     group_cols: dict[str, str] | None = None,
+    profit_col: str | None = None,
+    cost_col: str | None = None,
+    unit_cost_col: str | None = None,
 ) -> CleanResult:
     """Clean a DataFrame of raw sales rows, whatever its columns are called.
 
@@ -124,8 +135,11 @@ def clean_transactions(
     read off the column). ``unsaved_formulas`` marks rows whose amount is a formula
     without a saved value (a reader of workbooks knows). ``group_cols`` maps group names
     (``store``, ``salesperson``, ``channel``, ``region``) to columns carried into the
-    transactions as text; a missing value stays missing (its own group). ``ValueError`` subclasses ``values.AmbiguousDates`` and
-    ``values.AmbiguousDecimal`` say that a column needs ``dayfirst`` or ``decimal``.
+    transactions as text; a missing value stays missing (its own group). ``profit_col``,
+    ``cost_col`` or ``unit_cost_col`` (the first given counts; a unit cost needs
+    ``quantity_col``) add a ``profit`` column (see the module's rules).
+    ``ValueError`` subclasses ``values.AmbiguousDates`` and ``values.AmbiguousDecimal``
+    say that a column needs ``dayfirst`` or ``decimal``.
 
     Give either ``amount_col`` or both ``quantity_col`` and ``unit_price_col``
     (amount = quantity x unit price), and ``customer_id_col`` or
@@ -146,6 +160,8 @@ def clean_transactions(
         raise ValueError("give datetime_col")
     if amount_col is None and (quantity_col is None or unit_price_col is None):
         raise ValueError("give amount_col, or quantity_col and unit_price_col")
+    if unit_cost_col is not None and quantity_col is None and profit_col is None and cost_col is None:
+        raise ValueError("a unit cost needs quantity_col")
     names = _Columns(customer_id_col, customer_name_col, datetime_col, amount_col, quantity_col, unit_price_col,
                      order_id_col)
     frame = frame.reset_index(drop=True)
@@ -160,6 +176,12 @@ def clean_transactions(
     transactions = _kept_rows(parsed, rows, ~excluded)
     for group, column in (group_cols or {}).items():
         transactions[group] = _group_labels(frame[column], excluded)
+    if profit_col or cost_col or unit_cost_col:
+        profit = _profits(frame, parsed.amounts.to_numpy(dtype=float), profit_col, cost_col, unit_cost_col,
+                          quantity_col, decimal)
+        unknown = np.isnan(profit) & ~excluded
+        adjustments[PROFIT_UNKNOWN] = Exclusion(int(unknown.sum()), [int(r) for r in rows[unknown][:EXAMPLES_PER_REASON]])
+        transactions["profit"] = profit[~excluded] if excluded.any() else profit
     kept_amounts = transactions["amount"].to_numpy()
     accounting = Accounting(
         rows_read=len(frame),
@@ -170,6 +192,19 @@ def clean_transactions(
         as_of=str(_day(as_of).date()),
     )
     return CleanResult(transactions, accounting, parsed.dayfirst)
+
+
+def _profits(frame: pd.DataFrame, amounts: np.ndarray, profit_col, cost_col, unit_cost_col, quantity_col,
+             decimal) -> np.ndarray:
+    """Each row's profit, NaN where the profit or cost cell is blank or not a finite number."""
+    if profit_col is not None:
+        profit = values.amounts(frame[profit_col], decimal).to_numpy(dtype=float)
+    else:
+        cost = values.amounts(frame[cost_col or unit_cost_col], decimal).to_numpy(dtype=float)
+        if cost_col is None:
+            cost = cost * values.amounts(frame[quantity_col], decimal).to_numpy(dtype=float)
+        profit = amounts - np.where(amounts < 0, -np.abs(cost), cost)
+    return np.where(np.isfinite(profit), profit, np.nan)
 
 
 def _day(as_of) -> pd.Timestamp:

@@ -33,7 +33,7 @@ EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
 
 CONFIG_KEYS = {"sheet", "columns", "dayfirst", "encoding", "decimal", "as_of", "month", "language", "window", "high",
-               "low", "top", "clv", "horizon", "discount", "engine"}
+               "low", "top", "clv", "horizon", "discount", "engine", "value"}
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -87,6 +87,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="the folder for --split-by (default: beside the report, e.g. REPORT_by_store)")
     report.add_argument("--engine", choices=["auto", "pandas", "duckdb"],
                         help="what builds the customer x month table (default auto: pandas)")
+    report.add_argument("--value", choices=["revenue", "profit"],
+                        help="what ranks customers, key accounts, the Pareto share and actions (default revenue; "
+                             "profit needs a profit, cost or unit-cost column)")
     report.add_argument("--horizon", type=int, metavar="MONTHS", help="months of customer lifetime value (default 12)")
     report.add_argument("--discount", type=float, metavar="RATE",
                         help="monthly discount rate of customer lifetime value (default 0.01)")
@@ -96,7 +99,8 @@ def _parser() -> argparse.ArgumentParser:
         ("customer", "customer id"), ("name", "customer name"), ("date", "order date"), ("amount", "amount"),
         ("quantity", "quantity"), ("price", "unit price"), ("order", "order or invoice number"),
         ("store", "store or branch"), ("salesperson", "salesperson"), ("channel", "sales channel"),
-        ("region", "region"),
+        ("region", "region"), ("cost", "line's total cost"), ("unit-cost", "unit cost (times the quantity)"),
+        ("profit", "line's gross profit"),
     ):
         reading.add_argument(f"--{option}", metavar="COLUMN", help=f"header (or column letter) of the {meaning}")
     order = reading.add_mutually_exclusive_group()
@@ -145,9 +149,9 @@ def _report(args) -> int:
     config = load_config(args.config) if args.config else {}
     columns = dict(config.get("columns", {}))
     for option in ("customer", "name", "date", "amount", "quantity", "price", "order", "store", "salesperson",
-                   "channel", "region"):
-        if getattr(args, option):
-            columns[option] = getattr(args, option)
+                   "channel", "region", "cost", "unit-cost", "profit"):
+        if getattr(args, option.replace("-", "_")):
+            columns[option] = getattr(args, option.replace("-", "_"))
 
     def pick(name, config_key=None):
         value = getattr(args, name)
@@ -158,7 +162,7 @@ def _report(args) -> int:
         ("month", pick("month")), ("language", pick("language")), ("active_window", pick("window")),
         ("high", pick("high")), ("low", pick("low")), ("top_fraction", pick("top")),
         ("clv", pick("clv")), ("horizon", pick("horizon")), ("discount", pick("discount")),
-        ("engine", pick("engine")),
+        ("engine", pick("engine")), ("value", pick("value")),
     ):
         if value is not None:
             setattr(options, field, value)

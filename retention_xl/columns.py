@@ -4,7 +4,8 @@ Shops call their columns many things. A header cell is normalised (full-width to
 half-width, lower case, spaces and punctuation removed) and matched against the
 names below, in simplified Chinese, traditional Chinese and English. An exact match
 wins; otherwise a header that contains a name (``销售金额(元)`` contains ``金额``)
-matches, the longest name first.
+matches, the longest name first. Group columns (store, salesperson ...) and cost or
+profit columns match whole names only.
 """
 
 from __future__ import annotations
@@ -26,8 +27,12 @@ SALESPERSON = "salesperson"
 CHANNEL = "channel"
 REGION = "region"
 GROUP_ROLES = (STORE, SALESPERSON, CHANNEL, REGION)
+COST = "cost"
+UNIT_COST = "unit_cost"
+PROFIT = "profit"
+PROFIT_ROLES = (PROFIT, COST, UNIT_COST)  # in order of preference where a sheet has several
 
-ROLES = (CUSTOMER_ID, CUSTOMER_NAME, DATE, AMOUNT, QUANTITY, UNIT_PRICE, ORDER_ID) + GROUP_ROLES
+ROLES = (CUSTOMER_ID, CUSTOMER_NAME, DATE, AMOUNT, QUANTITY, UNIT_PRICE, ORDER_ID) + GROUP_ROLES + PROFIT_ROLES
 
 # The option a user gives to map each role by hand (command line and config file).
 ROLE_OPTIONS = {
@@ -42,6 +47,9 @@ ROLE_OPTIONS = {
     SALESPERSON: "salesperson",
     CHANNEL: "channel",
     REGION: "region",
+    COST: "cost",
+    UNIT_COST: "unit-cost",
+    PROFIT: "profit",
 }
 
 # Columns that group a chain's sales. They match whole header names only (after normalisation):
@@ -53,6 +61,17 @@ GROUP_NAMES: dict[str, tuple[str, ...]] = {
                   "銷售人員", "salesperson", "salesrep", "rep", "staff", "seller", "salesman", "accountmanager"),
     CHANNEL: ("渠道", "销售渠道", "通路", "銷售渠道", "銷售通路", "channel", "saleschannel"),
     REGION: ("区域", "地区", "大区", "區域", "地區", "region", "area", "salesregion"),
+}
+
+# Cost and profit match whole names too: 成本金额 is a cost, not an amount; 利润率 (a margin in percent)
+# and 毛利率 are not profit.
+PROFIT_NAMES: dict[str, tuple[str, ...]] = {
+    COST: ("成本", "成本金额", "成本额", "总成本", "销售成本", "成本金額", "總成本", "銷售成本", "cost", "totalcost",
+           "linecost", "costamount", "cogs"),
+    UNIT_COST: ("成本价", "单位成本", "进价", "进货价", "成本單價", "成本價", "單位成本", "進價", "進貨價", "单位成本价",
+                "unitcost", "costprice", "costeach", "unitcostprice"),
+    PROFIT: ("毛利", "利润", "毛利额", "毛利润", "毛利金额", "毛利額", "利潤", "毛利潤", "毛利金額", "grossprofit",
+             "profit", "profitamount"),
 }
 
 HEADER_NAMES: dict[str, tuple[str, ...]] = {
@@ -106,9 +125,10 @@ def _role_of(header: str) -> tuple[str, int] | None:
     """(role, strength) for one normalised header; exact matches beat containment."""
     if not header:
         return None
-    for role, names in GROUP_NAMES.items():
-        if header in names:
-            return role, 1000
+    for exact_only in (GROUP_NAMES, PROFIT_NAMES):
+        for role, names in exact_only.items():
+            if header in names:
+                return role, 1000
     best = None
     for role, names in HEADER_NAMES.items():
         for name in names:

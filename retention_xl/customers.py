@@ -15,7 +15,8 @@ Definitions, all as of the last day of the report month M:
   scores falls in exactly one.
 * **Key account**: the top 20% of the customers in the base at the end of M by net
   revenue in the window (rounded up to whole customers) -- the vital few of the
-  80/20 rule.
+  80/20 rule. Where the report measures value by profit (``value="profit"``), profit
+  takes the place of net revenue here, in the ranking and in the M score.
 * **Lifecycle status**: *new* (first purchase in M); *active* (bought in the last
   three months, or in the window if it is shorter); *at risk* (in the base, but
   quiet for longer than that); *lapsed* (no purchase in the window).
@@ -43,6 +44,13 @@ COLUMNS = (
     "window_revenue", "in_base", "days_since_last", "r_score", "f_score", "m_score", "segment", "key_account",
     "status", "action",
 )
+PROFIT_COLUMNS = ("profit", "window_profit")  # after window_revenue, where the data carry profit or cost
+
+
+def columns_of(frame: pd.DataFrame) -> list[str]:
+    """The customer-table columns ``frame`` has, in the sheet's order."""
+    at = COLUMNS.index("window_revenue") + 1
+    return [c for c in COLUMNS[:at] + PROFIT_COLUMNS + COLUMNS[at:] if c in frame]
 
 
 def scores(values: np.ndarray) -> np.ndarray:
@@ -85,11 +93,12 @@ def customer_table(
     month: pd.Period,
     active_window: int,
     top_fraction: float = metrics.DEFAULT_TOP_FRACTION,
+    value: str = "revenue",
 ) -> pd.DataFrame:
     """Every customer who bought by the end of ``month``, best prospects first.
 
-    Sorted with the customers in the base first, by window revenue, then the others
-    by revenue.
+    Sorted with the customers in the base first, by window revenue (``value="profit"``:
+    window profit), then the others by revenue (profit); ties by customer id.
     """
     m = month_number(month)
     w = active_window
@@ -111,19 +120,23 @@ def customer_table(
             "recent": table.active_in(m - min(ACTIVE_MONTHS, w) + 1, m),
             "new": table.first_month == m,
         }
-    )[first_day >= 0].reset_index(drop=True)
+    )
+    if table.has_profit:
+        frame["profit"] = np.round(table.value_in("profit", -1, m), 2)
+        frame["window_profit"] = np.round(table.value_in("profit", m - w + 1, m), 2)
+    frame = frame[first_day >= 0].reset_index(drop=True)
 
     frame["days_since_last"] = as_of - frame["last_purchase"]
     frame["r_score"] = scores(-frame["days_since_last"].to_numpy())
     frame["f_score"] = scores(frame["orders"].to_numpy())
-    frame["m_score"] = scores(frame["revenue"].to_numpy())
+    frame["m_score"] = scores(frame[value].to_numpy())
     frame["segment"] = segments(frame["r_score"].to_numpy(), frame["f_score"].to_numpy(), frame["m_score"].to_numpy())
     frame["status"] = np.select(
         [frame["new"], frame["recent"], frame["in_base"]], ["new", "active", "at_risk"], default="lapsed"
     )
 
     frame = frame.sort_values(
-        ["in_base", "window_revenue", "revenue", "customer_id"], ascending=[False, False, False, True], kind="stable"
+        ["in_base", f"window_{value}", value, "customer_id"], ascending=[False, False, False, True], kind="stable"
     ).reset_index(drop=True)
     key_count = math.ceil(top_fraction * int(frame["in_base"].sum()) - 1e-9)
     frame["key_account"] = np.arange(len(frame)) < key_count
@@ -132,4 +145,4 @@ def customer_table(
     epoch = np.datetime64("1970-01-01", "D")
     for column in ("first_purchase", "last_purchase"):
         frame[column] = (epoch + frame[column].to_numpy().astype("timedelta64[D]")).astype("datetime64[ns]")
-    return frame[list(COLUMNS)]
+    return frame[columns_of(frame)]

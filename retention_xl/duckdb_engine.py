@@ -22,7 +22,7 @@ from .activity import CustomerMonths, NO_DAY, _latest_names
 
 _TABLE = """
 WITH t AS (
-    SELECT customer, amount, day, order_key, year(day) * 12 + month(day) - 1 AS month
+    SELECT customer, amount, profit, day, order_key, year(day) * 12 + month(day) - 1 AS month
     FROM rows
 ),
 per_month AS (
@@ -31,7 +31,8 @@ per_month AS (
            sum(CASE WHEN amount > 0 THEN 0 ELSE -amount END) AS returned,
            count(DISTINCT CASE WHEN amount > 0 THEN day END) AS purchase_days,
            min(CASE WHEN amount > 0 THEN day END) AS first_purchase_day,
-           max(CASE WHEN amount > 0 THEN day END) AS last_purchase_day
+           max(CASE WHEN amount > 0 THEN day END) AS last_purchase_day,
+           coalesce(sum(profit), 0) AS profit
     FROM t GROUP BY customer, month
 ),
 orders AS (  -- an order belongs to the month of its earliest line
@@ -41,7 +42,7 @@ orders AS (  -- an order belongs to the month of its earliest line
 )
 SELECT p.customer, p.month, p.purchases, p.returned, coalesce(o.orders, 0) AS orders, p.purchase_days,
        coalesce(datediff('day', DATE '1970-01-01', p.first_purchase_day), -1) AS first_purchase_day,
-       coalesce(datediff('day', DATE '1970-01-01', p.last_purchase_day), -1) AS last_purchase_day
+       coalesce(datediff('day', DATE '1970-01-01', p.last_purchase_day), -1) AS last_purchase_day, p.profit
 FROM per_month p LEFT JOIN orders o USING (customer, month)
 ORDER BY p.customer, p.month
 """
@@ -66,7 +67,8 @@ def build_customer_months(transactions: pd.DataFrame, until: pd.Period, connecti
     # An order is its order id; a purchase without one is one order per customer and day.
     order_key = transactions["order_id"].astype("string").fillna("\x00day " + pd.Series(day.astype(str)))
     rows = pd.DataFrame({"customer": codes.astype(np.int32), "amount": transactions["amount"].to_numpy(dtype=float),
-                         "day": day, "order_key": order_key.to_numpy(dtype=object)})
+                         "day": day, "order_key": order_key.to_numpy(dtype=object),
+                         "profit": transactions["profit"].to_numpy(dtype=float) if "profit" in transactions else np.nan})
     rows = rows[rows["day"] < np.datetime64((until + 1).start_time.date(), "D")]
     con = connection or duckdb.connect()
     try:
@@ -79,7 +81,9 @@ def build_customer_months(transactions: pd.DataFrame, until: pd.Period, connecti
             con.close()
     months = months.astype({"customer": np.int32, "month": np.int32, "purchases": float, "returned": float,
                             "orders": np.int32, "purchase_days": np.int32, "first_purchase_day": np.int32,
-                            "last_purchase_day": np.int32})
+                            "last_purchase_day": np.int32, "profit": float})
+    if "profit" not in transactions:
+        months = months.drop(columns="profit")
     first_day = np.full(len(ids), NO_DAY, dtype=np.int32)
     first_amount = np.zeros(len(ids))
     first_day[firsts["customer"].to_numpy()] = firsts["first_purchase_day"].to_numpy()

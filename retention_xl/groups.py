@@ -33,7 +33,8 @@ def group_figures(transactions: pd.DataFrame, role: str, month: pd.Period, windo
                   chain_buyers: set) -> pd.DataFrame:
     """One row per group value of column ``role``: the month's figures on that group's rows alone.
 
-    ``moved`` counts the group's lost customers who bought at another group in the month.
+    ``moved`` counts the group's lost customers who bought at another group in the month; ``profit``
+    is there where the transactions carry it.
     Sorted by retention, best first; the index holds the group values (:data:`MISSING` for none).
     """
     rows = []
@@ -45,6 +46,7 @@ def group_figures(transactions: pd.DataFrame, role: str, month: pd.Period, windo
         figures = analysis.month_figures(table, month, window, **detail)
         lost = _lost_ids(table, month, window)  # none of them bought here in the month, by definition
         rows.append({"group": name, **{k: getattr(figures, k) for k in FIGURES},
+                     **({"profit": figures.profit} if figures.profit is not None else {}),
                      "key_accounts": math.ceil(detail["top_fraction"] * figures.E - 1e-9),
                      "moved": len(lost & chain_buyers)})
     frame = pd.DataFrame(rows)

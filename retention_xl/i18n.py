@@ -56,6 +56,18 @@ def labels(language: str = DEFAULT_LANGUAGE) -> dict[str, str]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def labels_for(language: str, value: str = "revenue") -> dict[str, str]:
+    """The labels of a report whose customers are valued by ``value``: ``key@profit`` replaces ``key`` for profit.
+
+    >>> labels_for("en", "profit")["kpi.pareto_share"]
+    'Profit share of the top {top}'
+    """
+    words = dict(labels(language))  # a copy: the cached labels serve every report
+    suffix = f"@{value}"
+    words.update({key[:-len(suffix)]: text for key, text in list(words.items()) if key.endswith(suffix)})
+    return words
+
+
 def tier_label(tier: str, language: str = DEFAULT_LANGUAGE) -> str:
     """The shown name of a repeat-purchase tier (``"high"``, ``"medium"``, ``"low"``).
 

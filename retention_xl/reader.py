@@ -73,7 +73,8 @@ def read_sales(
     ``sheet`` picks a worksheet by name or 0-based position (default: the first
     with a recognisable table). ``columns`` maps roles to header text or column
     letters, overriding detection: keys ``customer``, ``name``, ``date``,
-    ``amount``, ``quantity``, ``price``, ``order``. ``dayfirst`` settles dates
+    ``amount``, ``quantity``, ``price``, ``order``, ``store``, ``salesperson``,
+    ``channel``, ``region``, ``cost``, ``unit-cost``, ``profit``. ``dayfirst`` settles dates
     such as 05/03/2024. ``encoding`` forces a CSV encoding; ``decimal`` (``"."`` or
     ``","``) the decimal mark of amounts written as text. Dates after the day
     ``as_of`` (default: today) are set aside as in the future.
@@ -137,6 +138,14 @@ def _check_reading_options(encoding: str | None, decimal: str | None, as_of) -> 
 def _clean(raw: RawTable, path: Path, dayfirst: bool | None, decimal: str | None, as_of):
     """The cleaning rules applied to the mapped columns of ``raw``."""
     positions = raw.column_map.positions
+    profit_roles = [role for role in cols.PROFIT_ROLES if role in positions]
+    uses_unit_cost = profit_roles[:1] == [cols.UNIT_COST]
+    if uses_unit_cost and cols.QUANTITY not in positions:
+        raise InputError(
+            f"column {_where(raw, cols.UNIT_COST)} is a unit cost, but the sheet has no quantity column to multiply it by; "
+            "name one with --quantity, or give the line's total cost with --cost",
+            file=path, sheet=raw.sheet,
+        )
     try:
         return clean_transactions(
             raw.frame,
@@ -144,7 +153,7 @@ def _clean(raw: RawTable, path: Path, dayfirst: bool | None, decimal: str | None
             customer_name_col=cols.CUSTOMER_NAME if cols.CUSTOMER_NAME in positions else None,
             datetime_col=cols.DATE,
             amount_col=cols.AMOUNT if cols.AMOUNT in positions else None,
-            quantity_col=cols.QUANTITY if cols.AMOUNT not in positions else None,
+            quantity_col=cols.QUANTITY if cols.AMOUNT not in positions or uses_unit_cost else None,
             unit_price_col=cols.UNIT_PRICE if cols.AMOUNT not in positions else None,
             order_id_col=cols.ORDER_ID if cols.ORDER_ID in positions else None,
             row_numbers=raw.row_numbers,
@@ -153,6 +162,7 @@ def _clean(raw: RawTable, path: Path, dayfirst: bool | None, decimal: str | None
             as_of=as_of,
             unsaved_formulas=raw.unsaved_formulas,
             group_cols={role: role for role in cols.GROUP_ROLES if role in positions},
+            **{f"{role}_col": role for role in profit_roles[:1]},
         )
     except AmbiguousDates as error:
         raise InputError(

@@ -33,6 +33,7 @@ from .reader import Progress, SalesData, read_sales
 
 PARETO_POINTS = 20
 ENGINES = ("auto", "pandas", "duckdb")
+VALUE_MEASURES = ("revenue", "profit")
 
 
 @dataclass
@@ -44,7 +45,9 @@ class ReportOptions:
     (default ``None``: the longest of 12, 6, 3 and 1 months the data fully cover, see
     :func:`retention_xl.analysis.default_window`);
     ``high``/``low`` the repeat-purchase tier lines; ``top_fraction`` the share of
-    customers that count as key accounts.
+    customers that count as key accounts; ``value`` (``"revenue"`` or ``"profit"``)
+    what ranks customers, picks key accounts, gives the Pareto share and orders the
+    customers to contact.
     """
 
     month: str | None = None
@@ -59,6 +62,8 @@ class ReportOptions:
     horizon: int = 12            # months of customer lifetime value
     discount: float = 0.01       # monthly discount rate of customer lifetime value
     engine: str = "auto"         # what builds the customer x month table: auto, pandas or duckdb
+    value: str = "revenue"       # what ranks customers, picks key accounts and gives the Pareto share: or "profit"
+    call_list: bool = False      # the Actions sheet opens with every customer in the order to call them
 
     def validated(self) -> ReportOptions:
         try:
@@ -76,6 +81,8 @@ class ReportOptions:
             raise UsageError(f"the monthly discount rate must be at least 0 and below 1, got {self.discount}")
         if self.engine not in ENGINES:
             raise UsageError(f"unknown engine {self.engine!r}: use {', '.join(ENGINES)}")
+        if self.value not in VALUE_MEASURES:
+            raise UsageError(f"unknown value measure {self.value!r}: use {' or '.join(VALUE_MEASURES)}")
         if not 0 < self.top_fraction <= 1:
             raise UsageError(f"the key-account share must be above 0 and at most 1, got {self.top_fraction}")
         return replace(self, language=language)
@@ -129,21 +136,24 @@ class RetentionReport:
         return _with_shares(table)
 
     def key_account_table(self) -> pd.DataFrame:
-        """Key accounts against the other customers of the base: count and window revenue."""
+        """Key accounts against the other customers of the base: count and window revenue (profit, where the
+        report measures value by profit; the column keeps the name ``revenue``)."""
         base = self.customers[self.customers["in_base"]]
+        window_value = f"window_{self.options.value}"
         table = pd.DataFrame(
             {
                 "customers": [int(base["key_account"].sum()), int((~base["key_account"]).sum())],
-                "revenue": [float(base.loc[base["key_account"], "window_revenue"].sum()),
-                            float(base.loc[~base["key_account"], "window_revenue"].sum())],
+                "revenue": [float(base.loc[base["key_account"], window_value].sum()),
+                            float(base.loc[~base["key_account"], window_value].sum())],
             },
             index=["key", "other"],
         )
         return _with_shares(table)
 
     def pareto_curve(self) -> pd.DataFrame:
-        """Share of the base's window revenue held by the top 0%, 5%, 10% ... 100% of the base."""
-        amounts = self.customers.loc[self.customers["in_base"], "window_revenue"].clip(lower=0).to_numpy()
+        """Share of the base's window revenue (profit) held by the top 0%, 5%, 10% ... 100% of the base."""
+        window_value = f"window_{self.options.value}"
+        amounts = self.customers.loc[self.customers["in_base"], window_value].clip(lower=0).to_numpy()
         fractions = np.arange(0, PARETO_POINTS + 1) / PARETO_POINTS
         shares = metrics.pareto_curve(amounts, fractions.tolist()) if amounts.sum() > 0 else [np.nan] * len(fractions)
         return pd.DataFrame({"top_fraction": fractions, "revenue_share": shares})
@@ -164,6 +174,7 @@ class RetentionReport:
                                        "repurchase_rate", "return_rate")},
             "previous_month": self.previous.as_dict() if self.previous else None,
             "cohorts": cohort_counts,
+            **self._profit_summary(),
             "customers": int(len(self.customers)),
             "key_accounts": int(self.customers["key_account"].sum()),
             "data_range": [str(self.first_date.date()), str(self.last_date.date())],
@@ -174,6 +185,15 @@ class RetentionReport:
             **({"split": self.split.as_dict()} if self.split is not None else {}),
             "timings": {stage: round(seconds, 3) for stage, seconds in self.timings.items()},
         }
+
+    def _profit_summary(self) -> dict:
+        """Profit, the value measure and the loss-making customers, where the data carry profit."""
+        if self.current.profit is None:
+            return {}
+        losing = self.customers["in_base"] & (self.customers["window_profit"] < 0)
+        return {"profit": self.current.profit, "value": self.options.value,
+                "loss_making": {"customers": int(losing.sum()),
+                                "loss": round(float(-self.customers.loc[losing, "window_profit"].sum()), 2)}}
 
 
 def _with_shares(table: pd.DataFrame) -> pd.DataFrame:
@@ -208,6 +228,18 @@ def _table(transactions: pd.DataFrame, month: pd.Period, engine: str):
     return build_customer_months(transactions, month)
 
 
+def _check_profit(transactions: pd.DataFrame) -> None:
+    """Profit can rank customers only where every used row has one."""
+    if "profit" not in transactions:
+        raise UsageError("--value profit needs a profit, cost or unit-cost column, and the sales file has none that is "
+                         "recognised; name it with --profit, --cost or --unit-cost")
+    unknown = transactions["profit"].isna().to_numpy()
+    if unknown.any():
+        rows = ", ".join(str(r) for r in transactions["row"].to_numpy()[unknown][:5])
+        raise UsageError(f"--value profit: the profit of {int(unknown.sum()):,} used rows is unknown (e.g. rows {rows}): "
+                         "their cost or profit cell is blank or not a number; fill them in, or use --value revenue")
+
+
 def analyse(transactions: pd.DataFrame, options: ReportOptions | None = None, sales: SalesData | None = None) -> RetentionReport:
     """Every figure and table of the report, from clean transactions."""
     options = (options or ReportOptions()).validated()
@@ -228,25 +260,27 @@ def analyse(transactions: pd.DataFrame, options: ReportOptions | None = None, sa
         if not first_date.to_period("M") <= month <= last_date.to_period("M"):
             raise UsageError(f"{month} is outside the data, which covers {first_date:%Y-%m} to {last_date:%Y-%m}")
 
+    if options.value == "profit":
+        _check_profit(transactions)
     table = _table(transactions, month, options.engine)
     window_reason = analysis.WINDOW_GIVEN
     if options.active_window is None:
         window, window_reason = analysis.default_window(first_date, month)
         options = replace(options, active_window=window)
     window = options.active_window
-    detail = {"high": options.high, "low": options.low, "top_fraction": options.top_fraction}
+    detail = {"high": options.high, "low": options.low, "top_fraction": options.top_fraction, "value": options.value}
     current = analysis.month_figures(table, month, window, **detail)
     has_previous = (month - 1) >= first_date.to_period("M")
     previous = analysis.month_figures(table, month - 1, window, **detail) if has_previous else None
     trend = analysis.trend(table, month, window, options.trend_months, first_date)
     cohorts = analysis.cohorts(table, month, options.cohort_months)
-    customers = customer_table(table, month, window, options.top_fraction)
+    customers = customer_table(table, month, window, options.top_fraction, options.value)
     valued = CustomerValue(horizon=options.horizon, discount=options.discount, unavailable="value.off")
     if options.clv is not False:
         valued = customer_value(table, month, first_date, options.horizon, options.discount)
         customers = with_value(customers, valued)
     actions = recommend(current, previous, customers, active_window=window, low=options.low,
-                        top_fraction=options.top_fraction)
+                        top_fraction=options.top_fraction, value=options.value)
     by_group = chain_groups(transactions, month, window, detail)
     return RetentionReport(
         month=month, options=options, current=current, previous=previous, trend=trend, cohorts=cohorts,

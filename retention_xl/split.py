@@ -104,7 +104,8 @@ def write_split(report, transactions: pd.DataFrame, role: str, folder: Path, pro
     groups = [(words[f"group.missing.{role}"] if pd.isna(value) else str(value), value)
               for value in keys.drop_duplicates().tolist()]
     names = file_names([display for display, _ in groups])
-    options = replace(report.options, month=str(report.month))  # the window is already the chain's
+    # The window is already the chain's; a salesperson's Actions sheet is their call list.
+    options = replace(report.options, month=str(report.month), call_list=role == "salesperson")
     result = SplitResult(folder)
 
     def rows_of(value) -> pd.DataFrame:

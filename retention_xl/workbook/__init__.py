@@ -22,7 +22,7 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
-from ..i18n import labels
+from ..i18n import labels_for
 from ..outputs import check_outputs, remove_stale, temporary, write_error
 from . import stream
 from .actions import write_actions
@@ -69,7 +69,7 @@ def write_report_workbook(report, path, progress=None) -> WrittenWorkbook:
     """
     say = progress or (lambda message: None)
     path = Path(path)
-    words = labels(report.options.language)
+    words = labels_for(report.options.language, report.options.value)
     book = Workbook()
     register_styles(book, words["font"])
     present = [(key, write) for key, write, applies in SHEETS if applies(report)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..actions import render_action
+from ..actions import call_list, render_action
 from .sheet import SheetWriter
 
 TEXT_WIDTH = 80  # characters across the merged columns of the advice
@@ -42,10 +42,44 @@ def _who_table(sheet: SheetWriter, row: int, action, who_keys: list[str], filter
     return row
 
 
+def _call_list(sheet: SheetWriter, row: int, report) -> int:
+    """A salesperson's customers in the order to call them, with the reason; returns the next free row."""
+    words, value = sheet.words, report.options.value
+    calls, more = call_list(report.customers, value)
+    keys = ["customer_id", "customer_name", "action", "last_purchase", "days_since_last", f"window_{value}", value]
+    if calls["customer_name"].isna().all():
+        keys.remove("customer_name")
+    sheet.put(row, 1, words["call.title"], "rx_section")
+    sheet.style_row(row, 2, 1 + len(keys), "rx_section")
+    sheet.put(row + 1, 1, words["call.note"], "rx_subtitle")
+    row += 2
+    sheet.header(row, 1, [words["call.rank"]] + [words[f"col.{k}"] for k in keys])
+    styles = {"last_purchase": "rx_date", "days_since_last": "rx_int", f"window_{value}": "rx_money", value: "rx_money"}
+    for rank, person in enumerate(calls.itertuples(index=False), start=1):
+        row += 1
+        sheet.put(row, 1, rank, "rx_int")
+        for column, key in enumerate(keys, start=2):
+            cell = getattr(person, key)
+            if key == "action":
+                sheet.put(row, column, words[f"action.{cell}"])
+            elif key == "last_purchase":
+                sheet.put(row, column, cell.to_pydatetime(), styles[key])
+            elif key in styles:
+                sheet.put(row, column, float(cell), styles[key])
+            else:  # text from the data
+                sheet.text(row, column, None if pd.isna(cell) else cell)
+    if more:
+        sheet.put(row + 1, 2, sheet.word("call.more", count=f"{more:,}"), "rx_subtitle")
+        row += 1
+    return row + 2
+
+
 def write_actions(sheet: SheetWriter, report) -> None:
     words, language = sheet.words, report.options.language
     sheet.put(1, 1, sheet.word("actions.title", month=str(report.month)), "rx_title")
     row = 3
+    if report.options.call_list:
+        row = _call_list(sheet, row, report)
     if not report.actions:
         sheet.put(row, 1, words["actions.none"])
     who_keys = ["customer_id", "customer_name", "segment", "last_purchase", "days_since_last", "revenue"]

@@ -76,7 +76,7 @@ def write_classes(sheet: SheetWriter, report, customers: CustomerColumns) -> Non
     words = sheet.words
     yes, no = words["yes"], words["no"]
     segment, status = customers.range("segment"), customers.range("status")
-    revenue, window = customers.range("revenue"), customers.range("window_revenue")
+    revenue, window = customers.range("revenue"), customers.range(f"window_{report.options.value}")
     base, key = customers.range("in_base"), customers.range("key_account")
     sheet.put(1, 1, sheet.word("report.title", month=str(report.month)), "rx_title")
     complete = customers.complete

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 from openpyxl.utils import get_column_letter
 
-from ..customers import COLUMNS, SEGMENTS, STATUSES
+from ..customers import SEGMENTS, STATUSES, columns_of
 from ..value import VALUE_COLUMNS
 from .sheet import SheetWriter, display_width, number_width, sheet_ref
 from .stream import Column
@@ -20,10 +20,11 @@ from .stream import Column
 EXCEL_MAX_ROWS = 1_048_576
 _STYLES = {
     "first_purchase": "rx_date", "last_purchase": "rx_date", "orders": "rx_int", "revenue": "rx_money",
-    "window_orders": "rx_int", "window_revenue": "rx_money", "days_since_last": "rx_int",
+    "window_orders": "rx_int", "window_revenue": "rx_money", "days_since_last": "rx_int", "profit": "rx_money",
+    "window_profit": "rx_money",
     "p_alive": "rx_pct", "expected_purchases": "rx_money", "clv": "rx_money",
 }
-_ROUNDED = {"revenue": 2, "window_revenue": 2, "clv": 2, "expected_purchases": 2, "p_alive": 4}
+_ROUNDED = {"revenue": 2, "window_revenue": 2, "profit": 2, "window_profit": 2, "clv": 2, "expected_purchases": 2, "p_alive": 4}
 _KINDS = {"first_purchase": "date", "last_purchase": "date", "customer_id": "text", "customer_name": "text"}
 
 
@@ -88,7 +89,7 @@ def write_customers(sheet: SheetWriter, table: pd.DataFrame, horizon: int = 12) 
     """
     words = sheet.words
     has_names = table["customer_name"].notna().any()
-    keys = [k for k in COLUMNS if has_names or k != "customer_name"] + [k for k in VALUE_COLUMNS if k in table]
+    keys = [k for k in columns_of(table) if has_names or k != "customer_name"] + [k for k in VALUE_COLUMNS if k in table]
     letters = {key: get_column_letter(index) for index, key in enumerate(keys, start=1)}
     shown = table.head(EXCEL_MAX_ROWS - 1).reset_index(drop=True)
     titles = {key: sheet.word(f"col.{key}", horizon=horizon) for key in keys}

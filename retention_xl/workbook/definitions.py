@@ -7,7 +7,7 @@ import datetime as dt
 from openpyxl.styles import Alignment
 
 from ..actions import pct, render_definitions
-from ..cleaning import ADJUSTMENTS, EXCLUSION_REASONS
+from ..cleaning import ADJUSTMENTS, EXCLUSION_REASONS, PROFIT_UNKNOWN
 from ..customers import ACTIVE_MONTHS
 from ..value import CORRELATION_WARNING, FREQUENCY_GROUPS
 from .sheet import SheetWriter
@@ -35,6 +35,7 @@ def _parameters(report, words) -> list[tuple[str, object]]:
         (words["param.window"], options.active_window),
         (words["param.thresholds"], f"{pct(options.high)} / {pct(options.low)}"),
         (words["param.top_fraction"], pct(options.top_fraction)),
+        *([(words["param.value"], words[f"col.{options.value}"])] if report.current.profit is not None else []),
         (words["param.data_range"], f"{report.first_date:%Y-%m-%d} – {report.last_date:%Y-%m-%d}"),
         (words["param.language"], options.language),
         (words["param.generated"], dt.datetime.now().strftime("%Y-%m-%d %H:%M")),
@@ -70,7 +71,8 @@ def _accounting(sheet: SheetWriter, row: int, accounting) -> None:
 def _adjustments(sheet: SheetWriter, row: int, accounting) -> None:
     """Rows used with their text changed so that a workbook can hold it."""
     sheet.put(row, 1, sheet.words["acct.adjusted"], "rx_bold")
-    for row, reason in enumerate(ADJUSTMENTS, start=row + 1):
+    reasons = ADJUSTMENTS + ((PROFIT_UNKNOWN,) if PROFIT_UNKNOWN in accounting.adjustments else ())
+    for row, reason in enumerate(reasons, start=row + 1):
         adjusted = accounting.adjustments[reason]
         sheet.put(row, 1, sheet.words[f"acct.adjusted.{reason}"])
         sheet.put(row, 2, adjusted.count, "rx_int")
@@ -99,6 +101,7 @@ def write_definitions(sheet: SheetWriter, report) -> None:
         options.language, window=options.active_window, high=options.high, low=options.low,
         top=options.top_fraction, active_months=min(ACTIVE_MONTHS, options.active_window),
         as_of=report.sales.accounting.as_of if report.sales is not None else "—",
+        value=options.value, has_profit=report.current.profit is not None,
     ):
         sheet.put(row, 1, term, "rx_bold").alignment = Alignment(vertical="top", wrap_text=True)
         sheet.wrapped(row, 2, definition, DEFINITION_WIDTH, last_column=3)

@@ -15,13 +15,21 @@ from .customers import CustomerColumns
 from .sheet import SheetWriter
 
 _LABELS = {"S": "trend.S", "N": "trend.N", "E": "trend.E", "R": "trend.R", "L": "trend.L",
-           "retention": "trend.retention", "strict_retention": "trend.strict_retention", "revenue": "trend.revenue",
+           "retention": "trend.retention", "strict_retention": "trend.strict_retention", "revenue": "trend.revenue", "profit": "trend.profit",
            "orders": "trend.orders", "repeat_rate": "kpi.repeat_rate", "repurchase_rate": "trend.repurchase_rate",
            "return_rate": "trend.return_rate", "pareto_share": "kpi.pareto_share", "key_accounts": "group.key_accounts",
            "moved": "group.moved"}
 _STYLES = {"retention": "rx_pct", "strict_retention": "rx_pct", "repeat_rate": "rx_pct", "repurchase_rate": "rx_pct",
-           "return_rate": "rx_pct", "pareto_share": "rx_pct", "revenue": "rx_money"}
+           "return_rate": "rx_pct", "pareto_share": "rx_pct", "revenue": "rx_money", "profit": "rx_money"}
 COLUMNS = FIGURES + ("key_accounts", "moved")
+
+
+def _columns(table) -> tuple[str, ...]:
+    """The figures shown for a group table: profit follows revenue where the data carry it."""
+    if "profit" not in table:
+        return COLUMNS
+    at = COLUMNS.index("revenue") + 1
+    return COLUMNS[:at] + ("profit",) + COLUMNS[at:]
 
 
 def _number(value):
@@ -34,18 +42,19 @@ def _section(sheet: SheetWriter, report, role: str, header: int) -> tuple[int, i
     """The table of one group column from row ``header``; returns its first and last group rows."""
     words, table = sheet.words, report.groups[role]
     top = share(report.options.top_fraction)
-    sheet.header(header, 1, [words[f"group.{role}"]] + [sheet.word(_LABELS[k], top=top) for k in COLUMNS])
+    columns = _columns(table)
+    sheet.header(header, 1, [words[f"group.{role}"]] + [sheet.word(_LABELS[k], top=top) for k in columns])
     first = header + 1
     for row, (name, figures) in enumerate(table.iterrows(), start=first):
         if name is MISSING:
             sheet.put(row, 1, words[f"group.missing.{role}"])
         else:
             sheet.text(row, 1, name)
-        for column, key in enumerate(COLUMNS, start=2):
+        for column, key in enumerate(columns, start=2):
             sheet.put(row, column, _number(figures[key]), _STYLES.get(key, "rx_int"))
     last = first + len(table) - 1
-    _chain_row(sheet, report, last + 1)
-    retention = get_column_letter(2 + COLUMNS.index("retention"))
+    _chain_row(sheet, report, last + 1, columns)
+    retention = get_column_letter(2 + columns.index("retention"))
     if len(table) > 1:
         sheet.ws.conditional_formatting.add(
             f"{retention}{first}:{retention}{last}",
@@ -54,10 +63,10 @@ def _section(sheet: SheetWriter, report, role: str, header: int) -> tuple[int, i
     return first, last
 
 
-def _chain_row(sheet: SheetWriter, report, row: int) -> None:
+def _chain_row(sheet: SheetWriter, report, row: int, columns: tuple[str, ...]) -> None:
     """The whole chain, from all sales (not the sum of the groups: a customer can buy in several)."""
     sheet.put(row, 1, sheet.words["group.chain"], "rx_bold")
-    for column, key in enumerate(COLUMNS, start=2):
+    for column, key in enumerate(columns, start=2):
         if key == "key_accounts":
             value = int(report.customers["key_account"].sum())
         elif key == "moved":
@@ -73,7 +82,7 @@ def write_group_sheet(sheet: SheetWriter, report, role: str) -> None:
     sheet.put(2, 1, sheet.words["group.note"], "rx_subtitle")
     header = 4
     first, last = _section(sheet, report, role, header)
-    _chart(sheet, first, last, 2 + COLUMNS.index("retention"), f"A{last + 4}")
+    _chart(sheet, first, last, 2 + _columns(report.groups[role]).index("retention"), f"A{last + 4}")
     sheet.ws.freeze_panes = f"B{first}"
     sheet.fit_columns(minimum=8, widths={"A": 24})
     sheet.print_setup(f"{header}:{header}")

@@ -173,7 +173,8 @@ def _write_headlines(sheet: SheetWriter, report, trend: TrendTable, customers: C
     for key in ("repurchase_rate", "return_rate"):
         rate(key, lambda c, trend_row, _, key=key: trend_row and f"={trend.cell(key, trend_row)}")
     rate("pareto_share", current_only(lambda: customers.complete and formulas.pareto_share_sorted(
-        customers.range("window_revenue"), customers.range("in_base"), words["yes"], options.top_fraction) or None))
+        customers.range(f"window_{options.value}"), customers.range("in_base"), words["yes"], options.top_fraction)
+        or None))
 
     lines.add("revenue", from_trend("revenue"), style="rx_money")
     lines.add("orders", from_trend("orders"))

@@ -70,6 +70,9 @@ class Accounting:
     exclusions: dict[str, Exclusion]
     adjustments: dict[str, Exclusion] = field(default_factory=lambda: {key: Exclusion() for key in ADJUSTMENTS})
     as_of: str | None = None  # the day after which dates count as in the future
+    # Per group column (store ...): each group's own accounting, keyed by its label (None: no value).
+    # Lines the reader could not split into fields belong to no group and are counted only above.
+    by_group: dict[str, dict] = field(default_factory=dict, repr=False)
 
     @property
     def excluded(self) -> int:
@@ -171,26 +174,21 @@ def clean_transactions(
     reasons = _reasons(frame, names, parsed, empty, as_of)
     if unsaved_formulas is not None:
         reasons["formula_without_value"] = np.asarray(unsaved_formulas, dtype=bool)[:len(frame)]
-    excluded, exclusions = _first_reasons(reasons, rows)
-    adjustments = _make_visible(parsed, rows, ~excluded)
+    excluded, reason_of = _first_reasons(reasons)
+    adjusted = _make_visible(parsed, ~excluded)
     transactions = _kept_rows(parsed, rows, ~excluded)
-    for group, column in (group_cols or {}).items():
-        transactions[group] = _group_labels(frame[column], excluded)
+    amounts = parsed.amounts.to_numpy(dtype=float)
     if profit_col or cost_col or unit_cost_col:
-        profit = _profits(frame, parsed.amounts.to_numpy(dtype=float), profit_col, cost_col, unit_cost_col,
-                          quantity_col, decimal)
-        unknown = np.isnan(profit) & ~excluded
-        adjustments[PROFIT_UNKNOWN] = Exclusion(int(unknown.sum()), [int(r) for r in rows[unknown][:EXAMPLES_PER_REASON]])
+        profit = _profits(frame, amounts, profit_col, cost_col, unit_cost_col, quantity_col, decimal)
+        adjusted[PROFIT_UNKNOWN] = np.isnan(profit) & ~excluded
         transactions["profit"] = profit[~excluded] if excluded.any() else profit
-    kept_amounts = transactions["amount"].to_numpy()
-    accounting = Accounting(
-        rows_read=len(frame),
-        purchases=int((kept_amounts > 0).sum()),
-        returns=int((kept_amounts < 0).sum()),
-        exclusions=exclusions,
-        adjustments=adjustments,
-        as_of=str(_day(as_of).date()),
-    )
+    day = str(_day(as_of).date())
+    accounting = _account(np.arange(len(rows)), rows, amounts, reason_of, adjusted, day)
+    for group, column in (group_cols or {}).items():
+        labels = _group_labels(frame[column])
+        transactions[group] = labels[~excluded].reset_index(drop=True) if excluded.any() else labels
+        accounting.by_group[group] = {label: _account(members, rows, amounts, reason_of, adjusted, day)
+                                      for label, members in _members(labels)}
     return CleanResult(transactions, accounting, parsed.dayfirst)
 
 
@@ -211,16 +209,15 @@ def _day(as_of) -> pd.Timestamp:
     return pd.Timestamp.now().normalize() if as_of is None else pd.Timestamp(as_of).normalize()
 
 
-def _group_labels(column: pd.Series, excluded: np.ndarray) -> pd.Series:
-    """A store (salesperson ...) column as text a workbook can hold, for the rows kept.
+def _group_labels(column: pd.Series) -> pd.Series:
+    """A store (salesperson ...) column as text a workbook can hold.
 
     A chain has few stores: the rules run on the distinct names of a categorical column.
     """
     labels = values.customer_ids(column.astype("category"))
     if values.has_control_characters(labels).any() or values.too_long_for_a_cell(labels).any():
         labels = values.visible_text(labels)
-    labels = labels.reset_index(drop=True)
-    return labels[~excluded].reset_index(drop=True) if excluded.any() else labels
+    return labels.reset_index(drop=True)
 
 
 def _end_of(as_of) -> np.datetime64:
@@ -264,10 +261,10 @@ def _after(dates: pd.Series, end: np.datetime64) -> np.ndarray:
     return dates.to_numpy(dtype="datetime64[ns]") >= end
 
 
-def _make_visible(parsed: "_Parsed", rows: np.ndarray, keep: np.ndarray) -> dict[str, Exclusion]:
-    """Ids and names cleaned of what a workbook cannot hold, with the rows that changed."""
-    control = np.zeros(len(rows), dtype=bool)
-    cut = np.zeros(len(rows), dtype=bool)
+def _make_visible(parsed: "_Parsed", keep: np.ndarray) -> dict[str, np.ndarray]:
+    """Ids and names cleaned of what a workbook cannot hold; per adjustment, the used rows that changed."""
+    control = np.zeros(len(keep), dtype=bool)
+    cut = np.zeros(len(keep), dtype=bool)
     for attribute in ("customers", "names"):
         series = getattr(parsed, attribute)
         if series is None:
@@ -278,12 +275,7 @@ def _make_visible(parsed: "_Parsed", rows: np.ndarray, keep: np.ndarray) -> dict
             setattr(parsed, attribute, values.visible_text(series))
         control |= has_control
         cut |= too_long
-    control &= keep
-    cut &= keep
-    return {
-        "control_characters": Exclusion(int(control.sum()), [int(r) for r in rows[control][:EXAMPLES_PER_REASON]]),
-        "text_cut": Exclusion(int(cut.sum()), [int(r) for r in rows[cut][:EXAMPLES_PER_REASON]]),
-    }
+    return {"control_characters": control & keep, "text_cut": cut & keep}
 
 
 @dataclass
@@ -349,15 +341,51 @@ def _parse(frame: pd.DataFrame, names: _Columns, dayfirst: bool | None, decimal:
     )
 
 
-def _first_reasons(reasons: dict[str, np.ndarray], rows: np.ndarray) -> tuple[np.ndarray, dict[str, Exclusion]]:
-    """Each row counted under the first reason that applies to it, in the documented order."""
-    excluded = np.zeros(len(rows), dtype=bool)
-    exclusions = {}
-    for reason in EXCLUSION_REASONS:
+def _first_reasons(reasons: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Each row counted under the first reason that applies to it, in the documented order.
+
+    Returns the excluded rows and, per row, the position of its reason in
+    :data:`EXCLUSION_REASONS` (-1 for a row that is used).
+    """
+    length = len(reasons["empty_row"])
+    excluded = np.zeros(length, dtype=bool)
+    reason_of = np.full(length, -1, dtype=np.int8)
+    for position, reason in enumerate(EXCLUSION_REASONS):
         hits = reasons[reason] & ~excluded
         excluded |= hits
-        exclusions[reason] = Exclusion(int(hits.sum()), [int(r) for r in rows[hits][:EXAMPLES_PER_REASON]])
-    return excluded, exclusions
+        reason_of[hits] = position
+    return excluded, reason_of
+
+
+def _account(members: np.ndarray, rows: np.ndarray, amounts: np.ndarray, reason_of: np.ndarray,
+             adjusted: dict[str, np.ndarray], as_of: str) -> Accounting:
+    """The accounting of the rows at positions ``members`` (all rows, or one group's)."""
+    reason = reason_of[members]
+    used = reason < 0
+    amount = amounts[members]
+
+    def counted(mask: np.ndarray) -> Exclusion:
+        return Exclusion(int(mask.sum()), [int(r) for r in rows[members[mask]][:EXAMPLES_PER_REASON]])
+
+    return Accounting(
+        rows_read=len(members),
+        purchases=int((used & (amount > 0)).sum()),
+        returns=int((used & (amount < 0)).sum()),
+        exclusions={name: counted(reason == position) for position, name in enumerate(EXCLUSION_REASONS)},
+        adjustments={name: counted(mask[members]) for name, mask in adjusted.items()},
+        as_of=as_of,
+    )
+
+
+def _members(labels: pd.Series):
+    """(label, row positions) per distinct group label; None is the label of the rows without one."""
+    codes, names = pd.factorize(labels, use_na_sentinel=True)
+    codes = np.where(codes < 0, len(names), codes)
+    order = np.argsort(codes, kind="stable")
+    counts = np.bincount(codes, minlength=len(names) + 1)
+    for code, members in enumerate(np.split(order, np.cumsum(counts)[:-1])):
+        if len(members):
+            yield (None if code == len(names) else names[code]), members
 
 
 def _kept_rows(parsed: _Parsed, rows: np.ndarray, keep: np.ndarray) -> pd.DataFrame:

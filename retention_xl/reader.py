@@ -17,7 +17,7 @@ from __future__ import annotations
 import codecs
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +55,12 @@ class SalesData:
     columns: dict[str, str]
     dayfirst: bool | None
     encoding: str | None = None
+    group: str | None = None  # in one group's workbook: the group (store ...) whose rows these are
+
+    def of_group(self, role: str, value, display: str, rows: pd.DataFrame) -> SalesData:
+        """The same file seen from one group: its transactions ``rows`` and the accounting of its rows alone."""
+        accounting = self.accounting.by_group[role][None if pd.isna(value) else value]
+        return replace(self, transactions=rows, accounting=accounting, group=display)
 
 
 def read_sales(

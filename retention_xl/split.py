@@ -76,12 +76,12 @@ class SplitResult:
         return {"folder": str(self.folder), "files": self.files, "failed": self.failed}
 
 
-def _write_one(rows: pd.DataFrame, options, path: Path) -> str | None:
-    """One group's workbook; the reason it could not be made, or None."""
+def _write_one(rows: pd.DataFrame, options, path: Path, sales=None) -> str | None:
+    """One group's workbook (``sales``: the file as that group sees it); the reason it could not be made, or None."""
     from .report import analyse, write_workbook
 
     try:
-        write_workbook(analyse(rows, options), path)
+        write_workbook(analyse(rows, options, sales), path)
     except RetentionXLError as error:  # one group's failure loses none of the others
         return str(error)
     return None
@@ -108,19 +108,21 @@ def write_split(report, transactions: pd.DataFrame, role: str, folder: Path, pro
     options = replace(report.options, month=str(report.month), call_list=role == "salesperson")
     result = SplitResult(folder)
 
-    def rows_of(value) -> pd.DataFrame:
+    def work(display, value) -> tuple:
+        """The arguments of :func:`_write_one` for one group."""
         rows = transactions[keys.isna()] if pd.isna(value) else transactions[keys == value]
-        return rows.drop(columns=[role]).reset_index(drop=True)
+        rows = rows.drop(columns=[role]).reset_index(drop=True)
+        sales = report.sales and report.sales.of_group(role, value, display, rows.iloc[:0])
+        return rows, options, folder / names[display], sales
 
     workers = workers or os.cpu_count() or 1
     if workers == 1 or len(groups) == 1:
-        outcomes = ((display, _write_one(rows_of(value), options, folder / names[display])) for display, value in groups)
+        outcomes = ((display, _write_one(*work(display, value))) for display, value in groups)
     else:
         # Fresh interpreters rather than forks: a fork of a process whose Arrow threads hold a lock can hang.
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
         try:
-            futures = [(display, pool.submit(_write_one, rows_of(value), options, folder / names[display]))
-                       for display, value in groups]
+            futures = [(display, pool.submit(_write_one, *work(display, value))) for display, value in groups]
             outcomes = [(display, future.result()) for display, future in futures]
         except BaseException:  # interrupted or terminated: no new workbook is started
             pool.shutdown(wait=True, cancel_futures=True)

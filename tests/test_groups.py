@@ -125,3 +125,51 @@ def test_one_workbook_per_store_with_safe_names(tmp_path):
     assert ids <= own  # no other store's customers
     values = recalculated_values(folder / shanghai, tmp_path)
     assert not [v for sheet in values.values() for v in sheet.values() if isinstance(v, str) and v.startswith("#")]
+
+
+def test_each_groups_accounting_is_its_own_rows_and_they_add_up_to_the_files():
+    frame = pd.DataFrame([("A", "2024-01-05", 10, "东店"), (None, "2024-01-06", 5, "东店"), ("B", "bad", 7, "西店"),
+                          ("C", "2024-01-07", -3, "西店"), ("D", "2024-01-08", 4, None), ("E", "2024-01-09", 0, None)],
+                         columns=["c", "d", "a", "store"])
+    accounting = clean_transactions(frame, "c", "d", "a", as_of="2026-01-01", group_cols={"store": "store"}).accounting
+    east, west, none = (accounting.by_group["store"][key] for key in ("东店", "西店", None))
+    assert (east.rows_read, east.purchases, east.exclusions["missing_customer"].example_rows) == (2, 1, [3])
+    assert (west.purchases, west.returns, west.exclusions["invalid_date"].example_rows) == (0, 1, [4])
+    assert (none.purchases, none.exclusions["zero_amount"].example_rows) == (1, [7])
+    for part in (east, west, none):
+        assert part.balances() and part.as_of == accounting.as_of
+    assert sum(p.rows_read for p in (east, west, none)) == accounting.rows_read
+
+
+@pytest.mark.libreoffice
+def test_a_salespersons_workbook_is_their_call_list_and_their_rows_only(tmp_path):
+    from libreoffice import recalculated_values
+
+    from retention_xl.report import create_report
+
+    rows = [(f"C{c:02d}", f"2024-{m:02d}-{5 + c % 20:02d}", 100 + c, f"S{c % 2}")
+            for c in range(24) for m in (1, 2, 3) if m == 1 or (c + m) % 3]
+    rows += [(None, "2024-03-09", 40, "S1"), ("C90", "not a date", 40, "S0")]  # one bad row for each salesperson
+    sales = tmp_path / "sales.csv"
+    pd.DataFrame(rows, columns=["客户编号", "订单日期", "金额", "导购"]).to_csv(sales, index=False)
+    report = create_report(sales, tmp_path / "chain.xlsx", ReportOptions(month="2024-03", clv=False, language="en"),
+                           as_of="2026-01-01", split_by="salesperson")
+    words = labels("en")
+    s1 = openpyxl.load_workbook(tmp_path / "chain_by_salesperson" / "S1.xlsx")
+    actions = [[c.value for c in row] for row in s1[words["sheet.actions"]].iter_rows()]
+    assert actions[2][0] == words["call.title"] and actions[4][0] == words["call.rank"]
+    listed = [row[1] for row in actions[5:] if isinstance(row[0], int)]
+    own = {f"C{c:02d}" for c in range(24) if c % 2 == 1}
+    assert set(listed) == own  # every customer of theirs, and nobody else's
+    customers = report.customers.set_index("customer_id")
+    from retention_xl.actions import CALL_PRIORITY
+    ranks = [CALL_PRIORITY.index(customers.loc[c, "action"]) for c in listed]
+    assert ranks == sorted(ranks)
+    definitions = [[c.value for c in row] for row in s1[words["sheet.definitions"]].iter_rows()]
+    texts = {row[0]: row for row in definitions}
+    assert texts[words["acct.rows_read"]][1] == sum(1 for r in rows if r[3] == "S1")
+    assert texts[words["acct.excluded.missing_customer"]][2] == str(rows.index(rows[-2]) + 2)
+    assert texts[words["acct.excluded.invalid_date"]][1] == 0  # S0's bad row is not S1's
+    assert words["acct.group_note"].format(group="S1") in texts
+    values = recalculated_values(tmp_path / "chain_by_salesperson" / "S1.xlsx", tmp_path)
+    assert not [v for sheet in values.values() for v in sheet.values() if isinstance(v, str) and v.startswith("#")]

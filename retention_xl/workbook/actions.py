@@ -98,5 +98,7 @@ def write_actions(sheet: SheetWriter, report) -> None:
         if len(action.who):
             row = _who_table(sheet, row, action, who_keys, worded.filter_value)
         row += 1
-    sheet.fit_columns(widths={"A": 14, "B": 16, "C": 22, "D": 18, "E": 14, "F": 12, "G": 16})
+    # On a call list, column D holds the recommended action, the longest text of a row.
+    sheet.fit_columns(widths={"A": 14, "B": 16, "C": 22, "D": 32 if report.options.call_list else 18, "E": 14,
+                              "F": 12, "G": 16, "H": 14})
     sheet.print_setup()

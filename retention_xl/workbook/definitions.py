@@ -109,6 +109,9 @@ def write_definitions(sheet: SheetWriter, report) -> None:
 
     row = _value_section(sheet, row + 1, report)
     if report.sales is not None:
+        if report.sales.group is not None:  # one group's workbook: its own rows, and no other group's
+            sheet.put(row + 1, 1, sheet.word("acct.group_note", group=report.sales.group), "rx_subtitle")
+            row += 1
         _accounting(sheet, row + 1, report.sales.accounting)
     sheet.fit_columns(widths={"A": 52, "B": 60, "C": 40})
     sheet.print_setup()

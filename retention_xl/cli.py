@@ -33,7 +33,8 @@ EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
 
 CONFIG_KEYS = {"sheet", "columns", "dayfirst", "encoding", "decimal", "as_of", "month", "language", "window", "high",
-               "low", "top", "clv", "horizon", "discount", "engine", "value"}
+               "low", "top", "clv", "horizon", "discount", "engine", "value", "memory_limit",
+               "spark_master"}
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -68,7 +69,9 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_OneLineParser)
 
     report = commands.add_parser("report", help="turn a sales sheet into the monthly retention workbook")
-    report.add_argument("sales", type=Path, help="sales file: .xlsx, .xlsm, .xls, .csv or .parquet")
+    report.add_argument("sales", type=Path, nargs="?",
+                        help="sales file (.xlsx, .xlsm, .xls, .csv, .parquet), a folder of Parquet files (Hive "
+                             "partitions too) or a glob such as 'sales/*.parquet'")
     report.add_argument("-o", "--output", type=Path, required=True, help="the workbook to write (.xlsx)")
     report.add_argument("--month", help="report month YYYY-MM (default: the last complete month in the data)")
     report.add_argument("--lang", "--language", dest="language", help="zh-CN (default), zh-TW or en")
@@ -85,15 +88,26 @@ def _parser() -> argparse.ArgumentParser:
                         help="also write one complete workbook per store (salesperson ...) into a folder")
     report.add_argument("--split-dir", dest="split_dir", type=Path,
                         help="the folder for --split-by (default: beside the report, e.g. REPORT_by_store)")
-    report.add_argument("--engine", choices=["auto", "pandas", "duckdb"],
+    report.add_argument("--engine", choices=["auto", "pandas", "duckdb", "spark"],
                         help="what builds the customer x month table (default auto: pandas)")
     report.add_argument("--value", choices=["revenue", "profit"],
                         help="what ranks customers, key accounts, the Pareto share and actions (default revenue; "
                              "profit needs a profit, cost or unit-cost column)")
+    report.add_argument("--memory-limit", dest="memory_limit", metavar="SIZE",
+                        help="DuckDB's memory limit, e.g. 4GB; beyond it DuckDB spills to a temporary folder "
+                             "(default: half of this machine's memory)")
+    report.add_argument("--spark-master", dest="spark_master", metavar="URL",
+                        help="with --engine spark: the cluster's master URL, e.g. spark://host:7077 "
+                             "(default: local mode on every core)")
     report.add_argument("--horizon", type=int, metavar="MONTHS", help="months of customer lifetime value (default 12)")
     report.add_argument("--discount", type=float, metavar="RATE",
                         help="monthly discount rate of customer lifetime value (default 0.01)")
     reading = report.add_argument_group("reading the sales file")
+    reading.add_argument("--source", metavar="URL",
+                         help="read the sales from PostgreSQL instead, e.g. postgresql://user@host/db (the password "
+                              "from PGPASSWORD or ~/.pgpass, never in the URL), with --table or --query")
+    reading.add_argument("--table", help="with --source: the table (or schema.table) holding the sales")
+    reading.add_argument("--query", help="with --source: an SQL query returning the sales rows")
     reading.add_argument("--sheet", help="worksheet name or 0-based number (default: the first with a sales table)")
     for option, meaning in (
         ("customer", "customer id"), ("name", "customer name"), ("date", "order date"), ("amount", "amount"),
@@ -162,7 +176,8 @@ def _report(args) -> int:
         ("month", pick("month")), ("language", pick("language")), ("active_window", pick("window")),
         ("high", pick("high")), ("low", pick("low")), ("top_fraction", pick("top")),
         ("clv", pick("clv")), ("horizon", pick("horizon")), ("discount", pick("discount")),
-        ("engine", pick("engine")), ("value", pick("value")),
+        ("engine", pick("engine")), ("value", pick("value")), ("memory_limit", pick("memory_limit")),
+        ("spark_master", pick("spark_master")),
     ):
         if value is not None:
             setattr(options, field, value)
@@ -177,7 +192,8 @@ def _report(args) -> int:
         args.sales, args.output, options,
         sheet=pick("sheet"), columns=columns or None, dayfirst=pick("dayfirst"), encoding=pick("encoding"),
         decimal=pick("decimal"), as_of=pick("as_of"), split_by=args.split_by, split_dir=args.split_dir,
-        json_path=args.json_path, progress=progress if show_progress else None,
+        json_path=args.json_path, source=args.source, table=args.table, query=args.query,
+        progress=progress if show_progress else None,
     )
     if not args.quiet:
         current = report.current

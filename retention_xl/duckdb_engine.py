@@ -1,10 +1,10 @@
 """The customer x month table built by DuckDB, to the contract of :mod:`retention_xl.activity`.
 
-The same clean transactions, the same definitions, another engine: DuckDB aggregates
-out of core and on every core, which is where data beyond one machine's memory will
-go. Customers keep the codes pandas gives them (order of first appearance), so every
-figure computed from the table is the same whichever engine built it; money sums may
-differ far below a cent, which the contract allows.
+The same clean transactions, the same definitions (:mod:`retention_xl.engine_sql`),
+another engine: DuckDB aggregates out of core and on every core. Customers keep the
+codes pandas gives them (order of first appearance), so every figure computed from
+the table is the same whichever engine built it; money sums may differ far below a
+cent, which the contract allows.
 
 >>> import pandas as pd
 >>> rows = pd.DataFrame({"customer_id": ["a", "a", "b"], "order_id": ["1", "1", None], "amount": [5.0, 2.0, 3.0],
@@ -15,83 +15,54 @@ differ far below a cent, which the contract allows.
 
 from __future__ import annotations
 
-import numpy as np
+import os
+import re
+import tempfile
+
 import pandas as pd
 
-from .activity import CustomerMonths, NO_DAY, _latest_names
+from .activity import CustomerMonths
+from .engine_sql import FIRST_DAYS_SQL, MONTHS_SQL, customer_months, engine_rows
+from .errors import UsageError
 
-_TABLE = """
-WITH t AS (
-    SELECT customer, amount, profit, day, order_key, year(day) * 12 + month(day) - 1 AS month
-    FROM rows
-),
-per_month AS (
-    SELECT customer, month,
-           sum(CASE WHEN amount > 0 THEN amount ELSE 0 END) AS purchases,
-           sum(CASE WHEN amount > 0 THEN 0 ELSE -amount END) AS returned,
-           count(DISTINCT CASE WHEN amount > 0 THEN day END) AS purchase_days,
-           min(CASE WHEN amount > 0 THEN day END) AS first_purchase_day,
-           max(CASE WHEN amount > 0 THEN day END) AS last_purchase_day,
-           coalesce(sum(profit), 0) AS profit
-    FROM t GROUP BY customer, month
-),
-orders AS (  -- an order belongs to the month of its earliest line
-    SELECT customer, month, count(*) AS orders
-    FROM (SELECT customer, order_key, min(month) AS month FROM t WHERE amount > 0 GROUP BY customer, order_key)
-    GROUP BY customer, month
-)
-SELECT p.customer, p.month, p.purchases, p.returned, coalesce(o.orders, 0) AS orders, p.purchase_days,
-       coalesce(datediff('day', DATE '1970-01-01', p.first_purchase_day), -1) AS first_purchase_day,
-       coalesce(datediff('day', DATE '1970-01-01', p.last_purchase_day), -1) AS last_purchase_day, p.profit
-FROM per_month p LEFT JOIN orders o USING (customer, month)
-ORDER BY p.customer, p.month
-"""
-
-_FIRST_DAYS = """
-WITH first AS (SELECT customer, min(day) AS day FROM rows WHERE amount > 0 GROUP BY customer)
-SELECT f.customer, datediff('day', DATE '1970-01-01', f.day) AS first_purchase_day, sum(r.amount) AS amount
-FROM first f JOIN rows r ON r.customer = f.customer AND r.day = f.day
-GROUP BY f.customer, f.day
-"""
+MEMORY_SHARE = 0.5  # of the machine's memory, DuckDB's default limit: pandas holds the transactions beside it
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*$", re.IGNORECASE)
 
 
-def build_customer_months(transactions: pd.DataFrame, until: pd.Period, connection=None) -> CustomerMonths:
+def memory_limit(text: str | None) -> str:
+    """A DuckDB memory limit from ``4GB``-style text, or the default share of this machine's memory.
+
+    >>> memory_limit("4GB"), memory_limit("512 mib")
+    ('4GB', '512MIB')
+    """
+    if text is None:
+        pages, page_size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+        return f"{max(int(pages * page_size * MEMORY_SHARE / 2**20), 256)}MiB"
+    match = _SIZE.match(str(text))
+    if not match:
+        raise UsageError(f"the memory limit must be a size such as 4GB or 512MB, got {text!r}")
+    return f"{match.group(1)}{match.group(2).upper()}"
+
+
+def build_customer_months(transactions: pd.DataFrame, until: pd.Period, connection=None,
+                          memory: str | None = None, spill_dir: str | None = None) -> CustomerMonths:
     """The customer x month table of the transactions up to the end of month ``until``, aggregated by DuckDB.
 
-    ``connection`` is a DuckDB connection to use (default: a new in-memory one).
+    ``connection`` is a DuckDB connection to use (default: a new in-memory one, limited to
+    ``memory`` -- see :func:`memory_limit` -- and spilling to ``spill_dir``, default a
+    temporary folder removed afterwards).
     """
     import duckdb
 
-    codes, ids = pd.factorize(transactions["customer_id"], sort=False)
-    day = transactions["date"].to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
-    # An order is its order id; a purchase without one is one order per customer and day.
-    order_key = transactions["order_id"].astype("string").fillna("\x00day " + pd.Series(day.astype(str)))
-    rows = pd.DataFrame({"customer": codes.astype(np.int32), "amount": transactions["amount"].to_numpy(dtype=float),
-                         "day": day, "order_key": order_key.to_numpy(dtype=object),
-                         "profit": transactions["profit"].to_numpy(dtype=float) if "profit" in transactions else np.nan})
-    rows = rows[rows["day"] < np.datetime64((until + 1).start_time.date(), "D")]
-    con = connection or duckdb.connect()
-    try:
-        con.register("rows", rows)
-        months = con.execute(_TABLE).df()
-        firsts = con.execute(_FIRST_DAYS).df()
-        con.unregister("rows")
-    finally:
-        if connection is None:
-            con.close()
-    months = months.astype({"customer": np.int32, "month": np.int32, "purchases": float, "returned": float,
-                            "orders": np.int32, "purchase_days": np.int32, "first_purchase_day": np.int32,
-                            "last_purchase_day": np.int32, "profit": float})
-    if "profit" not in transactions:
-        months = months.drop(columns="profit")
-    first_day = np.full(len(ids), NO_DAY, dtype=np.int32)
-    first_amount = np.zeros(len(ids))
-    first_day[firsts["customer"].to_numpy()] = firsts["first_purchase_day"].to_numpy()
-    first_amount[firsts["customer"].to_numpy()] = np.round(firsts["amount"].to_numpy(dtype=float), 2)
-    customers = pd.DataFrame({
-        "customer_id": np.asarray(ids, dtype=object),
-        "customer_name": _latest_names(transactions, ids).to_numpy(dtype=object),
-        "first_purchase_day": first_day,
-        "first_day_amount": first_amount,
-    })
-    return CustomerMonths(months=months.reset_index(drop=True), customers=customers)
+    rows, ids = engine_rows(transactions, until)
+    with tempfile.TemporaryDirectory(prefix="retention_xl_duckdb_", dir=spill_dir) as spill:
+        con = connection or duckdb.connect(config={"memory_limit": memory_limit(memory), "temp_directory": spill})
+        try:
+            con.register("rows", rows)
+            months = con.execute(MONTHS_SQL).df()
+            firsts = con.execute(FIRST_DAYS_SQL).df()
+            con.unregister("rows")
+        finally:
+            if connection is None:
+                con.close()
+    return customer_months(months, firsts, transactions, ids)

@@ -25,6 +25,7 @@ import pandas as pd
 import pyarrow as pa
 
 from . import columns as cols
+from . import sources
 from .cleaning import Accounting, clean_transactions
 from .errors import InputError, UsageError
 from .csvfile import read_csv_table
@@ -49,13 +50,19 @@ class SalesData:
 
     transactions: pd.DataFrame
     accounting: Accounting
-    file: Path
+    file: Path | None
     sheet: str | None
     header_row: int
     columns: dict[str, str]
     dayfirst: bool | None
     encoding: str | None = None
     group: str | None = None  # in one group's workbook: the group (store ...) whose rows these are
+    label: str | None = None  # a database source, shown without its password (``file`` is then None)
+
+    @property
+    def source_name(self) -> str:
+        """What the sales were read from, as the report shows it."""
+        return self.label if self.file is None else self.file.name
 
     def of_group(self, role: str, value, display: str, rows: pd.DataFrame) -> SalesData:
         """The same file seen from one group: its transactions ``rows`` and the accounting of its rows alone."""
@@ -93,23 +100,59 @@ def read_sales(
     mapping = _role_mapping(columns)
     _check_reading_options(encoding, decimal, as_of)
     started = time.perf_counter()
-    kind = _kind_of(path)
-    size_mb = path.stat().st_size / 1e6
-    say(f"Reading {path.name} ({size_mb:,.1f} MB)…")
-    if kind == "excel":
-        raw = read_excel_table(path, sheet, mapping)
-    elif kind == "csv":
-        raw = read_csv_table(path, mapping, encoding)
+    if path.is_dir() or sources.is_glob(str(path)):
+        say(f"Reading the Parquet files of {path}…")
+        headers, read = sources.read_dataset(path)
+        raw = _raw_from_arrow(headers, read, mapping, path)
     else:
-        raw = _read_parquet(path, mapping)
-    say(f"Read {len(raw.frame):,} rows in {time.perf_counter() - started:.1f} s; cleaning…")
+        kind = _kind_of(path)
+        say(f"Reading {path.name} ({path.stat().st_size / 1e6:,.1f} MB)…")
+        if kind == "excel":
+            raw = read_excel_table(path, sheet, mapping)
+        elif kind == "csv":
+            raw = read_csv_table(path, mapping, encoding)
+        else:
+            raw = _read_parquet(path, mapping)
+    return _finish(raw, path, None, dayfirst, decimal, as_of, say, started)
 
-    result = _clean(raw, path, dayfirst, decimal, as_of)
+
+def read_database(
+    url: str,
+    *,
+    table: str | None = None,
+    query: str | None = None,
+    columns: Mapping[str, str] | None = None,
+    dayfirst: bool | None = None,
+    decimal: str | None = None,
+    as_of: str | pd.Timestamp | None = None,
+    progress: Progress | None = None,
+) -> SalesData:
+    """Read and clean the sales rows of a PostgreSQL ``table`` or ``query`` (see :mod:`retention_xl.sources`).
+
+    ``url`` is ``postgresql://user@host:port/database``, without a password (libpq takes it
+    from ``PGPASSWORD`` or ``~/.pgpass``). The other arguments are those of :func:`read_sales`;
+    example rows are record numbers in the order the database returned them.
+    """
+    say = progress or (lambda message: None)
+    mapping = _role_mapping(columns)
+    _check_reading_options(None, decimal, as_of)
+    started = time.perf_counter()
+    headers, read, what = sources.read_postgres(url, table, query)
+    say(f"Reading {what}…")
+    raw = _raw_from_arrow(headers, read, mapping, what)
+    return _finish(raw, None, what, dayfirst, decimal, as_of, say, started)
+
+
+def _finish(raw: RawTable, path: Path | None, label: str | None, dayfirst, decimal, as_of, say, started) -> SalesData:
+    """Clean ``raw`` and account for every row; ``path`` is the file read, or ``label`` names a database source."""
+    where = path if path is not None else label
+    say(f"Read {len(raw.frame):,} rows in {time.perf_counter() - started:.1f} s; cleaning…")
+    result = _clean(raw, where, dayfirst, decimal, as_of)
     if raw.malformed_count:
         result.accounting.add_malformed(raw.malformed_lines, raw.malformed_count)
     accounting = result.accounting
     if accounting.purchases == 0:
-        raise InputError(_no_usable_rows(accounting, raw), file=path, sheet=raw.sheet)
+        raise InputError(_no_usable_rows(accounting, raw), file=where, sheet=raw.sheet)
     say(
         f"{accounting.purchases:,} purchases, {accounting.returns:,} returns, "
         f"{accounting.excluded:,} rows excluded ({time.perf_counter() - started:.1f} s)"
@@ -123,6 +166,7 @@ def read_sales(
         columns={role: raw.column_map.header_of(role) for role in raw.column_map.positions},
         dayfirst=result.dayfirst,
         encoding=raw.encoding,
+        label=label,
     )
 
 
@@ -284,18 +328,22 @@ def _read_parquet(path: Path, mapping: dict[str, str]) -> RawTable:
         parquet = pq.ParquetFile(path)
     except Exception as error:
         raise InputError(f"cannot be read as Parquet ({first_line(error)})", file=path) from None
-    headers = parquet.schema_arrow.names
+    return _raw_from_arrow(parquet.schema_arrow.names, lambda columns: parquet.read(columns=columns), mapping, path)
+
+
+def _raw_from_arrow(headers: list[str], read, mapping: dict[str, str], path) -> RawTable:
+    """The mapped columns of an Arrow source (Parquet, a folder of it, a database): ``read(names)`` reads them."""
     found = cols.find_header([headers], mapping)
     if found is None:
         raise InputError(header_help([headers], mapping), file=path)
     by_index = {index: role for role, index in found.positions.items()}
     try:
-        table = nan_as_infinite(_text_as_utf8(parquet.read(columns=[headers[i] for i in sorted(by_index)]), path))
+        table = nan_as_infinite(_text_as_utf8(read([headers[i] for i in sorted(by_index)]), path))
         frame = table.to_pandas(self_destruct=True, split_blocks=True, date_as_object=False)
     except (pa.ArrowInvalid, UnicodeDecodeError) as error:
         raise InputError(f"holds text that is not valid UTF-8 ({first_line(error)}): the file is damaged or was "
                          "written with another encoding; write it again with UTF-8 text", file=path) from None
     del table
     frame.columns = [by_index[i] for i in sorted(by_index)]
-    # Parquet has no header row: row N is the N-th record.
+    # Arrow sources have no header row: row N is the N-th record.
     return RawTable(frame, np.arange(1, len(frame) + 1), found, None)

@@ -29,10 +29,10 @@ from .value import CustomerValue, customer_value, value_summary, with_value
 from .customers import SEGMENTS, STATUSES, customer_table
 from .errors import UsageError
 from .i18n import normalize_language
-from .reader import Progress, SalesData, read_sales
+from .reader import Progress, SalesData, read_database, read_sales
 
 PARETO_POINTS = 20
-ENGINES = ("auto", "pandas", "duckdb")
+ENGINES = ("auto", "pandas", "duckdb", "spark")
 VALUE_MEASURES = ("revenue", "profit")
 
 
@@ -61,7 +61,9 @@ class ReportOptions:
     clv: bool | None = None      # customer-value models: None = when the data allow them
     horizon: int = 12            # months of customer lifetime value
     discount: float = 0.01       # monthly discount rate of customer lifetime value
-    engine: str = "auto"         # what builds the customer x month table: auto, pandas or duckdb
+    engine: str = "auto"         # what builds the customer x month table: auto, pandas, duckdb or spark
+    memory_limit: str | None = None  # DuckDB's memory limit, e.g. "4GB" (default: half the machine's memory)
+    spark_master: str | None = None  # the Spark cluster's master URL (default: local mode on every core)
     value: str = "revenue"       # what ranks customers, picks key accounts and gives the Pareto share: or "profit"
     call_list: bool = False      # the Actions sheet opens with every customer in the order to call them
 
@@ -79,6 +81,10 @@ class ReportOptions:
             raise UsageError(f"the value horizon must be a whole number of months from 1 to 120, got {self.horizon}")
         if not 0 <= self.discount < 1:
             raise UsageError(f"the monthly discount rate must be at least 0 and below 1, got {self.discount}")
+        if self.memory_limit is not None:
+            from .duckdb_engine import memory_limit
+
+            memory_limit(self.memory_limit)
         if self.engine not in ENGINES:
             raise UsageError(f"unknown engine {self.engine!r}: use {', '.join(ENGINES)}")
         if self.value not in VALUE_MEASURES:
@@ -181,7 +187,7 @@ class RetentionReport:
             "accounting": self.sales.accounting.as_dict() if self.sales else None,
             "customer_value": value_summary(self.value, self.customers),
             **{JSON_GROUPS[role]: groups_json(table) for role, table in self.groups.items()},
-            "engine": "duckdb" if self.options.engine == "duckdb" else "pandas",
+            "engine": engine_name(self.options),
             **({"split": self.split.as_dict()} if self.split is not None else {}),
             "timings": {stage: round(seconds, 3) for stage, seconds in self.timings.items()},
         }
@@ -218,14 +224,23 @@ def default_month(last_date: pd.Timestamp) -> tuple[pd.Period, bool]:
     return month - 1, True
 
 
-def _table(transactions: pd.DataFrame, month: pd.Period, engine: str):
+def _table(transactions: pd.DataFrame, month: pd.Period, options: ReportOptions):
     """The customer x month table from the chosen engine. ``auto`` is pandas: for data that fit in memory
     it builds the table several times faster than DuckDB (0.08 s against 0.66 s on 525,461 rows)."""
-    if engine == "duckdb":
+    if options.engine == "duckdb":
         from .duckdb_engine import build_customer_months as build_with_duckdb
 
-        return build_with_duckdb(transactions, month)
+        return build_with_duckdb(transactions, month, memory=options.memory_limit)
+    if options.engine == "spark":
+        from .spark_engine import build_customer_months as build_with_spark
+
+        return build_with_spark(transactions, month, options.spark_master)
     return build_customer_months(transactions, month)
+
+
+def engine_name(options: ReportOptions) -> str:
+    """The engine that builds the customer x month table under ``options``."""
+    return "pandas" if options.engine == "auto" else options.engine
 
 
 def _check_profit(transactions: pd.DataFrame) -> None:
@@ -262,7 +277,9 @@ def analyse(transactions: pd.DataFrame, options: ReportOptions | None = None, sa
 
     if options.value == "profit":
         _check_profit(transactions)
-    table = _table(transactions, month, options.engine)
+    engine_started = time.perf_counter()
+    table = _table(transactions, month, options)
+    engine_seconds = time.perf_counter() - engine_started
     window_reason = analysis.WINDOW_GIVEN
     if options.active_window is None:
         window, window_reason = analysis.default_window(first_date, month)
@@ -287,7 +304,7 @@ def analyse(transactions: pd.DataFrame, options: ReportOptions | None = None, sa
         customers=customers, actions=actions, first_date=first_date, last_date=last_date,
         month_was_defaulted_mid_month=mid_month, window_reason=window_reason, sales=sales, value=valued,
         groups=by_group,
-        timings={"compute": time.perf_counter() - started},
+        timings={"compute": time.perf_counter() - started, f"table_{engine_name(options)}": engine_seconds},
     )
 
 
@@ -306,7 +323,7 @@ def write_workbook(report: RetentionReport, path: str | Path, progress: Progress
 
 
 def create_report(
-    sales_file: str | Path,
+    sales_file: str | Path | None,
     output: str | Path,
     options: ReportOptions | None = None,
     *,
@@ -319,19 +336,33 @@ def create_report(
     json_path: str | Path | None = None,
     split_by: str | None = None,
     split_dir: str | Path | None = None,
+    source: str | None = None,
+    table: str | None = None,
+    query: str | None = None,
     progress: Progress | None = None,
 ) -> RetentionReport:
     """Read ``sales_file``, analyse it and write the workbook to ``output`` (and ``json_path``).
 
     ``split_by`` (``store``, ``salesperson``, ``channel`` or ``region``) also writes one
     complete workbook per group into ``split_dir`` (default: beside ``output``, named
-    after it, e.g. ``report_by_store``).
+    after it, e.g. ``report_by_store``). ``source`` (a PostgreSQL URL, with ``table`` or
+    ``query``) reads the sales from a database instead of ``sales_file``; see
+    :func:`retention_xl.reader.read_database`.
     """
     options = (options or ReportOptions()).validated()
-    outputs.check_outputs(Path(sales_file), {"report": Path(output), "JSON summary": json_path and Path(json_path)})
+    if (sales_file is None) == (source is None):
+        raise UsageError("give a sales file, or a database with --source (not both)")
+    if source is None and (table is not None or query is not None):
+        raise UsageError("--table and --query go with --source")
+    outputs.check_outputs(sales_file and Path(sales_file),
+                          {"report": Path(output), "JSON summary": json_path and Path(json_path)})
     started = time.perf_counter()
-    sales = read_sales(sales_file, sheet=sheet, columns=columns, dayfirst=dayfirst, encoding=encoding, decimal=decimal,
-                       as_of=as_of, progress=progress)
+    if source is not None:
+        sales = read_database(source, table=table, query=query, columns=columns, dayfirst=dayfirst, decimal=decimal,
+                              as_of=as_of, progress=progress)
+    else:
+        sales = read_sales(sales_file, sheet=sheet, columns=columns, dayfirst=dayfirst, encoding=encoding,
+                           decimal=decimal, as_of=as_of, progress=progress)
     read_seconds = time.perf_counter() - started
     if progress:
         progress("Computing the month's figures…")

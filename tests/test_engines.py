@@ -1,13 +1,15 @@
 """The same report whichever engine builds the customer x month table: pandas or DuckDB (embedded, real)."""
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from retention_xl import activity, duckdb_engine
-from retention_xl.reader import read_sales
+from retention_xl.cleaning import clean_transactions
+from retention_xl.reader import SalesData, read_sales
 from retention_xl.report import ReportOptions, analyse
 
 REPO = Path(__file__).resolve().parents[1]
@@ -17,12 +19,48 @@ SOURCES = {
 }
 
 
-@pytest.fixture(scope="module", params=sorted(SOURCES))
+def generated_sales():
+    """Returns, duplicate order lines, customers at several stores, profit: the cases where engines could differ."""
+    rng = np.random.default_rng(7)
+    count = 6000
+    customers = rng.zipf(1.6, count) % 900
+    days = pd.Timestamp("2023-01-01") + pd.to_timedelta(rng.integers(0, 540, count), unit="D")
+    amounts = np.round(rng.gamma(2.0, 40.0, count), 2) * np.where(rng.random(count) < 0.06, -1, 1)
+    orders = [f"O{c}-{d:%Y%m%d}" for c, d in zip(customers, days)]  # a customer's lines of a day: one order
+    frame = pd.DataFrame({"customer": [f"K{c:04d}" for c in customers], "date": days, "amount": amounts,
+                          "order": orders, "store": rng.choice(["东店", "西店", "Online"], count),
+                          "cost": np.round(np.abs(amounts) * rng.uniform(0.4, 1.1, count), 2)})
+    frame.loc[rng.random(count) < 0.2, "order"] = None  # without an order number: one order a day
+    result = clean_transactions(frame, "customer", "date", "amount", order_id_col="order", cost_col="cost",
+                                group_cols={"store": "store"}, as_of="2026-01-01")
+    return result.transactions
+
+
+@pytest.fixture(scope="module", params=sorted(SOURCES) + ["generated"])
 def source(request):
+    if request.param == "generated":
+        return SimpleNamespace(transactions=generated_sales()), "2024-05"
     path, month = SOURCES[request.param]
     if not path.exists():
         pytest.skip(f"{path} is not here")
     return read_sales(path, as_of="2026-01-01"), month
+
+
+@pytest.fixture(scope="module", params=["duckdb", "spark"])
+def engine(request):
+    if request.param == "spark":
+        from retention_xl import spark_engine
+
+        spark_engine.session()  # started once for the module; a second start would cost seconds per test
+    return request.param
+
+
+def _build(engine: str, transactions: pd.DataFrame, period: pd.Period):
+    if engine == "spark":
+        from retention_xl import spark_engine
+
+        return spark_engine.build_customer_months(transactions, period)
+    return duckdb_engine.build_customer_months(transactions, period)
 
 
 def _same(left: pd.DataFrame, right: pd.DataFrame):
@@ -35,30 +73,35 @@ def _same(left: pd.DataFrame, right: pd.DataFrame):
             assert (a == b).all(), column
 
 
-def test_the_tables_are_equal(source):
+def test_the_tables_are_equal(source, engine):
     sales, month = source
     period = pd.Period(month, "M")
     by_pandas = activity.build_customer_months(sales.transactions, period)
-    by_duckdb = duckdb_engine.build_customer_months(sales.transactions, period)
-    assert {k: str(v) for k, v in by_duckdb.months.dtypes.items()} == {k: str(v) for k, v in by_pandas.months.dtypes.items()}
-    _same(by_pandas.months, by_duckdb.months)
+    by_engine = _build(engine, sales.transactions, period)
+    assert {k: str(v) for k, v in by_engine.months.dtypes.items()} == {k: str(v) for k, v in by_pandas.months.dtypes.items()}
+    _same(by_pandas.months, by_engine.months)
     _same(by_pandas.customers.drop(columns=["customer_id", "customer_name"]),
-          by_duckdb.customers.drop(columns=["customer_id", "customer_name"]))
+          by_engine.customers.drop(columns=["customer_id", "customer_name"]))
 
 
-def test_the_reports_are_identical(source):
+def test_the_reports_are_identical(source, engine):
     sales, month = source
-    reports = {engine: analyse(sales.transactions, ReportOptions(month=month, engine=engine, clv=False), sales)
-               for engine in ("pandas", "duckdb")}
-    summaries = {engine: report.summary() for engine, report in reports.items()}
+    sales_data = sales if isinstance(sales, SalesData) else None
+    reports = {name: analyse(sales.transactions, ReportOptions(month=month, engine=name, clv=False), sales_data)
+               for name in ("pandas", engine)}
+    summaries = {name: report.summary() for name, report in reports.items()}
     for summary in summaries.values():
         summary.pop("timings"), summary.pop("engine")
     counts = ("S", "N", "E", "R", "L", "orders", "customers", "key_accounts", "cohorts", "repeat_tier")
-    assert {k: summaries["pandas"][k] for k in counts} == {k: summaries["duckdb"][k] for k in counts}
+    assert {k: summaries["pandas"][k] for k in counts} == {k: summaries[engine][k] for k in counts}
     for rate in ("retention", "strict_retention", "txn_growth", "repeat_rate", "pareto_share", "repurchase_rate",
                  "return_rate"):
-        assert summaries["duckdb"][rate] == pytest.approx(summaries["pandas"][rate], rel=1e-12, abs=1e-12), rate
-    assert summaries["duckdb"]["revenue"] == pytest.approx(summaries["pandas"]["revenue"], abs=0.005)
+        assert summaries[engine][rate] == pytest.approx(summaries["pandas"][rate], rel=1e-12, abs=1e-12), rate
+    assert summaries[engine]["revenue"] == pytest.approx(summaries["pandas"]["revenue"], abs=0.005)
     _same(reports["pandas"].customers.drop(columns=["customer_name"]).astype({"customer_id": str}),
-          reports["duckdb"].customers.drop(columns=["customer_name"]).astype({"customer_id": str}))
-    assert reports["duckdb"].summary()["engine"] == "duckdb"
+          reports[engine].customers.drop(columns=["customer_name"]).astype({"customer_id": str}))
+    trends = [report.trend_frame().drop(columns=["repeat_tier"]) for report in reports.values()]
+    _same(trends[0].astype(float), trends[1].astype(float))
+    _same(reports["pandas"].cohorts.active, reports[engine].cohorts.active)
+    _same(reports["pandas"].cohorts.revenue, reports[engine].cohorts.revenue)
+    assert reports[engine].summary()["engine"] == engine

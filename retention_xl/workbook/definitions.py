@@ -25,7 +25,7 @@ def _parameters(report, words) -> list[tuple[str, object]]:
     parameters = []
     if sales is not None:
         parameters += [
-            (words["param.file"], str(sales.file.name)),
+            (words["param.file"], sales.source_name),
             (words["param.sheet"], sales.sheet or "—"),
             (words["param.header_row"], sales.header_row),
             (words["param.columns"], "; ".join(f"{words['role.' + role]} ← {header}" for role, header in sales.columns.items())),

@@ -189,7 +189,7 @@ def write_summary(sheet: SheetWriter, report, customers: CustomerColumns) -> Non
     words = sheet.words
     options, sales = report.options, report.sales
     sheet.put(1, 1, sheet.word("report.title", month=str(report.month)), "rx_title")
-    source = sales.file.name if sales else "DataFrame"
+    source = sales.source_name if sales else "DataFrame"
     sheet_name = f" / {sales.sheet}" if sales and sales.sheet else ""
     sheet.text(2, 1, sheet.word("report.subtitle", file=source, sheet=sheet_name, window=options.active_window,
                                 generated=dt.datetime.now().strftime("%Y-%m-%d %H:%M")), "rx_subtitle")

@@ -1,0 +1,93 @@
+"""The customer x month table as one SQL definition that DuckDB and Spark SQL both run.
+
+The SQL engines share this text rather than each having its own query: it uses only
+what both dialects agree on (``CASE``, ``COUNT(DISTINCT ...)``, ``MIN``/``MAX``/``SUM``,
+``COALESCE``, joins on equal keys). Dates are turned into whole day and month numbers
+before the rows reach an engine, so no date function (whose names differ between
+dialects) is needed. The result follows the contract of :mod:`retention_xl.activity`.
+
+>>> rows = pd.DataFrame({"customer_id": ["a", "a", "b"], "order_id": ["1", "1", None], "amount": [5.0, 2.0, 3.0],
+...                      "date": pd.to_datetime(["2024-01-02", "2024-01-02", "2024-02-03"])})
+>>> engine_rows(rows, pd.Period("2024-02", "M"))[0][["customer", "day", "month", "order_key"]].values.tolist()
+[[0, 19724, 24288, '1'], [0, 19724, 24288, '1'], [1, 19756, 24289, '\\x00day 19756']]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .activity import NO_DAY, CustomerMonths, _latest_names
+
+MONTHS_SQL = """
+WITH per_month AS (
+    SELECT customer, month,
+           SUM(CASE WHEN amount > 0 THEN amount ELSE 0 END) AS purchases,
+           SUM(CASE WHEN amount > 0 THEN 0 ELSE -amount END) AS returned,
+           COUNT(DISTINCT CASE WHEN amount > 0 THEN day END) AS purchase_days,
+           COALESCE(MIN(CASE WHEN amount > 0 THEN day END), -1) AS first_purchase_day,
+           COALESCE(MAX(CASE WHEN amount > 0 THEN day END), -1) AS last_purchase_day,
+           SUM(profit) AS profit
+    FROM rows GROUP BY customer, month
+),
+order_months AS (  -- an order belongs to the month of its earliest line
+    SELECT customer, MIN(month) AS month FROM rows WHERE amount > 0 GROUP BY customer, order_key
+),
+orders AS (
+    SELECT customer, month, COUNT(*) AS orders FROM order_months GROUP BY customer, month
+)
+SELECT p.customer, p.month, p.purchases, p.returned, COALESCE(o.orders, 0) AS orders, p.purchase_days,
+       p.first_purchase_day, p.last_purchase_day, p.profit
+FROM per_month p LEFT JOIN orders o ON o.customer = p.customer AND o.month = p.month
+"""
+
+FIRST_DAYS_SQL = """
+WITH first_days AS (SELECT customer, MIN(day) AS day FROM rows WHERE amount > 0 GROUP BY customer)
+SELECT f.customer, f.day AS first_purchase_day, SUM(r.amount) AS amount
+FROM first_days f JOIN rows r ON r.customer = f.customer AND r.day = f.day
+GROUP BY f.customer, f.day
+"""
+
+_DTYPES = {"customer": np.int32, "month": np.int32, "purchases": float, "returned": float, "orders": np.int32,
+           "purchase_days": np.int32, "first_purchase_day": np.int32, "last_purchase_day": np.int32,
+           "profit": float}
+
+
+def engine_rows(transactions: pd.DataFrame, until: pd.Period) -> tuple[pd.DataFrame, pd.Index]:
+    """The rows an SQL engine aggregates, up to the end of month ``until``, and the customer ids by code.
+
+    Columns: ``customer`` (int32 code, in order of first appearance, as pandas numbers them),
+    ``day`` (days since 1970-01-01), ``month`` (months since year 0), ``amount``,
+    ``profit`` (0 where unknown or absent) and ``order_key`` (the order id, or the day for a
+    purchase without one).
+    """
+    codes, ids = pd.factorize(transactions["customer_id"], sort=False)
+    day = transactions["date"].to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+    day_number = day.astype(np.int64).astype(np.int32)
+    month = (day.astype("datetime64[M]").astype(np.int64) + 1970 * 12).astype(np.int32)
+    profit = transactions["profit"].to_numpy(dtype=float) if "profit" in transactions else np.zeros(len(day))
+    order_key = transactions["order_id"].astype("string").fillna("\x00day " + pd.Series(day_number.astype(str)))
+    rows = pd.DataFrame({"customer": codes.astype(np.int32), "day": day_number, "month": month,
+                         "amount": transactions["amount"].to_numpy(dtype=float), "profit": np.nan_to_num(profit),
+                         "order_key": order_key.to_numpy(dtype=object)})
+    keep = day < np.datetime64((until + 1).start_time.date(), "D")
+    return (rows if keep.all() else rows[keep].reset_index(drop=True)), ids
+
+
+def customer_months(months: pd.DataFrame, firsts: pd.DataFrame, transactions: pd.DataFrame, ids: pd.Index) -> CustomerMonths:
+    """The table from an engine's two results (``MONTHS_SQL``, ``FIRST_DAYS_SQL``), in the contract's order and dtypes."""
+    months = months.astype(_DTYPES).sort_values(["customer", "month"], kind="stable").reset_index(drop=True)
+    if "profit" not in transactions:
+        months = months.drop(columns="profit")
+    first_day = np.full(len(ids), NO_DAY, dtype=np.int32)
+    first_amount = np.zeros(len(ids))
+    codes = firsts["customer"].to_numpy(dtype=np.int64)
+    first_day[codes] = firsts["first_purchase_day"].to_numpy()
+    first_amount[codes] = np.round(firsts["amount"].to_numpy(dtype=float), 2)
+    customers = pd.DataFrame({
+        "customer_id": np.asarray(ids, dtype=object),
+        "customer_name": _latest_names(transactions, ids).to_numpy(dtype=object),
+        "first_purchase_day": first_day,
+        "first_day_amount": first_amount,
+    })
+    return CustomerMonths(months=months, customers=customers)

@@ -1,0 +1,142 @@
+"""Sales that are not one file: a folder or glob of Parquet files, or a PostgreSQL table or query.
+
+Both arrive as Arrow tables and go through the same header detection and cleaning as
+a single file, so the same rows are used or set aside for the same reasons.
+
+* **Several files** -- ``sales/*.parquet``, or a folder (searched recursively; names
+  starting with ``.`` or ``_`` such as ``_SUCCESS`` are skipped). A Hive-partitioned
+  folder (``store=东店/year=2024/part-0.parquet``) adds its partition keys as columns,
+  so ``store=...`` folders give a chain's stores. Records are numbered across the files
+  in the order of their paths; examples of set-aside rows use those numbers.
+* **PostgreSQL** -- ``postgresql://user@host:5432/db`` with a table or a query, read
+  through ADBC (the ``[postgres]`` extra) as Arrow, never row by row. The password never
+  goes on the command line: libpq takes it from ``PGPASSWORD`` or the password file
+  (``~/.pgpass``, ``PGPASSFILE``). Messages show the source without any password.
+"""
+
+from __future__ import annotations
+
+import glob
+import re
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from .errors import InputError, UsageError
+from .rawtable import first_line
+
+GLOB_CHARACTERS = re.compile(r"[*?\[]")
+
+
+def is_glob(text: str) -> bool:
+    """Whether a SALES argument is a pattern such as ``sales/*.parquet`` rather than a path."""
+    return bool(GLOB_CHARACTERS.search(text)) and not Path(text).exists()
+
+
+def dataset_files(path: Path) -> list[Path]:
+    """The Parquet files of a folder or glob, in path order; one clear error when there are none or other kinds."""
+    pattern = str(path)
+    if is_glob(pattern):
+        files = sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
+    else:
+        files = sorted(p for p in path.rglob("*") if p.is_file()
+                       and not any(part.startswith((".", "_")) for part in p.relative_to(path).parts))
+    if not files:
+        raise InputError("no files match" if is_glob(pattern) else "the folder holds no files", file=path)
+    others = [p for p in files if p.suffix.lower() not in (".parquet", ".pq")]
+    if others:
+        raise InputError(f"a folder or glob is read as Parquet files, but {others[0]} is not one; "
+                         "give CSV and Excel files one at a time, or convert them to Parquet", file=path)
+    return files
+
+
+def read_dataset(path: Path):
+    """(column names, a function reading the named columns as one Arrow table) for a folder or glob."""
+    import pyarrow.dataset as ds
+
+    files = dataset_files(path)
+    root = path if path.is_dir() else None
+    try:
+        dataset = ds.dataset([str(f) for f in files], format="parquet",
+                             partitioning=ds.HivePartitioning.discover(infer_dictionary=False) if root else None,
+                             partition_base_dir=str(root) if root else None)
+    except Exception as error:  # pyarrow raises several kinds for damaged or mismatched files
+        raise InputError(f"cannot be read as Parquet files ({first_line(error)})", file=path) from None
+
+    def read(columns: list[str]):
+        try:
+            return dataset.to_table(columns=columns)
+        except Exception as error:
+            raise InputError(f"cannot be read as Parquet files ({first_line(error)})", file=path) from None
+
+    return dataset.schema.names, read
+
+
+def without_password(url: str) -> str:
+    """A database URL as it may be shown: any password removed.
+
+    >>> without_password("postgresql://ana:s3cret@db.example:5432/shop?sslmode=require")
+    'postgresql://ana@db.example:5432/shop?sslmode=require'
+    """
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}@{host}" if parts.username else host
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _quoted_name(table: str) -> str:
+    """A table name, optionally schema-qualified, quoted as an SQL identifier.
+
+    >>> _quoted_name('sales'), _quoted_name('shop.Sales 2024'), _quoted_name('a"b')
+    ('"sales"', '"shop"."Sales 2024"', '"a""b"')
+    """
+    return ".".join(_identifier(part) for part in table.split("."))
+
+
+def read_postgres(url: str, table: str | None = None, query: str | None = None):
+    """(column names, a function reading the named columns as one Arrow table) for a table or query."""
+    shown = without_password(url)
+    if urlsplit(url).password is not None:
+        raise UsageError(f"{shown}: put no password in the URL, where others can read it; set PGPASSWORD or use "
+                         "a password file (~/.pgpass)")
+    if (table is None) == (query is None):
+        raise UsageError("--source needs either --table NAME or --query SQL")
+    try:
+        from adbc_driver_postgresql import dbapi
+    except ImportError:
+        raise UsageError("reading PostgreSQL needs its driver: pip install 'retention-xl[postgres]'") from None
+    source = f"({query}) AS sales" if query is not None else _quoted_name(table)
+    what = f"{shown} ({'query' if query is not None else 'table ' + table})"
+
+    def fetch(sql: str):
+        try:
+            with dbapi.connect(url) as connection, connection.cursor() as cursor:
+                cursor.execute(sql)
+                return cursor.fetch_arrow_table()
+        except Exception as error:  # the driver's errors: wrong password, no such table, connection lost
+            raise InputError(_database_message(error, url), file=what) from None
+
+    names = fetch(f"SELECT * FROM {source} LIMIT 0").schema.names
+
+    def read(columns: list[str]):
+        return fetch(f"SELECT {', '.join(_identifier(c) for c in columns)} FROM {source}")
+
+    return names, read, what
+
+
+def _database_message(error: Exception, url: str) -> str:
+    """The driver's reason in one line, with any password in it removed."""
+    text = first_line(error)
+    if "password" in text:
+        text += "; check PGPASSWORD or the password file (~/.pgpass)"
+    elif "does not exist" in text:
+        text += "; check --table or --query"
+    password = urlsplit(url).password
+    return text.replace(password, "***") if password else text

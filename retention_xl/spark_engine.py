@@ -1,0 +1,103 @@
+"""The customer x month table built by Apache Spark, to the contract of :mod:`retention_xl.activity`.
+
+Spark runs the same SQL as DuckDB (:mod:`retention_xl.engine_sql`), in local mode by
+default (``local[*]``: every core of this machine) or on a cluster given by its master
+URL (``spark://host:7077``, ``yarn`` ...). Only SQL runs on the executors, so they need
+Java but no Python. The session is reused across reports in one process.
+
+Spark is an extra: ``pip install 'retention-xl[spark]'`` (pyspark, about 400 MB), and
+Java 17 or later from the system (``openjdk-17-jre-headless`` on Debian).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
+
+import pandas as pd
+
+from .activity import CustomerMonths
+from .engine_sql import FIRST_DAYS_SQL, MONTHS_SQL, customer_months, engine_rows
+from .errors import UsageError
+
+LOCAL = "local[*]"
+
+
+def _pyspark():
+    try:
+        import pyspark  # noqa: F401
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise UsageError("--engine spark needs pyspark: pip install 'retention-xl[spark]'") from None
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        raise UsageError("--engine spark needs Java 17 or later: install openjdk-17-jre-headless (Debian) "
+                         "or set JAVA_HOME")
+    return SparkSession
+
+
+def session(master: str | None = None):
+    """The Spark session for ``master`` (default local mode), started once and reused.
+
+    A session already running elsewhere (``spark-submit``, a notebook) is used as it is
+    when no master is asked for.
+    """
+    spark_session = _pyspark()
+    active = spark_session.getActiveSession()
+    if active is not None and (master is None or active.sparkContext.master == master):
+        return active
+    if active is not None:
+        active.stop()
+    if (master or LOCAL).startswith("local"):
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    builder = (spark_session.builder.master(master or LOCAL).appName("retention-xl")
+               .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+               .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+               .config("spark.sql.shuffle.partitions", str(max(2 * (os.cpu_count() or 1), 4)))
+               .config("spark.driver.bindAddress", "127.0.0.1" if (master or LOCAL).startswith("local") else "0.0.0.0"))
+    try:
+        with _java_output_to_log() as log:
+            spark = builder.getOrCreate()
+    except Exception as error:  # Py4J and the JVM raise many kinds; the user needs one line
+        raise UsageError(f"Spark did not start at {master or LOCAL}: {str(error).splitlines()[0][:300]} "
+                         f"(Java's log: {log})") from None
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+@contextlib.contextmanager
+def _java_output_to_log():
+    """Java's own output (start-up notices, log lines) into a log file rather than the terminal.
+
+    The command line promises one line on standard error per error and nothing else, and
+    the JVM keeps the standard error it starts with. The log is removed at exit unless
+    Spark failed to start, when the error names it.
+    """
+    descriptor, log = tempfile.mkstemp(prefix="retention_xl_spark_", suffix=".log")
+    saved = os.dup(2)
+    try:
+        sys.stderr.flush()
+        os.dup2(descriptor, 2)
+        yield log
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(descriptor)
+    atexit.register(lambda: os.path.exists(log) and os.unlink(log))
+
+
+def build_customer_months(transactions: pd.DataFrame, until: pd.Period, master: str | None = None) -> CustomerMonths:
+    """The customer x month table of the transactions up to the end of month ``until``, aggregated by Spark."""
+    spark = session(master)
+    rows, ids = engine_rows(transactions, until)
+    frame = spark.createDataFrame(rows.astype({"order_key": "string"}))
+    frame.createOrReplaceTempView("rows")
+    try:
+        months = spark.sql(MONTHS_SQL).toPandas()
+        firsts = spark.sql(FIRST_DAYS_SQL).toPandas()
+    finally:
+        spark.catalog.dropTempView("rows")
+    return customer_months(months, firsts, transactions, ids)

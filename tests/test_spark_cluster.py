@@ -1,0 +1,114 @@
+"""The same report from a real Spark standalone cluster: a master and a worker on 127.0.0.1, started through
+pyspark's own ``bin/spark-class`` and stopped afterwards by the process ids started here."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "sample_workbooks" / "sales_sample.xlsx"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _start(spark_home: Path, log: Path, *arguments: str) -> subprocess.Popen:
+    env = dict(os.environ, SPARK_HOME=str(spark_home), SPARK_LOCAL_IP="127.0.0.1", SPARK_NO_DAEMONIZE="1")
+    with open(log, "wb") as output:
+        return subprocess.Popen([str(spark_home / "bin" / "spark-class"), *arguments], env=env, stdout=output,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    pyspark = pytest.importorskip("pyspark")
+    spark_home = Path(pyspark.__file__).parent
+    logs = tmp_path_factory.mktemp("spark")
+    port, master_ui, worker_ui = _free_port(), _free_port(), _free_port()
+    url = f"spark://127.0.0.1:{port}"
+    master = _start(spark_home, logs / "master.log", "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
+                    "--port", str(port), "--webui-port", str(master_ui))
+    worker = _start(spark_home, logs / "worker.log", "org.apache.spark.deploy.worker.Worker", url, "--host",
+                    "127.0.0.1", "--cores", "2", "--memory", "1g", "--webui-port", str(worker_ui))
+    try:
+        deadline = time.monotonic() + 120
+        while True:  # the master's status page lists the worker once it has registered
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{master_ui}/json/", timeout=5) as page:
+                    if json.load(page).get("aliveworkers", 0) >= 1:
+                        break
+            except OSError:
+                pass
+            assert master.poll() is None and worker.poll() is None, (logs / "master.log").read_text()[-2000:]
+            assert time.monotonic() < deadline, "the Spark worker did not register within 120 s"
+            time.sleep(1)
+        yield url
+    finally:
+        _stop(worker)
+        _stop(master)
+    assert master.poll() is not None and worker.poll() is not None
+
+
+def _report(tmp_path: Path, name: str, *options: str) -> dict:
+    output = tmp_path / f"{name}.json"
+    result = subprocess.run([sys.executable, "-m", "retention_xl.cli", "report", SAMPLE, "-o", tmp_path / f"{name}.xlsx",
+                             "--json", output, "--as-of", "2026-01-01", "--no-clv", *options],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # Java's own output stays off the terminal
+    summary = json.loads(output.read_text(encoding="utf-8"))
+    summary.pop("timings")
+    return summary
+
+
+def test_a_standalone_cluster_gives_the_same_report(cluster, tmp_path):
+    by_cluster = _report(tmp_path, "cluster", "--engine", "spark", "--spark-master", cluster)
+    by_pandas = _report(tmp_path, "pandas")
+    assert by_cluster.pop("engine") == "spark" and by_pandas.pop("engine") == "pandas"
+    assert _close(by_cluster, by_pandas)
+
+
+def _close(left, right) -> bool:
+    """Equal, with money and rates within a cent and 1e-12."""
+    if isinstance(left, dict):
+        assert left.keys() == right.keys()
+        return all(_close(left[key], right[key]) for key in left)
+    if isinstance(left, list):
+        assert len(left) == len(right)
+        return all(_close(a, b) for a, b in zip(left, right))
+    if isinstance(left, float):
+        assert left == pytest.approx(right, rel=1e-12, abs=0.005)
+        return True
+    assert left == right
+    return True
+
+
+def test_a_master_that_does_not_answer_is_one_line_and_exit_2(tmp_path):
+    pytest.importorskip("pyspark")
+    result = subprocess.run([sys.executable, "-m", "retention_xl.cli", "report", SAMPLE, "-o", tmp_path / "r.xlsx",
+                             "--engine", "spark", "--spark-master", "nonsense://nowhere", "--no-clv"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Spark did not start" in result.stderr
+    assert not (tmp_path / "r.xlsx").exists()

@@ -34,7 +34,7 @@ EXIT_TERMINATED = 143
 
 CONFIG_KEYS = {"sheet", "columns", "dayfirst", "encoding", "decimal", "as_of", "month", "language", "window", "high",
                "low", "top", "clv", "horizon", "discount", "engine", "value", "memory_limit",
-               "spark_master"}
+               "spark_master", "customer_file"}
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -93,6 +93,9 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--value", choices=["revenue", "profit"],
                         help="what ranks customers, key accounts, the Pareto share and actions (default revenue; "
                              "profit needs a profit, cost or unit-cost column)")
+    report.add_argument("--customer-file", dest="customer_file", choices=["parquet", "csv"],
+                        help="also write every customer to REPORT_customers.parquet (or .csv) beside the workbook; "
+                             "Parquet is written anyway when there are more customers than a sheet holds")
     report.add_argument("--memory-limit", dest="memory_limit", metavar="SIZE",
                         help="DuckDB's memory limit, e.g. 4GB; beyond it DuckDB spills to a temporary folder "
                              "(default: half of this machine's memory)")
@@ -177,7 +180,7 @@ def _report(args) -> int:
         ("high", pick("high")), ("low", pick("low")), ("top_fraction", pick("top")),
         ("clv", pick("clv")), ("horizon", pick("horizon")), ("discount", pick("discount")),
         ("engine", pick("engine")), ("value", pick("value")), ("memory_limit", pick("memory_limit")),
-        ("spark_master", pick("spark_master")),
+        ("spark_master", pick("spark_master")), ("customer_file", pick("customer_file")),
     ):
         if value is not None:
             setattr(options, field, value)

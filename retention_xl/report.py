@@ -66,6 +66,7 @@ class ReportOptions:
     spark_master: str | None = None  # the Spark cluster's master URL (default: local mode on every core)
     value: str = "revenue"       # what ranks customers, picks key accounts and gives the Pareto share: or "profit"
     call_list: bool = False      # the Actions sheet opens with every customer in the order to call them
+    customer_file: str | None = None  # also write every customer as "parquet" or "csv" beside the workbook
 
     def validated(self) -> ReportOptions:
         try:
@@ -87,6 +88,8 @@ class ReportOptions:
             memory_limit(self.memory_limit)
         if self.engine not in ENGINES:
             raise UsageError(f"unknown engine {self.engine!r}: use {', '.join(ENGINES)}")
+        if self.customer_file not in (None, "parquet", "csv"):
+            raise UsageError(f"the customer file format must be parquet or csv, got {self.customer_file!r}")
         if self.value not in VALUE_MEASURES:
             raise UsageError(f"unknown value measure {self.value!r}: use {' or '.join(VALUE_MEASURES)}")
         if not 0 < self.top_fraction <= 1:
@@ -115,6 +118,7 @@ class RetentionReport:
     value: CustomerValue = field(default_factory=CustomerValue)
     groups: dict[str, pd.DataFrame] = field(default_factory=dict)  # store, salesperson ... -> figures per group
     split: object = None  # the workbooks per group, where asked for (retention_xl.split.SplitResult)
+    customer_file: Path | None = None  # the whole customer table beside the workbook, where it was written
 
     def window_description(self) -> str:
         """Which activity window the report uses and why, in a sentence."""
@@ -189,6 +193,7 @@ class RetentionReport:
             **{JSON_GROUPS[role]: groups_json(table) for role, table in self.groups.items()},
             "engine": engine_name(self.options),
             **({"split": self.split.as_dict()} if self.split is not None else {}),
+            **({"customer_file": str(self.customer_file)} if self.customer_file is not None else {}),
             "timings": {stage: round(seconds, 3) for stage, seconds in self.timings.items()},
         }
 
@@ -319,6 +324,7 @@ def write_workbook(report: RetentionReport, path: str | Path, progress: Progress
     started = time.perf_counter()
     written = write(report, path, progress)
     report.timings["write"] = time.perf_counter() - started
+    report.customer_file = written.customer_file
     return written
 
 

@@ -244,6 +244,13 @@ def test_more_customers_than_a_sheet_holds(sample_sales_data, tmp_path, monkeypa
     book = openpyxl.load_workbook(path)
     assert book[words["sheet.customers"]].max_row == 101
     assert "Only the first 100 of 1,200 customers" in book[words["sheet.summary"]]["A3"].value
+    assert "truncated_customers.parquet" in book[words["sheet.summary"]]["A3"].value
+    everyone = pd.read_parquet(tmp_path / "truncated_customers.parquet")  # the whole table, beside the workbook
+    assert everyone["customer_id"].tolist() == report.customers["customer_id"].tolist()
+    link = next(c for c in book[words["sheet.customers"]][1] if c.hyperlink is not None)
+    assert link.hyperlink.target == "truncated_customers.parquet"
+    ids = [row[0].value for row in book[words["sheet.customers"]].iter_rows(min_row=2)]
+    assert ids == everyone["customer_id"].head(100).tolist()  # the sheet keeps the top of the ranking
     values = recalculated_values(path, tmp_path)
     assert_recalculates_to_python(written, values)
     assert_no_error_cells(values)
@@ -305,3 +312,13 @@ def test_the_retention_chart_is_not_smoothed_or_clamped(sample_sales_data, tmp_p
                      and "Retention" in package.read(n).decode())
     assert re.findall(r"<smooth val=\"(\d)\"", chart) == ["0", "0"]
     assert "<max " not in chart and 'dispBlanksAs val="gap"' in chart
+
+
+def test_every_customer_as_csv_on_request(sample_sales_data, tmp_path):
+    report = analyse(sample_sales_data.transactions, ReportOptions(customer_file="csv", clv=False), sample_sales_data)
+    write_workbook(report, tmp_path / "report.xlsx")
+    everyone = pd.read_csv(tmp_path / "report_customers.csv", encoding="utf-8-sig", dtype={"customer_id": str})
+    assert everyone["customer_id"].tolist() == report.customers["customer_id"].tolist()
+    assert everyone["customer_name"].tolist() == report.customers["customer_name"].tolist()  # Chinese intact
+    assert report.summary()["customer_file"] == str(tmp_path / "report_customers.csv")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left

@@ -22,13 +22,14 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
+from ..customer_files import customer_file_path, write_customer_file
 from ..i18n import labels_for
 from ..outputs import check_outputs, remove_stale, temporary, write_error
 from . import stream
 from .actions import write_actions
 from .classes import write_classes
 from .cohorts import write_cohorts
-from .customers import write_customers
+from .customers import link_customer_file, write_customers
 from .definitions import write_definitions
 from .groups import write_channels, write_staff, write_stores
 from .sheet import SheetWriter, WrittenWorkbook, display_width, register_styles
@@ -82,6 +83,12 @@ def write_report_workbook(report, path, progress=None) -> WrittenWorkbook:
 
     say("  customers sheet…")
     customers, rows = write_customers(sheets["customers"], report.customers, report.options.horizon)
+    file_format = report.options.customer_file or (None if customers.complete else "parquet")
+    if file_format is not None:
+        written.customer_file = customer_file_path(path, file_format)
+        say(f"  all {len(report.customers):,} customers into {written.customer_file.name}…")
+        link_customer_file(sheets["customers"], customers, written.customer_file.name)
+        write_customer_file(report.customers, written.customer_file)
     say("  summary, cohorts, classes, actions…")
     for key, write in present:
         if write is not None:

@@ -114,3 +114,11 @@ def write_customers(sheet: SheetWriter, table: pd.DataFrame, horizon: int = 12) 
     sheet.written.customers_written = len(shown)
     placed = CustomerColumns(sheet.title, letters, len(shown), complete=len(shown) == len(table))
     return placed, columns
+
+
+def link_customer_file(sheet: SheetWriter, placed: CustomerColumns, file_name: str) -> None:
+    """A link, right of the header, to the file beside the workbook that holds every customer."""
+    column = len(placed.letters) + 2  # one empty column apart from the table and its filter
+    cell = sheet.text(1, column, sheet.word("customers.file_link", file=file_name), "rx_bold")
+    cell.hyperlink = file_name  # relative: the file lies beside the workbook
+    sheet.ws.column_dimensions[get_column_letter(column)].width = min(display_width(cell.value) + 2, 60)

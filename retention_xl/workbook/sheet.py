@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import unicodedata
+from pathlib import Path
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -42,6 +43,7 @@ class WrittenWorkbook:
     sheets: dict[str, str]
     expected: dict[tuple[str, str], object] = field(default_factory=dict)
     customers_written: int = 0
+    customer_file: Path | None = None  # the whole customer table, where it was written beside the workbook
 
 
 def display_width(value: object) -> int:

@@ -198,7 +198,8 @@ def write_summary(sheet: SheetWriter, report, customers: CustomerColumns) -> Non
         notes.insert(0, sheet.word(f"window.{report.window_reason}", window=options.active_window,
                                    month=str(report.month)))
     if not customers.complete:
-        notes.append(sheet.word("customers.truncated", shown=f"{customers.rows:,}", total=f"{len(report.customers):,}"))
+        notes.append(sheet.word("customers.truncated_file", shown=f"{customers.rows:,}", total=f"{len(report.customers):,}",
+                                file=sheet.written.customer_file.name))
     if report.month_was_defaulted_mid_month:
         notes.insert(0, sheet.word("report.mid_month", last_date=f"{report.last_date:%Y-%m-%d}", month=str(report.month)))
     sheet.put(3, 1, "  ".join(notes), "rx_subtitle")

@@ -76,18 +76,21 @@ def engine_rows(transactions: pd.DataFrame, until: pd.Period) -> tuple[pd.DataFr
 
 def customer_months(months: pd.DataFrame, firsts: pd.DataFrame, transactions: pd.DataFrame, ids: pd.Index) -> CustomerMonths:
     """The table from an engine's two results (``MONTHS_SQL``, ``FIRST_DAYS_SQL``), in the contract's order and dtypes."""
+    names = _latest_names(transactions, ids).to_numpy(dtype=object)
+    return table_from_results(months, firsts, np.asarray(ids, dtype=object), names, "profit" in transactions)
+
+
+def table_from_results(months: pd.DataFrame, firsts: pd.DataFrame, ids: np.ndarray, names: np.ndarray,
+                       has_profit: bool) -> CustomerMonths:
+    """The table from the results of ``MONTHS_SQL`` and ``FIRST_DAYS_SQL``, the ids and latest names by code."""
     months = months.astype(_DTYPES).sort_values(["customer", "month"], kind="stable").reset_index(drop=True)
-    if "profit" not in transactions:
+    if not has_profit:
         months = months.drop(columns="profit")
     first_day = np.full(len(ids), NO_DAY, dtype=np.int32)
     first_amount = np.zeros(len(ids))
     codes = firsts["customer"].to_numpy(dtype=np.int64)
     first_day[codes] = firsts["first_purchase_day"].to_numpy()
     first_amount[codes] = np.round(firsts["amount"].to_numpy(dtype=float), 2)
-    customers = pd.DataFrame({
-        "customer_id": np.asarray(ids, dtype=object),
-        "customer_name": _latest_names(transactions, ids).to_numpy(dtype=object),
-        "first_purchase_day": first_day,
-        "first_day_amount": first_amount,
-    })
+    customers = pd.DataFrame({"customer_id": ids, "customer_name": names, "first_purchase_day": first_day,
+                              "first_day_amount": first_amount})
     return CustomerMonths(months=months, customers=customers)

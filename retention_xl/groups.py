@@ -10,12 +10,13 @@ localized label such as "(no store)"), never dropped.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 
 from . import analysis
-from .activity import build_customer_months, month_number
+from .activity import CustomerMonths, build_customer_months, month_number
 from .columns import GROUP_ROLES
 
 MISSING = object()  # the key of the rows without a group value, apart from any real name
@@ -29,18 +30,17 @@ def _lost_ids(table, month: pd.Period, window: int) -> set:
     return set(table.customers["customer_id"].to_numpy()[lost])
 
 
-def group_figures(transactions: pd.DataFrame, role: str, month: pd.Period, window: int, detail: dict,
+def group_figures(tables: Iterable[tuple[object, CustomerMonths]], month: pd.Period, window: int, detail: dict,
                   chain_buyers: set) -> pd.DataFrame:
-    """One row per group value of column ``role``: the month's figures on that group's rows alone.
+    """One row per group: the month's figures on the table of that group's rows alone.
 
-    ``moved`` counts the group's lost customers who bought at another group in the month; ``profit``
-    is there where the transactions carry it.
-    Sorted by retention, best first; the index holds the group values (:data:`MISSING` for none).
+    ``tables`` gives (group value, its customer x month table) pairs, :data:`MISSING` for the
+    rows without a value. ``moved`` counts the group's lost customers who bought at another group
+    in the month (``chain_buyers``: the ids of every customer who bought in it); ``profit`` is
+    there where the tables carry it. Sorted by retention, best first; the index holds the group values.
     """
     rows = []
-    for value, part in transactions.groupby(transactions[role], dropna=False, sort=False, observed=True):
-        name = MISSING if pd.isna(value) else value
-        table = build_customer_months(part, month)
+    for name, table in tables:
         if not (table.column("month") <= month_number(month)).any():
             continue  # the group has no sales by the end of the month
         figures = analysis.month_figures(table, month, window, **detail)
@@ -63,4 +63,9 @@ def chain_groups(transactions: pd.DataFrame, month: pd.Period, window: int, deta
         return {}
     in_month = transactions["date"].dt.to_period("M").eq(month) & (transactions["amount"] > 0)
     chain_buyers = set(transactions.loc[in_month, "customer_id"])
-    return {role: group_figures(transactions, role, month, window, detail, chain_buyers) for role in roles}
+
+    def tables(role: str):
+        for value, part in transactions.groupby(transactions[role], dropna=False, sort=False, observed=True):
+            yield (MISSING if pd.isna(value) else value), build_customer_months(part, month)
+
+    return {role: group_figures(tables(role), month, window, detail, chain_buyers) for role in roles}

@@ -30,6 +30,7 @@ from .customers import SEGMENTS, STATUSES, customer_table
 from .errors import UsageError
 from .i18n import normalize_language
 from .reader import Progress, SalesData, read_database, read_sales
+from .scanned_report import analyse_scanned, scan_wanted
 
 PARETO_POINTS = 20
 ENGINES = ("auto", "pandas", "duckdb", "spark")
@@ -249,14 +250,19 @@ def engine_name(options: ReportOptions) -> str:
 
 
 def _check_profit(transactions: pd.DataFrame) -> None:
-    """Profit can rank customers only where every used row has one."""
-    if "profit" not in transactions:
+    has_profit = "profit" in transactions
+    unknown = transactions["profit"].isna().to_numpy() if has_profit else np.zeros(0, dtype=bool)
+    check_profit(has_profit, int(unknown.sum()), transactions["row"].to_numpy()[unknown][:5] if has_profit else [])
+
+
+def check_profit(has_profit: bool, unknown: int, examples) -> None:
+    """Profit can rank customers only where the data carry it and every used row has one."""
+    if not has_profit:
         raise UsageError("--value profit needs a profit, cost or unit-cost column, and the sales file has none that is "
                          "recognised; name it with --profit, --cost or --unit-cost")
-    unknown = transactions["profit"].isna().to_numpy()
-    if unknown.any():
-        rows = ", ".join(str(r) for r in transactions["row"].to_numpy()[unknown][:5])
-        raise UsageError(f"--value profit: the profit of {int(unknown.sum()):,} used rows is unknown (e.g. rows {rows}): "
+    if unknown:
+        rows = ", ".join(str(r) for r in examples)
+        raise UsageError(f"--value profit: the profit of {unknown:,} used rows is unknown (e.g. rows {rows}): "
                          "their cost or profit cell is blank or not a number; fill them in, or use --value revenue")
 
 
@@ -267,24 +273,50 @@ def analyse(transactions: pd.DataFrame, options: ReportOptions | None = None, sa
     if not (transactions["amount"] > 0).any():
         raise UsageError("the data holds no purchases")
     first_date, last_date = transactions["date"].min(), transactions["date"].max()
-    mid_month = False
-    if options.month is None:
-        month, mid_month = default_month(last_date)
-        if month < first_date.to_period("M"):
-            raise UsageError(f"the data covers only part of {last_date:%Y-%m}, no complete month; choose one with --month")
-    else:
-        try:
-            month = pd.Period(str(options.month), freq="M")
-        except ValueError:
-            raise UsageError(f"--month must look like 2024-03, got {options.month!r}") from None
-        if not first_date.to_period("M") <= month <= last_date.to_period("M"):
-            raise UsageError(f"{month} is outside the data, which covers {first_date:%Y-%m} to {last_date:%Y-%m}")
-
+    month, mid_month = report_month(options, first_date, last_date)
     if options.value == "profit":
         _check_profit(transactions)
     engine_started = time.perf_counter()
     table = _table(transactions, month, options)
     engine_seconds = time.perf_counter() - engine_started
+    source = DataSource(table, first_date, last_date,
+                        lambda window, detail: chain_groups(transactions, month, window, detail))
+    report = analyse_table(source, month, options, sales, mid_month)
+    report.timings = {"compute": time.perf_counter() - started, f"table_{engine_name(options)}": engine_seconds}
+    return report
+
+
+@dataclass
+class DataSource:
+    """What the report needs from its data, whoever computed it: the customer x month table up to the
+    report month, the first and last transaction, and a function giving the chain's group tables."""
+
+    table: object  # retention_xl.activity.CustomerMonths
+    first_date: pd.Timestamp
+    last_date: pd.Timestamp
+    groups: object  # (active window, figure options) -> {role: figures per group}
+
+
+def report_month(options: ReportOptions, first_date: pd.Timestamp, last_date: pd.Timestamp) -> tuple[pd.Period, bool]:
+    """The report month (given, or the last complete one) and whether the data end mid-month."""
+    if options.month is None:
+        month, mid_month = default_month(last_date)
+        if month < first_date.to_period("M"):
+            raise UsageError(f"the data covers only part of {last_date:%Y-%m}, no complete month; choose one with --month")
+        return month, mid_month
+    try:
+        month = pd.Period(str(options.month), freq="M")
+    except ValueError:
+        raise UsageError(f"--month must look like 2024-03, got {options.month!r}") from None
+    if not first_date.to_period("M") <= month <= last_date.to_period("M"):
+        raise UsageError(f"{month} is outside the data, which covers {first_date:%Y-%m} to {last_date:%Y-%m}")
+    return month, False
+
+
+def analyse_table(source: DataSource, month: pd.Period, options: ReportOptions, sales: SalesData | None = None,
+                  mid_month: bool = False) -> RetentionReport:
+    """Every figure and table of the report from its customer x month table (see :class:`DataSource`)."""
+    table, first_date, last_date = source.table, source.first_date, source.last_date
     window_reason = analysis.WINDOW_GIVEN
     if options.active_window is None:
         window, window_reason = analysis.default_window(first_date, month)
@@ -303,13 +335,12 @@ def analyse(transactions: pd.DataFrame, options: ReportOptions | None = None, sa
         customers = with_value(customers, valued)
     actions = recommend(current, previous, customers, active_window=window, low=options.low,
                         top_fraction=options.top_fraction, value=options.value)
-    by_group = chain_groups(transactions, month, window, detail)
+    by_group = source.groups(window, detail)
     return RetentionReport(
         month=month, options=options, current=current, previous=previous, trend=trend, cohorts=cohorts,
         customers=customers, actions=actions, first_date=first_date, last_date=last_date,
         month_was_defaulted_mid_month=mid_month, window_reason=window_reason, sales=sales, value=valued,
         groups=by_group,
-        timings={"compute": time.perf_counter() - started, f"table_{engine_name(options)}": engine_seconds},
     )
 
 
@@ -363,17 +394,20 @@ def create_report(
     outputs.check_outputs(sales_file and Path(sales_file),
                           {"report": Path(output), "JSON summary": json_path and Path(json_path)})
     started = time.perf_counter()
+    reading = {"columns": columns, "dayfirst": dayfirst, "decimal": decimal, "as_of": as_of, "progress": progress}
+    report = None
     if source is not None:
-        sales = read_database(source, table=table, query=query, columns=columns, dayfirst=dayfirst, decimal=decimal,
-                              as_of=as_of, progress=progress)
-    else:
-        sales = read_sales(sales_file, sheet=sheet, columns=columns, dayfirst=dayfirst, encoding=encoding,
-                           decimal=decimal, as_of=as_of, progress=progress)
-    read_seconds = time.perf_counter() - started
-    if progress:
-        progress("Computing the month's figures…")
-    report = analyse(sales.transactions, options, sales)
-    report.timings["read"] = read_seconds
+        sales = read_database(source, table=table, query=query, **reading)
+    elif scan_wanted(Path(sales_file), options.engine, split_by):
+        report = _from_scan(Path(sales_file), options, reading)
+    if report is None:
+        if source is None:
+            sales = read_sales(sales_file, sheet=sheet, encoding=encoding, **reading)
+        read_seconds = time.perf_counter() - started
+        if progress:
+            progress("Computing the month's figures…")
+        report = analyse(sales.transactions, options, sales)
+        report.timings["read"] = read_seconds
     if progress:
         progress(f"Writing {Path(output).name}…")
     write_workbook(report, output, progress)
@@ -386,4 +420,26 @@ def create_report(
         report.split = write_split(report, sales.transactions, split_by, folder, progress)
     if json_path is not None:
         write_summary_json(report, json_path)
+    return report
+
+
+def _from_scan(path: Path, options: ReportOptions, reading: dict) -> RetentionReport | None:
+    """The report from Parquet sales DuckDB scans out of core; None where a column needs the in-memory reader."""
+    from .duckdb_scan import ScanUnsupported, scan_sales
+
+    started = time.perf_counter()
+    try:
+        scanned = scan_sales(path, memory=options.memory_limit, **reading)
+    except ScanUnsupported as reason:
+        if reading["progress"]:
+            reading["progress"](f"DuckDB cannot scan {reason}; reading the file in memory instead…")
+        return None
+    try:
+        scan_seconds = time.perf_counter() - started
+        if reading["progress"]:
+            reading["progress"]("Computing the month's figures…")
+        report = analyse_scanned(scanned, options)
+    finally:
+        scanned.close()
+    report.timings["read"] = scan_seconds
     return report

@@ -39,6 +39,9 @@ def by_category(function):
             return function(series, *args, **kwargs)
         codes = series.cat.codes.to_numpy()
         result = function(pd.Series(series.cat.categories), *args, **kwargs)
+        if not len(result):  # every value missing: a column without categories
+            codes = np.full(len(codes), -1)
+            result = function(pd.Series([None], dtype=object), *args, **kwargs)
         if pd.api.types.is_bool_dtype(result):
             missing = bool(function(pd.Series([None], dtype=object), *args, **kwargs).iloc[0])
             return pd.Series(np.where(codes >= 0, result.to_numpy()[np.maximum(codes, 0)], missing), index=series.index)

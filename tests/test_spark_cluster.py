@@ -12,6 +12,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from compare import assert_close
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "sample_workbooks" / "sales_sample.xlsx"
@@ -86,22 +87,7 @@ def test_a_standalone_cluster_gives_the_same_report(cluster, tmp_path):
     by_cluster = _report(tmp_path, "cluster", "--engine", "spark", "--spark-master", cluster)
     by_pandas = _report(tmp_path, "pandas")
     assert by_cluster.pop("engine") == "spark" and by_pandas.pop("engine") == "pandas"
-    assert _close(by_cluster, by_pandas)
-
-
-def _close(left, right) -> bool:
-    """Equal, with money and rates within a cent and 1e-12."""
-    if isinstance(left, dict):
-        assert left.keys() == right.keys()
-        return all(_close(left[key], right[key]) for key in left)
-    if isinstance(left, list):
-        assert len(left) == len(right)
-        return all(_close(a, b) for a, b in zip(left, right))
-    if isinstance(left, float):
-        assert left == pytest.approx(right, rel=1e-12, abs=0.005)
-        return True
-    assert left == right
-    return True
+    assert_close(by_cluster, by_pandas)
 
 
 def test_a_master_that_does_not_answer_is_one_line_and_exit_2(tmp_path):

@@ -1,0 +1,183 @@
+"""How each column of a Parquet scan becomes clean values inside DuckDB, by the reader's own rules.
+
+The cleaning rules live in :mod:`retention_xl.values` and work on pandas Series. A
+scan of a hundred million rows cannot hand every cell to them, but it does not need
+to: a column holds far fewer distinct values than rows. For each column DuckDB lists
+the distinct raw values, the rules clean those in Python, and the result -- a small
+table from raw value to clean value and flags -- is joined back inside DuckDB. Typed
+columns (real timestamps, numbers) follow the rules in SQL, which for them are a range
+check and a test for infinity. Order numbers, which can be as many as the rows, are
+cleaned in SQL where the value is plain ASCII text without a total word (the rule is
+then: strip spaces, ``12.0`` is ``12``, empty is missing) and in Python otherwise.
+
+Each :class:`ColumnSql` says how to read one role: ``value`` (an SQL expression of the
+clean value), ``blank`` and ``total`` (flags of the raw cell) and any rule-specific flags.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from . import values
+from .cleaning import _blank, _group_labels
+
+NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                 "UBIGINT", "FLOAT", "DOUBLE", "DECIMAL", "REAL")
+TIMESTAMP_TYPES = ("TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "DATE", "TIMESTAMP_US")
+TEXT_TYPES = ("VARCHAR", "BOOLEAN", "NULL")  # NULL: a column with no value at all
+_PYTHON_WHITESPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"  # what str.strip() removes from ASCII text
+LAST_DATE = "2262-04-11"  # nanosecond timestamps end here: later dates are out of range, as in pandas
+
+
+class ScanUnsupported(Exception):
+    """A column of a type the scan does not read (time zones, binary ...): read the file in memory instead."""
+
+
+@dataclass
+class ColumnSql:
+    value: str
+    blank: str = "false"
+    total: str = "false"
+    flags: dict[str, str] = field(default_factory=dict)  # rule-specific flags: date_like, spelled_nan ...
+    joins: list[str] = field(default_factory=list)       # LEFT JOINs of mapping tables this column needs
+
+
+def identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def base_type(sql_type: str) -> str:
+    return sql_type.split("(")[0].strip().strip('"').upper()
+
+
+def raw_expression(column: str, sql_type: str) -> str:
+    """The raw cell as the in-memory reader sees it: a float NaN counts as infinity (``nan_as_infinite``)."""
+    quoted = f"r.{identifier(column)}"
+    if base_type(sql_type) in ("FLOAT", "DOUBLE", "REAL"):
+        return f"(CASE WHEN isnan({quoted}) THEN 'inf'::DOUBLE ELSE {quoted} END)"
+    return quoted
+
+
+class Mapper:
+    """Builds mapping tables in a DuckDB connection: distinct raw values -> what the rules make of them."""
+
+    def __init__(self, connection, relation: str):
+        self.connection = connection
+        self.relation = relation
+        self.count = 0
+
+    def distinct(self, column: str, sql_type: str, where: str = "true") -> pd.Series:
+        raw = raw_expression(column, sql_type)
+        frame = self.connection.execute(f"SELECT DISTINCT {raw} AS raw FROM {self.relation} r WHERE {where}").df()
+        series = frame["raw"]
+        if base_type(sql_type) in TEXT_TYPES and series.dtype != object:
+            series = series.astype(object)
+        return series
+
+    def table(self, column: str, sql_type: str, mapping: pd.DataFrame) -> tuple[str, str]:
+        """Register ``mapping`` (a ``raw`` column plus results) and return (its alias, the LEFT JOIN)."""
+        self.count += 1
+        name = f"map_{self.count}"
+        self.connection.register(name, mapping)
+        alias = f"m{self.count}"
+        join = f"LEFT JOIN {name} {alias} ON {alias}.raw IS NOT DISTINCT FROM {raw_expression(column, sql_type)}"
+        return alias, join
+
+
+def _codes(clean: pd.Series) -> tuple[np.ndarray, list]:
+    """Integer codes of clean text values (-1 for missing), and the texts they stand for."""
+    codes, uniques = pd.factorize(clean.reset_index(drop=True), use_na_sentinel=True)
+    return codes.astype(np.int64), list(uniques)
+
+
+def key_column(mapper: Mapper, column: str, sql_type: str, *, total: bool, visible: bool) -> tuple[ColumnSql, list]:
+    """A customer id or name: clean text as an integer code into the returned texts, blank, total and,
+    with ``visible``, the control-character and too-long flags of the adjustments."""
+    raw = mapper.distinct(column, sql_type)
+    clean = values.customer_ids(raw)
+    frame = pd.DataFrame({"raw": raw, "blank": _blank(raw).to_numpy(dtype=bool),
+                          "total": values.is_total_label(raw).to_numpy(dtype=bool) if total else False})
+    if visible:
+        frame["control"] = values.has_control_characters(clean).to_numpy(dtype=bool)
+        frame["cut"] = values.too_long_for_a_cell(clean).to_numpy(dtype=bool)
+        if frame["control"].any() or frame["cut"].any():
+            clean = values.visible_text(clean)
+    frame["code"], labels = _codes(clean)
+    alias, join = mapper.table(column, sql_type, frame)
+    flags = {"control": f"{alias}.control", "cut": f"{alias}.cut"} if visible else {}
+    return ColumnSql(f"NULLIF({alias}.code, -1)", f"{alias}.blank", f"{alias}.total", flags, [join]), labels
+
+
+def group_column(mapper: Mapper, column: str, sql_type: str) -> tuple[ColumnSql, list]:
+    """A store (salesperson ...) column: its label as an integer code into the returned labels."""
+    raw = mapper.distinct(column, sql_type)
+    codes, labels = _codes(_group_labels(raw))
+    alias, join = mapper.table(column, sql_type, pd.DataFrame({"raw": raw, "code": codes}))
+    return ColumnSql(f"NULLIF({alias}.code, -1)", joins=[join]), labels
+
+
+def date_column(mapper: Mapper, column: str, sql_type: str, dayfirst: bool | None) -> tuple[ColumnSql, bool | None]:
+    """The date: a range check for real timestamps, the reader's date rules for anything else."""
+    kind = base_type(sql_type)
+    quoted = f"r.{identifier(column)}"
+    if kind in TIMESTAMP_TYPES:
+        stamp = f"CAST({quoted} AS TIMESTAMP)"
+        value = f"(CASE WHEN {stamp} >= TIMESTAMP '1900-01-01' AND {stamp} < TIMESTAMP '{LAST_DATE}' THEN {stamp} END)"
+        return ColumnSql(value, f"({quoted} IS NULL)", flags={"date_like": f"({quoted} IS NOT NULL)"}), None
+    if kind not in TEXT_TYPES + NUMERIC_TYPES:
+        raise ScanUnsupported(f"a date column of type {sql_type}")
+    raw = mapper.distinct(column, sql_type)
+    parsed, used = values.dates(raw, dayfirst)
+    frame = pd.DataFrame({"raw": raw, "date": parsed.to_numpy(dtype="datetime64[us]"),
+                          "date_like": values.looks_like_date(raw).to_numpy(dtype=bool),
+                          "blank": _blank(raw).to_numpy(dtype=bool),
+                          "total": values.is_total_label(raw).to_numpy(dtype=bool)})
+    alias, join = mapper.table(column, sql_type, frame)
+    return ColumnSql(f"{alias}.date", f"{alias}.blank", f"{alias}.total", {"date_like": f"{alias}.date_like"},
+                     [join]), used
+
+
+def number_column(mapper: Mapper, column: str, sql_type: str, decimal: str | None) -> ColumnSql:
+    """An amount, quantity, price, cost or profit: a DOUBLE that may be NULL, NaN or infinite."""
+    kind = base_type(sql_type)
+    quoted = f"r.{identifier(column)}"
+    if kind in NUMERIC_TYPES:
+        return ColumnSql(f"CAST({raw_expression(column, sql_type)} AS DOUBLE)", f"({quoted} IS NULL)",
+                         flags={"spelled_nan": "false"})
+    if kind not in TEXT_TYPES:
+        raise ScanUnsupported(f"a number column of type {sql_type}")
+    raw = mapper.distinct(column, sql_type)
+    frame = pd.DataFrame({"raw": raw, "number": values.amounts(raw, decimal).to_numpy(dtype=float),
+                          "spelled_nan": values.says_not_a_number(raw).to_numpy(dtype=bool),
+                          "blank": _blank(raw).to_numpy(dtype=bool)})
+    alias, join = mapper.table(column, sql_type, frame)
+    return ColumnSql(f"{alias}.number", f"{alias}.blank", flags={"spelled_nan": f"{alias}.spelled_nan"}, joins=[join])
+
+
+def order_column(mapper: Mapper, column: str, sql_type: str) -> ColumnSql:
+    """The order number as a 64-bit key (only which lines share an order matters), blank and total."""
+    kind = base_type(sql_type)
+    quoted = f"r.{identifier(column)}"
+    if kind in NUMERIC_TYPES:
+        return ColumnSql(f"hash(CAST({raw_expression(column, sql_type)} AS DOUBLE))", f"({quoted} IS NULL)")
+    if kind not in TEXT_TYPES:
+        raise ScanUnsupported(f"an order column of type {sql_type}")
+    text = f"CAST({quoted} AS VARCHAR)"
+    needs_python = f"(strlen({text}) <> length({text}) OR regexp_matches({text}, '(?i)total|sum'))"
+    raw = mapper.distinct(column, sql_type, needs_python)
+    clean = values.customer_ids(raw)
+    frame = pd.DataFrame({"raw": raw, "clean": clean.astype(object).where(clean.notna(), None).to_numpy(),
+                          "blank": _blank(raw).to_numpy(dtype=bool),
+                          "total": values.is_total_label(raw).to_numpy(dtype=bool)})
+    alias, join = mapper.table(column, sql_type, frame.astype({"raw": object, "clean": object}))
+    stripped = f"trim({text}, '{_PYTHON_WHITESPACE}')"
+    ascii_rule = (f"NULLIF(CASE WHEN regexp_full_match({stripped}, '-?[0-9]+\\.0+') "
+                  f"THEN regexp_replace({stripped}, '\\.0+$', '') ELSE {stripped} END, '')")
+    value = f"hash(CASE WHEN {needs_python} THEN {alias}.clean ELSE {ascii_rule} END)"
+    clean_is_null = f"(CASE WHEN {needs_python} THEN {alias}.clean IS NULL ELSE {ascii_rule} IS NULL END)"
+    blank = f"(CASE WHEN {needs_python} THEN {alias}.blank ELSE ({quoted} IS NULL OR {stripped} = '') END)"
+    total = f"coalesce({needs_python} AND {alias}.total, false)"
+    return ColumnSql(f"(CASE WHEN {clean_is_null} THEN NULL ELSE {value} END)", blank, total, joins=[join])

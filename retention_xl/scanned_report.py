@@ -1,0 +1,66 @@
+"""The report from sales DuckDB scanned out of core (:mod:`retention_xl.duckdb_scan`).
+
+``--engine duckdb`` scans Parquet input in DuckDB; ``--engine auto`` does so for a folder
+or glob of Parquet files and for a Parquet file of more than :data:`AUTO_SCAN_ROWS` rows,
+and reads everything else in memory with pandas. Below that size pandas is faster, since
+DuckDB's start-up and its several passes over the files cost more than they save.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from . import sources
+from .activity import month_number
+from .cleaning import PROFIT_UNKNOWN
+from .groups import MISSING, group_figures
+
+AUTO_SCAN_ROWS = 2_000_000
+
+
+def scan_wanted(path: Path, engine: str, split_by: str | None) -> bool:
+    """Whether the sales at ``path`` are scanned in DuckDB rather than read into memory."""
+    if engine not in ("auto", "duckdb") or split_by is not None:  # split workbooks need the rows in memory
+        return False
+    several = path.is_dir() or sources.is_glob(str(path))
+    if several:
+        return True
+    if not path.is_file() or path.suffix.lower() not in (".parquet", ".pq"):
+        return False
+    if engine == "duckdb":
+        return True
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(path).metadata.num_rows > AUTO_SCAN_ROWS
+    except Exception:  # a damaged file: the in-memory reader says what is wrong with it
+        return False
+
+
+def analyse_scanned(scanned, options):
+    """Every figure and table of the report from scanned sales (see :func:`retention_xl.report.analyse`)."""
+    from .report import DataSource, analyse_table, check_profit, report_month
+
+    started = time.perf_counter()
+    options = replace(options.validated(), engine="duckdb")
+    month, mid_month = report_month(options, scanned.first_date, scanned.last_date)
+    if options.value == "profit":
+        unknown = scanned.sales.accounting.adjustments.get(PROFIT_UNKNOWN)
+        check_profit(scanned.has_profit, unknown.count if unknown else 0, unknown.example_rows if unknown else [])
+    table = scanned.customer_months(month)
+    engine_seconds = time.perf_counter() - started
+
+    def groups(window: int, detail: dict) -> dict:
+        m = month_number(month)
+        chain_buyers = set(table.customers["customer_id"].to_numpy()[table.active_in(m, m)])
+        return {role: group_figures(((MISSING if name is None else name, group_table)
+                                     for name, group_table in scanned.group_tables(role, month)),
+                                    month, window, detail, chain_buyers)
+                for role in scanned.group_labels}
+
+    source = DataSource(table, scanned.first_date, scanned.last_date, groups)
+    report = analyse_table(source, month, options, scanned.sales, mid_month)
+    report.timings = {"compute": time.perf_counter() - started, "table_duckdb": engine_seconds}
+    return report

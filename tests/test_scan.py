@@ -1,0 +1,173 @@
+"""DuckDB scanning Parquet out of core gives what the in-memory reader gives: the same rows used or set aside
+for the same reasons, the same customer x month table, the same report."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from compare import assert_close
+
+from retention_xl import activity
+from retention_xl.duckdb_scan import scan_sales
+from retention_xl.errors import InputError
+from retention_xl.reader import read_sales
+from retention_xl.report import ReportOptions, create_report
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "sample_workbooks" / "sales_sample.xlsx"
+ONLINE_RETAIL = REPO.parent / "shared" / "data" / "online_retail_II_2009-2010.parquet"
+AS_OF = "2026-01-01"
+
+# Cells as messy sales exports hold them: each column draws from these.
+IDS = ["A-01", " A-01 ", "Ａ-01", "17850", "17850.0", "", "   ", None, "合计", "Total", "bell\x07", "x" * 40000, "B7"]
+NAMES = ["张三", "张三 ", None, "", "esc\x1b[1m", "Grand Total", "Li"]
+TEXT_DATES = ["2024-03-05", "2024/3/6", "2024年3月7日", "2024-03-09 14:30:00", "45360", "0001-01-01",
+              "2024-02-30", "soon", "", None, "2099-01-01", "1899-12-31", "合计", "2024-04-01"]
+TEXT_AMOUNTS = ["120", "¥1,200", "(35.5)", "-7", "0", "abc", None, "", "inf", "nan", "1e400", "１２０", "12.50"]
+ORDERS = ["O1", " O1", "O1.0", "Ｏ1", "12.0", "12", None, "", "Total", "Sum", "订单7", "O2", "O3"]
+STORES = ["东店", "西店", " 东店", None, "", "Store x"]
+COSTS = ["60", "", None, "n/a", "(5)", "30.5"]
+
+
+def _same_reading(frame: pd.DataFrame, tmp_path: Path, name: str = "sales.parquet", **reading):
+    path = tmp_path / name
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+    try:
+        in_memory = read_sales(path, as_of=AS_OF, **reading)
+    except InputError as error:
+        with pytest.raises(InputError) as scanned_error:
+            scan_sales(path, as_of=AS_OF, **reading).close()
+        assert type(scanned_error.value) is type(error)
+        return None
+    scanned = scan_sales(path, as_of=AS_OF, **reading)
+    try:
+        assert scanned.sales.accounting.as_dict() == in_memory.accounting.as_dict()
+        assert scanned.sales.dayfirst == in_memory.dayfirst
+        used = in_memory.transactions
+        assert (scanned.first_date, scanned.last_date) == (used["date"].min(), used["date"].max())
+        month = used["date"].max().to_period("M")
+        expected = activity.build_customer_months(used, month)
+        got = scanned.customer_months(month)
+        pd.testing.assert_frame_equal(got.months, expected.months, check_exact=False, atol=0.005)
+        for column in ("customer_id", "first_purchase_day"):
+            assert got.customers[column].tolist() == expected.customers[column].tolist(), column
+        assert [None if pd.isna(v) else v for v in got.customers["customer_name"]] == \
+               [None if pd.isna(v) else v for v in expected.customers["customer_name"]]
+        assert np.allclose(got.customers["first_day_amount"], expected.customers["first_day_amount"], atol=0.005)
+    finally:
+        scanned.close()
+    return in_memory
+
+
+def test_every_messy_cell_is_read_the_same(tmp_path):
+    count = 400
+    rng = np.random.default_rng(3)
+    pick = lambda pool: [pool[i] for i in rng.integers(0, len(pool), count)]  # noqa: E731
+    frame = pd.DataFrame({"会员号": pick(IDS), "姓名": pick(NAMES), "订单日期": pick(TEXT_DATES),
+                          "金额": pick(TEXT_AMOUNTS), "订单号": pick(ORDERS), "门店": pick(STORES),
+                          "成本": pick(COSTS)})
+    frame.loc[count - 3:, :] = None  # blank rows at the end are formatting, not data
+    sales = _same_reading(frame, tmp_path)
+    assert sales is not None and sum(e.count for e in sales.accounting.exclusions.values()) > 50
+
+
+def test_typed_columns_are_read_the_same(tmp_path):
+    count = 300
+    rng = np.random.default_rng(4)
+    days = pd.to_datetime("2023-06-01") + pd.to_timedelta(rng.integers(0, 500, count), unit="D")
+    stamps = pd.Series(days).where(rng.random(count) > 0.05)  # some missing
+    stamps[:3] = [pd.Timestamp("1850-01-01"), pd.Timestamp("2100-01-01"), pd.Timestamp("1900-01-01")]
+    amounts = np.round(rng.normal(80, 60, count), 2)
+    amounts[:6] = [np.nan, np.inf, -np.inf, 0.0, np.nan, 5.0]
+    ids = rng.integers(1, 60, count).astype(float)
+    ids[10:13] = [np.nan, 7.5, 0.0]
+    frame = pd.DataFrame({"Customer ID": ids, "InvoiceDate": stamps, "Amount": amounts,
+                          "Invoice": rng.integers(1, 200, count), "Quantity": rng.integers(-2, 5, count),
+                          "Unit cost": np.round(rng.uniform(1, 30, count), 2)})
+    frame["Amount"] = frame["Amount"].astype(object).where(rng.random(count) > 0.03, None)
+    _same_reading(frame.astype({"Amount": float}), tmp_path)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_random_messy_tables_are_read_the_same(tmp_path, data):
+    count = data.draw(st.integers(1, 60))
+    column = lambda pool: data.draw(st.lists(st.sampled_from(pool), min_size=count, max_size=count))  # noqa: E731
+    frame = pd.DataFrame({"客户编号": column(IDS), "日期": column(TEXT_DATES), "金额": column(TEXT_AMOUNTS),
+                          "单号": column(ORDERS), "门店": column(STORES)})
+    _same_reading(frame, tmp_path, name=f"case-{data.draw(st.integers(0, 10**9))}.parquet")
+
+
+def test_ambiguous_dates_and_decimals_need_the_same_answer(tmp_path):
+    dates = pd.DataFrame({"customer": ["a", "b"], "date": ["05/03/2024", "25/03/2024"], "amount": ["1", "2"]})
+    assert _same_reading(dates, tmp_path, name="dmy.parquet").dayfirst is True
+    mixed = pd.DataFrame({"customer": ["a", "b"], "date": ["13/03/2024", "03/25/2024"], "amount": ["1", "2"]})
+    assert _same_reading(mixed, tmp_path, name="mixed.parquet") is None  # both refuse it
+    commas = pd.DataFrame({"customer": ["a", "b"], "date": ["2024-03-01"] * 2, "amount": ["1.234,50", "123,45"]})
+    _same_reading(commas, tmp_path, name="commas.parquet")
+
+
+@pytest.mark.parametrize("source", ["sample", "online-retail", "hive-folder"])
+def test_the_reports_are_identical(source, tmp_path):
+    if source == "online-retail":
+        if not ONLINE_RETAIL.exists():
+            pytest.skip(f"{ONLINE_RETAIL} is not here")
+        path = ONLINE_RETAIL
+    else:
+        rows = pd.read_excel(SAMPLE, header=1)
+        path = tmp_path / "sample.parquet"
+        rows.to_parquet(path, index=False)
+        if source == "hive-folder":
+            path = tmp_path / "by_store"
+            for store, part in rows[rows["门店"].notna()].groupby("门店"):
+                (path / f"门店={store}").mkdir(parents=True)
+                part.drop(columns="门店").to_parquet(path / f"门店={store}" / "part-0.parquet", index=False)
+    summaries = {}
+    for engine in ("pandas", "duckdb"):
+        output = tmp_path / f"{engine}.xlsx"
+        report = create_report(path, output, ReportOptions(engine=engine), as_of=AS_OF, json_path=output.with_suffix(".json"))
+        summaries[engine] = json.loads(output.with_suffix(".json").read_text(encoding="utf-8"))
+        summaries[engine].pop("timings")
+        assert summaries[engine].pop("engine") == engine
+        if engine == "duckdb":
+            assert report.sales.transactions.empty  # the rows stayed in DuckDB
+    assert_close(summaries["duckdb"], summaries["pandas"])
+
+
+def test_auto_scans_folders_and_large_files_only(tmp_path, monkeypatch):
+    from retention_xl import scanned_report
+
+    rows = pd.DataFrame({"customer": ["a", "b"], "date": pd.to_datetime(["2024-03-01", "2024-03-02"]),
+                         "amount": [1.0, 2.0]})
+    rows.to_parquet(tmp_path / "small.parquet")
+    assert not scanned_report.scan_wanted(tmp_path / "small.parquet", "auto", None)
+    assert scanned_report.scan_wanted(tmp_path / "small.parquet", "duckdb", None)
+    assert scanned_report.scan_wanted(tmp_path, "auto", None)
+    assert scanned_report.scan_wanted(Path(str(tmp_path / "*.parquet")), "auto", None)
+    assert not scanned_report.scan_wanted(tmp_path, "auto", "store")  # split workbooks read in memory
+    monkeypatch.setattr(scanned_report, "AUTO_SCAN_ROWS", 1)
+    assert scanned_report.scan_wanted(tmp_path / "small.parquet", "auto", None)
+
+
+def test_a_column_the_scan_cannot_read_falls_back_to_memory(tmp_path):
+    rows = pd.DataFrame({"customer": ["a", "b"], "amount": [1.0, 2.0],
+                         "date": pd.to_datetime(["2024-03-01 23:30", "2024-03-02 00:00"]).tz_localize("Asia/Shanghai")})
+    rows.to_parquet(tmp_path / "zoned.parquet")
+    options = ReportOptions(engine="duckdb", clv=False, month="2024-03")
+    report = create_report(tmp_path / "zoned.parquet", tmp_path / "r.xlsx", options, as_of=AS_OF)
+    assert report.sales.transactions["date"].tolist() == list(pd.to_datetime(["2024-03-01 23:30", "2024-03-02 00:00"]))
+
+
+def test_a_memory_limit_is_a_size(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "retention_xl.cli", "report", SAMPLE, "-o", tmp_path / "r.xlsx",
+                             "--memory-limit", "lots"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and "4GB" in result.stderr and len(result.stderr.strip().splitlines()) == 1

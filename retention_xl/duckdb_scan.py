@@ -29,7 +29,7 @@ from . import sources
 from .activity import NO_DAY, CustomerMonths
 from .cleaning import ADJUSTMENTS, EXCLUSION_REASONS, PROFIT_UNKNOWN, Accounting, Exclusion, _day
 from .duckdb_engine import memory_limit
-from .engine_sql import FIRST_DAYS_SQL, MONTHS_SQL, table_from_results
+from .engine_sql import FIRST_DAYS_SQL, MONTH_DTYPES, MONTHS_SQL, table_from_results
 from .errors import InputError
 from .rawtable import header_help
 from .scan_columns import (ColumnSql, Mapper, ScanUnsupported, date_column, group_column, key_column, number_column,
@@ -39,6 +39,8 @@ from .values import AmbiguousDates, AmbiguousDecimal
 __all__ = ["ScanUnsupported", "ScannedSales", "scan_sales"]
 _FILE, _ROW = "rx_file", "rx_row"
 _REASON = {reason: position for position, reason in enumerate(EXCLUSION_REASONS)}
+_MONTH_TYPES = {column: dtype for column, dtype in MONTH_DTYPES.items() if column != "customer"}
+_NONE_YET = np.iinfo(np.int32).max
 
 
 @dataclass
@@ -61,10 +63,14 @@ class ScannedSales:
             shutil.rmtree(self.spill, ignore_errors=True)
 
     def _rows(self, until: pd.Period, customer: str) -> None:
-        """The view the shared SQL reads: used rows up to the end of ``until``, keyed by ``customer``."""
+        """The table the shared SQL reads: used rows up to the end of ``until``, keyed by ``customer``.
+
+        A table, not a view: the SQL reads it four times, and the join behind it is the costly part.
+        """
         end = (until + 1).start_time.strftime("%Y-%m-%d")
+        self.connection.execute("DROP TABLE IF EXISTS rows")
         self.connection.execute(f"""
-            CREATE OR REPLACE TEMP VIEW rows AS
+            CREATE TEMP TABLE rows AS
             SELECT {customer} AS customer, day, month, amount, coalesce(profit, 0) AS profit,
                    coalesce(order_key, hash(-1 - day)) AS order_key
             FROM (SELECT *, date_diff('day', DATE '1970-01-01', CAST(ts AS DATE)) AS day,
@@ -96,22 +102,27 @@ class ScannedSales:
         """(group label or None, the group's customer x month table) for each value of group column ``role``."""
         column = f"g_{role}"
         self._rows(until, f"(coalesce(u.{column} + 1, 0)::BIGINT << 32) | c.code::BIGINT")
-        months = self.connection.execute(MONTHS_SQL).df()
-        months["group"] = (months["customer"].to_numpy(dtype=np.int64) >> 32) - 1
-        months["customer"] = months["customer"].to_numpy(dtype=np.int64) & 0xFFFFFFFF
+        months = self.connection.execute(f"{MONTHS_SQL} ORDER BY 1, 2").df().astype(_MONTH_TYPES)
+        key = months.pop("customer").to_numpy(dtype=np.int64)
+        group_of, customer = (key >> 32) - 1, key & 0xFFFFFFFF
+        if not self.has_profit:
+            months = months.drop(columns="profit")
         ids = np.asarray(self.customer_ids, dtype=object)
         labels = self.group_labels[role]
-        for group, part in months.groupby("group", sort=False):
-            codes, customers = pd.factorize(part["customer"].to_numpy(), sort=True)
-            table = part.drop(columns="group").assign(customer=codes)
-            bought = table[table["first_purchase_day"] >= 0]
-            first = bought.groupby("customer")["first_purchase_day"].min()
-            first_day = np.full(len(customers), NO_DAY, dtype=np.int32)
-            first_day[first.index.to_numpy(dtype=np.int64)] = first.to_numpy(dtype=np.int32)
-            none = pd.DataFrame({"customer": [], "first_purchase_day": [], "amount": []})
-            built = table_from_results(table, none, ids[customers], np.full(len(customers), None), self.has_profit)
-            built.customers["first_purchase_day"] = first_day  # the first purchase at this group
-            yield (None if group < 0 else labels[group]), built
+        bounds = np.flatnonzero(np.r_[True, np.diff(group_of) != 0, True])
+        for start, stop in zip(bounds[:-1], bounds[1:]):
+            # Rows are sorted by group, customer and month: a group's customers are numbered in order.
+            codes, customers = pd.factorize(customer[start:stop], sort=True)
+            table = months.iloc[start:stop].reset_index(drop=True)
+            table.insert(0, "customer", codes.astype(np.int32))
+            first_day = np.full(len(customers), _NONE_YET, dtype=np.int32)
+            bought = table["first_purchase_day"].to_numpy() >= 0
+            np.minimum.at(first_day, codes[bought], table["first_purchase_day"].to_numpy()[bought])
+            first_day[first_day == _NONE_YET] = NO_DAY
+            people = pd.DataFrame({"customer_id": ids[customers], "customer_name": None,
+                                   "first_purchase_day": first_day, "first_day_amount": 0.0})
+            group = int(group_of[start])
+            yield (None if group < 0 else labels[group]), CustomerMonths(months=table, customers=people)
 
 
 def _files(path: Path) -> list[Path]:

@@ -48,7 +48,7 @@ FROM first_days f JOIN rows r ON r.customer = f.customer AND r.day = f.day
 GROUP BY f.customer, f.day
 """
 
-_DTYPES = {"customer": np.int32, "month": np.int32, "purchases": float, "returned": float, "orders": np.int32,
+MONTH_DTYPES = {"customer": np.int32, "month": np.int32, "purchases": float, "returned": float, "orders": np.int32,
            "purchase_days": np.int32, "first_purchase_day": np.int32, "last_purchase_day": np.int32,
            "profit": float}
 
@@ -83,7 +83,7 @@ def customer_months(months: pd.DataFrame, firsts: pd.DataFrame, transactions: pd
 def table_from_results(months: pd.DataFrame, firsts: pd.DataFrame, ids: np.ndarray, names: np.ndarray,
                        has_profit: bool) -> CustomerMonths:
     """The table from the results of ``MONTHS_SQL`` and ``FIRST_DAYS_SQL``, the ids and latest names by code."""
-    months = months.astype(_DTYPES).sort_values(["customer", "month"], kind="stable").reset_index(drop=True)
+    months = months.astype(MONTH_DTYPES).sort_values(["customer", "month"], kind="stable").reset_index(drop=True)
     if not has_profit:
         months = months.drop(columns="profit")
     first_day = np.full(len(ids), NO_DAY, dtype=np.int32)

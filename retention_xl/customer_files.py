@@ -9,7 +9,6 @@ columns are the Customers sheet's, named by their keys (``customer_id``, ``reven
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
@@ -31,16 +30,11 @@ def customer_file_path(report_path: str | Path, file_format: str) -> Path:
 
 def write_customer_file(customers: pd.DataFrame, path: Path) -> Path:
     """Write every customer row to ``path`` (``.parquet`` or ``.csv``) atomically; returns ``path``."""
-    temporary = outputs.temporary(path, f".{path.suffix.lstrip('.')}.tmp")
-    try:
+    def write(name: str) -> None:
         if path.suffix == ".csv":
-            customers.to_csv(temporary, index=False, encoding="utf-8-sig", date_format="%Y-%m-%d")
+            customers.to_csv(name, index=False, encoding="utf-8-sig", date_format="%Y-%m-%d")
         else:
-            customers.to_parquet(temporary, index=False)
-        os.replace(temporary, path)
-    except OSError as error:
-        raise outputs.write_error(path, "customer table", error) from None
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+            customers.to_parquet(name, index=False)
+
+    outputs.write_atomically(path, "customer table", write)
     return path

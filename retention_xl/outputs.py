@@ -125,3 +125,19 @@ def write_error(path: Path, what: str, error: OSError) -> OutputError:
     else:
         reason = error.strerror or str(error)
     return OutputError(f"{path}: cannot write the {what} ({reason}); nothing was changed")
+
+
+def write_atomically(path: Path, what: str, write) -> None:
+    """``write(name)`` into a temporary file beside ``path``, moved into place only when complete.
+
+    A failure leaves no partial file and raises :class:`OutputError` naming ``what``.
+    """
+    name = temporary(path, f"{path.suffix}.tmp")
+    try:
+        write(name)
+        os.replace(name, path)
+    except OSError as error:
+        raise write_error(path, what, error) from None
+    finally:
+        if os.path.exists(name):
+            os.unlink(name)

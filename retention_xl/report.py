@@ -436,9 +436,7 @@ def _from_scan(path: Path, options: ReportOptions, reading: dict) -> RetentionRe
         return None
     try:
         scan_seconds = time.perf_counter() - started
-        if reading["progress"]:
-            reading["progress"]("Computing the month's figures…")
-        report = analyse_scanned(scanned, options)
+        report = analyse_scanned(scanned, options, reading["progress"])
     finally:
         scanned.close()
     report.timings["read"] = scan_seconds

@@ -39,20 +39,25 @@ def scan_wanted(path: Path, engine: str, split_by: str | None) -> bool:
         return False
 
 
-def analyse_scanned(scanned, options):
+def analyse_scanned(scanned, options, progress=None):
     """Every figure and table of the report from scanned sales (see :func:`retention_xl.report.analyse`)."""
     from .report import DataSource, analyse_table, check_profit, report_month
 
+    say = progress or (lambda message: None)
     started = time.perf_counter()
     options = replace(options.validated(), engine="duckdb")
     month, mid_month = report_month(options, scanned.first_date, scanned.last_date)
     if options.value == "profit":
         unknown = scanned.sales.accounting.adjustments.get(PROFIT_UNKNOWN)
         check_profit(scanned.has_profit, unknown.count if unknown else 0, unknown.example_rows if unknown else [])
+    say("DuckDB: building the customer x month table…")
     table = scanned.customer_months(month)
+    say("Computing the month's figures…")
     engine_seconds = time.perf_counter() - started
 
     def groups(window: int, detail: dict) -> dict:
+        if scanned.group_labels:
+            say(f"DuckDB: the figures of each {' and each '.join(scanned.group_labels)}…")
         m = month_number(month)
         chain_buyers = set(table.customers["customer_id"].to_numpy()[table.active_in(m, m)])
         return {role: group_figures(((MISSING if name is None else name, group_table)

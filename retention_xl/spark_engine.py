@@ -51,18 +51,21 @@ def session(master: str | None = None):
         return active
     if active is not None:
         active.stop()
-    if (master or LOCAL).startswith("local"):
+    if master is None and "PYSPARK_GATEWAY_PORT" in os.environ:  # under spark-submit: its master and settings
+        return spark_session.builder.appName("retention-xl").getOrCreate()
+    url = master or LOCAL
+    if url.startswith("local"):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    builder = (spark_session.builder.master(master or LOCAL).appName("retention-xl")
+    builder = (spark_session.builder.master(url).appName("retention-xl")
                .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.execution.arrow.pyspark.enabled", "true")
                .config("spark.sql.shuffle.partitions", str(max(2 * (os.cpu_count() or 1), 4)))
-               .config("spark.driver.bindAddress", "127.0.0.1" if (master or LOCAL).startswith("local") else "0.0.0.0"))
+               .config("spark.driver.bindAddress", "127.0.0.1" if url.startswith("local") else "0.0.0.0"))
     try:
         with _java_output_to_log() as log:
             spark = builder.getOrCreate()
     except Exception as error:  # Py4J and the JVM raise many kinds; the user needs one line
-        raise UsageError(f"Spark did not start at {master or LOCAL}: {str(error).splitlines()[0][:300]} "
+        raise UsageError(f"Spark did not start at {url}: {str(error).splitlines()[0][:300]} "
                          f"(Java's log: {log})") from None
     spark.sparkContext.setLogLevel("ERROR")
     return spark

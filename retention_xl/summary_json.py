@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 
 import pandas as pd
@@ -39,14 +38,10 @@ def _json_safe(value):
 
 def write_summary_json(report, path: str | Path) -> None:
     """Write ``report.summary()`` (a :class:`retention_xl.report.RetentionReport`) as strict UTF-8 JSON, atomically."""
-    path = Path(path)
-    temporary = outputs.temporary(path, ".json.tmp")
-    try:
-        with open(temporary, "w", encoding="utf-8") as stream:
-            json.dump(_json_safe(report.summary()), stream, ensure_ascii=False, indent=2, allow_nan=False)
-        os.replace(temporary, path)
-    except OSError as error:
-        raise outputs.write_error(path, "JSON summary", error) from None
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+    figures = _json_safe(report.summary())
+
+    def write(name: str) -> None:
+        with open(name, "w", encoding="utf-8") as stream:
+            json.dump(figures, stream, ensure_ascii=False, indent=2, allow_nan=False)
+
+    outputs.write_atomically(Path(path), "JSON summary", write)

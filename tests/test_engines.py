@@ -1,5 +1,7 @@
 """The same report whichever engine builds the customer x month table: pandas or DuckDB (embedded, real)."""
 
+import os
+import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -50,6 +52,9 @@ def source(request):
 def engine(request):
     if request.param == "spark":
         from retention_xl import spark_engine
+
+        if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+            pytest.skip("no Java here: .ci/run installs openjdk-17-jre-headless")
 
         spark_engine.session()  # started once for the module; a second start would cost seconds per test
     return request.param

@@ -3,6 +3,7 @@ pyspark's own ``bin/spark-class`` and stopped afterwards by the process ids star
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -44,6 +45,8 @@ def _stop(process: subprocess.Popen) -> None:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     pyspark = pytest.importorskip("pyspark")
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        pytest.skip("no Java here: .ci/run installs openjdk-17-jre-headless")
     spark_home = Path(pyspark.__file__).parent
     logs = tmp_path_factory.mktemp("spark")
     port, master_ui, worker_ui = _free_port(), _free_port(), _free_port()

@@ -245,7 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # the promise is one line, never a traceback
         if args.debug:
             raise
-        print(f"retention-xl: unexpected error: {type(error).__name__}: {error} (run again with --debug for details)",
+        first_line = str(error).strip().splitlines()[0][:300] if str(error).strip() else ""
+        print(f"retention-xl: unexpected error: {type(error).__name__}: {first_line} (run again with --debug for details)",
               file=sys.stderr)
         return EXIT_UNEXPECTED
     finally:

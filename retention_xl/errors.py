@@ -39,6 +39,12 @@ class UsageError(RetentionXLError):
     exit_code = 2
 
 
+class EngineError(RetentionXLError):
+    """An engine (Spark, DuckDB) failed while computing; the message says where to look."""
+
+    exit_code = 1
+
+
 class OutputError(RetentionXLError):
     """The report could not be written where it was asked for."""
 

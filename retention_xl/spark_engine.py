@@ -22,9 +22,12 @@ import pandas as pd
 
 from .activity import CustomerMonths
 from .engine_sql import FIRST_DAYS_SQL, MONTHS_SQL, customer_months, engine_rows
-from .errors import UsageError
+from .errors import EngineError, UsageError
 
 LOCAL = "local[*]"
+DRIVER_SHARE = 0.4  # of this machine's memory, for Spark's driver
+_log: str | None = None  # Java's log of the running session
+_log_named = False  # an error message pointed at the log: keep it
 
 
 def _pyspark():
@@ -60,7 +63,9 @@ def session(master: str | None = None):
                .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.execution.arrow.pyspark.enabled", "true")
                .config("spark.sql.shuffle.partitions", str(max(2 * (os.cpu_count() or 1), 4)))
-               .config("spark.driver.bindAddress", "127.0.0.1" if url.startswith("local") else "0.0.0.0"))
+               .config("spark.driver.bindAddress", "127.0.0.1" if url.startswith("local") else "0.0.0.0")
+               # The rows pass through the driver on their way in; its default of 1 GB is too small at 10M rows.
+               .config("spark.driver.memory", f"{max(1, int(_memory_gib() * DRIVER_SHARE))}g"))
     try:
         with _java_output_to_log() as log:
             spark = builder.getOrCreate()
@@ -68,7 +73,13 @@ def session(master: str | None = None):
         raise UsageError(f"Spark did not start at {url}: {str(error).splitlines()[0][:300]} "
                          f"(Java's log: {log})") from None
     spark.sparkContext.setLogLevel("ERROR")
+    global _log
+    _log = log
     return spark
+
+
+def _memory_gib() -> float:
+    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30
 
 
 @contextlib.contextmanager
@@ -89,18 +100,29 @@ def _java_output_to_log():
         os.dup2(saved, 2)
         os.close(saved)
         os.close(descriptor)
-    atexit.register(lambda: os.path.exists(log) and os.unlink(log))
+    atexit.register(_remove_log, log)
+
+
+def _remove_log(log: str) -> None:
+    """At exit: Java's log goes, unless an error named it."""
+    if not _log_named and os.path.exists(log):
+        os.unlink(log)
 
 
 def build_customer_months(transactions: pd.DataFrame, until: pd.Period, master: str | None = None) -> CustomerMonths:
     """The customer x month table of the transactions up to the end of month ``until``, aggregated by Spark."""
     spark = session(master)
     rows, ids = engine_rows(transactions, until)
-    frame = spark.createDataFrame(rows.astype({"order_key": "string"}))
-    frame.createOrReplaceTempView("rows")
     try:
+        frame = spark.createDataFrame(rows.astype({"order_key": "string"}))
+        frame.createOrReplaceTempView("rows")
         months = spark.sql(MONTHS_SQL).toPandas()
         firsts = spark.sql(FIRST_DAYS_SQL).toPandas()
-    finally:
         spark.catalog.dropTempView("rows")
+    except Exception as error:  # a Java stack trace: the user needs its first line and where the rest is
+        reason = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
+        global _log_named
+        _log_named = True
+        raise EngineError(f"Spark failed building the customer x month table: {reason} "
+                          f"(Java's log: {_log or 'see the cluster'})") from None
     return customer_months(months, firsts, transactions, ids)

@@ -27,7 +27,8 @@ import pandas as pd
 from . import columns as cols
 from . import sources
 from .activity import NO_DAY, CustomerMonths
-from .cleaning import ADJUSTMENTS, EXCLUSION_REASONS, PROFIT_UNKNOWN, Accounting, Exclusion, _day
+from .accounting import ADJUSTMENTS, EXCLUSION_REASONS, PROFIT_UNKNOWN, Accounting, Exclusion
+from .cleaning import _day
 from .duckdb_engine import memory_limit
 from .engine_sql import FIRST_DAYS_SQL, MONTH_DTYPES, MONTHS_SQL, table_from_results
 from .errors import InputError

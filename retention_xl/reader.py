@@ -26,7 +26,8 @@ import pyarrow as pa
 
 from . import columns as cols
 from . import sources
-from .cleaning import Accounting, clean_transactions
+from .accounting import Accounting
+from .cleaning import clean_transactions
 from .errors import InputError, UsageError
 from .csvfile import read_csv_table
 from .excelfile import read_excel_table

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import sources
 from .activity import month_number
-from .cleaning import PROFIT_UNKNOWN
+from .accounting import PROFIT_UNKNOWN
 from .groups import MISSING, group_figures
 
 AUTO_SCAN_ROWS = 2_000_000

@@ -7,7 +7,7 @@ import datetime as dt
 from openpyxl.styles import Alignment
 
 from ..actions import pct, render_definitions
-from ..cleaning import ADJUSTMENTS, EXCLUSION_REASONS, PROFIT_UNKNOWN
+from ..accounting import ADJUSTMENTS, EXCLUSION_REASONS, PROFIT_UNKNOWN
 from ..customers import ACTIVE_MONTHS
 from ..value import CORRELATION_WARNING, FREQUENCY_GROUPS
 from .sheet import SheetWriter

@@ -1,0 +1,78 @@
+"""What shapes a report besides its data: :class:`ReportOptions`, checked before anything is read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from . import metrics
+from .errors import UsageError
+from .i18n import normalize_language
+
+ENGINES = ("auto", "pandas", "duckdb", "spark")
+VALUE_MEASURES = ("revenue", "profit")
+
+
+@dataclass
+class ReportOptions:
+    """Everything that shapes a report besides the data.
+
+    ``month`` is ``"YYYY-MM"`` (default: the last complete month in the data);
+    ``active_window`` the months of purchase that keep a customer in the base
+    (default ``None``: the longest of 12, 6, 3 and 1 months the data fully cover, see
+    :func:`retention_xl.analysis.default_window`);
+    ``high``/``low`` the repeat-purchase tier lines; ``top_fraction`` the share of
+    customers that count as key accounts; ``value`` (``"revenue"`` or ``"profit"``)
+    what ranks customers, picks key accounts, gives the Pareto share and orders the
+    customers to contact.
+    """
+
+    month: str | None = None
+    language: str = "zh-CN"
+    active_window: int | None = None
+    high: float = metrics.DEFAULT_HIGH_REPEAT
+    low: float = metrics.DEFAULT_LOW_REPEAT
+    top_fraction: float = metrics.DEFAULT_TOP_FRACTION
+    cohort_months: int = 24
+    trend_months: int = 12
+    clv: bool | None = None      # customer-value models: None = when the data allow them
+    horizon: int = 12            # months of customer lifetime value
+    discount: float = 0.01       # monthly discount rate of customer lifetime value
+    engine: str = "auto"         # what builds the customer x month table: auto, pandas, duckdb or spark
+    memory_limit: str | None = None  # DuckDB's memory limit, e.g. "4GB" (default: half the machine's memory)
+    spark_master: str | None = None  # the Spark cluster's master URL (default: local mode on every core)
+    value: str = "revenue"       # what ranks customers, picks key accounts and gives the Pareto share: or "profit"
+    call_list: bool = False      # the Actions sheet opens with every customer in the order to call them
+    customer_file: str | None = None  # also write every customer as "parquet" or "csv" beside the workbook
+
+    def validated(self) -> ReportOptions:
+        try:
+            language = normalize_language(self.language)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+        window = self.active_window
+        if window is not None and (not isinstance(window, int) or isinstance(window, bool) or not 1 <= window <= 120):
+            raise UsageError(f"the active window must be a whole number of months from 1 to 120, got {self.active_window}")
+        if not 0 <= self.low <= self.high <= 1:
+            raise UsageError(f"repeat-purchase tiers need 0 <= low <= high <= 1, got low={self.low}, high={self.high}")
+        if not isinstance(self.horizon, int) or isinstance(self.horizon, bool) or not 1 <= self.horizon <= 120:
+            raise UsageError(f"the value horizon must be a whole number of months from 1 to 120, got {self.horizon}")
+        if not 0 <= self.discount < 1:
+            raise UsageError(f"the monthly discount rate must be at least 0 and below 1, got {self.discount}")
+        if self.memory_limit is not None:
+            from .duckdb_engine import memory_limit
+
+            memory_limit(self.memory_limit)
+        if self.engine not in ENGINES:
+            raise UsageError(f"unknown engine {self.engine!r}: use {', '.join(ENGINES)}")
+        if self.customer_file not in (None, "parquet", "csv"):
+            raise UsageError(f"the customer file format must be parquet or csv, got {self.customer_file!r}")
+        if self.value not in VALUE_MEASURES:
+            raise UsageError(f"unknown value measure {self.value!r}: use {' or '.join(VALUE_MEASURES)}")
+        if not 0 < self.top_fraction <= 1:
+            raise UsageError(f"the key-account share must be above 0 and at most 1, got {self.top_fraction}")
+        return replace(self, language=language)
+
+
+def engine_name(options: ReportOptions) -> str:
+    """The engine that builds the customer x month table under ``options``."""
+    return "pandas" if options.engine == "auto" else options.engine

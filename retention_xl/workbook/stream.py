@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..columns import column_index
 from ..values import EXCEL_EPOCH
 from ..xlsxhead import sheet_member
 
@@ -95,6 +96,13 @@ def _template_styles(template: str, columns: list[Column], first_row: int) -> di
     return styles
 
 
+def _last_column(head: str, columns: list[Column]) -> str:
+    """The rightmost column used: the streamed table's, or a cell openpyxl wrote beyond it (a link)."""
+    found = re.search(r'<dimension ref="[A-Z]+\d+:([A-Z]+)\d+"/>', head)
+    letters = [columns[-1].letter if columns else "A"] + ([found.group(1)] if found else [])
+    return max(letters, key=column_index)
+
+
 def stream_rows(source_path: str | Path, target_path: str | Path, title: str, columns: list[Column],
                 first_row: int = 2) -> None:
     """Copy the workbook ``source_path`` to ``target_path``, with the template row ``first_row`` of sheet
@@ -112,8 +120,8 @@ def stream_rows(source_path: str | Path, target_path: str | Path, title: str, co
             template_end = sheet.index("</row>", template_start) + len("</row>")
             styles = _template_styles(sheet[template_start:template_end], columns, first_row)
             head, tail = sheet[:template_start], sheet[template_end:]
-            last_column = columns[-1].letter if columns else "A"
-            head = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{last_column}{first_row + count - 1}"/>', head)
+            head = re.sub(r'<dimension ref="[^"]*"/>',
+                          f'<dimension ref="A1:{_last_column(head, columns)}{first_row + count - 1}"/>', head)
             streamed = zipfile.ZipInfo(member, date_time=info.date_time)
             streamed.compress_type = zipfile.ZIP_DEFLATED
             with target.open(streamed, "w") as stream:

@@ -74,14 +74,15 @@ class ScannedSales:
             CREATE TEMP TABLE rows AS
             SELECT {customer} AS customer, day, month, amount, coalesce(profit, 0) AS profit,
                    coalesce(order_key, hash(-1 - day)) AS order_key
-            FROM (SELECT *, date_diff('day', DATE '1970-01-01', CAST(ts AS DATE)) AS day,
-                         year(ts) * 12 + month(ts) - 1 AS month FROM used WHERE ts < TIMESTAMP '{end}') u
+            FROM (SELECT *, CAST(date_diff('day', DATE '1970-01-01', CAST(ts AS DATE)) AS INT) AS day,
+                         CAST(year(ts) * 12 + month(ts) - 1 AS INT) AS month
+                  FROM used WHERE ts < TIMESTAMP '{end}') u
             JOIN codes c USING (customer_key)""")
 
     def customer_months(self, until: pd.Period) -> CustomerMonths:
         """The customer x month table up to the end of month ``until``, to the contract of :mod:`.activity`."""
         self._rows(until, "c.code")
-        months = self.connection.execute(MONTHS_SQL).df()
+        months = self.connection.execute(f"{MONTHS_SQL} ORDER BY 1, 2").df()
         firsts = self.connection.execute(FIRST_DAYS_SQL).df()
         names = self._names()
         ids = np.asarray(self.customer_ids, dtype=object)

@@ -24,7 +24,7 @@ WITH per_month AS (
     SELECT customer, month,
            SUM(CASE WHEN amount > 0 THEN amount ELSE 0 END) AS purchases,
            SUM(CASE WHEN amount > 0 THEN 0 ELSE -amount END) AS returned,
-           COUNT(DISTINCT CASE WHEN amount > 0 THEN day END) AS purchase_days,
+           CAST(COUNT(DISTINCT CASE WHEN amount > 0 THEN day END) AS INT) AS purchase_days,
            COALESCE(MIN(CASE WHEN amount > 0 THEN day END), -1) AS first_purchase_day,
            COALESCE(MAX(CASE WHEN amount > 0 THEN day END), -1) AS last_purchase_day,
            SUM(profit) AS profit
@@ -34,9 +34,9 @@ order_months AS (  -- an order belongs to the month of its earliest line
     SELECT customer, MIN(month) AS month FROM rows WHERE amount > 0 GROUP BY customer, order_key
 ),
 orders AS (
-    SELECT customer, month, COUNT(*) AS orders FROM order_months GROUP BY customer, month
+    SELECT customer, month, CAST(COUNT(*) AS INT) AS orders FROM order_months GROUP BY customer, month
 )
-SELECT p.customer, p.month, p.purchases, p.returned, COALESCE(o.orders, 0) AS orders, p.purchase_days,
+SELECT p.customer, p.month, p.purchases, p.returned, CAST(COALESCE(o.orders, 0) AS INT) AS orders, p.purchase_days,
        p.first_purchase_day, p.last_purchase_day, p.profit
 FROM per_month p LEFT JOIN orders o ON o.customer = p.customer AND o.month = p.month
 """
@@ -83,7 +83,10 @@ def customer_months(months: pd.DataFrame, firsts: pd.DataFrame, transactions: pd
 def table_from_results(months: pd.DataFrame, firsts: pd.DataFrame, ids: np.ndarray, names: np.ndarray,
                        has_profit: bool) -> CustomerMonths:
     """The table from the results of ``MONTHS_SQL`` and ``FIRST_DAYS_SQL``, the ids and latest names by code."""
-    months = months.astype(MONTH_DTYPES).sort_values(["customer", "month"], kind="stable").reset_index(drop=True)
+    months = months.astype(MONTH_DTYPES)  # no copy where the engine gave these types already
+    key = months["customer"].to_numpy(dtype=np.int64) * 100_000 + months["month"].to_numpy()
+    if len(key) > 1 and (np.diff(key) < 0).any():  # engines that cannot sort cheaply leave it to here
+        months = months.sort_values(["customer", "month"], kind="stable").reset_index(drop=True)
     if not has_profit:
         months = months.drop(columns="profit")
     first_day = np.full(len(ids), NO_DAY, dtype=np.int32)

@@ -33,6 +33,8 @@ from .duckdb_engine import memory_limit
 from .engine_sql import FIRST_DAYS_SQL, MONTH_DTYPES, MONTHS_SQL, table_from_results
 from .errors import InputError
 from .rawtable import header_help
+from .reader import (SAY_DAY_ORDER, SAY_DECIMAL, UNIT_COST_WITHOUT_QUANTITY, SalesData, _check_reading_options,
+                     _role_mapping)
 from .scan_columns import (ColumnSql, Mapper, ScanUnsupported, date_column, group_column, key_column, number_column,
                            order_column)
 from .values import AmbiguousDates, AmbiguousDecimal
@@ -192,8 +194,7 @@ def _roles(mapper: Mapper, path: Path, headers: list[str], types: dict[str, str]
     profit_role = next((role for role in cols.PROFIT_ROLES if role in roles), None)
     with_amount = cols.AMOUNT in roles
     if profit_role == cols.UNIT_COST and cols.QUANTITY not in roles:
-        raise InputError(f'column "{roles[cols.UNIT_COST]}" is a unit cost, but the sheet has no quantity column to '
-                         "multiply it by; name one with --quantity, or give the line's total cost with --cost", file=path)
+        raise InputError(UNIT_COST_WITHOUT_QUANTITY.format(column=f'"{roles[cols.UNIT_COST]}"'), file=path)
     key_role = cols.CUSTOMER_ID if cols.CUSTOMER_ID in roles else cols.CUSTOMER_NAME
     customer, customer_labels = key_column(mapper, roles[key_role], types[roles[key_role]], total=True, visible=True)
     name = name_labels = None
@@ -203,8 +204,7 @@ def _roles(mapper: Mapper, path: Path, headers: list[str], types: dict[str, str]
     try:
         date, used_dayfirst = date_column(mapper, roles[cols.DATE], types[roles[cols.DATE]], dayfirst)
     except AmbiguousDates as error:
-        raise InputError(f"{error}; say which with --dayfirst or --monthfirst", file=path,
-                         column=f'"{roles[cols.DATE]}"') from None
+        raise InputError(f"{error}{SAY_DAY_ORDER}", file=path, column=f'"{roles[cols.DATE]}"') from None
     wanted = [cols.AMOUNT] if with_amount else [cols.QUANTITY, cols.UNIT_PRICE]
     if profit_role == cols.UNIT_COST and cols.QUANTITY not in wanted:
         wanted.append(cols.QUANTITY)
@@ -213,8 +213,7 @@ def _roles(mapper: Mapper, path: Path, headers: list[str], types: dict[str, str]
         try:
             numbers[role] = number_column(mapper, roles[role], types[roles[role]], decimal)
         except AmbiguousDecimal as error:
-            raise InputError(f"{error}; say which with --decimal , or --decimal .", file=path,
-                             column=f'"{roles[role]}"') from None
+            raise InputError(f"{error}{SAY_DECIMAL}", file=path, column=f'"{roles[role]}"') from None
     amount = numbers[cols.AMOUNT].value if with_amount else \
         f"({numbers[cols.QUANTITY].value} * {numbers[cols.UNIT_PRICE].value})"
     order = order_column(mapper, roles[cols.ORDER_ID], types[roles[cols.ORDER_ID]]) if cols.ORDER_ID in roles else None
@@ -295,8 +294,6 @@ def scan_sales(path: str | Path, *, columns=None, dayfirst: bool | None = None, 
     column type it does not read (the caller then reads the file in memory).
     """
     import duckdb
-
-    from .reader import SalesData, _check_reading_options, _role_mapping
 
     path = Path(path)
     say = progress or (lambda message: None)

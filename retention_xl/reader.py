@@ -38,6 +38,11 @@ EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb"}
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
 Progress = Callable[[str], None]
+# The messages for what only the user can settle; the DuckDB scan gives the same ones.
+UNIT_COST_WITHOUT_QUANTITY = ("column {column} is a unit cost, but the sheet has no quantity column to multiply it by; "
+                              "name one with --quantity, or give the line's total cost with --cost")
+SAY_DAY_ORDER = "; say which with --dayfirst or --monthfirst"
+SAY_DECIMAL = "; say which with --decimal , or --decimal ."
 
 
 @dataclass
@@ -192,11 +197,7 @@ def _clean(raw: RawTable, path: Path, dayfirst: bool | None, decimal: str | None
     profit_roles = [role for role in cols.PROFIT_ROLES if role in positions]
     uses_unit_cost = profit_roles[:1] == [cols.UNIT_COST]
     if uses_unit_cost and cols.QUANTITY not in positions:
-        raise InputError(
-            f"column {_where(raw, cols.UNIT_COST)} is a unit cost, but the sheet has no quantity column to multiply it by; "
-            "name one with --quantity, or give the line's total cost with --cost",
-            file=path, sheet=raw.sheet,
-        )
+        raise InputError(UNIT_COST_WITHOUT_QUANTITY.format(column=_where(raw, cols.UNIT_COST)), file=path, sheet=raw.sheet)
     try:
         return clean_transactions(
             raw.frame,
@@ -216,16 +217,10 @@ def _clean(raw: RawTable, path: Path, dayfirst: bool | None, decimal: str | None
             **{f"{role}_col": role for role in profit_roles[:1]},
         )
     except AmbiguousDates as error:
-        raise InputError(
-            f"{error}; say which with --dayfirst or --monthfirst",
-            file=path, sheet=raw.sheet, column=_where(raw, cols.DATE),
-        ) from None
+        raise InputError(f"{error}{SAY_DAY_ORDER}", file=path, sheet=raw.sheet, column=_where(raw, cols.DATE)) from None
     except AmbiguousDecimal as error:
         amount_role = cols.AMOUNT if cols.AMOUNT in positions else cols.UNIT_PRICE
-        raise InputError(
-            f"{error}; say which with --decimal , or --decimal .",
-            file=path, sheet=raw.sheet, column=_where(raw, amount_role),
-        ) from None
+        raise InputError(f"{error}{SAY_DECIMAL}", file=path, sheet=raw.sheet, column=_where(raw, amount_role)) from None
 
 
 def _role_mapping(columns: Mapping[str, str] | None) -> dict[str, str]:

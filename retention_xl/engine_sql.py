@@ -49,8 +49,8 @@ GROUP BY f.customer, f.day
 """
 
 MONTH_DTYPES = {"customer": np.int32, "month": np.int32, "purchases": float, "returned": float, "orders": np.int32,
-           "purchase_days": np.int32, "first_purchase_day": np.int32, "last_purchase_day": np.int32,
-           "profit": float}
+                "purchase_days": np.int32, "first_purchase_day": np.int32, "last_purchase_day": np.int32,
+                "profit": float}
 
 
 def engine_rows(transactions: pd.DataFrame, until: pd.Period) -> tuple[pd.DataFrame, pd.Index]:
@@ -84,7 +84,7 @@ def table_from_results(months: pd.DataFrame, firsts: pd.DataFrame, ids: np.ndarr
                        has_profit: bool) -> CustomerMonths:
     """The table from the results of ``MONTHS_SQL`` and ``FIRST_DAYS_SQL``, the ids and latest names by code."""
     months = months.astype(MONTH_DTYPES)  # no copy where the engine gave these types already
-    key = months["customer"].to_numpy(dtype=np.int64) * 100_000 + months["month"].to_numpy()
+    key = months["customer"].to_numpy(dtype=np.int64) * 100_000 + months["month"].to_numpy()  # months < 100,000
     if len(key) > 1 and (np.diff(key) < 0).any():  # engines that cannot sort cheaply leave it to here
         months = months.sort_values(["customer", "month"], kind="stable").reset_index(drop=True)
     if not has_profit:

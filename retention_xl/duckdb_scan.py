@@ -34,7 +34,7 @@ from .engine_sql import FIRST_DAYS_SQL, MONTH_DTYPES, MONTHS_SQL, table_from_res
 from .errors import InputError
 from .rawtable import header_help
 from .reader import (SAY_DAY_ORDER, SAY_DECIMAL, UNIT_COST_WITHOUT_QUANTITY, SalesData, _check_reading_options,
-                     _role_mapping)
+                     _role_mapping, no_usable_rows)
 from .scan_columns import (ColumnSql, Mapper, ScanUnsupported, date_column, group_column, key_column, number_column,
                            order_column)
 from .values import AmbiguousDates, AmbiguousDecimal
@@ -313,7 +313,7 @@ def scan_sales(path: str | Path, *, columns=None, dayfirst: bool | None = None, 
         _classify(connection, roles, as_of)
         accounting = _accounting(connection, as_of, roles.profit is not None)
         if accounting.purchases == 0:
-            raise InputError(f"no usable sales rows among {accounting.rows_read:,} read", file=path)
+            raise InputError(no_usable_rows(accounting, f'"{headers[found.positions[cols.DATE]]}"'), file=path)
         connection.execute("""
             CREATE TEMP TABLE codes AS
             SELECT customer_key, (row_number() OVER (ORDER BY first_row) - 1)::INTEGER AS code

@@ -242,6 +242,11 @@ def _where(raw: RawTable, role: str) -> str:
 
 
 def _no_usable_rows(accounting: Accounting, raw: RawTable) -> str:
+    return no_usable_rows(accounting, _where(raw, cols.DATE))
+
+
+def no_usable_rows(accounting: Accounting, date_column: str) -> str:
+    """Why a file has no purchase to report on: each reason with example rows, and what to check."""
     if accounting.rows_read == 0:
         return "the table has a header row but no data rows below it"
     reasons = [
@@ -253,7 +258,7 @@ def _no_usable_rows(accounting: Accounting, raw: RawTable) -> str:
     if accounting.exclusions["formula_without_value"].count:
         hint = "; the amounts are formulas the file holds no values for: open the file in Excel, save it, and try again"
     elif accounting.exclusions["invalid_date"].count:
-        hint = f"; check that column {_where(raw, cols.DATE)} holds dates"
+        hint = f"; check that column {date_column} holds dates"
     return f"no usable sales rows among {accounting.rows_read:,} read ({'; '.join(reasons)}){hint}"
 
 

@@ -133,9 +133,23 @@ class CustomerMonths:
 
     def last_purchase_day(self) -> np.ndarray:
         """Per customer: the last day with a purchase, or -1."""
-        last = np.full(self.customer_count, NO_DAY, dtype=np.int32)
-        np.maximum.at(last, self.column("customer"), self.column("last_purchase_day"))
-        return last
+        return latest_per_customer(self.column("customer"), self.column("last_purchase_day"), self.customer_count)
+
+
+def latest_per_customer(customer: np.ndarray, day: np.ndarray, count: int) -> np.ndarray:
+    """Per customer code ``0 .. count - 1``: the largest ``day`` of its rows, or -1.
+
+    ``customer`` is in ascending order, as the table's rows are, so each customer's rows
+    are one run: a reduction per run is many times faster than a scattered maximum.
+
+    >>> latest_per_customer(np.array([0, 0, 2]), np.array([5, 9, 3]), 4).tolist()
+    [9, -1, 3, -1]
+    """
+    latest = np.full(count, NO_DAY, dtype=np.int32)
+    if len(customer):
+        starts = np.flatnonzero(np.r_[True, customer[1:] != customer[:-1]])
+        latest[customer[starts]] = np.maximum.reduceat(day, starts)
+    return latest
 
 
 def _groups(keys: np.ndarray, cells: int) -> tuple[np.ndarray, np.ndarray]:

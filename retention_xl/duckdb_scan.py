@@ -26,11 +26,11 @@ import pandas as pd
 
 from . import columns as cols
 from . import sources
-from .activity import NO_DAY, CustomerMonths
+from .activity import NO_DAY, CustomerMonths, month_number
 from .accounting import ADJUSTMENTS, EXCLUSION_REASONS, PROFIT_UNKNOWN, Accounting, Exclusion
 from .cleaning import _day
 from .duckdb_engine import memory_limit
-from .engine_sql import FIRST_DAYS_SQL, MONTH_DTYPES, MONTHS_SQL, table_from_results
+from .engine_sql import FIRST_DAYS_SQL, MONTH_DTYPES, MONTHS_SQL, months_sql, table_from_results
 from .errors import InputError
 from .rawtable import header_help
 from .reader import (SAY_DAY_ORDER, SAY_DECIMAL, UNIT_COST_WITHOUT_QUANTITY, SalesData, _check_reading_options,
@@ -43,7 +43,6 @@ __all__ = ["ScanUnsupported", "ScannedSales", "scan_sales"]
 _FILE, _ROW = "rx_file", "rx_row"
 _REASON = {reason: position for position, reason in enumerate(EXCLUSION_REASONS)}
 _MONTH_TYPES = {column: dtype for column, dtype in MONTH_DTYPES.items() if column != "customer"}
-_NONE_YET = np.iinfo(np.int32).max
 
 
 @dataclass
@@ -102,31 +101,49 @@ class ScannedSales:
         names[latest["code"].to_numpy()] = labels[latest["name_key"].to_numpy(dtype=np.int64)]
         return names
 
-    def group_tables(self, role: str, until: pd.Period):
-        """(group label or None, the group's customer x month table) for each value of group column ``role``."""
+    def group_tables(self, role: str, until: pd.Period, window: int):
+        """(group label or None, the group's customer x month table) for each value of group column ``role``.
+
+        A group's figures (:func:`retention_xl.groups.group_figures`) read the months from
+        ``window`` before ``until`` to ``until`` and each customer's first purchase, so only
+        those months are built -- a sixth of a two-year table for a three-month window. A group
+        whose transactions all lie before them keeps one empty row earlier still, so that it is
+        listed as it is from the whole table.
+        """
         column = f"g_{role}"
         self._rows(until, f"(coalesce(u.{column} + 1, 0)::BIGINT << 32) | c.code::BIGINT")
-        months = self.connection.execute(f"{MONTHS_SQL} ORDER BY 1, 2").df().astype(_MONTH_TYPES)
-        key = months.pop("customer").to_numpy(dtype=np.int64)
-        group_of, customer = (key >> 32) - 1, key & 0xFFFFFFFF
+        since = month_number(until) - window
+        pairs = self.connection.execute("""
+            SELECT customer, coalesce(min(CASE WHEN amount > 0 THEN day END), -1)::INTEGER AS first_day
+            FROM rows GROUP BY customer ORDER BY customer""").df()
+        months = self.connection.execute(f"{months_sql(since)} ORDER BY 1, 2").df().astype(_MONTH_TYPES)
         if not self.has_profit:
             months = months.drop(columns="profit")
+        pair_key = pairs["customer"].to_numpy(dtype=np.int64)
+        row_pair = np.searchsorted(pair_key, months.pop("customer").to_numpy(dtype=np.int64))
+        pair_group = (pair_key >> 32) - 1
         ids = np.asarray(self.customer_ids, dtype=object)
         labels = self.group_labels[role]
-        bounds = np.flatnonzero(np.r_[True, np.diff(group_of) != 0, True])
-        for start, stop in zip(bounds[:-1], bounds[1:]):
-            # Rows are sorted by group, customer and month: a group's customers are numbered in order.
-            codes, customers = pd.factorize(customer[start:stop], sort=True)
-            table = months.iloc[start:stop].reset_index(drop=True)
-            table.insert(0, "customer", codes.astype(np.int32))
-            first_day = np.full(len(customers), _NONE_YET, dtype=np.int32)
-            bought = table["first_purchase_day"].to_numpy() >= 0
-            np.minimum.at(first_day, codes[bought], table["first_purchase_day"].to_numpy()[bought])
-            first_day[first_day == _NONE_YET] = NO_DAY
-            people = pd.DataFrame({"customer_id": ids[customers], "customer_name": None,
-                                   "first_purchase_day": first_day, "first_day_amount": 0.0})
-            group = int(group_of[start])
+        bounds = np.flatnonzero(np.r_[True, np.diff(pair_group) != 0, True])
+        row_bounds = np.searchsorted(row_pair, bounds)
+        for start, stop, row_start, row_stop in zip(bounds[:-1], bounds[1:], row_bounds[:-1], row_bounds[1:]):
+            # Pairs are sorted by group and customer code, rows by pair and month: a group's slice of each.
+            table = months.iloc[row_start:row_stop].reset_index(drop=True)
+            table.insert(0, "customer", (row_pair[row_start:row_stop] - start).astype(np.int32))
+            if table.empty:
+                table = _empty_row(months.columns, since - 1)
+            people = pd.DataFrame({"customer_id": ids[pair_key[start:stop] & 0xFFFFFFFF], "customer_name": None,
+                                   "first_purchase_day": pairs["first_day"].to_numpy()[start:stop],
+                                   "first_day_amount": 0.0})
+            group = int(pair_group[start])
             yield (None if group < 0 else labels[group]), CustomerMonths(months=table, customers=people)
+
+
+def _empty_row(columns, month: int) -> pd.DataFrame:
+    """One row of customer 0 in ``month`` with nothing bought or returned."""
+    row = {"customer": 0, **{name: 0 for name in columns}, "month": month,
+           "first_purchase_day": NO_DAY, "last_purchase_day": NO_DAY}
+    return pd.DataFrame([row]).astype({name: MONTH_DTYPES[name] for name in row})
 
 
 def _files(path: Path) -> list[Path]:

@@ -19,16 +19,22 @@ import pandas as pd
 
 from .activity import NO_DAY, CustomerMonths, _latest_names
 
-MONTHS_SQL = """
-WITH per_month AS (
-    SELECT customer, month,
+_MONTHS_TEMPLATE = """
+WITH days AS (  -- one row per customer and day first: distinct days are then a plain sum, far cheaper
+    SELECT customer, month, day,
            SUM(CASE WHEN amount > 0 THEN amount ELSE 0 END) AS purchases,
            SUM(CASE WHEN amount > 0 THEN 0 ELSE -amount END) AS returned,
-           CAST(COUNT(DISTINCT CASE WHEN amount > 0 THEN day END) AS INT) AS purchase_days,
-           COALESCE(MIN(CASE WHEN amount > 0 THEN day END), -1) AS first_purchase_day,
-           COALESCE(MAX(CASE WHEN amount > 0 THEN day END), -1) AS last_purchase_day,
+           MAX(CASE WHEN amount > 0 THEN 1 ELSE 0 END) AS bought,
            SUM(profit) AS profit
-    FROM rows GROUP BY customer, month
+    FROM rows {since} GROUP BY customer, month, day
+),
+per_month AS (
+    SELECT customer, month, SUM(purchases) AS purchases, SUM(returned) AS returned,
+           CAST(SUM(bought) AS INT) AS purchase_days,
+           COALESCE(MIN(CASE WHEN bought = 1 THEN day END), -1) AS first_purchase_day,
+           COALESCE(MAX(CASE WHEN bought = 1 THEN day END), -1) AS last_purchase_day,
+           SUM(profit) AS profit
+    FROM days GROUP BY customer, month
 ),
 order_months AS (  -- an order belongs to the month of its earliest line
     SELECT customer, MIN(month) AS month FROM rows WHERE amount > 0 GROUP BY customer, order_key
@@ -47,6 +53,18 @@ SELECT f.customer, f.day AS first_purchase_day, SUM(r.amount) AS amount
 FROM first_days f JOIN rows r ON r.customer = f.customer AND r.day = f.day
 GROUP BY f.customer, f.day
 """
+
+
+def months_sql(since: int | None = None) -> str:
+    """The customer x month table's SQL; with ``since`` (a month number), its rows for months ``since`` and later.
+
+    An order is still dated by its earliest line among all rows, so an order begun before
+    ``since`` is not counted again in a later month.
+    """
+    return _MONTHS_TEMPLATE.replace("{since}", "" if since is None else f"WHERE month >= {int(since)}")
+
+
+MONTHS_SQL = months_sql()
 
 MONTH_DTYPES = {"customer": np.int32, "month": np.int32, "purchases": float, "returned": float, "orders": np.int32,
                 "purchase_days": np.int32, "first_purchase_day": np.int32, "last_purchase_day": np.int32,

@@ -129,13 +129,15 @@ def repeat_rate(purchase_counts: Iterable[float]) -> float:
     counts = _floats(purchase_counts)
     if not counts:
         raise ZeroDivisionError("no customers to compute a repeat-purchase rate from")
-    if not all(math.isfinite(c) for c in counts):
+    # map() over built-in functions keeps a report's hundreds of thousands of customers fast in plain Python.
+    counts = list(map(float, counts))
+    if not all(map(math.isfinite, counts)):
         raise ValueError("purchase counts must be finite numbers")
-    if any(c < 0 for c in counts):
+    if min(counts) < 0:
         raise ValueError("purchase counts cannot be negative")
-    if any(abs(c - round(c)) > 1e-9 for c in counts):
+    if not all(map(float.is_integer, counts)) and any(abs(c - round(c)) > 1e-9 for c in counts):
         raise ValueError("purchase counts must be whole numbers")
-    return sum(1 for c in counts if c >= 2) / len(counts)
+    return sum(map((2.0).__le__, counts)) / len(counts)
 
 
 def repeat_tier(rate: float, high: float = DEFAULT_HIGH_REPEAT, low: float = DEFAULT_LOW_REPEAT) -> str:

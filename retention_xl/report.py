@@ -14,6 +14,7 @@ workbook; :func:`create_report` does both from a file, as the command line does.
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -253,19 +254,27 @@ def analyse_table(source: DataSource, month: pd.Period, options: ReportOptions, 
         options = replace(options, active_window=window)
     window = options.active_window
     detail = {"high": options.high, "low": options.low, "top_fraction": options.top_fraction, "value": options.value}
-    current = analysis.month_figures(table, month, window, **detail)
-    has_previous = (month - 1) >= first_date.to_period("M")
-    previous = analysis.month_figures(table, month - 1, window, **detail) if has_previous else None
-    trend = analysis.trend(table, month, window, options.trend_months, first_date)
-    cohorts = analysis.cohorts(table, month, options.cohort_months)
-    customers = customer_table(table, month, window, options.top_fraction, options.value)
-    valued = CustomerValue(horizon=options.horizon, discount=options.discount, unavailable="value.off")
-    if options.clv is not False:
-        valued = customer_value(table, month, first_date, options.horizon, options.discount)
-        customers = with_value(customers, valued)
-    actions = recommend(current, previous, customers, active_window=window, low=options.low,
-                        top_fraction=options.top_fraction, value=options.value)
-    by_group = source.groups(window, detail)
+    with ThreadPoolExecutor(2) as background:
+        # The groups' figures and the customer-value models are computed beside the rest: an engine works on
+        # the groups, and NumPy lets go of the interpreter in the models' sums, so both cores stay busy.
+        groups_pending = background.submit(source.groups, window, detail)
+        value_pending = None
+        if options.clv is not False:
+            value_pending = background.submit(customer_value, table, month, first_date, options.horizon,
+                                              options.discount)
+        current = analysis.month_figures(table, month, window, **detail)
+        has_previous = (month - 1) >= first_date.to_period("M")
+        previous = analysis.month_figures(table, month - 1, window, **detail) if has_previous else None
+        trend = analysis.trend(table, month, window, options.trend_months, first_date)
+        cohorts = analysis.cohorts(table, month, options.cohort_months)
+        customers = customer_table(table, month, window, options.top_fraction, options.value)
+        valued = CustomerValue(horizon=options.horizon, discount=options.discount, unavailable="value.off")
+        if value_pending is not None:
+            valued = value_pending.result()
+            customers = with_value(customers, valued)
+        actions = recommend(current, previous, customers, active_window=window, low=options.low,
+                            top_fraction=options.top_fraction, value=options.value)
+        by_group = groups_pending.result()
     return RetentionReport(
         month=month, options=options, current=current, previous=previous, trend=trend, cohorts=cohorts,
         customers=customers, actions=actions, first_date=first_date, last_date=last_date,

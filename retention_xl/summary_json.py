@@ -36,12 +36,40 @@ def _json_safe(value):
     return value
 
 
+def _text(value, depth: int = 0) -> str:
+    """Indented JSON, except that a list of records has one record to a line.
+
+    A large chain's key accounts run to tens of thousands of records: a line each keeps
+    the file readable and lets the C encoder write each one (the indenting encoder is
+    pure Python and took seconds).
+    """
+    inner, outer = "  " * (depth + 1), "  " * depth
+    if isinstance(value, dict) and value:
+        items = (f"{inner}{json.dumps(str(key), ensure_ascii=False)}: {_text(item, depth + 1)}" for key, item in value.items())
+        return "{\n" + ",\n".join(items) + f"\n{outer}}}"
+    if isinstance(value, list) and value:
+        records = all(isinstance(item, dict) for item in value)
+        lines = (json.dumps(item, ensure_ascii=False, allow_nan=False) if records else _text(item, depth + 1)
+                 for item in value)
+        return "[\n" + ",\n".join(inner + line for line in lines) + f"\n{outer}]"
+    return json.dumps(value, ensure_ascii=False, allow_nan=False)
+
+
 def write_summary_json(report, path: str | Path) -> None:
-    """Write ``report.summary()`` (a :class:`retention_xl.report.RetentionReport`) as strict UTF-8 JSON, atomically."""
-    figures = _json_safe(report.summary())
+    """Write ``report.summary()`` (a :class:`retention_xl.report.RetentionReport`) as strict UTF-8 JSON, atomically.
+
+    >>> print(_text({"month": "2024-03", "key_accounts": [{"customer_id": "a", "clv": 1.5}]}))
+    {
+      "month": "2024-03",
+      "key_accounts": [
+        {"customer_id": "a", "clv": 1.5}
+      ]
+    }
+    """
+    text = _text(_json_safe(report.summary()))
 
     def write(name: str) -> None:
         with open(name, "w", encoding="utf-8") as stream:
-            json.dump(figures, stream, ensure_ascii=False, indent=2, allow_nan=False)
+            stream.write(text + "\n")
 
     outputs.write_atomically(Path(path), "JSON summary", write)

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from . import clv
-from .activity import CustomerMonths, month_number
+from .activity import CustomerMonths, latest_per_customer, month_number
 
 MIN_REPEAT_CUSTOMERS = 100
 MIN_MONTHS = 6
@@ -75,8 +75,7 @@ def summary_from_table(table: CustomerMonths, last_month: int, end_day: int) -> 
     count = table.customer_count
     days = np.bincount(customer, weights=months["purchase_days"].to_numpy(), minlength=count)
     net = np.bincount(customer, weights=(months["purchases"] - months["returned"]).to_numpy(), minlength=count)
-    last = np.full(count, -1, dtype=np.int64)
-    np.maximum.at(last, customer, months["last_purchase_day"].to_numpy())
+    last = latest_per_customer(customer, months["last_purchase_day"].to_numpy(), count).astype(np.int64)
     first = table.customers["first_purchase_day"].to_numpy()
     buyers = (days > 0) & (first >= 0) & (first <= end_day)
     frequency = (days - 1)[buyers].astype(np.int64)

@@ -87,7 +87,7 @@ def template_workbook(path, title="data", before=()):
 
 
 COLUMNS_OF_THREE = [
-    stream.Column("A", "text", pd.Series(["<b>&", " padded ", "bell\x07", None, "=1+1"], dtype="string")),
+    stream.Column("A", "text", pd.Series(["<b>&", " padded ", "bell\x07\ufffe", None, "=1+1"], dtype="string")),
     stream.Column("B", "number", pd.Series([1.5, -2.0, 3.0, 4.0, 5.0])),
     stream.Column("C", "date", pd.Series(pd.to_datetime(["2024-01-02"] * 5))),
 ]

@@ -171,3 +171,34 @@ def test_a_memory_limit_is_a_size(tmp_path):
     result = subprocess.run([sys.executable, "-m", "retention_xl.cli", "report", SAMPLE, "-o", tmp_path / "r.xlsx",
                              "--memory-limit", "lots"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 2 and "4GB" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_store_figures_built_from_the_window_alone_equal_those_of_the_whole_history(tmp_path):
+    """The scan builds a store's table for the active window only; what lies before must not change a figure."""
+    def sale(customer, store, day, amount, order):
+        return {"会员": customer, "门店": store, "日期": pd.Timestamp(day), "金额": amount, "单号": order}
+
+    rows = [
+        sale("a", "东店", "2023-01-05", 100.0, "o1"),   # a's first purchase, long before the window
+        sale("a", "东店", "2024-06-03", 50.0, "o2"),
+        sale("a", "西店", "2024-06-04", 20.0, "o3"),    # a buys at two stores in the month
+        sale("b", "东店", "2024-02-27", 30.0, "o4"),    # an order begun before the window ...
+        sale("b", "东店", "2024-04-02", 30.0, "o4"),    # ... and finished in it: not a new order there
+        sale("b", "东店", "2024-06-10", 10.0, "o5"),
+        sale("c", "北店", "2023-03-01", 80.0, "o6"),    # a store whose sales all precede the window
+        sale("d", "南店", "2023-05-01", -15.0, "o7"),   # a store with a return only, before the window
+        sale("e", "西店", "2024-05-20", 60.0, "o8"),
+        sale("e", "西店", "2024-06-20", -60.0, "o9"),
+        sale("f", "东店", "2024-06-21", 40.0, "o10"),   # new at 东店 in the month
+    ]
+    path = tmp_path / "stores.parquet"
+    pd.DataFrame(rows).to_parquet(path, index=False)
+    stores = {}
+    for engine in ("pandas", "duckdb"):
+        output = tmp_path / f"{engine}.xlsx"
+        create_report(path, output, ReportOptions(engine=engine, month="2024-06", active_window=3), as_of=AS_OF,
+                      json_path=output.with_suffix(".json"))
+        stores[engine] = json.loads(output.with_suffix(".json").read_text(encoding="utf-8"))["stores"]
+    assert_close(stores["duckdb"], stores["pandas"])
+    assert set(stores["duckdb"]) == {"东店", "西店", "北店", "南店"}
+    assert stores["duckdb"]["北店"]["S"] == 0 and stores["duckdb"]["东店"]["orders"] == 3

@@ -15,18 +15,22 @@ from __future__ import annotations
 
 import re
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..columns import column_index
 from ..values import EXCEL_EPOCH
 from ..xlsxhead import sheet_member
 
 CHUNK_ROWS = 50_000
-_ILLEGAL_XML = r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"
+COMPRESS_LEVEL = 3  # measured on 250 MB of sheet XML: 1.7 s and 34 MB, against 3.7 s and 29 MB at zlib's default 6
+_ILLEGAL_XML = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x{fffe}\x{ffff}]"  # RE2 syntax (Arrow)
 
 
 class StreamError(RuntimeError):
@@ -49,39 +53,49 @@ def _sheet_member(package: zipfile.ZipFile, title: str) -> str:
         raise StreamError(f"the saved workbook has no sheet {title!r}") from None
 
 
-def _escape(text: pd.Series) -> pd.Series:
-    text = text.astype("string")
-    if text.str.contains(_ILLEGAL_XML, regex=True).fillna(False).any():
-        text = text.str.replace(_ILLEGAL_XML, "", regex=True)
-    if text.str.contains(r"[&<>]", regex=True).fillna(False).any():
-        text = text.str.replace("&", "&amp;", regex=False).str.replace("<", "&lt;", regex=False).str.replace(">", "&gt;", regex=False)
+def _escape(text: pa.Array) -> pa.Array:
+    text = pc.replace_substring_regex(text, _ILLEGAL_XML, "")
+    for character, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
+        text = pc.replace_substring(text, character, entity)
     return text
 
 
-def _cells(column: Column, rows: pd.Series, style: str) -> pd.Series:
-    """The ``<c>`` elements of one column for the given row numbers (as text)."""
-    start = '<c r="' + column.letter + rows + '"' + style
+def _as_text(values: pd.Series) -> pa.Array:
+    try:
+        return pa.array(values, type=pa.string(), from_pandas=True)
+    except (pa.ArrowTypeError, pa.ArrowInvalid):  # text mixed with numbers: each as pandas writes it
+        return pa.array(values.astype("string"), type=pa.string(), from_pandas=True)
+
+
+def _cells(column: Column, rows: pa.Array, style: str) -> pa.Array:
+    """The ``<c>`` elements of one column for the given row numbers (as text); empty for a missing value."""
     values = column.values
     if column.kind == "text":
-        text = _escape(values)
-        cells = start + ' t="inlineStr"><is><t xml:space="preserve">' + text + "</t></is></c>"
-        return cells.fillna("")  # a missing value is an empty cell: no element at all
-    if column.kind == "date":
-        serial = (values.to_numpy(dtype="datetime64[D]") - EXCEL_EPOCH.to_datetime64().astype("datetime64[D]"))
-        numbers = pd.Series(serial.astype(np.int64), index=values.index).astype("string")
+        content = _escape(_as_text(values))
+        padded = pc.fill_null(pc.match_substring_regex(content, r"^\s|\s$"), False)  # only these need xml:space
+        opening = pc.if_else(padded, ' t="inlineStr"><is><t xml:space="preserve">', ' t="inlineStr"><is><t>')
+        closing = "</t></is></c>"
     else:
-        numbers = pd.Series(values.to_numpy(), index=values.index).astype("string")
-    return (start + ' t="n"><v>' + numbers + "</v></c>").fillna("")
+        if column.kind == "date":
+            epoch = EXCEL_EPOCH.to_datetime64().astype("datetime64[D]")
+            serial = pd.Series(values.to_numpy(dtype="datetime64[D]") - epoch).dt.days  # missing dates stay missing
+            numbers = pa.array(serial, type=pa.int64(), from_pandas=True)
+        else:
+            numbers = pa.array(pd.Series(values.to_numpy()), from_pandas=True)
+        opening, content, closing = "><v>", numbers.cast(pa.string()), "</v></c>"  # t="n" is the default
+    cells = pc.binary_join_element_wise('<c r="' + column.letter, rows, '"' + style, opening, content, closing, "")
+    return pc.fill_null(cells, "")  # a missing value is an empty cell: no element at all
 
 
-def row_xml(columns: list[Column], first_row: int, styles: dict[str, str], start: int, stop: int) -> str:
-    """The ``<row>`` elements for table rows ``start`` .. ``stop - 1`` (sheet rows from ``first_row``)."""
-    rows = pd.Series(np.arange(first_row + start, first_row + stop)).astype("string")
-    xml = '<row r="' + rows + '">'
-    for column in columns:
-        part = Column(column.letter, column.kind, column.values.iloc[start:stop].reset_index(drop=True))
-        xml = xml + _cells(part, rows, styles.get(column.letter, ""))
-    return "".join((xml + "</row>").tolist())
+def row_xml(columns: list[Column], first_row: int, styles: dict[str, str], start: int, stop: int) -> bytes:
+    """The ``<row>`` elements for table rows ``start`` .. ``stop - 1`` (sheet rows from ``first_row``), as UTF-8."""
+    rows = pa.array(np.arange(first_row + start, first_row + stop)).cast(pa.string())
+    cells = [_cells(Column(column.letter, column.kind, column.values.iloc[start:stop].reset_index(drop=True)),
+                    rows, styles.get(column.letter, "")) for column in columns]
+    xml = pc.binary_join_element_wise('<row r="', rows, '">', *cells, "</row>", "")
+    # The rows lie end to end in the array's data buffer: that buffer, between the first and last offset, is the text.
+    offsets = np.frombuffer(xml.buffers()[1], dtype=np.int32)[xml.offset:xml.offset + len(xml) + 1]
+    return xml.buffers()[2].to_pybytes()[offsets[0]:offsets[-1]] if len(xml) else b""
 
 
 def _template_styles(template: str, columns: list[Column], first_row: int) -> dict[str, str]:
@@ -109,7 +123,7 @@ def stream_rows(source_path: str | Path, target_path: str | Path, title: str, co
     ``title`` replaced by every row of ``columns``."""
     count = len(columns[0].values) if columns else 0
     with zipfile.ZipFile(source_path) as source, \
-            zipfile.ZipFile(target_path, "w", zipfile.ZIP_DEFLATED, compresslevel=3) as target:
+            zipfile.ZipFile(target_path, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL) as target:
         member = _sheet_member(source, title)
         for info in source.infolist():
             if info.filename != member:
@@ -122,10 +136,13 @@ def stream_rows(source_path: str | Path, target_path: str | Path, title: str, co
             head, tail = sheet[:template_start], sheet[template_end:]
             head = re.sub(r'<dimension ref="[^"]*"/>',
                           f'<dimension ref="A1:{_last_column(head, columns)}{first_row + count - 1}"/>', head)
-            streamed = zipfile.ZipInfo(member, date_time=info.date_time)
-            streamed.compress_type = zipfile.ZIP_DEFLATED
-            with target.open(streamed, "w") as stream:
-                stream.write(head.encode("utf-8"))
+            # Opened by name, the member takes the archive's compression level (a ZipInfo would bring zlib's default).
+            with target.open(member, "w") as stream, ThreadPoolExecutor(1) as compressor:
+                # zlib lets go of the interpreter while it compresses: one chunk is compressed while the next is built.
+                pending = compressor.submit(stream.write, head.encode("utf-8"))
                 for start in range(0, count, CHUNK_ROWS):
-                    stream.write(row_xml(columns, first_row, styles, start, min(start + CHUNK_ROWS, count)).encode("utf-8"))
+                    chunk = row_xml(columns, first_row, styles, start, min(start + CHUNK_ROWS, count))
+                    pending.result()
+                    pending = compressor.submit(stream.write, chunk)
+                pending.result()
                 stream.write(tail.encode("utf-8"))

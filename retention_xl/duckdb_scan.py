@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,6 +59,12 @@ class ScannedSales:
     group_labels: dict[str, list] = field(default_factory=dict)
     has_profit: bool = False
     spill: str | None = None
+    stopped: threading.Event = field(default_factory=threading.Event)
+
+    def stop(self) -> None:
+        """Make work in progress on another thread end soon: the running query, and any group tables to come."""
+        self.stopped.set()
+        self.connection.interrupt()
 
     def close(self) -> None:
         self.connection.close()
@@ -111,6 +118,7 @@ class ScannedSales:
         listed as it is from the whole table.
         """
         column = f"g_{role}"
+        self._check_stopped()
         self._rows(until, f"(coalesce(u.{column} + 1, 0)::BIGINT << 32) | c.code::BIGINT")
         since = month_number(until) - window
         pairs = self.connection.execute("""
@@ -128,6 +136,7 @@ class ScannedSales:
         row_bounds = np.searchsorted(row_pair, bounds)
         for start, stop, row_start, row_stop in zip(bounds[:-1], bounds[1:], row_bounds[:-1], row_bounds[1:]):
             # Pairs are sorted by group and customer code, rows by pair and month: a group's slice of each.
+            self._check_stopped()
             table = months.iloc[row_start:row_stop].reset_index(drop=True)
             table.insert(0, "customer", (row_pair[row_start:row_stop] - start).astype(np.int32))
             if table.empty:
@@ -137,6 +146,10 @@ class ScannedSales:
                                    "first_day_amount": 0.0})
             group = int(pair_group[start])
             yield (None if group < 0 else labels[group]), CustomerMonths(months=table, customers=people)
+
+    def _check_stopped(self) -> None:
+        if self.stopped.is_set():
+            raise InterruptedError("the group tables were stopped")
 
 
 def _empty_row(columns, month: int) -> pd.DataFrame:

@@ -226,6 +226,7 @@ class DataSource:
     first_date: pd.Timestamp
     last_date: pd.Timestamp
     groups: object  # (active window, figure options) -> {role: figures per group}
+    stop_groups: object = None  # where given, the groups are computed in the background; this stops that work
 
 
 def report_month(options: ReportOptions, first_date: pd.Timestamp, last_date: pd.Timestamp) -> tuple[pd.Period, bool]:
@@ -254,14 +255,11 @@ def analyse_table(source: DataSource, month: pd.Period, options: ReportOptions, 
         options = replace(options, active_window=window)
     window = options.active_window
     detail = {"high": options.high, "low": options.low, "top_fraction": options.top_fraction, "value": options.value}
-    with ThreadPoolExecutor(2) as background:
-        # The groups' figures and the customer-value models are computed beside the rest: an engine works on
-        # the groups, and NumPy lets go of the interpreter in the models' sums, so both cores stay busy.
-        groups_pending = background.submit(source.groups, window, detail)
-        value_pending = None
-        if options.clv is not False:
-            value_pending = background.submit(customer_value, table, month, first_date, options.horizon,
-                                              options.discount)
+    # An engine computes the groups' figures beside the rest (its threads need no Python); Python work
+    # would only take turns with the rest, so it is not put beside it.
+    background = ThreadPoolExecutor(1) if source.stop_groups is not None else None
+    groups_pending = background.submit(source.groups, window, detail) if background else None
+    try:
         current = analysis.month_figures(table, month, window, **detail)
         has_previous = (month - 1) >= first_date.to_period("M")
         previous = analysis.month_figures(table, month - 1, window, **detail) if has_previous else None
@@ -269,12 +267,19 @@ def analyse_table(source: DataSource, month: pd.Period, options: ReportOptions, 
         cohorts = analysis.cohorts(table, month, options.cohort_months)
         customers = customer_table(table, month, window, options.top_fraction, options.value)
         valued = CustomerValue(horizon=options.horizon, discount=options.discount, unavailable="value.off")
-        if value_pending is not None:
-            valued = value_pending.result()
+        if options.clv is not False:
+            valued = customer_value(table, month, first_date, options.horizon, options.discount)
             customers = with_value(customers, valued)
         actions = recommend(current, previous, customers, active_window=window, low=options.low,
                             top_fraction=options.top_fraction, value=options.value)
-        by_group = groups_pending.result()
+        by_group = groups_pending.result() if groups_pending else source.groups(window, detail)
+    except BaseException:  # an error, Ctrl-C or a termination: the engine stops now rather than finish first
+        if groups_pending is not None:
+            source.stop_groups()
+        raise
+    finally:
+        if background is not None:
+            background.shutdown(wait=True)
     return RetentionReport(
         month=month, options=options, current=current, previous=previous, trend=trend, cohorts=cohorts,
         customers=customers, actions=actions, first_date=first_date, last_date=last_date,

@@ -66,7 +66,7 @@ def analyse_scanned(scanned, options, progress=None):
                                     month, window, detail, chain_buyers)
                 for role in scanned.group_labels}
 
-    source = DataSource(table, scanned.first_date, scanned.last_date, groups)
+    source = DataSource(table, scanned.first_date, scanned.last_date, groups, stop_groups=scanned.stop)
     report = analyse_table(source, month, options, scanned.sales, mid_month)
     report.timings = {"compute": time.perf_counter() - started, "table_duckdb": engine_seconds}
     return report

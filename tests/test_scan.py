@@ -202,3 +202,44 @@ def test_store_figures_built_from_the_window_alone_equal_those_of_the_whole_hist
     assert_close(stores["duckdb"], stores["pandas"])
     assert set(stores["duckdb"]) == {"东店", "西店", "北店", "南店"}
     assert stores["duckdb"]["北店"]["S"] == 0 and stores["duckdb"]["东店"]["orders"] == 3
+
+
+def test_an_error_elsewhere_stops_the_group_tables_at_once(monkeypatch):
+    """The stores' figures are computed in the background; a failure (or Ctrl-C) must not wait for them."""
+    import threading
+    import time
+
+    from retention_xl import analysis
+    from retention_xl.report import DataSource, analyse_table
+
+    sales = read_sales(SAMPLE, as_of=AS_OF)
+    table = activity.build_customer_months(sales.transactions, pd.Period("2024-12", "M"))
+    stop = threading.Event()
+
+    def groups(window, detail):  # an engine's long query, which only stop() ends
+        stop.wait(timeout=60)
+        return {}
+
+    def failing_trend(*args, **kwargs):
+        raise RuntimeError("failed while the groups were computed")
+
+    monkeypatch.setattr(analysis, "trend", failing_trend)
+    source = DataSource(table, pd.Timestamp("2024-01-01"), pd.Timestamp("2024-12-31"), groups, stop_groups=stop.set)
+    started = time.perf_counter()
+    with pytest.raises(RuntimeError, match="failed while"):
+        analyse_table(source, pd.Period("2024-12", "M"), ReportOptions(clv=False).validated())
+    assert stop.is_set() and time.perf_counter() - started < 10
+
+
+def test_a_stopped_scan_makes_no_more_group_tables(tmp_path):
+    rows = pd.DataFrame({"customer": ["a", "b"], "date": pd.to_datetime(["2024-03-01", "2024-03-02"]),
+                         "amount": [1.0, 2.0], "store": ["x", "y"]})
+    rows.to_parquet(tmp_path / "s.parquet")
+    scanned = scan_sales(tmp_path / "s.parquet", as_of=AS_OF)
+    try:
+        assert len(list(scanned.group_tables("store", pd.Period("2024-03", "M"), 3))) == 2
+        scanned.stop()
+        with pytest.raises(InterruptedError):
+            list(scanned.group_tables("store", pd.Period("2024-03", "M"), 3))
+    finally:
+        scanned.close()

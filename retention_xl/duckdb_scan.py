@@ -203,6 +203,7 @@ class _Roles:
     labels: dict[str, list]
     dayfirst: bool | None
     joins: list[str]  # every mapping table the columns need, once
+    prepared: dict[str, str]  # the columns' per-row expressions computed once beneath the joins
 
 
 def _profit_sql(roles: dict, numbers: dict[str, ColumnSql], amount: str) -> str | None:
@@ -255,8 +256,9 @@ def _roles(mapper: Mapper, path: Path, headers: list[str], types: dict[str, str]
     used = [customer] + ([name] if name else []) + [date] + amount_columns + ([order] if order else [])
     everything = used + list(numbers.values()) + list(groups.values())
     joins = list(dict.fromkeys(join for column in everything for join in column.joins))
+    prepared = {name: sql for column in everything for name, sql in column.prepared.items()}
     return _Roles(customer, name, date, amount, used, amount_columns, order, groups,
-                  _profit_sql(roles, numbers, amount), labels, used_dayfirst, joins)
+                  _profit_sql(roles, numbers, amount), labels, used_dayfirst, joins, prepared)
 
 
 def _classify(connection, roles: _Roles, as_of) -> None:
@@ -270,6 +272,8 @@ def _classify(connection, roles: _Roles, as_of) -> None:
     control = " OR ".join(f"coalesce({c.flags['control']}, false)" for c in visible)
     cut = " OR ".join(f"coalesce({c.flags['cut']}, false)" for c in visible)
     group_columns = "".join(f", {c.value} AS g_{role}" for role, c in roles.groups.items())
+    prepared = "".join(f", {sql} AS {name}" for name, sql in roles.prepared.items())
+    source = f"(SELECT r.*{prepared} FROM raw r)" if prepared else "raw"
     connection.execute(f"""
         CREATE TEMP TABLE scanned AS
         SELECT row, customer_key, name_key, ts, amount, order_key, profit, control, cut{''.join(f', g_{r}' for r in roles.groups)},
@@ -289,7 +293,7 @@ def _classify(connection, roles: _Roles, as_of) -> None:
                      {roles.profit or 'NULL::DOUBLE'} AS profit, ({empty}) AS empty, ({total}) AS total,
                      coalesce({roles.date.flags['date_like']}, false) AS date_like, ({spelled}) AS spelled,
                      ({control}) AS control, ({cut}) AS cut{group_columns}
-              FROM raw r {' '.join(roles.joins)})""")
+              FROM {source} r {' '.join(roles.joins)})""")
     # Blank rows after the last filled one are formatting, not data, as for a sheet.
     connection.execute("""
         CREATE TEMP VIEW counted AS

@@ -15,142 +15,25 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from . import analysis, metrics, outputs
-from .actions import Action, recommend
+from . import analysis, outputs
+from .actions import recommend
 from .activity import build_customer_months
 from .groups import chain_groups
-from .summary_json import JSON_GROUPS, groups_json, write_summary_json  # noqa: F401 (public API)
-from .value import CustomerValue, customer_value, value_summary, with_value
-from .customers import SEGMENTS, STATUSES, customer_table
+from .result import RetentionReport
+from .summary_json import write_summary_json
+from .value import CustomerValue, customer_value, with_value
+from .customers import customer_table
 from .errors import UsageError
 from .options import ReportOptions, engine_name
+from .columns import GROUP_ROLES
 from .reader import Progress, SalesData, read_database, read_sales
 from .scanned_report import analyse_scanned, scan_wanted
-
-PARETO_POINTS = 20
-@dataclass
-class RetentionReport:
-    """The month's figures and tables; see :mod:`retention_xl.analysis` for the definitions."""
-
-    month: pd.Period
-    options: ReportOptions
-    current: analysis.MonthFigures
-    previous: analysis.MonthFigures | None
-    trend: list[analysis.MonthFigures]
-    cohorts: analysis.Cohorts
-    customers: pd.DataFrame
-    actions: list[Action]
-    first_date: pd.Timestamp
-    last_date: pd.Timestamp
-    month_was_defaulted_mid_month: bool
-    window_reason: str = analysis.WINDOW_GIVEN
-    sales: SalesData | None = None
-    timings: dict[str, float] = field(default_factory=dict)
-    value: CustomerValue = field(default_factory=CustomerValue)
-    groups: dict[str, pd.DataFrame] = field(default_factory=dict)  # store, salesperson ... -> figures per group
-    split: object = None  # the workbooks per group, where asked for (retention_xl.split.SplitResult)
-    customer_file: Path | None = None  # the whole customer table beside the workbook, where it was written
-
-    def window_description(self) -> str:
-        """Which activity window the report uses and why, in a sentence."""
-        return analysis.WINDOW_REASONS[self.window_reason].format(window=self.options.active_window,
-                                                                  month=str(self.month))
-
-    def trend_frame(self) -> pd.DataFrame:
-        """One row per month of the trend, with every figure of :class:`MonthFigures`."""
-        return pd.DataFrame([figures.as_dict() for figures in self.trend]).set_index("month")
-
-    def segment_table(self) -> pd.DataFrame:
-        """Customers and net revenue per RFM segment (all eleven, in a fixed order), and their expected
-        value where the customer-value models ran."""
-        grouped = self.customers.groupby("segment")["revenue"].agg(["size", "sum"])
-        table = grouped.reindex(list(SEGMENTS), fill_value=0).rename(columns={"size": "customers", "sum": "revenue"})
-        table = _with_shares(table)
-        if "clv" in self.customers:
-            table["clv"] = self.customers.groupby("segment")["clv"].sum().reindex(list(SEGMENTS), fill_value=0.0)
-        return table
-
-    def status_table(self) -> pd.DataFrame:
-        """Customers and net revenue per lifecycle status."""
-        grouped = self.customers.groupby("status")["revenue"].agg(["size", "sum"])
-        table = grouped.reindex(list(STATUSES), fill_value=0).rename(columns={"size": "customers", "sum": "revenue"})
-        return _with_shares(table)
-
-    def key_account_table(self) -> pd.DataFrame:
-        """Key accounts against the other customers of the base: count and window revenue (profit, where the
-        report measures value by profit; the column keeps the name ``revenue``)."""
-        base = self.customers[self.customers["in_base"]]
-        window_value = f"window_{self.options.value}"
-        table = pd.DataFrame(
-            {
-                "customers": [int(base["key_account"].sum()), int((~base["key_account"]).sum())],
-                "revenue": [float(base.loc[base["key_account"], window_value].sum()),
-                            float(base.loc[~base["key_account"], window_value].sum())],
-            },
-            index=["key", "other"],
-        )
-        return _with_shares(table)
-
-    def pareto_curve(self) -> pd.DataFrame:
-        """Share of the base's window revenue (profit) held by the top 0%, 5%, 10% ... 100% of the base."""
-        window_value = f"window_{self.options.value}"
-        amounts = self.customers.loc[self.customers["in_base"], window_value].clip(lower=0).to_numpy()
-        fractions = np.arange(0, PARETO_POINTS + 1) / PARETO_POINTS
-        shares = metrics.pareto_curve(amounts, fractions.tolist()) if amounts.sum() > 0 else [np.nan] * len(fractions)
-        return pd.DataFrame({"top_fraction": fractions, "revenue_share": shares})
-
-    def summary(self) -> dict:
-        """The figures scripts need, as written by ``--json``."""
-        current = self.current.as_dict()
-        cohort_counts = {
-            cohort: [int(v) for v in row.dropna().tolist()] for cohort, row in self.cohorts.active.iterrows()
-        }
-        return {
-            "month": current["month"],
-            "active_window": self.options.active_window,
-            "window_reason": self.window_description(),
-            **{k: current[k] for k in ("S", "N", "E", "R", "L")},
-            **{k: current[k] for k in ("retention", "strict_retention", "txn_growth", "repeat_rate", "repeat_tier",
-                                       "pareto_share", "revenue", "orders", "average_order_value",
-                                       "repurchase_rate", "return_rate")},
-            "previous_month": self.previous.as_dict() if self.previous else None,
-            "cohorts": cohort_counts,
-            **self._profit_summary(),
-            "customers": int(len(self.customers)),
-            "key_accounts": int(self.customers["key_account"].sum()),
-            "data_range": [str(self.first_date.date()), str(self.last_date.date())],
-            "accounting": self.sales.accounting.as_dict() if self.sales else None,
-            "customer_value": value_summary(self.value, self.customers),
-            **{JSON_GROUPS[role]: groups_json(table) for role, table in self.groups.items()},
-            "engine": engine_name(self.options),
-            **({"split": self.split.as_dict()} if self.split is not None else {}),
-            **({"customer_file": str(self.customer_file)} if self.customer_file is not None else {}),
-            "timings": {stage: round(seconds, 3) for stage, seconds in self.timings.items()},
-        }
-
-    def _profit_summary(self) -> dict:
-        """Profit, the value measure and the loss-making customers, where the data carry profit."""
-        if self.current.profit is None:
-            return {}
-        losing = self.customers["in_base"] & (self.customers["window_profit"] < 0)
-        return {"profit": self.current.profit, "value": self.options.value,
-                "loss_making": {"customers": int(losing.sum()),
-                                "loss": round(float(-self.customers.loc[losing, "window_profit"].sum()), 2)}}
-
-
-def _with_shares(table: pd.DataFrame) -> pd.DataFrame:
-    table = table.astype({"customers": int, "revenue": float})
-    customers, revenue = table["customers"].sum(), table["revenue"].sum()
-    table["customer_share"] = table["customers"] / customers if customers else np.nan
-    table["revenue_share"] = table["revenue"] / revenue if revenue else np.nan
-    return table
-
 
 def default_month(last_date: pd.Timestamp) -> tuple[pd.Period, bool]:
     """The last complete month ending on or before ``last_date``; True if the data ends mid-month.
@@ -197,7 +80,8 @@ def check_profit(has_profit: bool, unknown: int, examples) -> None:
                          "their cost or profit cell is blank or not a number; fill them in, or use --value revenue")
 
 
-def analyse(transactions: pd.DataFrame, options: ReportOptions | None = None, sales: SalesData | None = None) -> RetentionReport:
+def analyse(transactions: pd.DataFrame, options: ReportOptions | None = None, sales: SalesData | None = None,
+            progress: Progress | None = None) -> RetentionReport:
     """Every figure and table of the report, from clean transactions."""
     options = (options or ReportOptions()).validated()
     started = time.perf_counter()
@@ -208,11 +92,14 @@ def analyse(transactions: pd.DataFrame, options: ReportOptions | None = None, sa
     if options.value == "profit":
         _check_profit(transactions)
     engine_started = time.perf_counter()
+    if progress:
+        progress(f"The customer x month table ({engine_name(options)})…")
     table = _table(transactions, month, options)
     engine_seconds = time.perf_counter() - engine_started
     source = DataSource(table, first_date, last_date,
-                        lambda window, detail: chain_groups(transactions, month, window, detail))
-    report = analyse_table(source, month, options, sales, mid_month)
+                        lambda window, detail: chain_groups(transactions, month, window, detail),
+                        has_groups=any(role in transactions for role in GROUP_ROLES))
+    report = analyse_table(source, month, options, sales, mid_month, progress)
     report.timings = {"compute": time.perf_counter() - started, f"table_{engine_name(options)}": engine_seconds}
     return report
 
@@ -227,6 +114,7 @@ class DataSource:
     last_date: pd.Timestamp
     groups: object  # (active window, figure options) -> {role: figures per group}
     stop_groups: object = None  # where given, the groups are computed in the background; this stops that work
+    has_groups: bool = False  # whether the data have a group column (store, salesperson ...)
 
 
 def report_month(options: ReportOptions, first_date: pd.Timestamp, last_date: pd.Timestamp) -> tuple[pd.Period, bool]:
@@ -246,8 +134,9 @@ def report_month(options: ReportOptions, first_date: pd.Timestamp, last_date: pd
 
 
 def analyse_table(source: DataSource, month: pd.Period, options: ReportOptions, sales: SalesData | None = None,
-                  mid_month: bool = False) -> RetentionReport:
+                  mid_month: bool = False, progress: Progress | None = None) -> RetentionReport:
     """Every figure and table of the report from its customer x month table (see :class:`DataSource`)."""
+    say = progress or (lambda message: None)
     table, first_date, last_date = source.table, source.first_date, source.last_date
     window_reason = analysis.WINDOW_GIVEN
     if options.active_window is None:
@@ -260,18 +149,23 @@ def analyse_table(source: DataSource, month: pd.Period, options: ReportOptions, 
     background = ThreadPoolExecutor(1) if source.stop_groups is not None else None
     groups_pending = background.submit(source.groups, window, detail) if background else None
     try:
+        say("The month's figures, the trend and the cohorts…")
         current = analysis.month_figures(table, month, window, **detail)
         has_previous = (month - 1) >= first_date.to_period("M")
         previous = analysis.month_figures(table, month - 1, window, **detail) if has_previous else None
         trend = analysis.trend(table, month, window, options.trend_months, first_date)
         cohorts = analysis.cohorts(table, month, options.cohort_months)
+        say(f"The table of {table.customer_count:,} customers…")
         customers = customer_table(table, month, window, options.top_fraction, options.value)
         valued = CustomerValue(horizon=options.horizon, discount=options.discount, unavailable="value.off")
         if options.clv is not False:
+            say("The customer-value models…")
             valued = customer_value(table, month, first_date, options.horizon, options.discount)
             customers = with_value(customers, valued)
         actions = recommend(current, previous, customers, active_window=window, low=options.low,
                             top_fraction=options.top_fraction, value=options.value)
+        if groups_pending is None and source.has_groups:
+            say("The figures of each group…")
         by_group = groups_pending.result() if groups_pending else source.groups(window, detail)
     except BaseException:  # an error, Ctrl-C or a termination: the engine stops now rather than finish first
         if groups_pending is not None:
@@ -348,9 +242,7 @@ def create_report(
         if source is None:
             sales = read_sales(sales_file, sheet=sheet, encoding=encoding, **reading)
         read_seconds = time.perf_counter() - started
-        if progress:
-            progress("Computing the month's figures…")
-        report = analyse(sales.transactions, options, sales)
+        report = analyse(sales.transactions, options, sales, progress)
         report.timings["read"] = read_seconds
     if progress:
         progress(f"Writing {Path(output).name}…")

@@ -43,6 +43,9 @@ class ColumnSql:
     total: str = "false"
     flags: dict[str, str] = field(default_factory=dict)  # rule-specific flags: date_like, spelled_nan ...
     joins: list[str] = field(default_factory=list)       # LEFT JOINs of mapping tables this column needs
+    # Per-row expressions of the raw cells computed once, beneath the joins, as columns the others read (r.name):
+    # an engine does not always notice that an expression repeated in several places is the same.
+    prepared: dict[str, str] = field(default_factory=dict)
 
 
 def identifier(name: str) -> str:
@@ -166,7 +169,8 @@ def order_column(mapper: Mapper, column: str, sql_type: str) -> ColumnSql:
     if kind not in TEXT_TYPES:
         raise ScanUnsupported(f"an order column of type {sql_type}")
     text = f"CAST({quoted} AS VARCHAR)"
-    needs_python = f"(strlen({text}) <> length({text}) OR regexp_matches({text}, '(?i)total|sum'))"
+    # Non-ASCII text, or text with a total word, goes to the rules; ILIKE is the regex (?i)total|sum for ASCII.
+    needs_python = f"(strlen({text}) <> length({text}) OR {text} ILIKE '%total%' OR {text} ILIKE '%sum%')"
     raw = mapper.distinct(column, sql_type, needs_python)
     clean = values.customer_ids(raw)
     frame = pd.DataFrame({"raw": raw, "clean": clean.astype(object).where(clean.notna(), None).to_numpy(),
@@ -174,10 +178,11 @@ def order_column(mapper: Mapper, column: str, sql_type: str) -> ColumnSql:
                           "total": values.is_total_label(raw).to_numpy(dtype=bool)})
     alias, join = mapper.table(column, sql_type, frame.astype({"raw": object, "clean": object}))
     stripped = f"trim({text}, '{_PYTHON_WHITESPACE}')"
-    ascii_rule = (f"NULLIF(CASE WHEN regexp_full_match({stripped}, '-?[0-9]+\\.0+') "
-                  f"THEN regexp_replace({stripped}, '\\.0+$', '') ELSE {stripped} END, '')")
-    value = f"hash(CASE WHEN {needs_python} THEN {alias}.clean ELSE {ascii_rule} END)"
-    clean_is_null = f"(CASE WHEN {needs_python} THEN {alias}.clean IS NULL ELSE {ascii_rule} IS NULL END)"
-    blank = f"(CASE WHEN {needs_python} THEN {alias}.blank ELSE ({quoted} IS NULL OR {stripped} = '') END)"
-    total = f"coalesce({needs_python} AND {alias}.total, false)"
-    return ColumnSql(f"(CASE WHEN {clean_is_null} THEN NULL ELSE {value} END)", blank, total, joins=[join])
+    whole = f"({stripped} LIKE '%.0%' AND regexp_full_match({stripped}, '-?[0-9]+\\.0+'))"  # 12.0 is 12
+    plain = f"NULLIF(CASE WHEN {whole} THEN regexp_replace({stripped}, '\\.0+$', '') ELSE {stripped} END, '')"
+    prepared = {"rx_order_needs": needs_python, "rx_order_plain": plain}  # plain: the ASCII rule's result
+    clean_text = f"(CASE WHEN r.rx_order_needs THEN {alias}.clean ELSE r.rx_order_plain END)"
+    value = f"(CASE WHEN {clean_text} IS NULL THEN NULL ELSE hash({clean_text}) END)"
+    blank = f"(CASE WHEN r.rx_order_needs THEN {alias}.blank ELSE r.rx_order_plain IS NULL END)"
+    total = f"coalesce(r.rx_order_needs AND {alias}.total, false)"
+    return ColumnSql(value, blank, total, joins=[join], prepared=prepared)

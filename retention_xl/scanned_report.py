@@ -53,7 +53,6 @@ def analyse_scanned(scanned, options, progress=None):
         check_profit(scanned.has_profit, unknown.count if unknown else 0, unknown.example_rows if unknown else [])
     say("DuckDB: building the customer x month table…")
     table = scanned.customer_months(month)
-    say("Computing the month's figures…")
     engine_seconds = time.perf_counter() - started
 
     def groups(window: int, detail: dict) -> dict:
@@ -67,6 +66,6 @@ def analyse_scanned(scanned, options, progress=None):
                 for role in scanned.group_labels}
 
     source = DataSource(table, scanned.first_date, scanned.last_date, groups, stop_groups=scanned.stop)
-    report = analyse_table(source, month, options, scanned.sales, mid_month)
+    report = analyse_table(source, month, options, scanned.sales, mid_month, progress)
     report.timings = {"compute": time.perf_counter() - started, "table_duckdb": engine_seconds}
     return report

@@ -70,12 +70,17 @@ def summary_from_table(table: CustomerMonths, last_month: int, end_day: int) -> 
 
     ``end_day`` is that moment as days since 1970-01-01 (the last day of the month).
     """
-    months = table.months[table.months["month"] <= last_month]
-    customer = months["customer"].to_numpy()
+    in_range = table.column("month") <= last_month
+    everything = bool(in_range.all())
+
+    def column(values: np.ndarray) -> np.ndarray:  # the rows up to the month, without copying the whole table
+        return values if everything else values[in_range]
+
+    customer = column(table.column("customer"))
     count = table.customer_count
-    days = np.bincount(customer, weights=months["purchase_days"].to_numpy(), minlength=count)
-    net = np.bincount(customer, weights=(months["purchases"] - months["returned"]).to_numpy(), minlength=count)
-    last = latest_per_customer(customer, months["last_purchase_day"].to_numpy(), count).astype(np.int64)
+    days = np.bincount(customer, weights=column(table.column("purchase_days")), minlength=count)
+    net = np.bincount(customer, weights=column(table.net), minlength=count)
+    last = latest_per_customer(customer, column(table.column("last_purchase_day")), count).astype(np.int64)
     first = table.customers["first_purchase_day"].to_numpy()
     buyers = (days > 0) & (first >= 0) & (first <= end_day)
     frequency = (days - 1)[buyers].astype(np.int64)

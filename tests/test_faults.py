@@ -48,7 +48,7 @@ def leftovers(folder: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-@pytest.mark.parametrize("stage", ["Reading", "Computing", "Writing", "streaming"])
+@pytest.mark.parametrize("stage", ["Reading", "figures", "models", "Writing", "streaming"])
 def test_a_signal_at_any_stage_leaves_the_folder_as_it_was(million_rows, tmp_path, sig, code, stage):
     output = tmp_path / "report.xlsx"
     output.write_bytes(OLD_REPORT)

@@ -322,3 +322,14 @@ def test_every_customer_as_csv_on_request(sample_sales_data, tmp_path):
     assert everyone["customer_name"].tolist() == report.customers["customer_name"].tolist()  # Chinese intact
     assert report.summary()["customer_file"] == str(tmp_path / "report_customers.csv")
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left
+
+
+def test_progress_names_every_stage_of_the_computation(tmp_path):
+    """Each stage that can take long on big data says so before it starts, in the order they run."""
+    messages = []
+    create_report(SAMPLE, tmp_path / "r.xlsx", ReportOptions(), as_of="2026-01-01", progress=messages.append)
+    stages = ["customer x month table", "month's figures", "customers…", "customer-value models", "each group",
+              "Writing r.xlsx"]
+    positions = [next((i for i, message in enumerate(messages) if stage in message), None) for stage in stages]
+    assert None not in positions, messages
+    assert positions == sorted(positions)

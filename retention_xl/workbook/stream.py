@@ -6,9 +6,12 @@ README), neither its normal nor its write-only mode comes near the 15-second tar
 at Excel's row limit. So the Customers sheet lets openpyxl lay out the sheet --
 header, widths, frozen panes, filter, print set-up and one styled template row --
 and then this module replaces the template row with every data row, built a column
-at a time with vectorised string operations and streamed into the .xlsx archive.
-The cell XML is what openpyxl itself writes (inline strings, the template row's
-style ids), so the result opens the same way in Excel, WPS and LibreOffice.
+at a time with Arrow's string functions (a chunk of rows is one Arrow array, whose
+data buffer is the XML text) and streamed into the .xlsx archive while a second
+thread compresses the chunk before. The cell XML is what openpyxl itself writes
+(inline strings, the template row's style ids; ``xml:space`` only on text with
+leading or trailing spaces, and no ``t="n"``, which is the default), so the result
+opens the same way in Excel, WPS and LibreOffice.
 """
 
 from __future__ import annotations

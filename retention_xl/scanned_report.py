@@ -3,8 +3,8 @@
 ``--engine duckdb`` scans Parquet input in DuckDB; ``--engine auto`` does so for a folder
 or glob of Parquet files and for a Parquet file of more than :data:`AUTO_SCAN_ROWS` rows,
 and reads everything else in memory with pandas. Below that size both are quick and the
-in-memory path has the least start-up (at 1,000,000 rows the scan measured 8.4 s against
-9.8 s in memory, ``benchmarks/big.py``); above it, memory decides.
+in-memory path has the least start-up (at 1,000,000 rows the scan measured 7.4 s against
+9.6 s in memory, ``benchmarks/big.py``); above it, memory decides.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
-"""Parquet sales read, cleaned and aggregated inside DuckDB, out of core: data far beyond memory.
+"""Parquet sales (or a database's rows) read, cleaned and aggregated inside DuckDB, out of core.
 
 The in-memory reader turns every row into pandas objects; ten million rows take
 gigabytes, a hundred million do not fit. Here the rows never leave DuckDB: it scans the
-files (one file, a glob or a Hive-partitioned folder), applies the reader's cleaning
+files (one file, a glob or a Hive-partitioned folder) or takes a PostgreSQL table's rows
+as they stream from the server (:func:`scan_database`), applies the reader's cleaning
 rules (:mod:`retention_xl.scan_columns` -- the same rules, run on each column's distinct
 values and joined back), counts every row under its reason, and builds the customer x
 month table with the SQL shared with Spark (:mod:`retention_xl.engine_sql`). Only that
@@ -40,7 +41,7 @@ from .scan_columns import (ColumnSql, Mapper, ScanUnsupported, date_column, grou
                            order_column)
 from .values import AmbiguousDates, AmbiguousDecimal
 
-__all__ = ["ScanUnsupported", "ScannedSales", "scan_sales"]
+__all__ = ["ScanUnsupported", "ScannedSales", "scan_database", "scan_sales"]
 _FILE, _ROW = "rx_file", "rx_row"
 _REASON = {reason: position for position, reason in enumerate(EXCLUSION_REASONS)}
 _MONTH_TYPES = {column: dtype for column, dtype in MONTH_DTYPES.items() if column != "customer"}
@@ -327,9 +328,61 @@ def scan_sales(path: str | Path, *, columns=None, dayfirst: bool | None = None, 
     ``memory`` limit and the folder it spills to. Raises :class:`ScanUnsupported` for a
     column type it does not read (the caller then reads the file in memory).
     """
+    path = Path(path)
+    return _scan(lambda connection: _source(connection, _files(path), path.is_dir()), path, None,
+                 columns=columns, dayfirst=dayfirst, decimal=decimal, as_of=as_of, memory=memory,
+                 spill_dir=spill_dir, progress=progress)
+
+
+def scan_database(url: str, *, table: str | None = None, query: str | None = None, columns=None,
+                  dayfirst: bool | None = None, decimal: str | None = None, as_of=None, memory: str | None = None,
+                  spill_dir: str | None = None, progress=None) -> ScannedSales:
+    """:func:`scan_sales` for a PostgreSQL ``table`` or ``query`` (see :func:`retention_xl.reader.read_database`).
+
+    The rows stream from the server into DuckDB as Arrow record batches, numbered in the order
+    they come, so that a table larger than memory is held by DuckDB within its limit, never by Python.
+    """
+    say = progress or (lambda message: None)
+    with sources.postgres_stream(url, table, query) as (batches, what):
+        say(f"Reading {what} into DuckDB…")
+
+        def source(connection):
+            return _stream_source(connection, batches, lambda error: sources.database_error(error, url, what))
+
+        return _scan(source, None, what, columns=columns, dayfirst=dayfirst, decimal=decimal, as_of=as_of,
+                     memory=memory, spill_dir=spill_dir, progress=progress)
+
+
+def _stream_source(connection, batches, failure) -> tuple[list[str], dict[str, str]]:
+    """The ``raw`` table from a stream of Arrow record batches, each row numbered in the order it came."""
+    import duckdb
+    import pyarrow as pa
+
+    def numbered():
+        first = 1
+        for batch in batches:
+            yield batch.append_column(_ROW, pa.array(np.arange(first, first + batch.num_rows, dtype=np.int64)))
+            first += batch.num_rows
+
+    stream = pa.RecordBatchReader.from_batches(batches.schema.append(pa.field(_ROW, pa.int64())), numbered())
+    connection.register("rx_stream", stream)
+    try:
+        connection.execute("CREATE TEMP TABLE raw AS SELECT * FROM rx_stream")
+    except duckdb.Error as error:  # the stream failed: the connection to the server was lost
+        raise failure(error) from None
+    finally:
+        connection.unregister("rx_stream")
+    described = connection.execute("DESCRIBE SELECT * FROM raw").fetchall()
+    types = {name: sql_type for name, sql_type, *_ in described if name != _ROW}
+    return list(types), types
+
+
+def _scan(open_source, path: Path | None, label: str | None, *, columns, dayfirst, decimal, as_of, memory, spill_dir,
+          progress) -> ScannedSales:
+    """The scan of the ``raw`` relation ``open_source(connection)`` makes; ``path`` or ``label`` names it."""
     import duckdb
 
-    path = Path(path)
+    where = path if path is not None else label
     say = progress or (lambda message: None)
     mapping = _role_mapping(columns)
     _check_reading_options(None, decimal, as_of)
@@ -337,17 +390,17 @@ def scan_sales(path: str | Path, *, columns=None, dayfirst: bool | None = None, 
     connection = duckdb.connect(config={"memory_limit": memory_limit(memory), "temp_directory": spill,
                                         "preserve_insertion_order": False})
     try:
-        headers, types = _source(connection, _files(path), path.is_dir())
+        headers, types = open_source(connection)
         found = cols.find_header([headers], mapping)
         if found is None:
-            raise InputError(header_help([headers], mapping), file=path)
+            raise InputError(header_help([headers], mapping), file=where)
         say("DuckDB: cleaning the distinct values of each column…")
-        roles = _roles(Mapper(connection, "raw"), path, headers, types, found, dayfirst, decimal)
+        roles = _roles(Mapper(connection, "raw"), where, headers, types, found, dayfirst, decimal)
         say("DuckDB: reading and classifying every row…")
         _classify(connection, roles, as_of)
         accounting = _accounting(connection, as_of, roles.profit is not None)
         if accounting.purchases == 0:
-            raise InputError(no_usable_rows(accounting, f'"{headers[found.positions[cols.DATE]]}"'), file=path)
+            raise InputError(no_usable_rows(accounting, f'"{headers[found.positions[cols.DATE]]}"'), file=where)
         connection.execute("""
             CREATE TEMP TABLE codes AS
             SELECT customer_key, (row_number() OVER (ORDER BY first_row) - 1)::INTEGER AS code
@@ -361,8 +414,7 @@ def scan_sales(path: str | Path, *, columns=None, dayfirst: bool | None = None, 
     labels = roles.labels
     sales = SalesData(transactions=pd.DataFrame(), accounting=accounting, file=path, sheet=None, header_row=1,
                       columns={role: headers[index] for role, index in found.positions.items()},
-                      dayfirst=roles.dayfirst)
+                      dayfirst=roles.dayfirst, label=label)
     return ScannedSales(connection, sales, pd.Timestamp(first_date), pd.Timestamp(last_date),
                         [labels["customer"][key] for key in order], labels["name"],
                         {role: labels[role] for role in roles.groups}, roles.profit is not None, spill)
-

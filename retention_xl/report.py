@@ -33,6 +33,7 @@ from .errors import UsageError
 from .options import ReportOptions, engine_name
 from .columns import GROUP_ROLES
 from .reader import Progress, SalesData, read_database, read_sales
+from .duckdb_scan import ScanUnsupported, scan_database, scan_sales
 from .scanned_report import analyse_scanned, scan_wanted
 
 def default_month(last_date: pd.Timestamp) -> tuple[pd.Period, bool]:
@@ -221,8 +222,10 @@ def create_report(
     ``split_by`` (``store``, ``salesperson``, ``channel`` or ``region``) also writes one
     complete workbook per group into ``split_dir`` (default: beside ``output``, named
     after it, e.g. ``report_by_store``). ``source`` (a PostgreSQL URL, with ``table`` or
-    ``query``) reads the sales from a database instead of ``sales_file``; see
-    :func:`retention_xl.reader.read_database`.
+    ``query``) reads the sales from a database instead of ``sales_file``: with the engine
+    ``auto`` or ``duckdb`` the rows stream into DuckDB and are cleaned there
+    (:func:`retention_xl.duckdb_scan.scan_database`), otherwise they are read into memory
+    (:func:`retention_xl.reader.read_database`).
     """
     options = (options or ReportOptions()).validated()
     if (sales_file is None) == (source is None):
@@ -234,10 +237,13 @@ def create_report(
     started = time.perf_counter()
     reading = {"columns": columns, "dayfirst": dayfirst, "decimal": decimal, "as_of": as_of, "progress": progress}
     report = None
-    if source is not None:
+    if source is not None and options.engine in ("auto", "duckdb") and split_by is None:
+        report = _from_scan(lambda **scanning: scan_database(source, table=table, query=query, **scanning),
+                            options, reading)
+    elif source is None and scan_wanted(Path(sales_file), options.engine, split_by):
+        report = _from_scan(lambda **scanning: scan_sales(Path(sales_file), **scanning), options, reading)
+    if report is None and source is not None:
         sales = read_database(source, table=table, query=query, **reading)
-    elif scan_wanted(Path(sales_file), options.engine, split_by):
-        report = _from_scan(Path(sales_file), options, reading)
     if report is None:
         if source is None:
             sales = read_sales(sales_file, sheet=sheet, encoding=encoding, **reading)
@@ -259,16 +265,15 @@ def create_report(
     return report
 
 
-def _from_scan(path: Path, options: ReportOptions, reading: dict) -> RetentionReport | None:
-    """The report from Parquet sales DuckDB scans out of core; None where a column needs the in-memory reader."""
-    from .duckdb_scan import ScanUnsupported, scan_sales
-
+def _from_scan(scan, options: ReportOptions, reading: dict) -> RetentionReport | None:
+    """The report from sales DuckDB scans out of core (``scan(**arguments)`` gives the scanned sales); None where
+    a column needs the in-memory reader."""
     started = time.perf_counter()
     try:
-        scanned = scan_sales(path, memory=options.memory_limit, **reading)
+        scanned = scan(memory=options.memory_limit, **reading)
     except ScanUnsupported as reason:
         if reading["progress"]:
-            reading["progress"](f"DuckDB cannot scan {reason}; reading the file in memory instead…")
+            reading["progress"](f"DuckDB cannot scan {reason}; reading the rows in memory instead…")
         return None
     try:
         scan_seconds = time.perf_counter() - started

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import glob
 import re
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -100,8 +101,8 @@ def _quoted_name(table: str) -> str:
     return ".".join(_identifier(part) for part in table.split("."))
 
 
-def read_postgres(url: str, table: str | None = None, query: str | None = None):
-    """(column names, a function reading the named columns as one Arrow table) for a table or query."""
+def _postgres_target(url: str, table: str | None, query: str | None):
+    """(the driver's module, the FROM clause, how messages name the source), after checking the arguments."""
     shown = without_password(url)
     if urlsplit(url).password is not None:
         raise UsageError(f"{shown}: put no password in the URL, where others can read it; set PGPASSWORD or use "
@@ -113,7 +114,12 @@ def read_postgres(url: str, table: str | None = None, query: str | None = None):
     except ImportError:
         raise UsageError("reading PostgreSQL needs its driver: pip install 'retention-xl[postgres]'") from None
     source = f"({query}) AS sales" if query is not None else _quoted_name(table)
-    what = f"{shown} ({'query' if query is not None else 'table ' + table})"
+    return dbapi, source, f"{shown} ({'query' if query is not None else 'table ' + table})"
+
+
+def read_postgres(url: str, table: str | None = None, query: str | None = None):
+    """(column names, a function reading the named columns as one Arrow table) for a table or query."""
+    dbapi, source, what = _postgres_target(url, table, query)
 
     def fetch(sql: str):
         try:
@@ -121,7 +127,7 @@ def read_postgres(url: str, table: str | None = None, query: str | None = None):
                 cursor.execute(sql)
                 return cursor.fetch_arrow_table()
         except Exception as error:  # the driver's errors: wrong password, no such table, connection lost
-            raise InputError(_database_message(error, url), file=what) from None
+            raise database_error(error, url, what) from None
 
     names = fetch(f"SELECT * FROM {source} LIMIT 0").schema.names
 
@@ -129,6 +135,36 @@ def read_postgres(url: str, table: str | None = None, query: str | None = None):
         return fetch(f"SELECT {', '.join(_identifier(c) for c in columns)} FROM {source}")
 
     return names, read, what
+
+
+@contextmanager
+def postgres_stream(url: str, table: str | None = None, query: str | None = None):
+    """The rows of a table or query as a stream of Arrow record batches, and how messages name the source.
+
+    The stream is read while the ``with`` block lasts; an error while reading it (a dropped
+    connection) reaches the reader of the stream, which turns it into :func:`database_error`.
+    """
+    dbapi, source, what = _postgres_target(url, table, query)
+    try:
+        connection = dbapi.connect(url)
+        cursor = connection.cursor()
+        cursor.execute(f"SELECT * FROM {source}")
+        batches = cursor.fetch_record_batch()
+    except Exception as error:  # wrong password, no such table ...
+        raise database_error(error, url, what) from None
+    try:
+        yield batches, what
+    finally:
+        try:
+            cursor.close()
+            connection.close()
+        except Exception:  # a connection the server dropped cannot be closed politely; nothing is lost
+            pass
+
+
+def database_error(error: Exception, url: str, what: str) -> InputError:
+    """The one-line error for a failure of the database at ``url``, with any password removed."""
+    return InputError(_database_message(error, url), file=what)
 
 
 def _database_message(error: Exception, url: str) -> str:

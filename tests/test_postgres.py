@@ -19,6 +19,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from compare import assert_close
+
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "sample_workbooks" / "sales_sample.xlsx"
 ROLE, DATABASE = "retention_xl_test", "retention_xl_test"
@@ -161,3 +163,18 @@ def test_a_dropped_connection_is_one_line_and_exit_2(server, tmp_path):
     assert result.returncode == 2, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert not (tmp_path / "r.xlsx").exists()
+
+
+def test_duckdb_takes_the_rows_as_they_stream_with_the_figures_of_reading_them_in_memory(server, tmp_path):
+    """By default the rows go from the server into DuckDB, never into Python; every figure and count is as in memory."""
+    url, password = server
+    summaries = {}
+    for engine in ("auto", "pandas"):
+        result = _run("--source", url, "--table", "sales", "-o", tmp_path / f"{engine}.xlsx", "--json",
+                      tmp_path / f"{engine}.json", "--as-of", "2026-01-01", "--engine", engine, password=password)
+        assert result.returncode == 0, result.stderr
+        summaries[engine] = json.loads((tmp_path / f"{engine}.json").read_text(encoding="utf-8"))
+        summaries[engine].pop("timings")
+    assert (summaries["auto"].pop("engine"), summaries["pandas"].pop("engine")) == ("duckdb", "pandas")
+    assert_close(summaries["auto"], summaries["pandas"])
+    assert summaries["auto"]["accounting"]["rows_read"] == len(_sample_rows())

@@ -343,7 +343,10 @@ def scan_database(url: str, *, table: str | None = None, query: str | None = Non
     they come, so that a table larger than memory is held by DuckDB within its limit, never by Python.
     """
     say = progress or (lambda message: None)
-    with sources.postgres_stream(url, table, query) as (batches, what):
+    names, _, _ = sources.read_postgres(url, table, query)
+    found = cols.find_header([names], _role_mapping(columns))  # only the columns the report reads come over
+    wanted = [names[index] for index in sorted(found.positions.values())] if found else None
+    with sources.postgres_stream(url, table, query, wanted) as (batches, what):
         say(f"Reading {what} into DuckDB…")
 
         def source(connection):

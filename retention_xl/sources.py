@@ -138,8 +138,9 @@ def read_postgres(url: str, table: str | None = None, query: str | None = None):
 
 
 @contextmanager
-def postgres_stream(url: str, table: str | None = None, query: str | None = None):
-    """The rows of a table or query as a stream of Arrow record batches, and how messages name the source.
+def postgres_stream(url: str, table: str | None = None, query: str | None = None, columns: list[str] | None = None):
+    """The rows of a table or query (only ``columns``, where given) as a stream of Arrow record batches, and how
+    messages name the source.
 
     The stream is read while the ``with`` block lasts; an error while reading it (a dropped
     connection) reaches the reader of the stream, which turns it into :func:`database_error`.
@@ -148,7 +149,7 @@ def postgres_stream(url: str, table: str | None = None, query: str | None = None
     try:
         connection = dbapi.connect(url)
         cursor = connection.cursor()
-        cursor.execute(f"SELECT * FROM {source}")
+        cursor.execute(f"SELECT {', '.join(map(_identifier, columns)) if columns else '*'} FROM {source}")
         batches = cursor.fetch_record_batch()
     except Exception as error:  # wrong password, no such table ...
         raise database_error(error, url, what) from None

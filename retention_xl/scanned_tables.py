@@ -1,0 +1,133 @@
+"""Clean sales held in DuckDB after a scan (:mod:`retention_xl.duckdb_scan`), and the tables the report needs.
+
+:class:`ScannedSales` keeps the DuckDB connection with the ``used`` rows and the customer
+codes, and builds from them the customer x month table (to the contract of
+:mod:`retention_xl.activity`) and each group's table, with the SQL shared with Spark.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .activity import NO_DAY, CustomerMonths, month_number
+from .engine_sql import FIRST_DAYS_SQL, MONTH_DTYPES, MONTHS_SQL, months_sql, table_from_results
+
+_MONTH_TYPES = {column: dtype for column, dtype in MONTH_DTYPES.items() if column != "customer"}
+
+
+@dataclass
+class ScannedSales:
+    """Clean sales held in DuckDB: the accounting, the date range, and the tables the report needs."""
+
+    connection: object
+    sales: object                      # retention_xl.reader.SalesData, without transactions
+    first_date: pd.Timestamp
+    last_date: pd.Timestamp
+    customer_ids: list
+    customer_names: list | None
+    group_labels: dict[str, list] = field(default_factory=dict)
+    has_profit: bool = False
+    spill: str | None = None
+    stopped: threading.Event = field(default_factory=threading.Event)
+
+    def stop(self) -> None:
+        """Make work in progress on another thread end soon: the running query, and any group tables to come."""
+        self.stopped.set()
+        self.connection.interrupt()
+
+    def close(self) -> None:
+        self.connection.close()
+        if self.spill:
+            shutil.rmtree(self.spill, ignore_errors=True)
+
+    def _rows(self, until: pd.Period, customer: str) -> None:
+        """The table the shared SQL reads: used rows up to the end of ``until``, keyed by ``customer``.
+
+        A table, not a view: the SQL reads it four times, and the join behind it is the costly part.
+        """
+        end = (until + 1).start_time.strftime("%Y-%m-%d")
+        self.connection.execute("DROP TABLE IF EXISTS rows")
+        self.connection.execute(f"""
+            CREATE TEMP TABLE rows AS
+            SELECT {customer} AS customer, day, month, amount, coalesce(profit, 0) AS profit,
+                   coalesce(order_key, hash(-1 - day)) AS order_key
+            FROM (SELECT *, CAST(date_diff('day', DATE '1970-01-01', CAST(ts AS DATE)) AS INT) AS day,
+                         CAST(year(ts) * 12 + month(ts) - 1 AS INT) AS month
+                  FROM used WHERE ts < TIMESTAMP '{end}') u
+            JOIN codes c USING (customer_key)""")
+
+    def customer_months(self, until: pd.Period) -> CustomerMonths:
+        """The customer x month table up to the end of month ``until``, to the contract of :mod:`.activity`."""
+        self._rows(until, "c.code")
+        months = self.connection.execute(f"{MONTHS_SQL} ORDER BY 1, 2").df()
+        firsts = self.connection.execute(FIRST_DAYS_SQL).df()
+        names = self._names()
+        ids = np.asarray(self.customer_ids, dtype=object)
+        return table_from_results(months, firsts, ids, names, self.has_profit)
+
+    def _names(self) -> np.ndarray:
+        """Per customer code: the name on their latest transaction (ties: the later row), or missing."""
+        names = np.full(len(self.customer_ids), pd.NA, dtype=object)
+        if self.customer_names is None:
+            return names
+        latest = self.connection.execute("""
+            SELECT c.code, arg_max(u.name_key, struct_pack(t := u.ts, r := u.row)) AS name_key
+            FROM used u JOIN codes c USING (customer_key) WHERE u.name_key IS NOT NULL GROUP BY c.code""").df()
+        labels = np.asarray(self.customer_names, dtype=object)
+        names[latest["code"].to_numpy()] = labels[latest["name_key"].to_numpy(dtype=np.int64)]
+        return names
+
+    def group_tables(self, role: str, until: pd.Period, window: int):
+        """(group label or None, the group's customer x month table) for each value of group column ``role``.
+
+        A group's figures (:func:`retention_xl.groups.group_figures`) read the months from
+        ``window`` before ``until`` to ``until`` and each customer's first purchase, so only
+        those months are built -- a sixth of a two-year table for a three-month window. A group
+        whose transactions all lie before them keeps one empty row earlier still, so that it is
+        listed as it is from the whole table.
+        """
+        column = f"g_{role}"
+        self._check_stopped()
+        self._rows(until, f"(coalesce(u.{column} + 1, 0)::BIGINT << 32) | c.code::BIGINT")
+        since = month_number(until) - window
+        pairs = self.connection.execute("""
+            SELECT customer, coalesce(min(CASE WHEN amount > 0 THEN day END), -1)::INTEGER AS first_day
+            FROM rows GROUP BY customer ORDER BY customer""").df()
+        months = self.connection.execute(f"{months_sql(since)} ORDER BY 1, 2").df().astype(_MONTH_TYPES)
+        if not self.has_profit:
+            months = months.drop(columns="profit")
+        pair_key = pairs["customer"].to_numpy(dtype=np.int64)
+        row_pair = np.searchsorted(pair_key, months.pop("customer").to_numpy(dtype=np.int64))
+        pair_group = (pair_key >> 32) - 1
+        ids = np.asarray(self.customer_ids, dtype=object)
+        labels = self.group_labels[role]
+        bounds = np.flatnonzero(np.r_[True, np.diff(pair_group) != 0, True])
+        row_bounds = np.searchsorted(row_pair, bounds)
+        for start, stop, row_start, row_stop in zip(bounds[:-1], bounds[1:], row_bounds[:-1], row_bounds[1:]):
+            # Pairs are sorted by group and customer code, rows by pair and month: a group's slice of each.
+            self._check_stopped()
+            table = months.iloc[row_start:row_stop].reset_index(drop=True)
+            table.insert(0, "customer", (row_pair[row_start:row_stop] - start).astype(np.int32))
+            if table.empty:
+                table = _empty_row(months.columns, since - 1)
+            people = pd.DataFrame({"customer_id": ids[pair_key[start:stop] & 0xFFFFFFFF], "customer_name": None,
+                                   "first_purchase_day": pairs["first_day"].to_numpy()[start:stop],
+                                   "first_day_amount": 0.0})
+            group = int(pair_group[start])
+            yield (None if group < 0 else labels[group]), CustomerMonths(months=table, customers=people)
+
+    def _check_stopped(self) -> None:
+        if self.stopped.is_set():
+            raise InterruptedError("the group tables were stopped")
+
+
+def _empty_row(columns, month: int) -> pd.DataFrame:
+    """One row of customer 0 in ``month`` with nothing bought or returned."""
+    row = {"customer": 0, **{name: 0 for name in columns}, "month": month,
+           "first_purchase_day": NO_DAY, "last_purchase_day": NO_DAY}
+    return pd.DataFrame([row]).astype({name: MONTH_DTYPES[name] for name in row})

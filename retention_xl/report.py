@@ -97,9 +97,13 @@ def analyse(transactions: pd.DataFrame, options: ReportOptions | None = None, sa
         progress(f"The customer x month table ({engine_name(options)})…")
     table = _table(transactions, month, options)
     engine_seconds = time.perf_counter() - engine_started
-    source = DataSource(table, first_date, last_date,
-                        lambda window, detail: chain_groups(transactions, month, window, detail),
-                        has_groups=any(role in transactions for role in GROUP_ROLES))
+
+    def groups(window: int, detail: dict) -> dict:
+        if progress and any(role in transactions for role in GROUP_ROLES):
+            progress("The figures of each group…")
+        return chain_groups(transactions, month, window, detail)
+
+    source = DataSource(table, first_date, last_date, groups)
     report = analyse_table(source, month, options, sales, mid_month, progress)
     report.timings = {"compute": time.perf_counter() - started, f"table_{engine_name(options)}": engine_seconds}
     return report
@@ -115,7 +119,6 @@ class DataSource:
     last_date: pd.Timestamp
     groups: object  # (active window, figure options) -> {role: figures per group}
     stop_groups: object = None  # where given, the groups are computed in the background; this stops that work
-    has_groups: bool = False  # whether the data have a group column (store, salesperson ...)
 
 
 def report_month(options: ReportOptions, first_date: pd.Timestamp, last_date: pd.Timestamp) -> tuple[pd.Period, bool]:
@@ -165,8 +168,6 @@ def analyse_table(source: DataSource, month: pd.Period, options: ReportOptions, 
             customers = with_value(customers, valued)
         actions = recommend(current, previous, customers, active_window=window, low=options.low,
                             top_fraction=options.top_fraction, value=options.value)
-        if groups_pending is None and source.has_groups:
-            say("The figures of each group…")
         by_group = groups_pending.result() if groups_pending else source.groups(window, detail)
     except BaseException:  # an error, Ctrl-C or a termination: the engine stops now rather than finish first
         if groups_pending is not None:
@@ -237,15 +238,16 @@ def create_report(
     started = time.perf_counter()
     reading = {"columns": columns, "dayfirst": dayfirst, "decimal": decimal, "as_of": as_of, "progress": progress}
     report = None
-    if source is not None and options.engine in ("auto", "duckdb") and split_by is None:
-        report = _from_scan(lambda **scanning: scan_database(source, table=table, query=query, **scanning),
-                            options, reading)
-    elif source is None and scan_wanted(Path(sales_file), options.engine, split_by):
-        report = _from_scan(lambda **scanning: scan_sales(Path(sales_file), **scanning), options, reading)
-    if report is None and source is not None:
-        sales = read_database(source, table=table, query=query, **reading)
+    if scan_wanted(None if source is not None else Path(sales_file), options.engine, split_by):
+        if source is not None:
+            report = _from_scan(lambda **scanning: scan_database(source, table=table, query=query, **scanning),
+                                options, reading)
+        else:
+            report = _from_scan(lambda **scanning: scan_sales(Path(sales_file), **scanning), options, reading)
     if report is None:
-        if source is None:
+        if source is not None:
+            sales = read_database(source, table=table, query=query, **reading)
+        else:
             sales = read_sales(sales_file, sheet=sheet, encoding=encoding, **reading)
         read_seconds = time.perf_counter() - started
         report = analyse(sales.transactions, options, sales, progress)

@@ -21,10 +21,12 @@ from .groups import MISSING, group_figures
 AUTO_SCAN_ROWS = 2_000_000
 
 
-def scan_wanted(path: Path, engine: str, split_by: str | None) -> bool:
-    """Whether the sales at ``path`` are scanned in DuckDB rather than read into memory."""
+def scan_wanted(path: Path | None, engine: str, split_by: str | None) -> bool:
+    """Whether the sales at ``path`` (None: a database) are scanned in DuckDB rather than read into memory."""
     if engine not in ("auto", "duckdb") or split_by is not None:  # split workbooks need the rows in memory
         return False
+    if path is None:  # a database's rows may be any number: DuckDB takes them as they stream
+        return True
     several = path.is_dir() or sources.is_glob(str(path))
     if several:
         return True

@@ -146,20 +146,27 @@ def postgres_stream(url: str, table: str | None = None, query: str | None = None
     connection) reaches the reader of the stream, which turns it into :func:`database_error`.
     """
     dbapi, source, what = _postgres_target(url, table, query)
+    opened = []
     try:
-        connection = dbapi.connect(url)
-        cursor = connection.cursor()
-        cursor.execute(f"SELECT {', '.join(map(_identifier, columns)) if columns else '*'} FROM {source}")
-        batches = cursor.fetch_record_batch()
+        opened.append(dbapi.connect(url))
+        opened.append(opened[0].cursor())
+        opened[1].execute(f"SELECT {', '.join(map(_identifier, columns)) if columns else '*'} FROM {source}")
+        batches = opened[1].fetch_record_batch()
     except Exception as error:  # wrong password, no such table ...
+        _close(opened)
         raise database_error(error, url, what) from None
     try:
         yield batches, what
     finally:
+        _close(opened)
+
+
+def _close(opened: list) -> None:
+    """Close a cursor and its connection, the cursor first; one the server dropped cannot close politely."""
+    for thing in reversed(opened):
         try:
-            cursor.close()
-            connection.close()
-        except Exception:  # a connection the server dropped cannot be closed politely; nothing is lost
+            thing.close()
+        except Exception:  # nothing is lost: the rows read so far are in DuckDB or discarded with the error
             pass
 
 

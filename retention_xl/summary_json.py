@@ -42,6 +42,14 @@ def _text(value, depth: int = 0) -> str:
     A large chain's key accounts run to tens of thousands of records: a line each keeps
     the file readable and lets the C encoder write each one (the indenting encoder is
     pure Python and took seconds).
+
+    >>> print(_text({"month": "2024-03", "key_accounts": [{"customer_id": "a", "clv": 1.5}]}))
+    {
+      "month": "2024-03",
+      "key_accounts": [
+        {"customer_id": "a", "clv": 1.5}
+      ]
+    }
     """
     inner, outer = "  " * (depth + 1), "  " * depth
     if isinstance(value, dict) and value:
@@ -56,16 +64,7 @@ def _text(value, depth: int = 0) -> str:
 
 
 def write_summary_json(report, path: str | Path) -> None:
-    """Write ``report.summary()`` (a :class:`retention_xl.report.RetentionReport`) as strict UTF-8 JSON, atomically.
-
-    >>> print(_text({"month": "2024-03", "key_accounts": [{"customer_id": "a", "clv": 1.5}]}))
-    {
-      "month": "2024-03",
-      "key_accounts": [
-        {"customer_id": "a", "clv": 1.5}
-      ]
-    }
-    """
+    """Write ``report.summary()`` (a :class:`retention_xl.report.RetentionReport`) as strict UTF-8 JSON, atomically."""
     text = _text(_json_safe(report.summary()))
 
     def write(name: str) -> None:

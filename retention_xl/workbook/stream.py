@@ -98,7 +98,7 @@ def row_xml(columns: list[Column], first_row: int, styles: dict[str, str], start
     xml = pc.binary_join_element_wise('<row r="', rows, '">', *cells, "</row>", "")
     # The rows lie end to end in the array's data buffer: that buffer, between the first and last offset, is the text.
     offsets = np.frombuffer(xml.buffers()[1], dtype=np.int32)[xml.offset:xml.offset + len(xml) + 1]
-    return xml.buffers()[2].to_pybytes()[offsets[0]:offsets[-1]] if len(xml) else b""
+    return xml.buffers()[2][offsets[0]:offsets[-1]].to_pybytes() if len(xml) else b""
 
 
 def _template_styles(template: str, columns: list[Column], first_row: int) -> dict[str, str]:

@@ -85,7 +85,7 @@ def _safe(compute) -> float | None:
 def _buyers(table: CustomerMonths, m: int, bought_now: np.ndarray) -> tuple[int, int, int, int]:
     """Buyers of month ``m``, those of them who bought on 2+ days, buyers of the month before, and those who came back."""
     bought_before = table.active_in(m - 1, m - 1)
-    repeat = table.per_customer(table.column("purchase_days").astype(float), m, m) >= 2
+    repeat = table.per_customer(table.column("purchase_days"), m, m) >= 2
     return int(bought_now.sum()), int(repeat.sum()), int(bought_before.sum()), int((bought_now & bought_before).sum())
 
 
@@ -114,7 +114,7 @@ def month_figures(
     lost = start_base & ~end_base
     S, E, N, R, L = (int(x.sum()) for x in (start_base, end_base, new, reactivated, lost))
 
-    in_month = table.column("month") == m
+    in_month = table.rows_in(m, m)
     revenue = float(table.net[in_month].sum())
     purchases = float(table.column("purchases")[in_month].sum())
     orders = int(table.column("orders")[in_month].sum())

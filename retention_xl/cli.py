@@ -17,6 +17,7 @@ import argparse
 import json
 import signal
 import sys
+import threading
 import time
 import tomllib
 import warnings
@@ -188,8 +189,12 @@ def _report(args) -> int:
     show_progress = not args.quiet and (args.progress or sys.stderr.isatty())
     started = time.perf_counter()
 
+    said = threading.Lock()  # the groups' stage speaks from another thread: one whole line at a time
+
     def progress(message: str) -> None:
-        print(f"[{time.perf_counter() - started:6.1f}s] {message}", file=sys.stderr, flush=True)
+        with said:
+            sys.stderr.write(f"[{time.perf_counter() - started:6.1f}s] {message}\n")
+            sys.stderr.flush()
 
     report = create_report(
         args.sales, args.output, options,

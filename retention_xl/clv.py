@@ -144,13 +144,16 @@ def _bgnbd_objective(x, t_x, T, weight):
 
     The special functions depend on x alone, the logarithms on T or t_x alone: each is
     evaluated once per distinct value (a few dozen frequencies, a few hundred days) and
-    gathered, which makes an evaluation over a hundred thousand triples cheap.
+    gathered; the sums over terms that depend on x alone are taken per frequency. That
+    keeps an evaluation over hundreds of thousands of triples to a few passes over them.
     """
     xs, x_at = np.unique(x, return_inverse=True)
     Ts, T_at = np.unique(T, return_inverse=True)
     txs, tx_at = np.unique(t_x, return_inverse=True)
     repeat = x > 0
     b_minus = np.where(xs > 0, xs - 1, 0.0)
+    weight_of_x = np.bincount(x_at, weights=weight, minlength=len(xs))
+    weight_total = weight.sum()
 
     def objective(log_parameters):
         r, alpha, a, b = np.exp(np.clip(log_parameters, -30, 30))
@@ -161,19 +164,24 @@ def _bgnbd_objective(x, t_x, T, weight):
             dropped = np.where(repeat, special.betaln(a + 1, b + b_minus)[x_at] - rx * log_tx, -np.inf)
         total = np.logaddexp(still, dropped)
         per_x = special.gammaln(r + xs) - special.gammaln(r)
-        value = np.dot(weight, per_x[x_at] + total) + weight.sum() * (r * np.log(alpha) - special.betaln(a, b))
-        w1, w2 = np.exp(still - total), np.exp(dropped - total)
-        psi_abx = special.digamma(a + b + xs)[x_at]
-        psi_rx = special.digamma(r + xs)[x_at]
-        psi_bx = special.digamma(b + xs)[x_at]
-        psi_bx1 = special.digamma(b + b_minus)[x_at]
+        value = (np.dot(weight_of_x, per_x) + np.dot(weight, total)
+                 + weight_total * (r * np.log(alpha) - special.betaln(a, b)))
+        # The weights of the two ways to explain a customer's silence; they add up to each customer's weight.
+        alive_weight = weight * np.exp(still - total)
+        dropped_weight = weight - alive_weight
+        alive_of_x = np.bincount(x_at, weights=alive_weight, minlength=len(xs))
+        dropped_of_x = weight_of_x - alive_of_x
+        psi_abx = special.digamma(a + b + xs)
         gradient = np.array([
-            np.dot(weight, psi_rx - special.digamma(r) + np.log(alpha) - w1 * log_T - w2 * log_tx) * r,
-            np.dot(weight, r / alpha - w1 * rx / (alpha + Ts)[T_at] - w2 * rx / (alpha + txs)[tx_at]) * alpha,
-            np.dot(weight, special.digamma(a + b) - special.digamma(a) + w1 * (special.digamma(a) - psi_abx)
-                   + w2 * (special.digamma(a + 1) - psi_abx)) * a,
-            np.dot(weight, special.digamma(a + b) - special.digamma(b) + w1 * (psi_bx - psi_abx)
-                   + w2 * (psi_bx1 - psi_abx)) * b,
+            (np.dot(weight_of_x, special.digamma(r + xs)) + weight_total * (np.log(alpha) - special.digamma(r))
+             - np.dot(alive_weight, log_T) - np.dot(dropped_weight, log_tx)) * r,
+            (weight_total * r / alpha - np.dot(alive_weight * rx, (1 / (alpha + Ts))[T_at])
+             - np.dot(dropped_weight * rx, (1 / (alpha + txs))[tx_at])) * alpha,
+            (weight_total * (special.digamma(a + b) - special.digamma(a))
+             + np.dot(alive_of_x, special.digamma(a) - psi_abx) + np.dot(dropped_of_x, special.digamma(a + 1) - psi_abx)) * a,
+            (weight_total * (special.digamma(a + b) - special.digamma(b))
+             + np.dot(alive_of_x, special.digamma(b + xs) - psi_abx)
+             + np.dot(dropped_of_x, special.digamma(b + b_minus) - psi_abx)) * b,
         ])
         if not np.isfinite(value) or not np.isfinite(gradient).all():
             return 1e300, np.zeros(4)
@@ -216,17 +224,42 @@ def p_alive(fit: BgNbdFit, summary: pd.DataFrame) -> np.ndarray:
     return special.expit(-_log_odds_dropped(fit, x, t_x, T))
 
 
-def _hyp2f1_series(a, b, c, z, terms: int = 20_000) -> np.ndarray:
-    """Gauss's series, for small ``a``, ``b`` and ``0 <= z < 1`` (it converges like ``z**n``)."""
-    a, b, c, z = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (a, b, c, z)))
-    total = np.ones_like(z)
-    term = np.ones_like(z)
-    for n in range(terms):
-        term = term * (a + n) * (b + n) / ((c + n) * (n + 1)) * z
+def _series(step, arrays, total: np.ndarray, carry: np.ndarray, first: int, terms: int = 20_000) -> np.ndarray:
+    """``total`` plus the terms ``step(n, carry, *arrays) -> (carry, term)`` for n = ``first``, ``first`` + 1, ...
+    until each element's term is below 1e-16 of its sum.
+
+    The elements whose sums have settled leave the arrays as they go, so the few that converge
+    slowly (z near 1: customers seen for a short time, over a long horizon) do not keep a
+    million others in every pass.
+    """
+    shape = np.broadcast_shapes(total.shape, *(np.shape(a) for a in arrays))
+    arrays = [np.broadcast_to(np.asarray(a, dtype=float), shape).ravel() for a in arrays]
+    total = np.broadcast_to(total, shape).astype(float).ravel()
+    carry = np.broadcast_to(carry, shape).astype(float).ravel()
+    result = total.copy()
+    where = np.arange(total.size)
+    for n in range(first, first + terms):
+        carry, term = step(n, carry, *arrays)
         total = total + term
-        if np.all(np.abs(term) <= 1e-16 * np.abs(total)):
+        growing = np.abs(term) > 1e-16 * np.maximum(np.abs(total), 1e-300)
+        still = np.count_nonzero(growing)
+        if not still:
             break
-    return total
+        if still < 0.75 * growing.size:  # gather the growing sums only once a quarter has settled
+            result[where[~growing]] = total[~growing]
+            where, total, carry = where[growing], total[growing], carry[growing]
+            arrays = [a[growing] for a in arrays]
+    result[where] = total
+    return result.reshape(shape)
+
+
+def _hyp2f1_series(a, b, c, z) -> np.ndarray:
+    """Gauss's series, for small ``a``, ``b`` and ``0 <= z < 1`` (it converges like ``z**n``)."""
+    def step(n, term, a, b, c, z):
+        term = term * (a + n) * (b + n) / ((c + n) * (n + 1)) * z
+        return term, term
+
+    return _series(step, (a, b, c, z), np.ones(1), np.ones(1), 0)
 
 
 def expected_purchases(fit: BgNbdFit, summary: pd.DataFrame, t: float) -> np.ndarray:
@@ -250,16 +283,11 @@ def expected_purchases(fit: BgNbdFit, summary: pd.DataFrame, t: float) -> np.nda
 
 def _limit_series(A, c, z) -> np.ndarray:
     """Sum over n >= 1 of (A)_n z^n / ((c)_n n), the a -> 1 limit's series."""
-    A, c, z = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (A, c, z)))
-    total = np.zeros_like(z)
-    ratio = np.ones_like(z)
-    for n in range(1, 20_001):
+    def step(n, ratio, A, c, z):
         ratio = ratio * (A + n - 1) / (c + n - 1) * z
-        term = ratio / n
-        total = total + term
-        if np.all(np.abs(term) <= 1e-16 * np.maximum(np.abs(total), 1e-300)):
-            break
-    return total
+        return ratio, ratio / n
+
+    return _series(step, (A, c, z), np.zeros(1), np.ones(1), 1)
 
 
 def gamma_gamma_log_likelihood(p, q, v, x, m) -> np.ndarray:
@@ -275,22 +303,29 @@ def _spenders(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def _gamma_gamma_objective(x, m, weight):
-    """Minus the weighted log-likelihood and its gradient; special functions once per distinct frequency."""
+    """Minus the weighted log-likelihood and its gradient; special functions once per distinct frequency,
+    and every sum that does not involve the scale ``v`` taken once, before the search."""
     xs, x_at = np.unique(x, return_inverse=True)
-    log_x, log_m = np.log(x), np.log(m)
-    fixed = np.dot(weight, log_m)
+    weight_of_x = np.bincount(x_at, weights=weight, minlength=len(xs))
+    weight_total = weight.sum()
+    purchases_weight = weight * x
+    spend = x * m
+    fixed_by_p = np.dot(purchases_weight, np.log(m) + np.log(x))
+    fixed = np.dot(weight, np.log(m))
 
     def objective(log_parameters):
         p, q, v = np.exp(np.clip(log_parameters, -30, 30))
-        px = p * x
-        log_xmv = np.log(x * m + v)
-        value = (np.dot(weight, (special.gammaln(p * xs + q) - special.gammaln(p * xs))[x_at] + px * (log_m + log_x)
-                        - (px + q) * log_xmv) - fixed + weight.sum() * (q * np.log(v) - special.gammaln(q)))
-        psi = special.digamma(p * xs + q)[x_at]
+        log_xmv = np.log(spend + v)
+        by_p, by_q = np.dot(purchases_weight, log_xmv), np.dot(weight, log_xmv)
+        gamma_px, psi_px = special.gammaln(p * xs), special.digamma(p * xs)
+        psi = special.digamma(p * xs + q)
+        value = (np.dot(weight_of_x, special.gammaln(p * xs + q) - gamma_px) + p * (fixed_by_p - by_p) - q * by_q
+                 - fixed + weight_total * (q * np.log(v) - special.gammaln(q)))
+        inverse = 1 / (spend + v)
         gradient = np.array([
-            np.dot(weight, x * (psi - special.digamma(p * xs)[x_at] + log_m + log_x - log_xmv)) * p,
-            np.dot(weight, psi - special.digamma(q) + np.log(v) - log_xmv) * q,
-            np.dot(weight, q / v - (px + q) / (x * m + v)) * v,
+            (np.dot(weight_of_x * xs, psi - psi_px) + fixed_by_p - by_p) * p,
+            (np.dot(weight_of_x, psi) + weight_total * (np.log(v) - special.digamma(q)) - by_q) * q,
+            (weight_total * q / v - p * np.dot(purchases_weight, inverse) - q * np.dot(weight, inverse)) * v,
         ])
         if not np.isfinite(value) or not np.isfinite(gradient).all():
             return 1e300, np.zeros(3)

@@ -26,7 +26,7 @@ WITH days AS (  -- one row per customer and day first: distinct days are then a 
            SUM(CASE WHEN amount > 0 THEN 0 ELSE -amount END) AS returned,
            MAX(CASE WHEN amount > 0 THEN 1 ELSE 0 END) AS bought,
            SUM(profit) AS profit
-    FROM rows {since} GROUP BY customer, month, day
+    FROM {rows} {since} GROUP BY customer, month, day
 ),
 per_month AS (
     SELECT customer, month, SUM(purchases) AS purchases, SUM(returned) AS returned,
@@ -37,7 +37,7 @@ per_month AS (
     FROM days GROUP BY customer, month
 ),
 order_months AS (  -- an order belongs to the month of its earliest line
-    SELECT customer, MIN(month) AS month FROM rows WHERE amount > 0 GROUP BY customer, order_key
+    SELECT customer, MIN(month) AS month FROM {rows} WHERE amount > 0 GROUP BY customer, order_key
 ),
 orders AS (
     SELECT customer, month, CAST(COUNT(*) AS INT) AS orders FROM order_months GROUP BY customer, month
@@ -55,13 +55,15 @@ GROUP BY f.customer, f.day
 """
 
 
-def months_sql(since: int | None = None) -> str:
-    """The customer x month table's SQL; with ``since`` (a month number), its rows for months ``since`` and later.
+def months_sql(since: int | None = None, rows: str = "rows") -> str:
+    """The customer x month table's SQL over the table or view ``rows``; with ``since`` (a month number),
+    its rows for months ``since`` and later.
 
     An order is still dated by its earliest line among all rows, so an order begun before
     ``since`` is not counted again in a later month.
     """
-    return _MONTHS_TEMPLATE.replace("{since}", "" if since is None else f"WHERE month >= {int(since)}")
+    return _MONTHS_TEMPLATE.replace("{since}", "" if since is None else f"WHERE month >= {int(since)}").replace(
+        "{rows}", rows)
 
 
 MONTHS_SQL = months_sql()

@@ -33,6 +33,7 @@ class ScannedSales:
     group_labels: dict[str, list] = field(default_factory=dict)
     has_profit: bool = False
     spill: str | None = None
+    rows_until: pd.Period | None = None  # the month up to which the ``rows`` table is built
     stopped: threading.Event = field(default_factory=threading.Event)
 
     def stop(self) -> None:
@@ -45,25 +46,30 @@ class ScannedSales:
         if self.spill:
             shutil.rmtree(self.spill, ignore_errors=True)
 
-    def _rows(self, until: pd.Period, customer: str) -> None:
-        """The table the shared SQL reads: used rows up to the end of ``until``, keyed by ``customer``.
+    def _rows(self, until: pd.Period) -> None:
+        """The table the shared SQL reads: used rows up to the end of ``until``, with customer codes and groups.
 
-        A table, not a view: the SQL reads it four times, and the join behind it is the costly part.
+        A table, not a view: the SQL reads it four times, and the join behind it is the costly
+        part. It is built once per month and kept for the groups' tables.
         """
+        if self.rows_until == until:
+            return
         end = (until + 1).start_time.strftime("%Y-%m-%d")
+        groups = "".join(f", g_{role}" for role in self.group_labels)
         self.connection.execute("DROP TABLE IF EXISTS rows")
         self.connection.execute(f"""
             CREATE TEMP TABLE rows AS
-            SELECT {customer} AS customer, day, month, amount, coalesce(profit, 0) AS profit,
-                   coalesce(order_key, hash(-1 - day)) AS order_key
+            SELECT c.code AS customer, day, month, amount, coalesce(profit, 0) AS profit,
+                   coalesce(order_key, hash(-1 - day)) AS order_key{groups}
             FROM (SELECT *, CAST(date_diff('day', DATE '1970-01-01', CAST(ts AS DATE)) AS INT) AS day,
                          CAST(year(ts) * 12 + month(ts) - 1 AS INT) AS month
                   FROM used WHERE ts < TIMESTAMP '{end}') u
             JOIN codes c USING (customer_key)""")
+        self.rows_until = until
 
     def customer_months(self, until: pd.Period) -> CustomerMonths:
         """The customer x month table up to the end of month ``until``, to the contract of :mod:`.activity`."""
-        self._rows(until, "c.code")
+        self._rows(until)
         months = self.connection.execute(f"{MONTHS_SQL} ORDER BY 1, 2").df()
         firsts = self.connection.execute(FIRST_DAYS_SQL).df()
         names = self._names()
@@ -93,12 +99,18 @@ class ScannedSales:
         """
         column = f"g_{role}"
         self._check_stopped()
-        self._rows(until, f"(coalesce(u.{column} + 1, 0)::BIGINT << 32) | c.code::BIGINT")
+        self._rows(until)
+        # A customer at a group is one pair: the group's code + 1 (0: no group) above the customer's code.
+        self.connection.execute(f"""
+            CREATE OR REPLACE TEMP VIEW pair_rows AS
+            SELECT (coalesce({column} + 1, 0)::BIGINT << 32) | customer::BIGINT AS customer,
+                   day, month, amount, profit, order_key
+            FROM rows""")
         since = month_number(until) - window
         pairs = self.connection.execute("""
             SELECT customer, coalesce(min(CASE WHEN amount > 0 THEN day END), -1)::INTEGER AS first_day
-            FROM rows GROUP BY customer ORDER BY customer""").df()
-        months = self.connection.execute(f"{months_sql(since)} ORDER BY 1, 2").df().astype(_MONTH_TYPES)
+            FROM pair_rows GROUP BY customer ORDER BY customer""").df()
+        months = self.connection.execute(f"{months_sql(since, 'pair_rows')} ORDER BY 1, 2").df().astype(_MONTH_TYPES)
         if not self.has_profit:
             months = months.drop(columns="profit")
         pair_key = pairs["customer"].to_numpy(dtype=np.int64)

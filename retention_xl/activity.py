@@ -133,12 +133,36 @@ class CustomerMonths:
         rows = self.rows_in(first, last)
         return np.bincount(self.column("customer")[rows], weights=values[rows], minlength=self.customer_count)
 
+    @cached_property
+    def _purchase_months(self) -> np.ndarray | None:
+        """Per customer, one bit for each month with a purchase (bit 0: the table's first month);
+        None where the table spans more months than 64 bits hold."""
+        _, starts, first = self._by_month
+        if len(starts) - 1 > 64:
+            return None
+        customer = self.column("customer")
+        bits = np.zeros(self.customer_count, dtype=np.uint64)
+        if customer.size:
+            month_bit = np.left_shift(np.uint64(1), (self.column("month") - first).astype(np.uint64))
+            bought = np.where(self.column("purchase_days") > 0, month_bit, np.uint64(0))
+            runs = np.flatnonzero(np.r_[True, customer[1:] != customer[:-1]])  # rows are sorted by customer
+            bits[customer[runs]] = np.bitwise_or.reduceat(bought, runs)
+        return bits
+
     def active_in(self, first: int, last: int) -> np.ndarray:
         """Boolean per customer: bought in months ``first`` .. ``last``."""
-        rows = self.rows_in(first, last)
-        active = np.zeros(self.customer_count, dtype=bool)
-        active[self.column("customer")[rows][self.column("purchase_days")[rows] > 0]] = True
-        return active
+        bits = self._purchase_months
+        if bits is None:
+            rows = self.rows_in(first, last)
+            active = np.zeros(self.customer_count, dtype=bool)
+            active[self.column("customer")[rows][self.column("purchase_days")[rows] > 0]] = True
+            return active
+        _, starts, first_month = self._by_month
+        low, high = max(first - first_month, 0), min(last - first_month, len(starts) - 2)
+        if low > high:
+            return np.zeros(self.customer_count, dtype=bool)
+        months = np.uint64((1 << (high + 1)) - (1 << low))
+        return (bits & months) != 0
 
     def revenue_in(self, first: int, last: int) -> np.ndarray:
         """Net revenue per customer in months ``first`` .. ``last``."""

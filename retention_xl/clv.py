@@ -122,21 +122,37 @@ def bgnbd_log_likelihood(r, alpha, a, b, x, t_x, T) -> np.ndarray:
     return common + np.logaddexp(still_alive, dropped)
 
 
+SCOUT_ITERATIONS = 8
+
+
 def _fit(objective, starts: list[np.ndarray]) -> optimize.OptimizeResult:
     """The best of several starts of a quasi-Newton search on log-parameters with analytic gradients;
     a simplex search takes over from a start where the gradient search finds no finite likelihood.
-    (A search that stops because no step improves the last digits has converged for this purpose.)"""
+
+    Each of several starts is followed for a few steps only, and the best of them to convergence:
+    the starts guard against a poor local optimum, and following each to the last digit cost
+    most of the time of a fit. (A search that stops because no step improves the last digits
+    has converged for this purpose.)
+    """
     best = None
     for start in starts:
-        found = optimize.minimize(objective, start, jac=True, method="L-BFGS-B",
-                                  options={"maxiter": 500, "ftol": 1e-13, "gtol": 1e-8})
-        if not np.isfinite(found.fun) or found.fun >= 1e300:
-            simplex = optimize.minimize(lambda p: objective(p)[0], start, method="Nelder-Mead",
-                                        options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 4000})
-            found = simplex if simplex.fun < found.fun or not np.isfinite(found.fun) else found
+        found = _search(objective, start, SCOUT_ITERATIONS if len(starts) > 1 else None)
         if best is None or found.fun < best.fun:
             best = found
+    if best.nit >= SCOUT_ITERATIONS and best.status != 0 and len(starts) > 1:
+        best = _search(objective, best.x, None)
     return best
+
+
+def _search(objective, start: np.ndarray, iterations: int | None) -> optimize.OptimizeResult:
+    """One quasi-Newton search from ``start`` (at most ``iterations`` steps), or a simplex search where it fails."""
+    found = optimize.minimize(objective, start, jac=True, method="L-BFGS-B",
+                              options={"maxiter": iterations or 500, "ftol": 1e-13, "gtol": 1e-8})
+    if not np.isfinite(found.fun) or found.fun >= 1e300:
+        simplex = optimize.minimize(lambda p: objective(p)[0], start, method="Nelder-Mead",
+                                    options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 4000})
+        found = simplex if simplex.fun < found.fun or not np.isfinite(found.fun) else found
+    return found
 
 
 def _bgnbd_objective(x, t_x, T, weight):

@@ -44,6 +44,20 @@ def memory_limit(text: str | None) -> str:
     return f"{match.group(1)}{match.group(2).upper()}"
 
 
+_UNIT_BYTES = {"KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30,
+               "TIB": 2**40}
+
+
+def memory_part(limit: str, share: float) -> str:
+    """``share`` of a memory limit as :func:`memory_limit` gives it, in whole MiB (at least 256 MiB).
+
+    >>> memory_part("3GB", 1 / 3), memory_part("512MIB", 0.1)
+    ('953MiB', '256MiB')
+    """
+    number, unit = _SIZE.match(limit).groups()
+    return f"{max(int(float(number) * _UNIT_BYTES[unit.upper()] * share / 2**20), 256)}MiB"
+
+
 def build_customer_months(transactions: pd.DataFrame, until: pd.Period, connection=None,
                           memory: str | None = None, spill_dir: str | None = None) -> CustomerMonths:
     """The customer x month table of the transactions up to the end of month ``until``, aggregated by DuckDB.

@@ -30,7 +30,7 @@ from . import columns as cols
 from . import sources
 from .accounting import ADJUSTMENTS, EXCLUSION_REASONS, PROFIT_UNKNOWN, Accounting, Exclusion
 from .cleaning import _day
-from .duckdb_engine import memory_limit
+from .duckdb_engine import memory_limit, memory_part
 from .errors import InputError
 from .rawtable import header_help
 from .reader import (SAY_DAY_ORDER, SAY_DECIMAL, UNIT_COST_WITHOUT_QUANTITY, SalesData, _check_reading_options,
@@ -43,6 +43,7 @@ from .values import AmbiguousDates, AmbiguousDecimal
 __all__ = ["ScanUnsupported", "ScannedSales", "scan_database", "scan_sales"]
 _FILE, _ROW = "rx_file", "rx_row"
 _REASON = {reason: position for position, reason in enumerate(EXCLUSION_REASONS)}
+DUCKDB_SHARE_AFTER_TABLE = 1 / 3  # of the memory limit, once Python holds the customer x month table
 
 
 def _files(path: Path) -> list[Path]:
@@ -275,7 +276,8 @@ def _scan(open_source, path: Path | None, label: str | None, *, columns, dayfirs
     mapping = _role_mapping(columns)
     _check_reading_options(None, decimal, as_of)
     spill = tempfile.mkdtemp(prefix="retention_xl_duckdb_", dir=spill_dir)
-    connection = duckdb.connect(config={"memory_limit": memory_limit(memory), "temp_directory": spill,
+    limit = memory_limit(memory)
+    connection = duckdb.connect(config={"memory_limit": limit, "temp_directory": spill,
                                         "preserve_insertion_order": False})
     try:
         headers, types = open_source(connection)
@@ -305,4 +307,5 @@ def _scan(open_source, path: Path | None, label: str | None, *, columns, dayfirs
                       dayfirst=roles.dayfirst, label=label)
     return ScannedSales(connection, sales, pd.Timestamp(first_date), pd.Timestamp(last_date),
                         [labels["customer"][key] for key in order], labels["name"],
-                        {role: labels[role] for role in roles.groups}, roles.profit is not None, spill)
+                        {role: labels[role] for role in roles.groups}, roles.profit is not None, spill,
+                        memory_after_table=memory_part(limit, DUCKDB_SHARE_AFTER_TABLE))

@@ -34,6 +34,7 @@ class ScannedSales:
     has_profit: bool = False
     spill: str | None = None
     rows_until: pd.Period | None = None  # the month up to which the ``rows`` table is built
+    memory_after_table: str | None = None  # DuckDB's memory limit once Python holds the customer x month table
     stopped: threading.Event = field(default_factory=threading.Event)
 
     def stop(self) -> None:
@@ -68,11 +69,20 @@ class ScannedSales:
         self.rows_until = until
 
     def customer_months(self, until: pd.Period) -> CustomerMonths:
-        """The customer x month table up to the end of month ``until``, to the contract of :mod:`.activity`."""
+        """The customer x month table up to the end of month ``until``, to the contract of :mod:`.activity`.
+
+        Once per scan: the scanned rows are dropped after it, and only the groups' tables can follow.
+        """
         self._rows(until)
         months = self.connection.execute(f"{MONTHS_SQL} ORDER BY 1, 2").df()
         firsts = self.connection.execute(FIRST_DAYS_SQL).df()
         names = self._names()
+        # From here Python holds the table and DuckDB only builds the groups' tables from ``rows``: the
+        # scanned rows go, and DuckDB's share of memory shrinks (it spills what no longer fits), so
+        # that the two together stay near the limit given rather than twice it.
+        self.connection.execute("DROP TABLE IF EXISTS scanned")
+        if self.memory_after_table:
+            self.connection.execute(f"SET memory_limit = '{self.memory_after_table}'")
         ids = np.asarray(self.customer_ids, dtype=object)
         return table_from_results(months, firsts, ids, names, self.has_profit)
 

@@ -36,8 +36,16 @@ def _json_safe(value):
     return value
 
 
+def _record(item) -> str:
+    """One record on one line; non-finite floats, which are rare, as null."""
+    try:
+        return json.dumps(item, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        return json.dumps(_json_safe(item), ensure_ascii=False, allow_nan=False)
+
+
 def _text(value, depth: int = 0) -> str:
-    """Indented JSON, except that a list of records has one record to a line.
+    """Indented JSON (non-finite floats as null), except that a list of records has one record to a line.
 
     A large chain's key accounts run to tens of thousands of records: a line each keeps
     the file readable and lets the C encoder write each one (the indenting encoder is
@@ -55,17 +63,16 @@ def _text(value, depth: int = 0) -> str:
     if isinstance(value, dict) and value:
         items = (f"{inner}{json.dumps(str(key), ensure_ascii=False)}: {_text(item, depth + 1)}" for key, item in value.items())
         return "{\n" + ",\n".join(items) + f"\n{outer}}}"
-    if isinstance(value, list) and value:
+    if isinstance(value, (list, tuple)) and value:
         records = all(isinstance(item, dict) for item in value)
-        lines = (json.dumps(item, ensure_ascii=False, allow_nan=False) if records else _text(item, depth + 1)
-                 for item in value)
+        lines = (_record(item) if records else _text(item, depth + 1) for item in value)
         return "[\n" + ",\n".join(inner + line for line in lines) + f"\n{outer}]"
-    return json.dumps(value, ensure_ascii=False, allow_nan=False)
+    return json.dumps(_json_safe(value), ensure_ascii=False, allow_nan=False)
 
 
 def write_summary_json(report, path: str | Path) -> None:
     """Write ``report.summary()`` (a :class:`retention_xl.report.RetentionReport`) as strict UTF-8 JSON, atomically."""
-    text = _text(_json_safe(report.summary()))
+    text = _text(report.summary())
 
     def write(name: str) -> None:
         with open(name, "w", encoding="utf-8") as stream:

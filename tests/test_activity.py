@@ -1,9 +1,10 @@
 """The customer x month table's contract: columns, dtypes, order, money to the cent, and what it derives."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from retention_xl.activity import build_customer_months, month_number
+from retention_xl.activity import CustomerMonths, build_customer_months, month_number
 
 ROWS = [  # order id, customer, date, amount
     ("o1", "A", "2024-01-05 09:00", 100.10), ("o1", "A", "2024-01-05 09:00", 0.20),   # one order, two lines
@@ -81,3 +82,30 @@ def test_bgnbd_summary_is_derivable(table):
     assert (frequency, recency) == (3, day("2024-02-01") - day("2024-01-05"))
     # The return on 21 January, a day without a purchase, reduces the repeat spend (the named exception).
     assert repeat_spend == pytest.approx((135.30 - 100.30) / 3)
+
+
+@pytest.mark.parametrize("span", [30, 64, 65, 200])
+def test_month_ranges_match_a_plain_scan(span):
+    """Activity and sums over any range of months equal those of a plain pass over the rows, for tables
+    that fit the 64 months of the per-customer bits and for longer ones."""
+    rng = np.random.default_rng(span)
+    pairs = np.unique(np.c_[rng.integers(0, 40, 600), rng.integers(0, span, 600)], axis=0)  # sorted, one per month
+    first = month_number(pd.Period("2015-01", "M"))
+    months = pd.DataFrame({
+        "customer": pairs[:, 0].astype(np.int32), "month": (pairs[:, 1] + first).astype(np.int32),
+        "purchases": rng.random(len(pairs)) * 100, "returned": rng.random(len(pairs)) * 5,
+        "orders": rng.integers(0, 3, len(pairs)).astype(np.int32),
+    })
+    months["purchase_days"] = np.minimum(months["orders"], 2).astype(np.int32)
+    customers = pd.DataFrame({"customer_id": [f"c{i}" for i in range(45)]})
+    table = CustomerMonths(months=months, customers=customers)
+    month, bought = months["month"].to_numpy(), months["purchase_days"].to_numpy() > 0
+    for low, high in [(first - 3, first + span + 3), (first, first), (first + 10, first + 20),
+                      (first + span - 1, first + span + 5), (first - 5, first - 1), (first + 20, first + 10)]:
+        rows = (month >= low) & (month <= high)
+        expected = np.zeros(45, dtype=bool)
+        expected[months["customer"].to_numpy()[rows & bought]] = True
+        assert table.active_in(low, high).tolist() == expected.tolist()
+        net = np.zeros(45)
+        np.add.at(net, months["customer"].to_numpy()[rows], table.net[rows])
+        assert table.revenue_in(low, high) == pytest.approx(net, abs=1e-9)

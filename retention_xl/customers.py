@@ -88,6 +88,29 @@ def segments(r: np.ndarray, f: np.ndarray, m: np.ndarray) -> np.ndarray:
     return np.select([condition for _, condition in rules], [name for name, _ in rules], default="")
 
 
+def _ranking(in_base: np.ndarray, window_value: np.ndarray, value: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Row order: customers in the base first, then by window value and value, both descending; ties by id.
+
+    The numbers are sorted first and only the customers they leave tied are ranked by id: comparing
+    a million ids as text took longer than everything else in the table.
+
+    >>> _ranking(np.array([False, True, True, True]), np.array([0.0, 5.0, 5.0, 9.0]), np.array([1.0, 7.0, 7.0, 9.0]),
+    ...          np.array(["d", "c", "b", "a"], dtype=object)).tolist()
+    [3, 2, 1, 0]
+    """
+    order = np.lexsort((-value, -window_value, ~in_base))
+    keys = (in_base[order], window_value[order], value[order])
+    same = np.ones(max(len(order) - 1, 0), dtype=bool)
+    for key in keys:
+        same &= key[1:] == key[:-1]
+    if same.any():
+        tied = np.r_[same, False] | np.r_[False, same]
+        run = np.cumsum(np.r_[True, ~same])[tied]
+        rank = pd.factorize(ids[order[tied]], sort=True)[0]
+        order[tied] = order[tied][np.lexsort((rank, run))]
+    return order
+
+
 def customer_table(
     table: CustomerMonths,
     month: pd.Period,
@@ -135,9 +158,8 @@ def customer_table(
         [frame["new"], frame["recent"], frame["in_base"]], ["new", "active", "at_risk"], default="lapsed"
     )
 
-    frame = frame.sort_values(
-        ["in_base", f"window_{value}", value, "customer_id"], ascending=[False, False, False, True], kind="stable"
-    ).reset_index(drop=True)
+    frame = frame.take(_ranking(frame["in_base"].to_numpy(), frame[f"window_{value}"].to_numpy(),
+                                frame[value].to_numpy(), frame["customer_id"].to_numpy())).reset_index(drop=True)
     key_count = math.ceil(top_fraction * int(frame["in_base"].sum()) - 1e-9)
     frame["key_account"] = np.arange(len(frame)) < key_count
     frame["action"] = np.where(frame["key_account"] & (frame["status"] == "at_risk"), "key_quiet", frame["segment"])

@@ -40,7 +40,7 @@ order_months AS (  -- an order belongs to the month of its earliest line
     SELECT customer, MIN(month) AS month FROM {rows} WHERE amount > 0 GROUP BY customer, order_key
 ),
 orders AS (
-    SELECT customer, month, CAST(COUNT(*) AS INT) AS orders FROM order_months GROUP BY customer, month
+    SELECT customer, month, CAST(COUNT(*) AS INT) AS orders FROM order_months {since} GROUP BY customer, month
 )
 SELECT p.customer, p.month, p.purchases, p.returned, CAST(COALESCE(o.orders, 0) AS INT) AS orders, p.purchase_days,
        p.first_purchase_day, p.last_purchase_day, p.profit

@@ -70,6 +70,11 @@ def summary_from_table(table: CustomerMonths, last_month: int, end_day: int) -> 
 
     ``end_day`` is that moment as days since 1970-01-01 (the last day of the month).
     """
+    return _summary(table, last_month, end_day)[0]
+
+
+def _summary(table: CustomerMonths, last_month: int, end_day: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """:func:`summary_from_table` and the customer code of each of its rows."""
     in_range = table.column("month") <= last_month
     everything = bool(in_range.all())
 
@@ -87,7 +92,7 @@ def summary_from_table(table: CustomerMonths, last_month: int, end_day: int) -> 
     repeat_net = (net - table.customers["first_day_amount"].to_numpy())[buyers]
     with np.errstate(divide="ignore", invalid="ignore"):
         monetary = np.where(frequency > 0, repeat_net / np.maximum(frequency, 1), 0.0)
-    return pd.DataFrame(
+    summary = pd.DataFrame(
         {
             "frequency": frequency,
             "recency": (last[buyers] - first[buyers]) / WEEK,
@@ -96,6 +101,7 @@ def summary_from_table(table: CustomerMonths, last_month: int, end_day: int) -> 
         },
         index=pd.Index(table.customers["customer_id"].to_numpy()[buyers], name="customer_id"),
     )
+    return summary, np.flatnonzero(buyers)
 
 
 def _end_day(month: pd.Period) -> int:
@@ -109,15 +115,12 @@ def _fit(summary: pd.DataFrame) -> tuple[clv.BgNbdFit, clv.GammaGammaFit]:
 def _holdout(table: CustomerMonths, month: pd.Period, near: clv.BgNbdFit) -> Holdout:
     """Fit on the data up to ``month`` - 3, predict the 3 months after, and count what happened."""
     calibration_end = month - HOLDOUT_MONTHS
-    summary = summary_from_table(table, month_number(calibration_end), _end_day(calibration_end))
+    summary, codes = _summary(table, month_number(calibration_end), _end_day(calibration_end))
     bgnbd = clv.fit_bgnbd(summary, near=near)
     weeks = (_end_day(month) - _end_day(calibration_end)) / WEEK
     predicted = clv.expected_purchases(bgnbd, summary, weeks)
-    later = table.months[(table.months["month"] > month_number(calibration_end))
-                         & (table.months["month"] <= month_number(month))]
-    ids = table.customers["customer_id"].to_numpy()
-    actual_by_id = pd.Series(later["purchase_days"].to_numpy(), index=ids[later["customer"].to_numpy()]).groupby(level=0).sum()
-    actual = actual_by_id.reindex(summary.index, fill_value=0).to_numpy(dtype=float)
+    actual = table.per_customer(table.column("purchase_days"), month_number(calibration_end) + 1,
+                                month_number(month))[codes]
     group = np.minimum(summary["frequency"].to_numpy(), FREQUENCY_GROUPS - 1)
     frame = pd.DataFrame({"group": group, "predicted": predicted, "actual": actual})
     by_group = frame.groupby("group").agg(customers=("actual", "size"), predicted=("predicted", "sum"),

@@ -6,7 +6,7 @@ import pytest
 
 from retention_xl import analysis
 from retention_xl.activity import build_customer_months
-from retention_xl.customers import customer_table, scores, segments
+from retention_xl.customers import _ranking, customer_table, scores, segments
 from retention_xl.errors import UsageError
 from retention_xl.report import ReportOptions, analyse, default_month
 
@@ -191,3 +191,19 @@ def test_the_months_repeat_buyers_and_return_rate(transactions):
     assert february.repurchase_rate == pytest.approx(1 / 3) and february.return_rate == pytest.approx(2 / 3)
     january = figures(transactions, "2024-01", 1)
     assert january.return_rate is None  # nobody bought the month before
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_customer_order_equals_a_sort_with_ids_as_the_last_key(seed):
+    """Numbers first, ids only among the tied: the same order as sorting on all four keys, ties and -0.0 included."""
+    rng = np.random.default_rng(seed)
+    size = [1, 2, 50, 3000, 3000, 3000][seed]
+    in_base = rng.random(size) < 0.6
+    window = np.where(in_base, np.round(rng.integers(0, 5, size) * 1.5, 2), 0.0)
+    value = np.round(rng.integers(-1, 4, size) * 2.25, 2)
+    value[rng.random(size) < 0.1] = -0.0
+    ids = np.array([f"c{i}" for i in rng.permutation(size)], dtype=object)
+    frame = pd.DataFrame({"in_base": in_base, "window": window, "value": value, "customer_id": ids})
+    expected = frame.sort_values(["in_base", "window", "value", "customer_id"], ascending=[False, False, False, True],
+                                 kind="stable").index.to_numpy()
+    assert _ranking(in_base, window, value, ids).tolist() == expected.tolist()

@@ -33,6 +33,7 @@ from scipy import optimize, special
 
 PERIOD_DAYS = {"W": 7.0, "D": 1.0}
 MONTH_DAYS = 365.25 / 12
+SCOUT_ITERATIONS = 8  # steps each start of a fit is followed before only the best goes on
 
 
 def rfm_summary(
@@ -120,9 +121,6 @@ def bgnbd_log_likelihood(r, alpha, a, b, x, t_x, T) -> np.ndarray:
         dropped = np.where(x > 0, special.betaln(a + 1, np.maximum(b + x - 1, 1e-300)) - (r + x) * np.log(alpha + t_x),
                            -np.inf)
     return common + np.logaddexp(still_alive, dropped)
-
-
-SCOUT_ITERATIONS = 8
 
 
 def _fit(objective, starts: list[np.ndarray]) -> optimize.OptimizeResult:

@@ -72,7 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="turn a sales sheet into the monthly retention workbook")
     report.add_argument("sales", type=Path, nargs="?",
                         help="sales file (.xlsx, .xlsm, .xls, .csv, .parquet), a folder of Parquet files (Hive "
-                             "partitions too) or a glob such as 'sales/*.parquet'")
+                             "partitions too) or of CSV files, or a glob such as 'sales/*.parquet'")
     report.add_argument("-o", "--output", type=Path, required=True, help="the workbook to write (.xlsx)")
     report.add_argument("--month", help="report month YYYY-MM (default: the last complete month in the data)")
     report.add_argument("--lang", "--language", dest="language", help="zh-CN (default), zh-TW or en")

@@ -92,6 +92,39 @@ def read_csv_table(path: Path, mapping: dict[str, str], encoding: str | None) ->
     return RawTable(frame, row_numbers, found, None, encoding=encoding, letters=letters)
 
 
+def read_csv_files(files: list[Path], mapping: dict[str, str], encoding: str | None) -> RawTable:
+    """The CSV files of a folder or glob as one table, the files in path order.
+
+    Each file is read as a lone CSV file is (its own encoding, separator and header row, its
+    own count of malformed lines), and all must map the same columns. Rows are numbered as data
+    lines (the lines after each header) across the files, as records are across Parquet files,
+    so that examples of set-aside rows point into the files in order.
+    """
+    tables, numbers, malformed = [], [], []
+    offset = 0
+    for path in files:
+        raw = read_csv_table(path, mapping, encoding)
+        if tables and set(raw.frame.columns) != set(tables[0].frame.columns):
+            raise InputError(f"its columns ({', '.join(raw.frame.columns)}) are not those of {files[0].name} "
+                             f"({', '.join(tables[0].frame.columns)}); the files of a folder or glob are read as "
+                             "one table", file=path)
+        first_line_number = raw.column_map.header_row + 2
+        numbers.append(raw.row_numbers - first_line_number + 1 + offset)
+        malformed += [line - first_line_number + 1 + offset for line in raw.malformed_lines]
+        last = max([first_line_number - 1, *raw.row_numbers[-1:].tolist(), *raw.malformed_lines])
+        offset += last - first_line_number + 1
+        tables.append(raw)
+    first = tables[0]
+    columns = list(first.frame.columns)
+    return RawTable(
+        pd.concat([table.frame[columns] for table in tables], ignore_index=True), np.concatenate(numbers),
+        first.column_map, None,
+        encoding=first.encoding if all(t.encoding == first.encoding for t in tables) else None,
+        letters=first.letters if all(t.letters == first.letters for t in tables) else None,
+        malformed_lines=malformed[:5], malformed_count=sum(t.malformed_count for t in tables),
+    )
+
+
 MALFORMED_SHARE = 0.01
 MALFORMED_LIMIT = 1_000
 

@@ -13,6 +13,11 @@ HEADER_SEARCH_ROWS = 40
 TEXT_ROLES = {cols.CUSTOMER_ID, cols.CUSTOMER_NAME, cols.ORDER_ID, *cols.GROUP_ROLES}
 
 
+EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb"}
+CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
+PARQUET_SUFFIXES = {".parquet", ".pq"}
+
+
 @dataclass
 class RawTable:
     """The mapped columns of a sales table, before cleaning."""

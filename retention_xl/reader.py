@@ -29,14 +29,12 @@ from . import sources
 from .accounting import Accounting
 from .cleaning import clean_transactions
 from .errors import InputError, UsageError
-from .csvfile import read_csv_table
+from .csvfile import read_csv_files, read_csv_table
 from .excelfile import read_excel_table
-from .rawtable import RawTable, first_line, header_help, nan_as_infinite
+from .rawtable import (CSV_SUFFIXES, EXCEL_SUFFIXES, PARQUET_SUFFIXES, RawTable, first_line, header_help,
+                       nan_as_infinite)
 from .values import AmbiguousDates, AmbiguousDecimal
 
-EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb"}
-CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
-PARQUET_SUFFIXES = {".parquet", ".pq"}
 Progress = Callable[[str], None]
 # The messages for what only the user can settle; the DuckDB scan gives the same ones.
 UNIT_COST_WITHOUT_QUANTITY = ("column {column} is a unit cost, but the sheet has no quantity column to multiply it by; "
@@ -107,9 +105,14 @@ def read_sales(
     _check_reading_options(encoding, decimal, as_of)
     started = time.perf_counter()
     if path.is_dir() or sources.is_glob(str(path)):
-        say(f"Reading the Parquet files of {path}…")
-        headers, read = sources.read_dataset(path)
-        raw = _raw_from_arrow(headers, read, mapping, path)
+        files = sources.dataset_files(path)
+        if sources.are_csv(files):
+            say(f"Reading the {len(files):,} CSV files of {path}…")
+            raw = read_csv_files(files, mapping, encoding)
+        else:
+            say(f"Reading the Parquet files of {path}…")
+            headers, read = sources.read_dataset(path)
+            raw = _raw_from_arrow(headers, read, mapping, path)
     else:
         kind = _kind_of(path)
         say(f"Reading {path.name} ({path.stat().st_size / 1e6:,.1f} MB)…")

@@ -7,7 +7,9 @@ a single file, so the same rows are used or set aside for the same reasons.
   starting with ``.`` or ``_`` such as ``_SUCCESS`` are skipped). A Hive-partitioned
   folder (``store=东店/year=2024/part-0.parquet``) adds its partition keys as columns,
   so ``store=...`` folders give a chain's stores. Records are numbered across the files
-  in the order of their paths; examples of set-aside rows use those numbers.
+  in the order of their paths; examples of set-aside rows use those numbers. A folder or
+  glob of CSV files (``exports/*.csv``) is read file by file, each as a lone CSV file is,
+  into one table in memory, its data lines numbered across the files in the same way.
 * **PostgreSQL** -- ``postgresql://user@host:5432/db`` with a table or a query, read
   through ADBC (the ``[postgres]`` extra) as Arrow, never row by row. The password never
   goes on the command line: libpq takes it from ``PGPASSWORD`` or the password file
@@ -23,7 +25,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from .errors import InputError, UsageError
-from .rawtable import first_line
+from .rawtable import CSV_SUFFIXES, PARQUET_SUFFIXES, first_line
 
 GLOB_CHARACTERS = re.compile(r"[*?\[]")
 
@@ -43,11 +45,21 @@ def dataset_files(path: Path) -> list[Path]:
                        and not any(part.startswith((".", "_")) for part in p.relative_to(path).parts))
     if not files:
         raise InputError("no files match" if is_glob(pattern) else "the folder holds no files", file=path)
-    others = [p for p in files if p.suffix.lower() not in (".parquet", ".pq")]
-    if others:
-        raise InputError(f"a folder or glob is read as Parquet files, but {others[0]} is not one; "
-                         "give CSV and Excel files one at a time, or convert them to Parquet", file=path)
+    parquet = [p for p in files if p.suffix.lower() in PARQUET_SUFFIXES]
+    others = [p for p in files if p.suffix.lower() not in PARQUET_SUFFIXES]
+    if parquet and others:
+        raise InputError(f"a folder or glob is read as files of one kind: {parquet[0].name} is Parquet, but "
+                         f"{others[0]} is not one; put the files of each kind in a folder of their own", file=path)
+    neither = [p for p in others if p.suffix.lower() not in CSV_SUFFIXES]
+    if neither:
+        raise InputError(f"a folder or glob is read as Parquet or CSV files, but {neither[0]} is neither; "
+                         "give Excel workbooks one at a time, or save their sheets as CSV", file=path)
     return files
+
+
+def are_csv(files: list[Path]) -> bool:
+    """Whether the files of a folder or glob (:func:`dataset_files`) are CSV files rather than Parquet."""
+    return files[0].suffix.lower() in CSV_SUFFIXES
 
 
 def read_dataset(path: Path):

@@ -1,4 +1,5 @@
-"""Sales from a folder or glob of Parquet files (Hive partitions too), and the extras named when missing."""
+"""Sales from a folder or glob of Parquet files (Hive partitions too) or of CSV files, and the extras named when
+missing."""
 
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from retention_xl import sources, spark_engine
 from retention_xl.errors import InputError, UsageError
 from retention_xl.reader import read_sales
 from retention_xl.report import ReportOptions, analyse
+from retention_xl.scanned_report import scan_wanted
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "sample_workbooks" / "sales_sample.xlsx"
@@ -56,6 +58,45 @@ def test_a_glob_of_files(sample, tmp_path):
     assert _figures(from_glob) == _figures(sample)
 
 
+def test_a_folder_of_csv_files_each_in_its_own_form(sample, tmp_path):
+    """Exports of several months: each file's encoding, separator and header row found on its own."""
+    rows = _sample_rows()
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    forms = [("utf-8", ",", "门店销售导出,,\n"), ("gb18030", ";", ""), ("utf-8-sig", "\t", "")]
+    months = list(rows.groupby(pd.to_datetime(rows["订单日期"]).dt.to_period("M")))
+    for number, (month, part) in enumerate(months):
+        encoding, separator, title = forms[number % len(forms)]
+        with open(folder / f"sales-{month}.csv", "w", encoding=encoding, newline="") as handle:
+            handle.write(title + part.to_csv(index=False, sep=separator))
+    from_folder = read_sales(folder, as_of="2026-01-01")
+    assert from_folder.accounting.rows_read == len(rows) and from_folder.accounting.balances()
+    assert _figures(from_folder) == _figures(sample)
+    assert not scan_wanted(folder, "auto", None)  # CSV files are read in memory, not scanned
+
+
+def test_csv_files_are_numbered_as_data_lines_across_the_files(tmp_path):
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "a.csv").write_text("客户,日期,金额\nA,2024-01-02,10\nB,2024-01-03,x\n", encoding="utf-8")
+    more = "".join(f"F{i},2024-02-{i % 28 + 1:02d},3\n" for i in range(150))  # one malformed line in 1% is allowed
+    (folder / "b.csv").write_text("说明\n客户,日期,金额\nC,2024-02-02,5\nD,2024-02-03,1,2,3\nE,,7\n" + more,
+                                  encoding="utf-8")
+    accounting = read_sales(folder, as_of="2026-01-01").accounting
+    assert accounting.exclusions["invalid_amount"].example_rows == [2]      # a.csv, its second data line
+    assert accounting.exclusions["malformed_line"].example_rows == [4]      # b.csv, its second data line
+    assert accounting.exclusions["malformed_line"].count == 1
+    assert accounting.exclusions["invalid_date"].example_rows == [5]        # b.csv, its third data line
+    assert accounting.balances()
+
+
+def test_csv_files_must_have_the_same_columns(tmp_path):
+    (tmp_path / "a.csv").write_text("客户,日期,金额\nA,2024-01-02,10\n", encoding="utf-8")
+    (tmp_path / "b.csv").write_text("客户,日期,金额,订单号\nC,2024-02-02,5,o1\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"b\.csv.*are not those of a\.csv"):
+        read_sales(str(tmp_path / "*.csv"))
+
+
 def test_what_a_folder_or_glob_cannot_be(tmp_path):
     with pytest.raises(InputError, match="no files match"):
         read_sales(str(tmp_path / "nothing-*.parquet"))
@@ -64,6 +105,11 @@ def test_what_a_folder_or_glob_cannot_be(tmp_path):
     (tmp_path / "mixed" / "b.csv").write_text("a\n1\n")
     with pytest.raises(InputError, match="b.csv is not one"):
         read_sales(tmp_path / "mixed")
+    (tmp_path / "workbooks").mkdir()
+    (tmp_path / "workbooks" / "a.csv").write_text("a\n1\n")
+    (tmp_path / "workbooks" / "b.xlsx").write_bytes(SAMPLE.read_bytes())
+    with pytest.raises(InputError, match="b.xlsx is neither"):
+        read_sales(tmp_path / "workbooks")
     (tmp_path / "empty").mkdir()
     with pytest.raises(InputError, match="holds no files"):
         read_sales(tmp_path / "empty")

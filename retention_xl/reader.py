@@ -104,7 +104,7 @@ def read_sales(
     mapping = _role_mapping(columns)
     _check_reading_options(encoding, decimal, as_of)
     started = time.perf_counter()
-    if path.is_dir() or sources.is_glob(str(path)):
+    if sources.several_files(path):
         files = sources.dataset_files(path)
         if sources.are_csv(files):
             say(f"Reading the {len(files):,} CSV files of {path}…")

@@ -27,7 +27,7 @@ def scan_wanted(path: Path | None, engine: str, split_by: str | None) -> bool:
         return False
     if path is None:  # a database's rows may be any number: DuckDB takes them as they stream
         return True
-    if path.is_dir() or sources.is_glob(str(path)):  # CSV files are read in memory, file by file
+    if sources.several_files(path):  # CSV files are read in memory, file by file
         return not sources.are_csv(sources.dataset_files(path))
     if not path.is_file() or path.suffix.lower() not in (".parquet", ".pq"):
         return False

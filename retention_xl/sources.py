@@ -35,6 +35,11 @@ def is_glob(text: str) -> bool:
     return bool(GLOB_CHARACTERS.search(text)) and not Path(text).exists()
 
 
+def several_files(path: Path) -> bool:
+    """Whether a SALES argument names several files: a folder or a glob."""
+    return path.is_dir() or is_glob(str(path))
+
+
 def dataset_files(path: Path) -> list[Path]:
     """The Parquet files of a folder or glob, in path order; one clear error when there are none or other kinds."""
     pattern = str(path)

@@ -4,6 +4,7 @@ missing."""
 import sys
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -12,7 +13,7 @@ import pytest
 from retention_xl import sources, spark_engine
 from retention_xl.errors import InputError, UsageError
 from retention_xl.reader import read_sales
-from retention_xl.report import ReportOptions, analyse
+from retention_xl.report import ReportOptions, analyse, create_report
 from retention_xl.scanned_report import scan_wanted
 
 REPO = Path(__file__).resolve().parents[1]
@@ -88,6 +89,10 @@ def test_csv_files_are_numbered_as_data_lines_across_the_files(tmp_path):
     assert accounting.exclusions["malformed_line"].count == 1
     assert accounting.exclusions["invalid_date"].example_rows == [5]        # b.csv, its third data line
     assert accounting.balances()
+    create_report(folder, tmp_path / "r.xlsx", ReportOptions(language="en", clv=False), as_of="2026-01-01")
+    definitions = openpyxl.load_workbook(tmp_path / "r.xlsx").worksheets[-1]
+    notes = [cell.value for cell in definitions["A"] if isinstance(cell.value, str) and "several files" in cell.value]
+    assert notes and "numbered across them in path order" in notes[0]
 
 
 def test_csv_files_must_have_the_same_columns(tmp_path):

@@ -9,6 +9,7 @@ from openpyxl.styles import Alignment
 from ..actions import pct, render_definitions
 from ..accounting import ADJUSTMENTS, EXCLUSION_REASONS, PROFIT_UNKNOWN
 from ..customers import ACTIVE_MONTHS
+from ..sources import several_files
 from ..value import CORRELATION_WARNING, FREQUENCY_GROUPS
 from .sheet import SheetWriter
 
@@ -111,6 +112,9 @@ def write_definitions(sheet: SheetWriter, report) -> None:
     if report.sales is not None:
         if report.sales.group is not None:  # one group's workbook: its own rows, and no other group's
             sheet.put(row + 1, 1, sheet.word("acct.group_note", group=report.sales.group), "rx_subtitle")
+            row += 1
+        if report.sales.file is not None and several_files(report.sales.file):
+            sheet.put(row + 1, 1, words["acct.files_note"], "rx_subtitle")
             row += 1
         _accounting(sheet, row + 1, report.sales.accounting)
     sheet.fit_columns(widths={"A": 52, "B": 60, "C": 40})

@@ -120,23 +120,22 @@ class ScannedSales:
         pairs = self.connection.execute("""
             SELECT customer, coalesce(min(CASE WHEN amount > 0 THEN day END), -1)::INTEGER AS first_day
             FROM pair_rows GROUP BY customer ORDER BY customer""").df()
-        months = self.connection.execute(f"{months_sql(since, 'pair_rows')} ORDER BY 1, 2").df().astype(_MONTH_TYPES)
-        if not self.has_profit:
-            months = months.drop(columns="profit")
         pair_key = pairs["customer"].to_numpy(dtype=np.int64)
-        row_pair = np.searchsorted(pair_key, months.pop("customer").to_numpy(dtype=np.int64))
         pair_group = (pair_key >> 32) - 1
         ids = np.asarray(self.customer_ids, dtype=object)
         labels = self.group_labels[role]
         bounds = np.flatnonzero(np.r_[True, np.diff(pair_group) != 0, True])
-        row_bounds = np.searchsorted(row_pair, bounds)
-        for start, stop, row_start, row_stop in zip(bounds[:-1], bounds[1:], row_bounds[:-1], row_bounds[1:]):
-            # Pairs are sorted by group and customer code, rows by pair and month: a group's slice of each.
+        months = _Chunks(self.connection.execute(f"{months_sql(since, 'pair_rows')} ORDER BY 1, 2"))
+        for start, stop in zip(bounds[:-1], bounds[1:]):
+            # Pairs are sorted by group and customer code, rows by pair and month: a group's rows come
+            # together, and are taken from the result as it is fetched, one group at a time.
             self._check_stopped()
-            table = months.iloc[row_start:row_stop].reset_index(drop=True)
-            table.insert(0, "customer", (row_pair[row_start:row_stop] - start).astype(np.int32))
+            table = months.until(pair_key[stop - 1]).astype(_MONTH_TYPES)
+            if not self.has_profit:
+                table = table.drop(columns="profit")
+            table["customer"] = np.searchsorted(pair_key[start:stop], table["customer"].to_numpy()).astype(np.int32)
             if table.empty:
-                table = _empty_row(months.columns, since - 1)
+                table = _empty_row(table.columns.drop("customer"), since - 1)
             people = pd.DataFrame({"customer_id": ids[pair_key[start:stop] & 0xFFFFFFFF], "customer_name": None,
                                    "first_purchase_day": pairs["first_day"].to_numpy()[start:stop],
                                    "first_day_amount": 0.0})
@@ -146,6 +145,33 @@ class ScannedSales:
     def _check_stopped(self) -> None:
         if self.stopped.is_set():
             raise InterruptedError("the group tables were stopped")
+
+
+class _Chunks:
+    """The rows of a query sorted by its first column, taken a run of keys at a time as they are fetched,
+    so that the rows of every group are never all held at once."""
+
+    CHUNK_VECTORS = 100  # DuckDB vectors of 2,048 rows per fetch
+
+    def __init__(self, result):
+        self.result = result
+        self.pending = result.fetch_df_chunk(self.CHUNK_VECTORS)
+        self.done = self.pending.empty
+
+    def until(self, last_key: int) -> pd.DataFrame:
+        """The rows whose key is at most ``last_key`` (the next ones stay for the next call)."""
+        parts = []
+        while True:
+            keys = self.pending.iloc[:, 0].to_numpy()
+            cut = int(np.searchsorted(keys, last_key, side="right"))
+            if cut < len(keys) or self.done:
+                parts.append(self.pending.iloc[:cut])
+                self.pending = self.pending.iloc[cut:]
+                break
+            parts.append(self.pending)
+            self.pending = self.result.fetch_df_chunk(self.CHUNK_VECTORS)
+            self.done = self.pending.empty
+        return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
 
 
 def _empty_row(columns, month: int) -> pd.DataFrame:

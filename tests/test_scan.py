@@ -263,3 +263,18 @@ def test_after_the_table_duckdb_keeps_a_third_of_its_memory_and_the_groups_still
         assert sorted(stores) == ["x", "y"] and stores["y"].months["purchases"].sum() == 5.0
     finally:
         scanned.close()
+
+
+def test_group_rows_are_taken_a_run_of_keys_at_a_time_across_fetches(monkeypatch):
+    """The stores' rows come from DuckDB in chunks; a group whose rows span chunks gets all of them, once."""
+    import duckdb
+
+    from retention_xl.scanned_tables import _Chunks
+
+    monkeypatch.setattr(_Chunks, "CHUNK_VECTORS", 1)  # 2,048 rows a fetch
+    connection = duckdb.connect()
+    result = connection.execute("SELECT (range // 1000)::BIGINT AS key, range AS value FROM range(7000) ORDER BY 1, 2")
+    chunks = _Chunks(result)
+    taken = [chunks.until(last) for last in (0, 2, 2, 5, 9)]
+    assert [len(part) for part in taken] == [1000, 2000, 0, 3000, 1000]
+    assert np.concatenate([part["value"].to_numpy() for part in taken]).tolist() == list(range(7000))

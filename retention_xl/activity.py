@@ -117,12 +117,17 @@ class CustomerMonths:
         starts = np.r_[0, np.cumsum(np.bincount(offset))]
         return order.astype(np.int32) if order.size < 2**31 else order, starts, first
 
+    def _offsets(self, first: int, last: int) -> tuple[int, int]:
+        """Months ``first`` .. ``last`` as offsets from the table's first month, clipped to the months it has
+        (``low > high`` where none of them are in it)."""
+        _, starts, first_month = self._by_month
+        return max(first - first_month, 0), min(last - first_month, len(starts) - 2)
+
     def rows_in(self, first: int, last: int) -> np.ndarray | slice:
         """The rows of months ``first`` .. ``last``, as positions (or a slice, for every row)."""
-        order, starts, first_month = self._by_month
-        months = len(starts) - 1
-        low, high = max(first - first_month, 0), min(last - first_month, months - 1)
-        if low == 0 and high == months - 1:
+        order, starts, _ = self._by_month
+        low, high = self._offsets(first, last)
+        if low == 0 and high == len(starts) - 2:
             return slice(None)
         if low > high:
             return order[:0]
@@ -157,8 +162,7 @@ class CustomerMonths:
             active = np.zeros(self.customer_count, dtype=bool)
             active[self.column("customer")[rows][self.column("purchase_days")[rows] > 0]] = True
             return active
-        _, starts, first_month = self._by_month
-        low, high = max(first - first_month, 0), min(last - first_month, len(starts) - 2)
+        low, high = self._offsets(first, last)
         if low > high:
             return np.zeros(self.customer_count, dtype=bool)
         months = np.uint64((1 << (high + 1)) - (1 << low))

@@ -111,7 +111,7 @@ def read_sales(
             raw = read_csv_files(files, mapping, encoding)
         else:
             say(f"Reading the Parquet files of {path}…")
-            headers, read = sources.read_dataset(path)
+            headers, read = sources.read_dataset(path, files)
             raw = _raw_from_arrow(headers, read, mapping, path)
     else:
         kind = _kind_of(path)

@@ -67,11 +67,11 @@ def are_csv(files: list[Path]) -> bool:
     return files[0].suffix.lower() in CSV_SUFFIXES
 
 
-def read_dataset(path: Path):
-    """(column names, a function reading the named columns as one Arrow table) for a folder or glob."""
+def read_dataset(path: Path, files: list[Path]):
+    """(column names, a function reading the named columns as one Arrow table) for the Parquet ``files``
+    of the folder or glob ``path`` (:func:`dataset_files`)."""
     import pyarrow.dataset as ds
 
-    files = dataset_files(path)
     root = path if path.is_dir() else None
     try:
         dataset = ds.dataset([str(f) for f in files], format="parquet",

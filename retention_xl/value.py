@@ -191,6 +191,6 @@ def value_summary(value: CustomerValue, customers: pd.DataFrame) -> dict:
         "gamma_gamma": {k: getattr(value.gamma_gamma, k) for k in ("p", "q", "v", "log_likelihood")},
         "spend_correlation": value.spend_correlation,
         "holdout": holdout,
-        "key_accounts": [{"customer_id": customer, "p_alive": alive, "clv": value} for customer, alive, value in zip(
+        "key_accounts": [{"customer_id": customer, "p_alive": alive, "clv": lifetime} for customer, alive, lifetime in zip(
             key["customer_id"].astype(str).tolist(), key["p_alive"].astype(float).tolist(), key["clv"].astype(float).tolist())],
     }

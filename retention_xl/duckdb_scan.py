@@ -162,8 +162,11 @@ def _classify(connection, roles: _Roles, as_of) -> None:
     prepared = "".join(f", {sql} AS {name}" for name, sql in roles.prepared.items())
     source = f"(SELECT r.*{prepared} FROM raw r)" if prepared else "raw"
     connection.execute(f"""
-        CREATE TEMP TABLE scanned AS
+        CREATE TABLE scanned AS
         SELECT row, customer_key, name_key, ts, amount, order_key, profit, control, cut{''.join(f', g_{r}' for r in roles.groups)},
+               -- whole day and month numbers, as the customer x month table's SQL reads them
+               CAST(date_diff('day', DATE '1970-01-01', CAST(ts AS DATE)) AS INT) AS day,
+               CAST(year(ts) * 12 + month(ts) - 1 AS INT) AS month,
                CASE WHEN empty THEN {_REASON['empty_row']} WHEN total THEN {_REASON['total_row']}
                     WHEN customer_key IS NULL THEN {_REASON['missing_customer']}
                     WHEN ts IS NULL AND NOT date_like THEN {_REASON['invalid_date']}
@@ -182,9 +185,8 @@ def _classify(connection, roles: _Roles, as_of) -> None:
                      ({control}) AS control, ({cut}) AS cut{group_columns}
               FROM {source} r {' '.join(roles.joins)})""")
     # Blank rows after the last filled one are formatting, not data, as for a sheet.
-    connection.execute("""
-        CREATE TEMP VIEW counted AS
-        SELECT * FROM scanned WHERE row <= (SELECT coalesce(max(row), 0) FROM scanned WHERE NOT empty)""")
+    last_row = connection.execute("SELECT coalesce(max(row), 0) FROM scanned WHERE NOT empty").fetchone()[0]
+    connection.execute(f"CREATE TEMP VIEW counted AS SELECT * FROM scanned WHERE row <= {int(last_row)}")
     connection.execute("CREATE TEMP VIEW used AS SELECT * FROM counted WHERE reason = -1")
 
 
@@ -277,7 +279,10 @@ def _scan(open_source, path: Path | None, label: str | None, *, columns, dayfirs
     _check_reading_options(None, decimal, as_of)
     spill = tempfile.mkdtemp(prefix="retention_xl_duckdb_", dir=spill_dir)
     limit = memory_limit(memory)
-    connection = duckdb.connect(config={"memory_limit": limit, "temp_directory": spill,
+    # A database file in the spill folder, not an in-memory one: DuckDB compresses the tables of a file
+    # (day and month numbers, keys and flags shrink several times over), so the classified rows are
+    # read back many times faster than uncompressed ones spilled beyond the memory limit.
+    connection = duckdb.connect(str(Path(spill) / "scan.duckdb"), config={"memory_limit": limit, "temp_directory": spill,
                                         "preserve_insertion_order": False})
     try:
         headers, types = open_source(connection)
@@ -306,6 +311,6 @@ def _scan(open_source, path: Path | None, label: str | None, *, columns, dayfirs
                       columns={role: headers[index] for role, index in found.positions.items()},
                       dayfirst=roles.dayfirst, label=label)
     return ScannedSales(connection, sales, pd.Timestamp(first_date), pd.Timestamp(last_date),
-                        [labels["customer"][key] for key in order], labels["name"],
+                        [labels["customer"][key] for key in order], labels["customer"], labels["name"],
                         {role: labels[role] for role in roles.groups}, roles.profit is not None, spill,
                         memory_after_table=memory_part(limit, DUCKDB_SHARE_AFTER_TABLE))

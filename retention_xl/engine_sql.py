@@ -1,7 +1,7 @@
 """The customer x month table as one SQL definition that DuckDB and Spark SQL both run.
 
 The SQL engines share this text rather than each having its own query: it uses only
-what both dialects agree on (``CASE``, ``COUNT(DISTINCT ...)``, ``MIN``/``MAX``/``SUM``,
+what both dialects agree on (``CASE``, ``MIN``/``MAX``/``SUM``, ``BIT_OR``/``BIT_COUNT``/``POWER``,
 ``COALESCE``, joins on equal keys). Dates are turned into whole day and month numbers
 before the rows reach an engine, so no date function (whose names differ between
 dialects) is needed. The result follows the contract of :mod:`retention_xl.activity`.
@@ -20,21 +20,17 @@ import pandas as pd
 from .activity import NO_DAY, CustomerMonths, _latest_names
 
 _MONTHS_TEMPLATE = """
-WITH days AS (  -- one row per customer and day first: distinct days are then a plain sum, far cheaper
-    SELECT customer, month, day,
+WITH per_month AS (  -- a month's purchase days as bits (a day's number mod 31 differs within any month): no
+                     -- grouping by day, which at the grain of customer and day would be nearly as large as the rows
+    SELECT customer, month,
            SUM(CASE WHEN amount > 0 THEN amount ELSE 0 END) AS purchases,
            SUM(CASE WHEN amount > 0 THEN 0 ELSE -amount END) AS returned,
-           MAX(CASE WHEN amount > 0 THEN 1 ELSE 0 END) AS bought,
+           CAST(BIT_COUNT(BIT_OR(CASE WHEN amount > 0 THEN CAST(POWER(2, (day % 31 + 31) % 31) AS BIGINT)
+                                      ELSE CAST(0 AS BIGINT) END)) AS INT) AS purchase_days,
+           COALESCE(MIN(CASE WHEN amount > 0 THEN day END), -1) AS first_purchase_day,
+           COALESCE(MAX(CASE WHEN amount > 0 THEN day END), -1) AS last_purchase_day,
            SUM(profit) AS profit
-    FROM {rows} {since} GROUP BY customer, month, day
-),
-per_month AS (
-    SELECT customer, month, SUM(purchases) AS purchases, SUM(returned) AS returned,
-           CAST(SUM(bought) AS INT) AS purchase_days,
-           COALESCE(MIN(CASE WHEN bought = 1 THEN day END), -1) AS first_purchase_day,
-           COALESCE(MAX(CASE WHEN bought = 1 THEN day END), -1) AS last_purchase_day,
-           SUM(profit) AS profit
-    FROM days GROUP BY customer, month
+    FROM {rows} {since} GROUP BY customer, month
 ),
 order_months AS (  -- an order belongs to the month of its earliest line
     SELECT customer, MIN(month) AS month FROM {rows} WHERE amount > 0 GROUP BY customer, order_key

@@ -28,12 +28,13 @@ class ScannedSales:
     sales: object                      # retention_xl.reader.SalesData, without transactions
     first_date: pd.Timestamp
     last_date: pd.Timestamp
-    customer_ids: list
+    customer_ids: list                 # by customer code: order of first appearance among the used rows
+    customer_labels: list              # by customer key: the cleaned ids as the scan numbered them
     customer_names: list | None
     group_labels: dict[str, list] = field(default_factory=dict)
     has_profit: bool = False
     spill: str | None = None
-    rows_until: pd.Period | None = None  # the month up to which the ``rows`` table is built
+    rows_until: pd.Period | None = None  # the month up to which the ``rows`` view reads
     memory_after_table: str | None = None  # DuckDB's memory limit once Python holds the customer x month table
     stopped: threading.Event = field(default_factory=threading.Event)
 
@@ -48,39 +49,38 @@ class ScannedSales:
             shutil.rmtree(self.spill, ignore_errors=True)
 
     def _rows(self, until: pd.Period) -> None:
-        """The table the shared SQL reads: used rows up to the end of ``until``, with customer codes and groups.
+        """The view the shared SQL reads: used rows up to the end of ``until``, keyed by customer key, with groups.
 
-        A table, not a view: the SQL reads it four times, and the join behind it is the costly
-        part. It is built once per month and kept for the groups' tables.
+        A view, not a table: the scan already stored each row's day and month, and the customer
+        codes are joined to the aggregated table rather than to every row.
         """
         if self.rows_until == until:
             return
         end = (until + 1).start_time.strftime("%Y-%m-%d")
         groups = "".join(f", g_{role}" for role in self.group_labels)
-        self.connection.execute("DROP TABLE IF EXISTS rows")
         self.connection.execute(f"""
-            CREATE TEMP TABLE rows AS
-            SELECT c.code AS customer, day, month, amount, coalesce(profit, 0) AS profit,
+            CREATE OR REPLACE TEMP VIEW rows AS
+            SELECT customer_key AS customer, day, month, amount, coalesce(profit, 0) AS profit,
                    coalesce(order_key, hash(-1 - day)) AS order_key{groups}
-            FROM (SELECT *, CAST(date_diff('day', DATE '1970-01-01', CAST(ts AS DATE)) AS INT) AS day,
-                         CAST(year(ts) * 12 + month(ts) - 1 AS INT) AS month
-                  FROM used WHERE ts < TIMESTAMP '{end}') u
-            JOIN codes c USING (customer_key)""")
+            FROM used WHERE ts < TIMESTAMP '{end}'""")
         self.rows_until = until
 
     def customer_months(self, until: pd.Period) -> CustomerMonths:
         """The customer x month table up to the end of month ``until``, to the contract of :mod:`.activity`.
 
-        Once per scan: the scanned rows are dropped after it, and only the groups' tables can follow.
+        Once per scan: afterwards DuckDB's share of memory shrinks, and only the groups' tables can follow.
         """
         self._rows(until)
-        months = self.connection.execute(f"{MONTHS_SQL} ORDER BY 1, 2").df()
-        firsts = self.connection.execute(FIRST_DAYS_SQL).df()
+        months = self.connection.execute(f"""
+            SELECT c.code AS customer, m.* EXCLUDE (customer)
+            FROM ({MONTHS_SQL}) m JOIN codes c ON c.customer_key = m.customer ORDER BY 1, 2""").df()
+        firsts = self.connection.execute(f"""
+            SELECT c.code AS customer, f.* EXCLUDE (customer)
+            FROM ({FIRST_DAYS_SQL}) f JOIN codes c ON c.customer_key = f.customer""").df()
         names = self._names()
-        # From here Python holds the table and DuckDB only builds the groups' tables from ``rows``: the
-        # scanned rows go, and DuckDB's share of memory shrinks (it spills what no longer fits), so
-        # that the two together stay near the limit given rather than twice it.
-        self.connection.execute("DROP TABLE IF EXISTS scanned")
+        # From here Python holds the table and DuckDB only builds the groups' tables: its share of
+        # memory shrinks (it spills what no longer fits), so that the two together stay near the
+        # limit given rather than twice it.
         if self.memory_after_table:
             self.connection.execute(f"SET memory_limit = '{self.memory_after_table}'")
         ids = np.asarray(self.customer_ids, dtype=object)
@@ -92,8 +92,9 @@ class ScannedSales:
         if self.customer_names is None:
             return names
         latest = self.connection.execute("""
-            SELECT c.code, arg_max(u.name_key, struct_pack(t := u.ts, r := u.row)) AS name_key
-            FROM used u JOIN codes c USING (customer_key) WHERE u.name_key IS NOT NULL GROUP BY c.code""").df()
+            SELECT c.code, l.name_key
+            FROM (SELECT customer_key, arg_max(name_key, struct_pack(t := ts, r := row)) AS name_key
+                  FROM used WHERE name_key IS NOT NULL GROUP BY customer_key) l JOIN codes c USING (customer_key)""").df()
         labels = np.asarray(self.customer_names, dtype=object)
         names[latest["code"].to_numpy()] = labels[latest["name_key"].to_numpy(dtype=np.int64)]
         return names
@@ -110,7 +111,7 @@ class ScannedSales:
         column = f"g_{role}"
         self._check_stopped()
         self._rows(until)
-        # A customer at a group is one pair: the group's code + 1 (0: no group) above the customer's code.
+        # A customer at a group is one pair: the group's code + 1 (0: no group) above the customer's key.
         self.connection.execute(f"""
             CREATE OR REPLACE TEMP VIEW pair_rows AS
             SELECT (coalesce({column} + 1, 0)::BIGINT << 32) | customer::BIGINT AS customer,
@@ -122,12 +123,12 @@ class ScannedSales:
             FROM pair_rows GROUP BY customer ORDER BY customer""").df()
         pair_key = pairs["customer"].to_numpy(dtype=np.int64)
         pair_group = (pair_key >> 32) - 1
-        ids = np.asarray(self.customer_ids, dtype=object)
+        ids = np.asarray(self.customer_labels, dtype=object)
         labels = self.group_labels[role]
         bounds = np.flatnonzero(np.r_[True, np.diff(pair_group) != 0, True])
         months = _Chunks(self.connection.execute(f"{months_sql(since, 'pair_rows')} ORDER BY 1, 2"))
         for start, stop in zip(bounds[:-1], bounds[1:]):
-            # Pairs are sorted by group and customer code, rows by pair and month: a group's rows come
+            # Pairs are sorted by group and customer key, rows by pair and month: a group's rows come
             # together, and are taken from the result as it is fetched, one group at a time.
             self._check_stopped()
             table = months.until(pair_key[stop - 1]).astype(_MONTH_TYPES)

@@ -62,7 +62,7 @@ def analyse_scanned(scanned, options, progress=None):
         m = month_number(month)
         chain_buyers = set(table.customers["customer_id"].to_numpy()[table.active_in(m, m)])
         return {role: group_figures(((MISSING if name is None else name, group_table)
-                                     for name, group_table in scanned.group_tables(role, month, window)),
+                                     for name, group_table in scanned.group_tables(role, month, window, table)),
                                     month, window, detail, chain_buyers)
                 for role in scanned.group_labels}
 

@@ -18,6 +18,7 @@ from .activity import NO_DAY, CustomerMonths, month_number
 from .engine_sql import FIRST_DAYS_SQL, MONTH_DTYPES, MONTHS_SQL, months_sql, table_from_results
 
 _MONTH_TYPES = {column: dtype for column, dtype in MONTH_DTYPES.items() if column != "customer"}
+_SEVERAL, _NO_ROWS = -2, -3  # a customer's group code where they bought at several groups; where they have no rows
 
 
 @dataclass
@@ -99,7 +100,7 @@ class ScannedSales:
         names[latest["code"].to_numpy()] = labels[latest["name_key"].to_numpy(dtype=np.int64)]
         return names
 
-    def group_tables(self, role: str, until: pd.Period, window: int):
+    def group_tables(self, role: str, until: pd.Period, window: int, chain: CustomerMonths):
         """(group label or None, the group's customer x month table) for each value of group column ``role``.
 
         A group's figures (:func:`retention_xl.groups.group_figures`) read the months from
@@ -107,41 +108,66 @@ class ScannedSales:
         those months are built -- a sixth of a two-year table for a three-month window. A group
         whose transactions all lie before them keeps one empty row earlier still, so that it is
         listed as it is from the whole table.
+
+        Most customers buy at one store only: all their rows are that store's, so their part of
+        its table is their part of the chain's table ``chain`` (built up to ``until``), taken in
+        Python. DuckDB aggregates only the rows of customers with several values, or with some
+        rows without one.
         """
         column = f"g_{role}"
         self._check_stopped()
         self._rows(until)
+        since, last = month_number(until) - window, month_number(until)
+        homes = self.connection.execute(f"""
+            SELECT c.code, h.customer AS customer_key, CASE WHEN h.low = h.high THEN h.low ELSE {_SEVERAL} END AS home
+            FROM (SELECT customer, min(coalesce({column}, -1)) AS low, max(coalesce({column}, -1)) AS high
+                  FROM rows GROUP BY customer) h JOIN codes c ON c.customer_key = h.customer""").df()
+        home = np.full(chain.customer_count, _NO_ROWS, dtype=np.int64)
+        home[homes["code"].to_numpy()] = homes["home"].to_numpy()
+        alone_groups, alone = _single_group_parts(chain, home, since, last)
+        several = homes["customer_key"].to_numpy()[homes["home"].to_numpy() == _SEVERAL]
+        spread_groups, spread = self._spread_parts(column, since, several) if several.size else ([], iter(()))
+        labels = self.group_labels[role]
+        for group in sorted(set(alone_groups) | set(spread_groups)):
+            self._check_stopped()
+            parts = [alone(group)] if group in alone_groups else []
+            if group in spread_groups:
+                parts.append(next(spread))
+            yield (None if group < 0 else labels[group]), _joined(parts, since)
+
+    def _spread_parts(self, column: str, since: int, keys: np.ndarray):
+        """The group codes the customers with ``keys`` bought at, ascending, and for each of them in turn
+        (people, months) of those customers at that group, from months ``since``."""
+        self.connection.register("rx_several", pd.DataFrame({"customer": keys}))
         # A customer at a group is one pair: the group's code + 1 (0: no group) above the customer's key.
         self.connection.execute(f"""
             CREATE OR REPLACE TEMP VIEW pair_rows AS
             SELECT (coalesce({column} + 1, 0)::BIGINT << 32) | customer::BIGINT AS customer,
                    day, month, amount, profit, order_key
-            FROM rows""")
-        since = month_number(until) - window
+            FROM rows WHERE customer IN (SELECT customer FROM rx_several)""")
         pairs = self.connection.execute("""
             SELECT customer, coalesce(min(CASE WHEN amount > 0 THEN day END), -1)::INTEGER AS first_day
             FROM pair_rows GROUP BY customer ORDER BY customer""").df()
         pair_key = pairs["customer"].to_numpy(dtype=np.int64)
         pair_group = (pair_key >> 32) - 1
-        ids = np.asarray(self.customer_labels, dtype=object)
-        labels = self.group_labels[role]
         bounds = np.flatnonzero(np.r_[True, np.diff(pair_group) != 0, True])
-        months = _Chunks(self.connection.execute(f"{months_sql(since, 'pair_rows')} ORDER BY 1, 2"))
-        for start, stop in zip(bounds[:-1], bounds[1:]):
-            # Pairs are sorted by group and customer key, rows by pair and month: a group's rows come
-            # together, and are taken from the result as it is fetched, one group at a time.
-            self._check_stopped()
-            table = months.until(pair_key[stop - 1]).astype(_MONTH_TYPES)
-            if not self.has_profit:
-                table = table.drop(columns="profit")
-            table["customer"] = np.searchsorted(pair_key[start:stop], table["customer"].to_numpy()).astype(np.int32)
-            if table.empty:
-                table = _empty_row(table.columns.drop("customer"), since - 1)
-            people = pd.DataFrame({"customer_id": ids[pair_key[start:stop] & 0xFFFFFFFF], "customer_name": None,
-                                   "first_purchase_day": pairs["first_day"].to_numpy()[start:stop],
-                                   "first_day_amount": 0.0})
-            group = int(pair_group[start])
-            yield (None if group < 0 else labels[group]), CustomerMonths(months=table, customers=people)
+        ids = np.asarray(self.customer_labels, dtype=object)
+
+        def parts():
+            months = _Chunks(self.connection.execute(f"{months_sql(since, 'pair_rows')} ORDER BY 1, 2"))
+            for start, stop in zip(bounds[:-1], bounds[1:]):
+                # Pairs are sorted by group and customer key, rows by pair and month: a group's rows come
+                # together, and are taken from the result as it is fetched, one group at a time.
+                table = months.until(pair_key[stop - 1]).astype(_MONTH_TYPES)
+                if not self.has_profit:
+                    table = table.drop(columns="profit")
+                table["customer"] = np.searchsorted(pair_key[start:stop], table["customer"].to_numpy()).astype(np.int32)
+                people = pd.DataFrame({"customer_id": ids[pair_key[start:stop] & 0xFFFFFFFF], "customer_name": None,
+                                       "first_purchase_day": pairs["first_day"].to_numpy()[start:stop],
+                                       "first_day_amount": 0.0})
+                yield people, table
+
+        return set(pair_group[bounds[:-1]].tolist()), parts()
 
     def _check_stopped(self) -> None:
         if self.stopped.is_set():
@@ -173,6 +199,46 @@ class _Chunks:
             self.pending = self.result.fetch_df_chunk(self.CHUNK_VECTORS)
             self.done = self.pending.empty
         return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
+
+
+def _single_group_parts(chain: CustomerMonths, home: np.ndarray, since: int, last: int):
+    """The group codes of customers who bought at one group only (``home``, by customer code), and a
+    function giving (people, months) of those customers at a group, from their rows in ``chain``."""
+    rows = chain.rows_in(since, last)
+    rows = np.arange(len(chain.months))[rows] if isinstance(rows, slice) else np.sort(rows)  # customer, month order
+    row_home = home[chain.column("customer")[rows]]
+    by_home = np.argsort(row_home, kind="stable")
+    rows, row_home = rows[by_home], row_home[by_home]
+    customers = np.argsort(home, kind="stable")
+    customer_home = home[customers]
+    ids = chain.customers["customer_id"].to_numpy()
+    first_days = chain.customers["first_purchase_day"].to_numpy()
+
+    def part(group: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+        codes = customers[np.searchsorted(customer_home, group):np.searchsorted(customer_home, group, side="right")]
+        mine = rows[np.searchsorted(row_home, group):np.searchsorted(row_home, group, side="right")]
+        months = chain.months.take(mine).reset_index(drop=True)
+        months["customer"] = np.searchsorted(codes, months["customer"].to_numpy()).astype(np.int32)
+        people = pd.DataFrame({"customer_id": ids[codes], "customer_name": None,
+                               "first_purchase_day": first_days[codes], "first_day_amount": 0.0})
+        return people, months
+
+    return set(np.unique(customer_home[customer_home >= -1]).tolist()), part
+
+
+def _joined(parts: list, since: int) -> CustomerMonths:
+    """One group's table from its (people, months) parts, each part's customers numbered after the last's."""
+    offset, tables = 0, []
+    for people, months in parts:
+        if offset:
+            months = months.assign(customer=(months["customer"].to_numpy() + offset).astype(np.int32))
+        tables.append(months)
+        offset += len(people)
+    people = pd.concat([p for p, _ in parts], ignore_index=True) if len(parts) > 1 else parts[0][0]
+    months = pd.concat(tables, ignore_index=True) if len(tables) > 1 else tables[0]
+    if months.empty:
+        months = _empty_row(months.columns.drop("customer"), since - 1)
+    return CustomerMonths(months=months, customers=people)
 
 
 def _empty_row(columns, month: int) -> pd.DataFrame:

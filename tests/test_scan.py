@@ -190,6 +190,10 @@ def test_store_figures_built_from_the_window_alone_equal_those_of_the_whole_hist
         sale("e", "西店", "2024-05-20", 60.0, "o8"),
         sale("e", "西店", "2024-06-20", -60.0, "o9"),
         sale("f", "东店", "2024-06-21", 40.0, "o10"),   # new at 东店 in the month
+        sale("g", None, "2024-05-02", 25.0, "o11"),     # rows without a store only ...
+        sale("g", None, "2024-06-02", 35.0, "o12"),
+        sale("h", None, "2024-04-12", 45.0, "o13"),     # ... and some rows without one, some at a store
+        sale("h", "北店", "2024-06-12", 55.0, "o14"),
     ]
     path = tmp_path / "stores.parquet"
     pd.DataFrame(rows).to_parquet(path, index=False)
@@ -200,8 +204,9 @@ def test_store_figures_built_from_the_window_alone_equal_those_of_the_whole_hist
                       json_path=output.with_suffix(".json"))
         stores[engine] = json.loads(output.with_suffix(".json").read_text(encoding="utf-8"))["stores"]
     assert_close(stores["duckdb"], stores["pandas"])
-    assert set(stores["duckdb"]) == {"东店", "西店", "北店", "南店"}
+    assert set(stores["duckdb"]) == {"东店", "西店", "北店", "南店", ""}
     assert stores["duckdb"]["北店"]["S"] == 0 and stores["duckdb"]["东店"]["orders"] == 3
+    assert stores["duckdb"][""]["E"] == 2 and stores["duckdb"]["北店"]["N"] == 1
 
 
 def test_an_error_elsewhere_stops_the_group_tables_at_once(monkeypatch):
@@ -237,10 +242,11 @@ def test_a_stopped_scan_makes_no_more_group_tables(tmp_path):
     rows.to_parquet(tmp_path / "s.parquet")
     scanned = scan_sales(tmp_path / "s.parquet", as_of=AS_OF)
     try:
-        assert len(list(scanned.group_tables("store", pd.Period("2024-03", "M"), 3))) == 2
+        table = scanned.customer_months(pd.Period("2024-03", "M"))
+        assert len(list(scanned.group_tables("store", pd.Period("2024-03", "M"), 3, table))) == 2
         scanned.stop()
         with pytest.raises(InterruptedError):
-            list(scanned.group_tables("store", pd.Period("2024-03", "M"), 3))
+            list(scanned.group_tables("store", pd.Period("2024-03", "M"), 3, table))
     finally:
         scanned.close()
 
@@ -257,7 +263,7 @@ def test_after_the_table_duckdb_keeps_a_third_of_its_memory_and_the_groups_still
         assert table.months["purchases"].sum() == 6.0
         limit, = scanned.connection.execute("SELECT current_setting('memory_limit')").fetchone()
         assert limit == "953.0 MiB"  # a third of 3 GB, in whole MiB
-        stores = dict(scanned.group_tables("store", pd.Period("2024-03", "M"), 1))
+        stores = dict(scanned.group_tables("store", pd.Period("2024-03", "M"), 1, table))
         assert sorted(stores) == ["x", "y"] and stores["y"].months["purchases"].sum() == 5.0
     finally:
         scanned.close()

@@ -43,7 +43,7 @@ from .values import AmbiguousDates, AmbiguousDecimal
 __all__ = ["ScanUnsupported", "ScannedSales", "scan_database", "scan_sales"]
 _FILE, _ROW = "rx_file", "rx_row"
 _REASON = {reason: position for position, reason in enumerate(EXCLUSION_REASONS)}
-DUCKDB_SHARE_AFTER_TABLE = 1 / 3  # of the memory limit, once Python holds the customer x month table
+DUCKDB_SHARE_AFTER_TABLE = 1 / 6  # of the memory limit, once Python holds the customer x month table
 
 
 def _files(path: Path) -> list[Path]:

@@ -72,18 +72,21 @@ class ScannedSales:
         Once per scan: afterwards DuckDB's share of memory shrinks, and only the groups' tables can follow.
         """
         self._rows(until)
-        months = self.connection.execute(f"""
+        result = self.connection.execute(f"""
             SELECT c.code AS customer, m.* EXCLUDE (customer)
-            FROM ({MONTHS_SQL}) m JOIN codes c ON c.customer_key = m.customer ORDER BY 1, 2""").df()
+            FROM ({MONTHS_SQL}) m JOIN codes c ON c.customer_key = m.customer ORDER BY 1, 2""")
+        # Once the first rows can be fetched, DuckDB has aggregated and sorted them all. From here on
+        # Python takes the table and DuckDB only hands it over and builds smaller ones: DuckDB's share
+        # of memory shrinks (it spills what no longer fits), so that the two together stay near the
+        # limit given rather than twice it. (Set through a cursor: a statement on the connection
+        # itself would end the result being fetched.)
+        if self.memory_after_table:
+            self.connection.cursor().execute(f"SET memory_limit = '{self.memory_after_table}'")
+        months = _fetched(result)
         firsts = self.connection.execute(f"""
             SELECT c.code AS customer, f.* EXCLUDE (customer)
             FROM ({FIRST_DAYS_SQL}) f JOIN codes c ON c.customer_key = f.customer""").df()
         names = self._names()
-        # From here Python holds the table and DuckDB only builds the groups' tables: its share of
-        # memory shrinks (it spills what no longer fits), so that the two together stay near the
-        # limit given rather than twice it.
-        if self.memory_after_table:
-            self.connection.execute(f"SET memory_limit = '{self.memory_after_table}'")
         ids = np.asarray(self.customer_ids, dtype=object)
         return table_from_results(months, firsts, ids, names, self.has_profit)
 
@@ -122,7 +125,7 @@ class ScannedSales:
             SELECT c.code, h.customer AS customer_key, CASE WHEN h.low = h.high THEN h.low ELSE {_SEVERAL} END AS home
             FROM (SELECT customer, min(coalesce({column}, -1)) AS low, max(coalesce({column}, -1)) AS high
                   FROM rows GROUP BY customer) h JOIN codes c ON c.customer_key = h.customer""").df()
-        home = np.full(chain.customer_count, _NO_ROWS, dtype=np.int64)
+        home = np.full(chain.customer_count, _NO_ROWS, dtype=np.int32)
         home[homes["code"].to_numpy()] = homes["home"].to_numpy()
         alone_groups, alone = _single_group_parts(chain, home, since, last)
         several = homes["customer_key"].to_numpy()[homes["home"].to_numpy() == _SEVERAL]
@@ -199,6 +202,21 @@ class _Chunks:
             self.pending = self.result.fetch_df_chunk(self.CHUNK_VECTORS)
             self.done = self.pending.empty
         return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
+
+
+def _fetched(result, vectors: int = 100) -> pd.DataFrame:
+    """A query's whole result, fetched a chunk at a time and joined a column at a time, so that the
+    result is never held twice over (as one conversion of the whole result would)."""
+    columns: dict[str, list] = {}
+    while not (chunk := result.fetch_df_chunk(vectors)).empty:
+        for name in chunk.columns:
+            columns.setdefault(name, []).append(chunk[name].to_numpy())
+    if not columns:
+        return result.fetch_df_chunk(vectors)  # empty, with the result's columns
+    joined = {}
+    for name in list(columns):
+        joined[name] = np.concatenate(columns.pop(name))
+    return pd.DataFrame(joined, copy=False)
 
 
 def _single_group_parts(chain: CustomerMonths, home: np.ndarray, since: int, last: int):

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from . import clv
-from .activity import CustomerMonths, latest_per_customer, month_number
+from .activity import NO_DAY, CustomerMonths, latest_per_customer, month_number
 
 MIN_REPEAT_CUSTOMERS = 100
 MIN_MONTHS = 6
@@ -75,17 +75,20 @@ def summary_from_table(table: CustomerMonths, last_month: int, end_day: int) -> 
 
 def _summary(table: CustomerMonths, last_month: int, end_day: int) -> tuple[pd.DataFrame, np.ndarray]:
     """:func:`summary_from_table` and the customer code of each of its rows."""
+    # Rows after the month are masked, not cut out: a cut copies every column of the table at once
+    # (hundreds of megabytes at a hundred million rows), a mask one column at a time.
     in_range = table.column("month") <= last_month
     everything = bool(in_range.all())
 
-    def column(values: np.ndarray) -> np.ndarray:  # the rows up to the month, without copying the whole table
-        return values if everything else values[in_range]
+    def upto(values: np.ndarray, outside) -> np.ndarray:
+        return values if everything else np.where(in_range, values, outside)
 
-    customer = column(table.column("customer"))
+    customer = table.column("customer")
     count = table.customer_count
-    days = np.bincount(customer, weights=column(table.column("purchase_days")), minlength=count)
-    net = np.bincount(customer, weights=column(table.net), minlength=count)
-    last = latest_per_customer(customer, column(table.column("last_purchase_day")), count).astype(np.int64)
+    days = np.bincount(customer, weights=upto(table.column("purchase_days"), 0), minlength=count)
+    net = np.bincount(customer, weights=upto(table.net, 0.0), minlength=count)
+    last = latest_per_customer(customer, upto(table.column("last_purchase_day"), NO_DAY), count).astype(np.int64)
+    del in_range
     first = table.customers["first_purchase_day"].to_numpy()
     buyers = (days > 0) & (first >= 0) & (first <= end_day)
     frequency = (days - 1)[buyers].astype(np.int64)

@@ -251,7 +251,7 @@ def test_a_stopped_scan_makes_no_more_group_tables(tmp_path):
         scanned.close()
 
 
-def test_after_the_table_duckdb_keeps_a_third_of_its_memory_and_the_groups_still_build(tmp_path):
+def test_after_the_table_duckdb_keeps_a_sixth_of_its_memory_and_the_groups_still_build(tmp_path):
     """Once Python holds the customer x month table, DuckDB's limit shrinks, so the two do not each
     take the whole limit; the stores' tables are still built from the scanned rows."""
     rows = pd.DataFrame({"customer": ["a", "b", "a"], "date": pd.to_datetime(["2024-02-01", "2024-03-02", "2024-03-05"]),
@@ -262,7 +262,7 @@ def test_after_the_table_duckdb_keeps_a_third_of_its_memory_and_the_groups_still
         table = scanned.customer_months(pd.Period("2024-03", "M"))
         assert table.months["purchases"].sum() == 6.0
         limit, = scanned.connection.execute("SELECT current_setting('memory_limit')").fetchone()
-        assert limit == "953.0 MiB"  # a third of 3 GB, in whole MiB
+        assert limit == "476.0 MiB"  # a sixth of 3 GB, in whole MiB
         stores = dict(scanned.group_tables("store", pd.Period("2024-03", "M"), 1, table))
         assert sorted(stores) == ["x", "y"] and stores["y"].months["purchases"].sum() == 5.0
     finally:

@@ -88,7 +88,6 @@ def _summary(table: CustomerMonths, last_month: int, end_day: int) -> tuple[pd.D
     days = np.bincount(customer, weights=upto(table.column("purchase_days"), 0), minlength=count)
     net = np.bincount(customer, weights=upto(table.net, 0.0), minlength=count)
     last = latest_per_customer(customer, upto(table.column("last_purchase_day"), NO_DAY), count).astype(np.int64)
-    del in_range
     first = table.customers["first_purchase_day"].to_numpy()
     buyers = (days > 0) & (first >= 0) & (first <= end_day)
     frequency = (days - 1)[buyers].astype(np.int64)

@@ -86,7 +86,9 @@ def _summary(table: CustomerMonths, last_month: int, end_day: int) -> tuple[pd.D
     customer = table.column("customer")
     count = table.customer_count
     days = np.bincount(customer, weights=upto(table.column("purchase_days"), 0), minlength=count)
-    net = np.bincount(customer, weights=upto(table.net, 0.0), minlength=count)
+    # In cents, as the first day's amount is: engines add in different orders, and the models must be
+    # fitted on the same spend whichever engine built the table.
+    net = np.round(np.bincount(customer, weights=upto(table.net, 0.0), minlength=count), 2)
     last = latest_per_customer(customer, upto(table.column("last_purchase_day"), NO_DAY), count).astype(np.int64)
     first = table.customers["first_purchase_day"].to_numpy()
     buyers = (days > 0) & (first >= 0) & (first <= end_day)

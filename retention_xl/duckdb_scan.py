@@ -282,8 +282,9 @@ def _scan(open_source, path: Path | None, label: str | None, *, columns, dayfirs
     # A database file in the spill folder, not an in-memory one: DuckDB compresses the tables of a file
     # (day and month numbers, keys and flags shrink several times over), so the classified rows are
     # read back many times faster than uncompressed ones spilled beyond the memory limit.
-    connection = duckdb.connect(str(Path(spill) / "scan.duckdb"), config={"memory_limit": limit, "temp_directory": spill,
-                                        "preserve_insertion_order": False})
+    connection = duckdb.connect(str(Path(spill) / "scan.duckdb"), config={
+        "memory_limit": limit, "temp_directory": spill, "preserve_insertion_order": False})
+    connection.execute("SET enable_progress_bar = false")  # it would write into the program's output
     try:
         headers, types = open_source(connection)
         found = cols.find_header([headers], mapping)

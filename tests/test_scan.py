@@ -282,3 +282,17 @@ def test_group_rows_are_taken_a_run_of_keys_at_a_time_across_fetches(monkeypatch
     taken = [chunks.until(last) for last in (0, 2, 2, 5, 9)]
     assert [len(part) for part in taken] == [1000, 2000, 0, 3000, 1000]
     assert np.concatenate([part["value"].to_numpy() for part in taken]).tolist() == list(range(7000))
+
+
+def test_a_result_fetched_a_chunk_at_a_time_is_the_whole_result():
+    """The customer x month table comes over in chunks; joined, they are the result as one fetch gives it."""
+    import duckdb
+
+    from retention_xl.scanned_tables import _fetched
+
+    connection = duckdb.connect()
+    query = "SELECT range::INTEGER AS customer, range * 0.5 AS amount FROM range(5000) ORDER BY 1"
+    chunked = _fetched(connection.execute(query), vectors=1)  # 2,048 rows a fetch: three fetches
+    pd.testing.assert_frame_equal(chunked, connection.execute(query).df())
+    empty = _fetched(connection.execute(f"{query} LIMIT 0"))
+    assert empty.empty and list(empty.columns) == ["customer", "amount"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -66,12 +67,19 @@ class ScannedSales:
             FROM used WHERE ts < TIMESTAMP '{end}'""")
         self.rows_until = until
 
-    def customer_months(self, until: pd.Period) -> CustomerMonths:
-        """The customer x month table up to the end of month ``until``, to the contract of :mod:`.activity`.
+    def customer_months(self, until: pd.Period, spark: bool = False, spark_master: str | None = None) -> CustomerMonths:
+        """The customer x month table up to the end of month ``until``, to the contract of :mod:`.activity`,
+        aggregated by DuckDB, or with ``spark`` by Spark (local mode, or the cluster at ``spark_master``).
 
         Once per scan: afterwards DuckDB's share of memory shrinks, and only the groups' tables can follow.
         """
         self._rows(until)
+        if spark:
+            months, firsts = self._aggregated_by_spark(spark_master)
+            if self.memory_after_table:
+                self.connection.execute(f"SET memory_limit = '{self.memory_after_table}'")
+            return table_from_results(months, firsts, np.asarray(self.customer_ids, dtype=object), self._names(),
+                                      self.has_profit)
         result = self.connection.execute(f"""
             SELECT c.code AS customer, m.* EXCLUDE (customer)
             FROM ({MONTHS_SQL}) m JOIN codes c ON c.customer_key = m.customer ORDER BY 1, 2""")
@@ -89,6 +97,28 @@ class ScannedSales:
         names = self._names()
         ids = np.asarray(self.customer_ids, dtype=object)
         return table_from_results(months, firsts, ids, names, self.has_profit)
+
+    def _aggregated_by_spark(self, master: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The shared SQL's two results, run by Spark over the clean rows, with customers by code.
+
+        The rows go to Spark as Parquet in the scan's temporary folder, which its executors read
+        themselves: nothing passes through the driver on the way in.
+        """
+        from .spark_engine import aggregate_parquet
+
+        path = str(Path(self.spill) / "rows.parquet").replace("'", "''")
+        # Spark has no unsigned 64-bit integer: the order keys are shifted into the signed range, one to one.
+        self.connection.execute(f"""
+            COPY (SELECT customer, day, month, amount, profit,
+                         (order_key::HUGEINT - 9223372036854775808)::BIGINT AS order_key FROM rows)
+            TO '{path}' (FORMAT parquet)""")
+        months, firsts = aggregate_parquet(path, master)
+        codes = self.connection.execute("SELECT customer_key, code FROM codes").df()
+        code_of_key = np.zeros(int(codes["customer_key"].max()) + 1, dtype=np.int32)
+        code_of_key[codes["customer_key"].to_numpy()] = codes["code"].to_numpy()
+        for result in (months, firsts):
+            result["customer"] = code_of_key[result["customer"].to_numpy()]
+        return months, firsts
 
     def _names(self) -> np.ndarray:
         """Per customer code: the name on their latest transaction (ties: the later row), or missing."""

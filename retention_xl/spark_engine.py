@@ -113,16 +113,29 @@ def build_customer_months(transactions: pd.DataFrame, until: pd.Period, master: 
     """The customer x month table of the transactions up to the end of month ``until``, aggregated by Spark."""
     spark = session(master)
     rows, ids = engine_rows(transactions, until)
+    months, firsts = _aggregate(lambda: spark.createDataFrame(rows.astype({"order_key": "string"})))
+    return customer_months(months, firsts, transactions, ids)
+
+
+def aggregate_parquet(path: str, master: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The results of ``MONTHS_SQL`` and ``FIRST_DAYS_SQL`` over the rows in the Parquet file(s) at ``path``
+    (the columns of :func:`retention_xl.engine_sql.engine_rows`), which Spark's executors read themselves."""
+    spark = session(master)
+    return _aggregate(lambda: spark.read.parquet(path))
+
+
+def _aggregate(rows) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The shared SQL run by Spark over the DataFrame ``rows()``; a failure is one line naming Java's log."""
     try:
-        frame = spark.createDataFrame(rows.astype({"order_key": "string"}))
+        frame = rows()
         frame.createOrReplaceTempView("rows")
-        months = spark.sql(MONTHS_SQL).toPandas()
-        firsts = spark.sql(FIRST_DAYS_SQL).toPandas()
-        spark.catalog.dropTempView("rows")
+        months = frame.sparkSession.sql(MONTHS_SQL).toPandas()
+        firsts = frame.sparkSession.sql(FIRST_DAYS_SQL).toPandas()
+        frame.sparkSession.catalog.dropTempView("rows")
     except Exception as error:  # a Java stack trace: the user needs its first line and where the rest is
         reason = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
         global _log_named
         _log_named = True
         raise EngineError(f"Spark failed building the customer x month table: {reason} "
                           f"(Java's log: {_log or 'see the cluster'})") from None
-    return customer_months(months, firsts, transactions, ids)
+    return months, firsts

@@ -3,7 +3,9 @@
 Spark runs the same SQL as DuckDB (:mod:`retention_xl.engine_sql`), in local mode by
 default (``local[*]``: every core of this machine) or on a cluster given by its master
 URL (``spark://host:7077``, ``yarn`` ...). Only SQL runs on the executors, so they need
-Java but no Python. The session is reused across reports in one process.
+Java but no Python. The session is reused across reports in one process. Rows read in memory
+reach Spark through the driver (:func:`build_customer_months`); rows the DuckDB scan cleaned
+reach it as Parquet its executors read (:func:`aggregate_parquet`).
 
 Spark is an extra: ``pip install 'retention-xl[spark]'`` (pyspark, about 400 MB), and
 Java 17 or later from the system (``openjdk-17-jre-headless`` on Debian).

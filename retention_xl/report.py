@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import analysis, outputs
+from . import analysis, outputs, sources
 from .actions import recommend
 from .activity import build_customer_months
 from .groups import chain_groups
@@ -250,6 +250,8 @@ def create_report(
         else:
             sales = read_sales(sales_file, sheet=sheet, encoding=encoding, **reading)
         read_seconds = time.perf_counter() - started
+        if options.engine == "auto" and source is None and sources.several_files(Path(sales_file)):
+            options = replace(options, engine="duckdb")  # CSV files read in memory: DuckDB aggregates them
         report = analyse(sales.transactions, options, sales, progress)
         report.timings["read"] = read_seconds
     if progress:

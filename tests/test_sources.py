@@ -1,6 +1,7 @@
 """Sales from a folder or glob of Parquet files (Hive partitions too) or of CSV files, and the extras named when
 missing."""
 
+import json
 import sys
 from pathlib import Path
 
@@ -73,7 +74,11 @@ def test_a_folder_of_csv_files_each_in_its_own_form(sample, tmp_path):
     from_folder = read_sales(folder, as_of="2026-01-01")
     assert from_folder.accounting.rows_read == len(rows) and from_folder.accounting.balances()
     assert _figures(from_folder) == _figures(sample)
-    assert not scan_wanted(folder, "auto", None)  # CSV files are read in memory, not scanned
+    assert not scan_wanted(folder, "auto", None)  # CSV files are read in memory, not scanned ...
+    output = tmp_path / "r.xlsx"
+    report = create_report(folder, output, as_of="2026-01-01", json_path=tmp_path / "r.json")
+    assert json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["engine"] == "duckdb"  # ... and aggregated by DuckDB
+    assert report.current.retention == analyse(sample.transactions).current.retention
 
 
 def test_csv_files_are_numbered_as_data_lines_across_the_files(tmp_path):

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import analysis, outputs, sources
+from . import analysis, outputs
 from .actions import recommend
 from .activity import build_customer_months
 from .groups import chain_groups
@@ -34,7 +34,7 @@ from .options import ReportOptions, engine_name
 from .columns import GROUP_ROLES
 from .reader import Progress, SalesData, read_database, read_sales
 from .duckdb_scan import ScanUnsupported, scan_database, scan_sales
-from .scanned_report import analyse_scanned, scan_wanted
+from .scanned_report import analyse_scanned, engine_in_memory, scan_wanted
 
 def default_month(last_date: pd.Timestamp) -> tuple[pd.Period, bool]:
     """The last complete month ending on or before ``last_date``; True if the data ends mid-month.
@@ -250,8 +250,7 @@ def create_report(
         else:
             sales = read_sales(sales_file, sheet=sheet, encoding=encoding, **reading)
         read_seconds = time.perf_counter() - started
-        if options.engine == "auto" and source is None and sources.several_files(Path(sales_file)):
-            options = replace(options, engine="duckdb")  # CSV files read in memory: DuckDB aggregates them
+        options = replace(options, engine=engine_in_memory(sales_file and Path(sales_file), options.engine))
         report = analyse(sales.transactions, options, sales, progress)
         report.timings["read"] = read_seconds
     if progress:

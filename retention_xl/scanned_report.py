@@ -2,8 +2,9 @@
 
 ``--engine duckdb`` scans Parquet input (and a database's rows) in DuckDB; ``--engine spark`` has DuckDB
 clean and count the rows the same way and Spark aggregate them; ``--engine auto`` scans a folder
-or glob of Parquet files and for a Parquet file of more than :data:`AUTO_SCAN_ROWS` rows,
-and reads everything else in memory with pandas. Below that size both are quick and the
+or glob of Parquet files, a Parquet file of more than :data:`AUTO_SCAN_ROWS` rows and a database,
+and reads everything else in memory (:func:`engine_in_memory` says which engine then builds the
+table). Below that size both are quick and the
 in-memory path has the least start-up (at 1,000,000 rows the scan measured 7.4 s against
 9.6 s in memory, ``benchmarks/big.py``); above it, memory decides.
 """
@@ -42,14 +43,23 @@ def scan_wanted(path: Path | None, engine: str, split_by: str | None) -> bool:
         return False
 
 
+def engine_in_memory(path: Path | None, engine: str) -> str:
+    """The engine that builds the table from rows read in memory: ``auto`` is DuckDB for a folder or glob
+    (of CSV files, which are read, not scanned) and pandas otherwise; any other engine is itself."""
+    if engine == "auto" and path is not None and sources.several_files(path):
+        return "duckdb"
+    return engine
+
+
 def analyse_scanned(scanned, options, progress=None):
     """Every figure and table of the report from scanned sales (see :func:`retention_xl.report.analyse`)."""
     from .report import DataSource, analyse_table, check_profit, report_month
 
     say = progress or (lambda message: None)
     started = time.perf_counter()
-    spark = options.validated().engine == "spark"  # Spark aggregates the rows DuckDB cleaned
-    options = replace(options.validated(), engine="spark" if spark else "duckdb")
+    options = options.validated()
+    spark = options.engine == "spark"  # Spark aggregates the rows DuckDB cleaned
+    options = replace(options, engine="spark" if spark else "duckdb")
     month, mid_month = report_month(options, scanned.first_date, scanned.last_date)
     if options.value == "profit":
         unknown = scanned.sales.accounting.adjustments.get(PROFIT_UNKNOWN)

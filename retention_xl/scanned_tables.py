@@ -74,29 +74,30 @@ class ScannedSales:
         Once per scan: afterwards DuckDB's share of memory shrinks, and only the groups' tables can follow.
         """
         self._rows(until)
-        if spark:
-            months, firsts = self._aggregated_by_spark(spark_master)
-            if self.memory_after_table:
-                self.connection.execute(f"SET memory_limit = '{self.memory_after_table}'")
-            return table_from_results(months, firsts, np.asarray(self.customer_ids, dtype=object), self._names(),
-                                      self.has_profit)
+        months, firsts = self._aggregated_by_spark(spark_master) if spark else self._aggregated_by_duckdb()
+        return table_from_results(months, firsts, np.asarray(self.customer_ids, dtype=object), self._names(),
+                                  self.has_profit)
+
+    def _shrink_memory(self, connection) -> None:
+        """From here Python holds the table, and DuckDB only hands it over and builds smaller ones: its share
+        of memory shrinks (it spills what no longer fits), so that the two together stay near the limit
+        given rather than twice it."""
+        if self.memory_after_table:
+            connection.execute(f"SET memory_limit = '{self.memory_after_table}'")
+
+    def _aggregated_by_duckdb(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The shared SQL's two results, run by DuckDB, with customers by code."""
         result = self.connection.execute(f"""
             SELECT c.code AS customer, m.* EXCLUDE (customer)
             FROM ({MONTHS_SQL}) m JOIN codes c ON c.customer_key = m.customer ORDER BY 1, 2""")
-        # Once the first rows can be fetched, DuckDB has aggregated and sorted them all. From here on
-        # Python takes the table and DuckDB only hands it over and builds smaller ones: DuckDB's share
-        # of memory shrinks (it spills what no longer fits), so that the two together stay near the
-        # limit given rather than twice it. (Set through a cursor: a statement on the connection
-        # itself would end the result being fetched.)
-        if self.memory_after_table:
-            self.connection.cursor().execute(f"SET memory_limit = '{self.memory_after_table}'")
+        # Once the first rows can be fetched, DuckDB has aggregated and sorted them all. Set through a
+        # cursor: a statement on the connection itself would end the result being fetched.
+        self._shrink_memory(self.connection.cursor())
         months = _fetched(result)
         firsts = self.connection.execute(f"""
             SELECT c.code AS customer, f.* EXCLUDE (customer)
             FROM ({FIRST_DAYS_SQL}) f JOIN codes c ON c.customer_key = f.customer""").df()
-        names = self._names()
-        ids = np.asarray(self.customer_ids, dtype=object)
-        return table_from_results(months, firsts, ids, names, self.has_profit)
+        return months, firsts
 
     def _aggregated_by_spark(self, master: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The shared SQL's two results, run by Spark over the clean rows, with customers by code.
@@ -113,6 +114,7 @@ class ScannedSales:
                          (order_key::HUGEINT - 9223372036854775808)::BIGINT AS order_key FROM rows)
             TO '{path}' (FORMAT parquet)""")
         months, firsts = aggregate_parquet(path, master)
+        self._shrink_memory(self.connection)
         codes = self.connection.execute("SELECT customer_key, code FROM codes").df()
         code_of_key = np.zeros(int(codes["customer_key"].max()) + 1, dtype=np.int32)
         code_of_key[codes["customer_key"].to_numpy()] = codes["code"].to_numpy()

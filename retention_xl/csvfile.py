@@ -20,6 +20,15 @@ CSV_ENCODINGS = ("utf-8", "gb18030", "big5")
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 
+def estimated_rows(path: Path, sample_size: int = 1 << 20) -> int:
+    """About how many lines a CSV file has, from the mean length of those in its first megabyte."""
+    with path.open("rb") as handle:
+        sample = handle.read(sample_size)
+    if len(sample) < sample_size:
+        return len(sample.splitlines())
+    return round(path.stat().st_size / (len(sample) / max(sample.count(b"\n"), 1)))
+
+
 def _sniff_encoding(sample: bytes, mapping: dict[str, str]) -> tuple[str, str]:
     """(encoding, decoded sample). UTF-8 first; otherwise whichever of GB18030 and Big5 yields a header."""
     if sample.startswith(codecs.BOM_UTF8):
@@ -55,7 +64,31 @@ def _sniff_delimiter(lines: list[str]) -> str:
         return ","
 
 
-def read_csv_table(path: Path, mapping: dict[str, str], encoding: str | None) -> RawTable:
+@dataclass
+class _Layout:
+    """What reading a CSV file's rows needs: its encoding, separator and header, found from its first lines."""
+
+    path: Path
+    encoding: str
+    delimiter: str
+    found: cols.ColumnMap
+
+    @property
+    def width(self) -> int:
+        return len(self.found.headers)
+
+    @property
+    def role_of(self) -> dict[int, str]:
+        """Column position -> role, in column order."""
+        return {index: role for role, index in sorted(self.found.positions.items(), key=lambda item: item[1])}
+
+    @property
+    def first_line(self) -> int:
+        """The line number of the first data line (the line after the header)."""
+        return self.found.header_row + 2
+
+
+def _layout(path: Path, mapping: dict[str, str], encoding: str | None) -> _Layout:
     with path.open("rb") as handle:
         sample = handle.read(1 << 20)
     if encoding:
@@ -71,25 +104,40 @@ def read_csv_table(path: Path, mapping: dict[str, str], encoding: str | None) ->
     found = cols.find_header(rows, mapping)
     if found is None:
         raise InputError(header_help(rows, mapping), file=path)
+    return _Layout(path, encoding, delimiter, found)
 
-    width = len(found.headers)
-    names = [f"c{i}" for i in range(width)]
-    by_index = {index: role for role, index in found.positions.items()}
-    wanted = [names[i] for i in sorted(by_index)]
-    letters = {role: cols.column_letter(index) for role, index in found.positions.items()}
+
+def _letters(layout: _Layout) -> dict[str, str]:
+    return {role: cols.column_letter(index) for role, index in layout.found.positions.items()}
+
+
+def read_csv_table(path: Path, mapping: dict[str, str], encoding: str | None) -> RawTable:
+    layout = _layout(path, mapping, encoding)
+    role_of = layout.role_of
     frame = None
     # Arrow skips blank lines and lines with the wrong number of fields without saying where:
     # then the file is read line by line, so that every row keeps its line number.
     if not _has_blank_lines(path):
-        frame = _arrow_csv(path, encoding, delimiter, found.header_row + 1, names, wanted, by_index)
+        table = _arrow_csv(layout, _arrow_types(layout))
+        frame = None if table is None else nan_as_infinite(table).to_pandas(
+            self_destruct=True, split_blocks=True, date_as_object=False)
     if frame is None:
-        table = _csv_by_line(path, encoding, delimiter, found.header_row, width, sorted(by_index))
-        table.frame.columns = [by_index[i] for i in sorted(by_index)]
-        return RawTable(table.frame, table.lines, found, None, encoding=encoding, letters=letters,
-                        malformed_lines=table.malformed[:5], malformed_count=len(table.malformed))
-    frame.columns = [by_index[int(name[1:])] for name in frame.columns]
-    row_numbers = np.arange(found.header_row + 2, found.header_row + 2 + len(frame))
-    return RawTable(frame, row_numbers, found, None, encoding=encoding, letters=letters)
+        malformed: list[int] = []
+        parts = list(_records_by_line(layout, malformed))
+        frame = pd.DataFrame({role: pd.Series([v for part, _ in parts for v in part[index]], dtype="string")
+                              for index, role in role_of.items()})
+        lines = np.asarray([line for _, numbers in parts for line in numbers], dtype=np.int64)
+        return RawTable(frame, lines, layout.found, None, encoding=layout.encoding, letters=_letters(layout),
+                        malformed_lines=malformed, malformed_count=len(malformed))
+    frame.columns = [role_of[int(name[1:])] for name in frame.columns]
+    row_numbers = np.arange(layout.first_line, layout.first_line + len(frame))
+    return RawTable(frame, row_numbers, layout.found, None, encoding=layout.encoding, letters=_letters(layout))
+
+
+def _check_same_roles(path: Path, roles: list[str], first: Path, first_roles: list[str]) -> None:
+    if set(roles) != set(first_roles):
+        raise InputError(f"its columns ({', '.join(roles)}) are not those of {first.name} "
+                         f"({', '.join(first_roles)}); the files of a folder or glob are read as one table", file=path)
 
 
 def read_csv_files(files: list[Path], mapping: dict[str, str], encoding: str | None) -> RawTable:
@@ -104,10 +152,8 @@ def read_csv_files(files: list[Path], mapping: dict[str, str], encoding: str | N
     offset = 0
     for path in files:
         raw = read_csv_table(path, mapping, encoding)
-        if tables and set(raw.frame.columns) != set(tables[0].frame.columns):
-            raise InputError(f"its columns ({', '.join(raw.frame.columns)}) are not those of {files[0].name} "
-                             f"({', '.join(tables[0].frame.columns)}); the files of a folder or glob are read as "
-                             "one table", file=path)
+        if tables:
+            _check_same_roles(path, list(raw.frame.columns), files[0], list(tables[0].frame.columns))
         first_line_number = raw.column_map.header_row + 2
         numbers.append(raw.row_numbers - first_line_number + 1 + offset)
         malformed += [line - first_line_number + 1 + offset for line in raw.malformed_lines]
@@ -121,38 +167,37 @@ def read_csv_files(files: list[Path], mapping: dict[str, str], encoding: str | N
         first.column_map, None,
         encoding=first.encoding if all(t.encoding == first.encoding for t in tables) else None,
         letters=first.letters if all(t.letters == first.letters for t in tables) else None,
-        malformed_lines=malformed[:5], malformed_count=sum(t.malformed_count for t in tables),
+        malformed_lines=malformed, malformed_count=sum(t.malformed_count for t in tables),
     )
 
 
+ARROW_BLOCK_BYTES = 1 << 24  # Arrow reads a CSV file in blocks of this size and guesses its types from the first
 MALFORMED_SHARE = 0.01
 MALFORMED_LIMIT = 1_000
 
 
-@dataclass
-class _Lines:
-    frame: pd.DataFrame
-    lines: np.ndarray       # the physical line each row starts on
-    malformed: list[int]    # lines with the wrong number of fields
-
-
-def _csv_by_line(path: Path, encoding: str, delimiter: str, header_row: int, width: int, wanted: list[int]) -> _Lines:
-    """The wanted fields of every record after the header, with physical line numbers.
+def _records_by_line(layout: _Layout, malformed: list[int], chunk_rows: int | None = None):
+    """The wanted fields of every record after the header, a chunk at a time: (fields by column position, the
+    physical line each record starts on).
 
     A blank line is an empty row (counted by the cleaning rules); a line with more or
     fewer fields than the header is malformed (extra fields that are all empty are
-    allowed). Too many malformed lines and the file is refused: its columns cannot be
-    trusted to line up.
+    allowed) and its line goes into ``malformed``. Too many malformed lines and the file
+    is refused: its columns cannot be trusted to line up.
     """
-    columns: dict[int, list] = {i: [] for i in wanted}
-    lines, malformed = [], []
+    path, width, wanted = layout.path, layout.width, list(layout.role_of)
+
+    def empty():
+        return {i: [] for i in wanted}, []
+
+    columns, lines = empty()
     try:
-        with open(path, encoding=encoding, newline="") as handle:
-            reader = csv.reader(handle, delimiter=delimiter)
+        with open(path, encoding=layout.encoding, newline="") as handle:
+            reader = csv.reader(handle, delimiter=layout.delimiter)
             end = 0
             for index, record in enumerate(reader):
                 start, end = end + 1, reader.line_num
-                if index <= header_row:
+                if index <= layout.found.header_row:
                     continue
                 fits = len(record) == width or (len(record) > width and not "".join(record[width:]).strip())
                 if record and not fits:
@@ -161,8 +206,11 @@ def _csv_by_line(path: Path, encoding: str, delimiter: str, header_row: int, wid
                 for i in wanted:
                     columns[i].append(record[i] if record and record[i] != "" else None)
                 lines.append(start)
+                if chunk_rows and len(lines) == chunk_rows:
+                    yield columns, lines
+                    columns, lines = empty()
     except UnicodeDecodeError as error:
-        raise InputError(f"cannot be read as {encoding} CSV ({first_line(error)}); "
+        raise InputError(f"cannot be read as {layout.encoding} CSV ({first_line(error)}); "
                          "save it as UTF-8 CSV or give --encoding", file=path) from None
     except csv.Error as error:
         raise InputError(f"cannot be read as CSV ({first_line(error)}); save it again from Excel as CSV",
@@ -175,8 +223,7 @@ def _csv_by_line(path: Path, encoding: str, delimiter: str, header_row: int, wid
             "Fix those lines, or open the file in Excel and save it again as CSV",
             file=path,
         )
-    frame = pd.DataFrame({i: pd.Series(values, dtype="string") for i, values in columns.items()})
-    return _Lines(frame, np.asarray(lines, dtype=np.int64), malformed)
+    yield columns, lines
 
 
 def _has_blank_lines(path: Path, chunk: int = 1 << 24) -> bool:
@@ -191,45 +238,172 @@ def _has_blank_lines(path: Path, chunk: int = 1 << 24) -> bool:
     return False
 
 
-def _arrow_csv(path: Path, encoding: str, delimiter: str, skip: int, names: list[str], wanted: list[str],
-               by_index: dict[int, str]) -> pd.DataFrame | None:
-    """Read the wanted CSV columns with Arrow: ids as text, the rest typed where Arrow can.
-
-    None when a line has the wrong number of fields: the caller then reads line by line.
+def _arrow_types(layout: _Layout) -> list[dict]:
+    """The column types to try in turn: ids and labels as text, the rest as Arrow guesses them; then all text.
 
     Typed columns (dates, numbers) keep ten million rows within memory; when a
     column's values do not fit the type Arrow guessed from the first block, the read
     is repeated with every column as text (the cleaning rules then read the text).
     """
     import pyarrow as pa
-    import pyarrow.csv as pacsv
 
-    text_columns = [n for n in wanted if by_index[int(n[1:])] in TEXT_ROLES]
-    read_options = pacsv.ReadOptions(encoding=encoding.replace("-sig", ""), skip_rows=skip, column_names=names,
-                                     block_size=1 << 24)
-    invalid = []
+    names = {index: f"c{index}" for index in layout.role_of}
+    text = {names[i]: pa.string() for i, role in layout.role_of.items() if role in TEXT_ROLES}
+    return [text, {name: pa.string() for name in names.values()}]
+
+
+def _arrow_options(layout: _Layout, column_types: dict, invalid: list):
+    """Arrow's read, parse and convert options for the wanted columns of ``layout``'s file; lines with the
+    wrong number of fields go into ``invalid``."""
+    import pyarrow.csv as pacsv
 
     def skip(row):
         invalid.append(row)
         return "skip"
 
-    parse_options = pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=skip)
-    attempts = (
-        {n: pa.string() for n in text_columns},
-        {n: pa.string() for n in wanted},
-    )
+    read_options = pacsv.ReadOptions(encoding=layout.encoding.replace("-sig", ""), skip_rows=layout.found.header_row + 1,
+                                     column_names=[f"c{i}" for i in range(layout.width)], block_size=ARROW_BLOCK_BYTES)
+    parse_options = pacsv.ParseOptions(delimiter=layout.delimiter, invalid_row_handler=skip)
+    # Only an empty field is missing: "NaN" or "N/A" are values the cleaning rules judge.
+    convert_options = pacsv.ConvertOptions(include_columns=[f"c{i}" for i in layout.role_of],
+                                           column_types=column_types, null_values=[""], strings_can_be_null=True,
+                                           timestamp_parsers=[pacsv.ISO8601])
+    return {"read_options": read_options, "parse_options": parse_options, "convert_options": convert_options}
+
+
+def _cannot_read(layout: _Layout, error: Exception | None) -> InputError:
+    return InputError(f"cannot be read as {layout.encoding} CSV ({first_line(error)}); "
+                      "save it as UTF-8 CSV or give --encoding", file=layout.path)
+
+
+def _arrow_csv(layout: _Layout, attempts: list[dict]):
+    """The wanted CSV columns as an Arrow table (columns ``c<position>``), typed by the first of ``attempts``
+    that fits; None when a line has the wrong number of fields: the caller then reads line by line."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
     failure: Exception | None = None
     for column_types in attempts:
+        invalid: list = []
         try:
-            table = pacsv.read_csv(
-                path, read_options=read_options, parse_options=parse_options,
-                # Only an empty field is missing: "NaN" or "N/A" are values the cleaning rules judge.
-                convert_options=pacsv.ConvertOptions(include_columns=wanted, column_types=column_types,
-                                                     null_values=[""], strings_can_be_null=True,
-                                                     timestamp_parsers=[pacsv.ISO8601]),
-            )
-            return None if invalid else nan_as_infinite(table).to_pandas(self_destruct=True, split_blocks=True, date_as_object=False)
+            table = pacsv.read_csv(layout.path, **_arrow_options(layout, column_types, invalid))
+            return None if invalid else table
         except (pa.ArrowInvalid, UnicodeDecodeError) as error:
             failure = error
-    raise InputError(f"cannot be read as {encoding} CSV ({first_line(failure)}); "
-                     "save it as UTF-8 CSV or give --encoding", file=path)
+    raise _cannot_read(layout, failure)
+
+
+ROW_COLUMN = "rx_row"
+PARQUET_CHUNK_ROWS = 1 << 20
+
+
+@dataclass
+class CsvAsParquet:
+    """CSV files written as Parquet files (:func:`csv_as_parquet`): what the reader found on the way."""
+
+    files: list[Path]
+    columns: dict[str, str]     # role -> its Parquet column, named after the first file's header
+    header_row: int             # of the first file, counted from 1
+    malformed_lines: list[int]  # numbered as data lines across the files, as the rows are
+    malformed_count: int
+
+
+def csv_as_parquet(files: list[Path], mapping: dict[str, str], encoding: str | None, folder: Path, *,
+                   lone_file: bool, progress=None) -> CsvAsParquet:
+    """Write the CSV ``files`` (a ``lone_file``, or a folder's or glob's in path order) as Parquet files in ``folder``.
+
+    The rows are those :func:`read_csv_table` and :func:`read_csv_files` read: each file with
+    its own encoding, separator, header row and malformed lines, every value as Arrow or the
+    line-by-line reader gives it (typed or text) and a :data:`ROW_COLUMN` with the row's
+    number as those readers give it (a lone file's line; else its data line across the
+    files). Only a chunk of rows is in memory at a time, so that DuckDB can scan a file of
+    any size out of core.
+    """
+    say = progress or (lambda message: None)
+    first: _Layout | None = None
+    written, malformed = [], []
+    offset = 0
+    for number, path in enumerate(files):
+        layout = _layout(path, mapping, encoding)
+        first = first or layout
+        _check_same_roles(path, list(layout.role_of.values()), first.path, list(first.role_of.values()))
+        if path.stat().st_size > 1 << 26:
+            say(f"Writing {path.name} ({path.stat().st_size / 1e6:,.0f} MB) as Parquet for DuckDB…")
+        names = _column_names(first)  # every file's columns take the first file's names
+        if lone_file:
+            offset = layout.first_line - 1
+        target = folder / f"{number:06d}.parquet"
+        lines: list[int] = []
+        last = _write_parquet(layout, target, [names[role] for role in layout.role_of.values()], offset, lines)
+        malformed += [line - layout.first_line + 1 + offset for line in lines]
+        offset += max([last, *lines]) - layout.first_line + 1
+        written.append(target)
+    return CsvAsParquet(written, _column_names(first), first.found.header_row + 1, malformed, len(malformed))
+
+
+def _column_names(layout: _Layout) -> dict[str, str]:
+    """Role -> the name of its Parquet column: the header's text, told apart where two are the same."""
+    names: dict[str, str] = {}
+    for index, role in layout.role_of.items():
+        header = layout.found.headers[index] or cols.column_letter(index)
+        names[role] = header if header not in names.values() else f"{header} ({cols.column_letter(index)})"
+    return names
+
+
+def _write_parquet(layout: _Layout, target: Path, names: list[str], offset: int, malformed: list[int]) -> int:
+    """Write the rows of ``layout``'s file to ``target``; returns the last line read (malformed lines go into
+    ``malformed``). Rows are numbered from ``offset`` + 1 by data line."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    def numbered(arrays: list, lines: np.ndarray):
+        return pa.table(arrays + [pa.array(lines - layout.first_line + 1 + offset, pa.int64())],
+                        names=names + [ROW_COLUMN])
+
+    if not _has_blank_lines(layout.path):
+        rows = _arrow_csv_to_parquet(layout, target, numbered)
+        if rows is not None:
+            return layout.first_line - 1 + rows
+    writer = None
+    last = layout.first_line - 1
+    for columns, lines in _records_by_line(layout, malformed, PARQUET_CHUNK_ROWS):
+        table = numbered([pa.array(values, pa.string()) for values in columns.values()], np.asarray(lines, np.int64))
+        writer = writer or pq.ParquetWriter(target, table.schema)
+        writer.write_table(table)
+        last = max([last, *lines[-1:]])
+    writer.close()
+    return last
+
+
+def _arrow_csv_to_parquet(layout: _Layout, target: Path, numbered) -> int | None:
+    """Stream the file through Arrow into ``target``: the number of rows, or None when a line has the wrong
+    number of fields (then only the line-by-line reader can number the rows)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    text, all_text = _arrow_types(layout)
+    try:  # Arrow guesses the types from the first block; a column empty there is read as text
+        with pacsv.open_csv(layout.path, **_arrow_options(layout, text, [])) as reader:
+            guessed = {field.name: pa.string() if pa.types.is_null(field.type) else field.type
+                       for field in reader.schema}
+    except (pa.ArrowInvalid, UnicodeDecodeError) as error:
+        raise _cannot_read(layout, error) from None
+    failure: Exception | None = None
+    for column_types in (guessed, all_text):
+        invalid: list = []
+        rows = 0
+        try:
+            with pacsv.open_csv(layout.path, **_arrow_options(layout, column_types, invalid)) as reader, \
+                    pq.ParquetWriter(target, numbered(
+                        [pa.array([], field.type) for field in reader.schema], np.empty(0, np.int64)).schema) as writer:
+                for batch in reader:
+                    if invalid:
+                        return None
+                    table = nan_as_infinite(pa.Table.from_batches([batch]))
+                    writer.write_table(numbered(table.columns, np.arange(rows, rows + batch.num_rows) + layout.first_line))
+                    rows += batch.num_rows
+            return None if invalid else rows
+        except (pa.ArrowInvalid, UnicodeDecodeError) as error:
+            failure = error
+    raise _cannot_read(layout, failure)

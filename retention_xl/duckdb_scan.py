@@ -1,8 +1,9 @@
-"""Parquet sales (or a database's rows) read, cleaned and aggregated inside DuckDB, out of core.
+"""Parquet or CSV sales (or a database's rows) read, cleaned and aggregated inside DuckDB, out of core.
 
 The in-memory reader turns every row into pandas objects; ten million rows take
 gigabytes, a hundred million do not fit. Here the rows never leave DuckDB: it scans the
-files (one file, a glob or a Hive-partitioned folder) or takes a PostgreSQL table's rows
+files (one file, a glob or a Hive-partitioned folder; CSV files first written as Parquet
+a block at a time under the CSV reader's rules) or takes a PostgreSQL table's rows
 as they stream from the server (:func:`scan_database`), applies the reader's cleaning
 rules (:mod:`retention_xl.scan_columns` -- the same rules, run on each column's distinct
 values and joined back), counts every row under its reason, and keeps the clean rows for
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,7 @@ from . import columns as cols
 from . import sources
 from .accounting import ADJUSTMENTS, EXCLUSION_REASONS, PROFIT_UNKNOWN, Accounting, Exclusion
 from .cleaning import _day
+from .csvfile import ROW_COLUMN, csv_as_parquet
 from .duckdb_engine import memory_limit, memory_part
 from .errors import InputError
 from .rawtable import header_help
@@ -41,7 +43,7 @@ from .scanned_tables import ScannedSales
 from .values import AmbiguousDates, AmbiguousDecimal
 
 __all__ = ["ScanUnsupported", "ScannedSales", "scan_database", "scan_sales"]
-_FILE, _ROW = "rx_file", "rx_row"
+_FILE, _ROW = "rx_file", ROW_COLUMN
 _REASON = {reason: position for position, reason in enumerate(EXCLUSION_REASONS)}
 DUCKDB_SHARE_AFTER_TABLE = 1 / 6  # of the memory limit, once Python holds the customer x month table
 
@@ -50,8 +52,26 @@ def _files(path: Path) -> list[Path]:
     return [path] if path.is_file() else sources.dataset_files(path)
 
 
-def _source(connection, files: list[Path], hive: bool) -> tuple[list[str], dict[str, str]]:
-    """The ``raw`` view over the files, numbered across them; returns its data columns and their types."""
+@dataclass
+class _RawRows:
+    """The ``raw`` relation a source made: its data columns, their types, and what its reader found."""
+
+    headers: list[str]
+    types: dict[str, str]
+    found: cols.ColumnMap | None = None  # the columns' roles, where the reader has found them (CSV files)
+    header_row: int = 1
+    malformed_lines: list[int] = field(default_factory=list)
+    malformed_count: int = 0
+
+
+def _described(connection, hidden: tuple[str, ...]) -> _RawRows:
+    described = connection.execute("DESCRIBE SELECT * FROM raw").fetchall()
+    types = {name: sql_type for name, sql_type, *_ in described if name not in hidden}
+    return _RawRows(list(types), types)
+
+
+def _source(connection, files: list[Path], hive: bool) -> _RawRows:
+    """The ``raw`` view over the Parquet files, numbered across them."""
     import pyarrow.parquet as pq
 
     counts = []
@@ -69,9 +89,24 @@ def _source(connection, files: list[Path], hive: bool) -> tuple[list[str], dict[
         FROM read_parquet([{listed}], filename = '{_FILE}', file_row_number = true,
                           hive_partitioning = {str(hive).lower()}, union_by_name = true) s
         JOIN rx_files f ON f.name = s.{_FILE}""")
-    described = connection.execute("DESCRIBE SELECT * FROM raw").fetchall()
-    types = {name: sql_type for name, sql_type, *_ in described if name not in (_FILE, _ROW, "file_row_number")}
-    return list(types), types
+    return _described(connection, (_FILE, _ROW, "file_row_number"))
+
+
+def _csv_source(connection, spill: Path, files: list[Path], lone_file: bool, mapping, encoding: str | None,
+                say) -> _RawRows:
+    """The ``raw`` view over CSV files, written as Parquet under the reader's rules (:func:`csv_as_parquet`)."""
+    say(f"Reading {'the CSV file' if len(files) == 1 else f'the {len(files):,} CSV files'} into Parquet for DuckDB…")
+    folder = spill / "csv"
+    folder.mkdir()
+    written = csv_as_parquet(files, mapping, encoding, folder, lone_file=lone_file, progress=say)
+    listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in written.files)
+    # By name: a column Arrow typed in one file and read as text in another becomes text, as in memory.
+    connection.execute(f"CREATE TEMP VIEW raw AS SELECT * FROM read_parquet([{listed}], union_by_name = true)")
+    described = _described(connection, (_ROW,))
+    found = cols.ColumnMap(0, {role: described.headers.index(name) for role, name in written.columns.items()},
+                           described.headers)
+    return replace(described, found=found, header_row=written.header_row, malformed_lines=written.malformed_lines,
+                   malformed_count=written.malformed_count)
 
 
 @dataclass
@@ -208,18 +243,29 @@ def _accounting(connection, as_of, has_profit: bool) -> Accounting:
     return Accounting(read, purchases, returns, exclusions, adjustments, as_of=str(_day(as_of).date()))
 
 
-def scan_sales(path: str | Path, *, columns=None, dayfirst: bool | None = None, decimal: str | None = None,
-               as_of=None, memory: str | None = None, spill_dir: str | None = None, progress=None) -> ScannedSales:
-    """Scan, clean and account for the Parquet sales at ``path`` (a file, a glob or a folder) inside DuckDB.
+def scan_sales(path: str | Path, *, columns=None, dayfirst: bool | None = None, encoding: str | None = None,
+               decimal: str | None = None, as_of=None, memory: str | None = None, spill_dir: str | None = None,
+               progress=None) -> ScannedSales:
+    """Scan, clean and account for the sales at ``path`` inside DuckDB: a Parquet or CSV file, or a glob or
+    folder of either.
 
     The arguments are those of :func:`retention_xl.reader.read_sales`, plus DuckDB's
-    ``memory`` limit and the folder it spills to. Raises :class:`ScanUnsupported` for a
-    column type it does not read (the caller then reads the file in memory).
+    ``memory`` limit and the folder it spills to. CSV files are first written as Parquet into
+    that folder, a chunk at a time, under the reader's rules for CSV. Raises
+    :class:`ScanUnsupported` for a column type it does not read (the caller then reads the file in memory).
     """
     path = Path(path)
-    return _scan(lambda connection: _source(connection, _files(path), path.is_dir()), path, None,
-                 columns=columns, dayfirst=dayfirst, decimal=decimal, as_of=as_of, memory=memory,
-                 spill_dir=spill_dir, progress=progress)
+    files = _files(path)
+    _check_reading_options(encoding, None, None)
+    if sources.are_csv(files):
+        def source(connection, spill):
+            return _csv_source(connection, spill, files, path.is_file(), _role_mapping(columns), encoding,
+                               progress or (lambda message: None))
+    else:
+        def source(connection, spill):
+            return _source(connection, files, path.is_dir())
+    return _scan(source, path, None, columns=columns, dayfirst=dayfirst, decimal=decimal, as_of=as_of,
+                 memory=memory, spill_dir=spill_dir, progress=progress)
 
 
 def scan_database(url: str, *, table: str | None = None, query: str | None = None, columns=None,
@@ -237,14 +283,14 @@ def scan_database(url: str, *, table: str | None = None, query: str | None = Non
     with sources.postgres_stream(url, table, query, wanted) as (batches, what):
         say(f"Reading {what} into DuckDB…")
 
-        def source(connection):
+        def source(connection, spill):
             return _stream_source(connection, batches, lambda error: sources.database_error(error, url, what))
 
         return _scan(source, None, what, columns=columns, dayfirst=dayfirst, decimal=decimal, as_of=as_of,
                      memory=memory, spill_dir=spill_dir, progress=progress)
 
 
-def _stream_source(connection, batches, failure) -> tuple[list[str], dict[str, str]]:
+def _stream_source(connection, batches, failure) -> _RawRows:
     """The ``raw`` table from a stream of Arrow record batches, each row numbered in the order it came."""
     import duckdb
     import pyarrow as pa
@@ -263,14 +309,13 @@ def _stream_source(connection, batches, failure) -> tuple[list[str], dict[str, s
         raise failure(error) from None
     finally:
         connection.unregister("rx_stream")
-    described = connection.execute("DESCRIBE SELECT * FROM raw").fetchall()
-    types = {name: sql_type for name, sql_type, *_ in described if name != _ROW}
-    return list(types), types
+    return _described(connection, (_ROW,))
 
 
 def _scan(open_source, path: Path | None, label: str | None, *, columns, dayfirst, decimal, as_of, memory, spill_dir,
           progress) -> ScannedSales:
-    """The scan of the ``raw`` relation ``open_source(connection)`` makes; ``path`` or ``label`` names it."""
+    """The scan of the ``raw`` relation ``open_source(connection, spill folder)`` makes; ``path`` or ``label``
+    names it."""
     import duckdb
 
     where = path if path is not None else label
@@ -286,8 +331,9 @@ def _scan(open_source, path: Path | None, label: str | None, *, columns, dayfirs
         "memory_limit": limit, "temp_directory": spill, "preserve_insertion_order": False})
     connection.execute("SET enable_progress_bar = false")  # it would write into the program's output
     try:
-        headers, types = open_source(connection)
-        found = cols.find_header([headers], mapping)
+        raw = open_source(connection, Path(spill))
+        headers, types = raw.headers, raw.types
+        found = raw.found or cols.find_header([headers], mapping)
         if found is None:
             raise InputError(header_help([headers], mapping), file=where)
         say("DuckDB: cleaning the distinct values of each column…")
@@ -295,6 +341,8 @@ def _scan(open_source, path: Path | None, label: str | None, *, columns, dayfirs
         say("DuckDB: reading and classifying every row…")
         _classify(connection, roles, as_of)
         accounting = _accounting(connection, as_of, roles.profit is not None)
+        if raw.malformed_count:
+            accounting.add_malformed(raw.malformed_lines, raw.malformed_count)
         if accounting.purchases == 0:
             raise InputError(no_usable_rows(accounting, f'"{headers[found.positions[cols.DATE]]}"'), file=where)
         connection.execute("""
@@ -308,7 +356,7 @@ def _scan(open_source, path: Path | None, label: str | None, *, columns, dayfirs
         shutil.rmtree(spill, ignore_errors=True)
         raise
     labels = roles.labels
-    sales = SalesData(transactions=pd.DataFrame(), accounting=accounting, file=path, sheet=None, header_row=1,
+    sales = SalesData(transactions=pd.DataFrame(), accounting=accounting, file=path, sheet=None, header_row=raw.header_row,
                       columns={role: headers[index] for role, index in found.positions.items()},
                       dayfirst=roles.dayfirst, label=label)
     return ScannedSales(connection, sales, pd.Timestamp(first_date), pd.Timestamp(last_date),

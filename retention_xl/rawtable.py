@@ -28,7 +28,7 @@ class RawTable:
     sheet: str | None
     encoding: str | None = None
     letters: dict[str, str] | None = None  # role -> column letter, for messages
-    malformed_lines: list[int] = field(default_factory=list)  # the first lines with the wrong number of fields
+    malformed_lines: list[int] = field(default_factory=list)  # the lines with the wrong number of fields
     malformed_count: int = 0
     unsaved_formulas: np.ndarray | None = None  # per row: an amount cell is a formula without a saved value
 

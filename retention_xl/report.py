@@ -243,7 +243,8 @@ def create_report(
             report = _from_scan(lambda **scanning: scan_database(source, table=table, query=query, **scanning),
                                 options, reading)
         else:
-            report = _from_scan(lambda **scanning: scan_sales(Path(sales_file), **scanning), options, reading)
+            report = _from_scan(lambda **scanning: scan_sales(Path(sales_file), encoding=encoding, **scanning),
+                                options, reading)
     if report is None:
         if source is not None:
             sales = read_database(source, table=table, query=query, **reading)

@@ -1,10 +1,10 @@
 """The report from sales DuckDB scanned out of core (:mod:`retention_xl.duckdb_scan`).
 
-``--engine duckdb`` scans Parquet input (and a database's rows) in DuckDB; ``--engine spark`` has DuckDB
-clean and count the rows the same way and Spark aggregate them; ``--engine auto`` scans a folder
-or glob of Parquet files, a Parquet file of more than :data:`AUTO_SCAN_ROWS` rows and a database,
-and reads everything else in memory (:func:`engine_in_memory` says which engine then builds the
-table). Below that size both are quick and the
+``--engine duckdb`` scans Parquet and CSV input (and a database's rows) in DuckDB; ``--engine spark`` has
+DuckDB clean and count the rows the same way and Spark aggregate them; ``--engine auto`` scans a folder
+or glob, a Parquet or CSV file of more than :data:`AUTO_SCAN_ROWS` rows and a database, and reads
+everything else in memory (:func:`engine_in_memory` says which engine then builds the table; a
+workbook is always read in memory). Below that size both are quick and the
 in-memory path has the least start-up (at 1,000,000 rows the scan measured 7.4 s against
 9.6 s in memory, ``benchmarks/big.py``); above it, memory decides.
 """
@@ -18,7 +18,9 @@ from pathlib import Path
 from . import sources
 from .activity import month_number
 from .accounting import PROFIT_UNKNOWN
+from .csvfile import estimated_rows
 from .groups import MISSING, group_figures
+from .rawtable import CSV_SUFFIXES, PARQUET_SUFFIXES
 
 AUTO_SCAN_ROWS = 2_000_000
 
@@ -29,12 +31,15 @@ def scan_wanted(path: Path | None, engine: str, split_by: str | None) -> bool:
         return False
     if path is None:  # a database's rows may be any number: DuckDB takes them as they stream
         return True
-    if sources.several_files(path):  # CSV files are read in memory, file by file
-        return not sources.are_csv(sources.dataset_files(path))
-    if not path.is_file() or path.suffix.lower() not in (".parquet", ".pq"):
+    if sources.several_files(path):
+        return True
+    suffix = path.suffix.lower()
+    if not path.is_file() or suffix not in PARQUET_SUFFIXES | CSV_SUFFIXES:
         return False
     if engine != "auto":
         return True
+    if suffix in CSV_SUFFIXES:
+        return estimated_rows(path) > AUTO_SCAN_ROWS
     import pyarrow.parquet as pq
 
     try:

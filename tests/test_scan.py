@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from compare import assert_close
 
-from retention_xl import activity
+from retention_xl import activity, csvfile
 from retention_xl.duckdb_scan import scan_sales
 from retention_xl.errors import InputError
 from retention_xl.reader import read_sales
@@ -39,8 +39,17 @@ COSTS = ["60", "", None, "n/a", "(5)", "30.5"]
 
 
 def _same_reading(frame: pd.DataFrame, tmp_path: Path, name: str = "sales.parquet", **reading):
+    """Both readers on ``frame`` written as ``name`` (Parquet, or CSV for a name ending in .csv)."""
     path = tmp_path / name
-    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+    if path.suffix == ".csv":
+        frame.to_csv(path, index=False)
+    else:
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+    return _same_reading_of(path, **reading)
+
+
+def _same_reading_of(path: Path, **reading):
+    """The in-memory reading of ``path``, after checking that the scan reads it the same (or refuses it too)."""
     try:
         in_memory = read_sales(path, as_of=AS_OF, **reading)
     except InputError as error:
@@ -68,7 +77,8 @@ def _same_reading(frame: pd.DataFrame, tmp_path: Path, name: str = "sales.parque
     return in_memory
 
 
-def test_every_messy_cell_is_read_the_same(tmp_path):
+@pytest.mark.parametrize("kind", ["parquet", "csv"])
+def test_every_messy_cell_is_read_the_same(kind, tmp_path):
     count = 400
     rng = np.random.default_rng(3)
     pick = lambda pool: [pool[i] for i in rng.integers(0, len(pool), count)]  # noqa: E731
@@ -76,11 +86,12 @@ def test_every_messy_cell_is_read_the_same(tmp_path):
                           "金额": pick(TEXT_AMOUNTS), "订单号": pick(ORDERS), "门店": pick(STORES),
                           "成本": pick(COSTS)})
     frame.loc[count - 3:, :] = None  # blank rows at the end are formatting, not data
-    sales = _same_reading(frame, tmp_path)
+    sales = _same_reading(frame, tmp_path, name=f"sales.{kind}")
     assert sales is not None and sum(e.count for e in sales.accounting.exclusions.values()) > 50
 
 
-def test_typed_columns_are_read_the_same(tmp_path):
+@pytest.mark.parametrize("kind", ["parquet", "csv"])
+def test_typed_columns_are_read_the_same(kind, tmp_path):
     count = 300
     rng = np.random.default_rng(4)
     days = pd.to_datetime("2023-06-01") + pd.to_timedelta(rng.integers(0, 500, count), unit="D")
@@ -94,7 +105,7 @@ def test_typed_columns_are_read_the_same(tmp_path):
                           "Invoice": rng.integers(1, 200, count), "Quantity": rng.integers(-2, 5, count),
                           "Unit cost": np.round(rng.uniform(1, 30, count), 2)})
     frame["Amount"] = frame["Amount"].astype(object).where(rng.random(count) > 0.03, None)
-    _same_reading(frame.astype({"Amount": float}), tmp_path)
+    _same_reading(frame.astype({"Amount": float}), tmp_path, name=f"typed.{kind}")
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -104,16 +115,53 @@ def test_random_messy_tables_are_read_the_same(tmp_path, data):
     column = lambda pool: data.draw(st.lists(st.sampled_from(pool), min_size=count, max_size=count))  # noqa: E731
     frame = pd.DataFrame({"客户编号": column(IDS), "日期": column(TEXT_DATES), "金额": column(TEXT_AMOUNTS),
                           "单号": column(ORDERS), "门店": column(STORES)})
-    _same_reading(frame, tmp_path, name=f"case-{data.draw(st.integers(0, 10**9))}.parquet")
+    _same_reading(frame, tmp_path, name=f"case-{data.draw(st.integers(0, 10**9))}.{data.draw(st.sampled_from(['parquet', 'csv']))}")
 
 
-def test_ambiguous_dates_and_decimals_need_the_same_answer(tmp_path):
+@pytest.mark.parametrize("kind", ["parquet", "csv"])
+def test_ambiguous_dates_and_decimals_need_the_same_answer(kind, tmp_path):
     dates = pd.DataFrame({"customer": ["a", "b"], "date": ["05/03/2024", "25/03/2024"], "amount": ["1", "2"]})
-    assert _same_reading(dates, tmp_path, name="dmy.parquet").dayfirst is True
+    assert _same_reading(dates, tmp_path, name=f"dmy.{kind}").dayfirst is True
     mixed = pd.DataFrame({"customer": ["a", "b"], "date": ["13/03/2024", "03/25/2024"], "amount": ["1", "2"]})
-    assert _same_reading(mixed, tmp_path, name="mixed.parquet") is None  # both refuse it
+    assert _same_reading(mixed, tmp_path, name=f"mixed.{kind}") is None  # both refuse it
     commas = pd.DataFrame({"customer": ["a", "b"], "date": ["2024-03-01"] * 2, "amount": ["1.234,50", "123,45"]})
-    _same_reading(commas, tmp_path, name="commas.parquet")
+    _same_reading(commas, tmp_path, name=f"commas.{kind}")
+
+
+@pytest.mark.parametrize("case", ["empty-at-first", "text-further-on", "malformed-further-on"])
+def test_a_csv_file_read_a_block_at_a_time_is_read_the_same(case, tmp_path, monkeypatch):
+    """Arrow reads a CSV file in blocks and guesses the types from the first: a column empty there, a number
+    column with text further on, a line with too many fields far down all give what the in-memory reader gives,
+    written as Parquet a chunk at a time."""
+    monkeypatch.setattr(csvfile, "ARROW_BLOCK_BYTES", 1 << 12)
+    monkeypatch.setattr(csvfile, "PARQUET_CHUNK_ROWS", 300)
+    count = 2000
+    rng = np.random.default_rng(5)
+    days = pd.to_datetime("2023-06-01") + pd.to_timedelta(rng.integers(0, 500, count), unit="D")
+    frame = pd.DataFrame({"客户": [f"C{i}" for i in rng.integers(1, 80, count)], "日期": days.strftime("%Y-%m-%d"),
+                          "金额": np.round(rng.normal(80, 60, count), 2).astype(object),
+                          "成本": np.round(rng.uniform(1, 30, count), 2).astype(object)})
+    frame.loc[:400, "成本"] = None
+    if case == "text-further-on":
+        frame.loc[1500, "金额"] = "¥1,200"
+    text = frame.to_csv(index=False)
+    if case == "malformed-further-on":
+        lines = text.splitlines(keepends=True)
+        lines[1800] = lines[1800].rstrip("\n") + ",extra\n"  # line 1801
+        text = "".join(lines)
+    path = tmp_path / "blocks.csv"
+    path.write_text(text, encoding="utf-8")
+    sales = _same_reading_of(path)
+    assert sales.accounting.rows_read == count and sales.accounting.purchases > 1500
+
+    written = csvfile.csv_as_parquet([path], {}, None, tmp_path, lone_file=True)
+    types = {field.name: str(field.type) for field in pq.read_schema(written.files[0])}
+    assert pq.ParquetFile(written.files[0]).metadata.num_rows == count - (case == "malformed-further-on")
+    expected = {"empty-at-first": {"金额": "double", "成本": "string"},
+                "text-further-on": {"金额": "string", "成本": "string"},  # read again, all as text
+                "malformed-further-on": {"金额": "string", "成本": "string"}}[case]  # read line by line
+    assert {name: types[name] for name in expected} == expected
+    assert written.malformed_lines == ([1801] if case == "malformed-further-on" else [])
 
 
 @pytest.mark.parametrize("source", ["sample", "online-retail", "hive-folder"])
@@ -154,8 +202,21 @@ def test_auto_scans_folders_and_large_files_only(tmp_path, monkeypatch):
     assert scanned_report.scan_wanted(tmp_path, "auto", None)
     assert scanned_report.scan_wanted(Path(str(tmp_path / "*.parquet")), "auto", None)
     assert not scanned_report.scan_wanted(tmp_path, "auto", "store")  # split workbooks read in memory
+    rows.to_csv(tmp_path / "small.csv", index=False)
+    assert not scanned_report.scan_wanted(tmp_path / "small.csv", "auto", None)
+    assert scanned_report.scan_wanted(tmp_path / "small.csv", "duckdb", None)
+    assert not scanned_report.scan_wanted(SAMPLE, "duckdb", None)  # a workbook is read in memory
     monkeypatch.setattr(scanned_report, "AUTO_SCAN_ROWS", 1)
     assert scanned_report.scan_wanted(tmp_path / "small.parquet", "auto", None)
+    assert scanned_report.scan_wanted(tmp_path / "small.csv", "auto", None)
+
+
+def test_the_lines_of_a_large_csv_file_are_estimated_from_its_first_megabyte(tmp_path):
+    lines = "".join(f"C{i % 997},2024-01-{i % 28 + 1:02d},{i % 500}.5\n" for i in range(300_000))
+    (tmp_path / "big.csv").write_text("客户,日期,金额\n" + lines, encoding="utf-8")
+    assert abs(csvfile.estimated_rows(tmp_path / "big.csv") - 300_001) < 3_000
+    (tmp_path / "small.csv").write_text("客户,日期,金额\nA,2024-01-02,3\n", encoding="utf-8")
+    assert csvfile.estimated_rows(tmp_path / "small.csv") == 2
 
 
 def test_a_column_the_scan_cannot_read_falls_back_to_memory(tmp_path):

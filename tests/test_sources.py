@@ -11,7 +11,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from compare import assert_close
+
 from retention_xl import sources, spark_engine
+from retention_xl.duckdb_scan import scan_sales
 from retention_xl.errors import InputError, UsageError
 from retention_xl.reader import read_sales
 from retention_xl.report import ReportOptions, analyse, create_report
@@ -69,15 +72,25 @@ def test_a_folder_of_csv_files_each_in_its_own_form(sample, tmp_path):
     months = list(rows.groupby(pd.to_datetime(rows["订单日期"]).dt.to_period("M")))
     for number, (month, part) in enumerate(months):
         encoding, separator, title = forms[number % len(forms)]
+        text = title + part.to_csv(index=False, sep=separator)
+        if number == 4:  # blank lines: this file is read line by line
+            text = text.replace("\n", "\n\n", 3)
         with open(folder / f"sales-{month}.csv", "w", encoding=encoding, newline="") as handle:
-            handle.write(title + part.to_csv(index=False, sep=separator))
+            handle.write(text)
     from_folder = read_sales(folder, as_of="2026-01-01")
-    assert from_folder.accounting.rows_read == len(rows) and from_folder.accounting.balances()
+    assert from_folder.accounting.rows_read == len(rows) + 3 and from_folder.accounting.balances()
     assert _figures(from_folder) == _figures(sample)
-    assert not scan_wanted(folder, "auto", None)  # CSV files are read in memory, not scanned ...
-    output = tmp_path / "r.xlsx"
-    report = create_report(folder, output, as_of="2026-01-01", json_path=tmp_path / "r.json")
-    assert json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["engine"] == "duckdb"  # ... and aggregated by DuckDB
+    assert scan_wanted(folder, "auto", None)  # CSV files are scanned by DuckDB, as Parquet files are
+    summaries = {}
+    for engine in ("pandas", "auto"):
+        output = tmp_path / f"{engine}.xlsx"
+        report = create_report(folder, output, ReportOptions(engine=engine), as_of="2026-01-01",
+                               json_path=output.with_suffix(".json"))
+        summaries[engine] = json.loads(output.with_suffix(".json").read_text(encoding="utf-8"))
+        summaries[engine].pop("timings")
+    assert summaries["auto"].pop("engine") == "duckdb" and summaries["pandas"].pop("engine") == "pandas"
+    assert report.sales.transactions.empty  # the rows stayed in DuckDB
+    assert_close(summaries["auto"], summaries["pandas"])
     assert report.current.retention == analyse(sample.transactions).current.retention
 
 
@@ -88,12 +101,19 @@ def test_csv_files_are_numbered_as_data_lines_across_the_files(tmp_path):
     more = "".join(f"F{i},2024-02-{i % 28 + 1:02d},3\n" for i in range(150))  # one malformed line in 1% is allowed
     (folder / "b.csv").write_text("说明\n客户,日期,金额\nC,2024-02-02,5\nD,2024-02-03,1,2,3\nE,,7\n" + more,
                                   encoding="utf-8")
+    (folder / "c.csv").write_text("客户,日期,金额\nG,2024-03-02,5\n" + more + "H,2024-03-03\n", encoding="utf-8")
+    (folder / "d.csv").write_text("客户,日期,金额\nI,2024-03-04,y\n", encoding="utf-8")
     accounting = read_sales(folder, as_of="2026-01-01").accounting
-    assert accounting.exclusions["invalid_amount"].example_rows == [2]      # a.csv, its second data line
-    assert accounting.exclusions["malformed_line"].example_rows == [4]      # b.csv, its second data line
-    assert accounting.exclusions["malformed_line"].count == 1
+    assert accounting.exclusions["invalid_amount"].example_rows == [2, 308]  # a.csv's second line, d.csv's first
+    assert accounting.exclusions["malformed_line"].example_rows == [4, 307]  # b.csv's second, c.csv's last
+    assert accounting.exclusions["malformed_line"].count == 2
     assert accounting.exclusions["invalid_date"].example_rows == [5]        # b.csv, its third data line
     assert accounting.balances()
+    scanned = scan_sales(folder, as_of="2026-01-01")
+    try:
+        assert scanned.sales.accounting.as_dict() == accounting.as_dict()
+    finally:
+        scanned.close()
     create_report(folder, tmp_path / "r.xlsx", ReportOptions(language="en", clv=False), as_of="2026-01-01")
     definitions = openpyxl.load_workbook(tmp_path / "r.xlsx").worksheets[-1]
     notes = [cell.value for cell in definitions["A"] if isinstance(cell.value, str) and "several files" in cell.value]

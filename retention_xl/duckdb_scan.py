@@ -29,7 +29,7 @@ import pandas as pd
 
 from . import columns as cols
 from . import sources
-from .accounting import ADJUSTMENTS, EXCLUSION_REASONS, PROFIT_UNKNOWN, Accounting, Exclusion
+from .accounting import EXCLUSION_REASONS
 from .cleaning import _day
 from .csvfile import ROW_COLUMN, csv_as_parquet
 from .duckdb_engine import memory_limit, memory_part
@@ -39,7 +39,7 @@ from .reader import (SAY_DAY_ORDER, SAY_DECIMAL, UNIT_COST_WITHOUT_QUANTITY, Sal
                      _role_mapping, no_usable_rows)
 from .scan_columns import (ColumnSql, Mapper, ScanUnsupported, date_column, group_column, key_column, number_column,
                            order_column)
-from .scanned_tables import ScannedSales
+from .scanned_tables import ScannedSales, customer_codes, scanned_accounting
 from .values import AmbiguousDates, AmbiguousDecimal
 
 __all__ = ["ScanUnsupported", "ScannedSales", "scan_database", "scan_sales"]
@@ -225,24 +225,6 @@ def _classify(connection, roles: _Roles, as_of) -> None:
     connection.execute("CREATE TEMP VIEW used AS SELECT * FROM counted WHERE reason = -1")
 
 
-def _accounting(connection, as_of, has_profit: bool) -> Accounting:
-    found = {reason: (count, examples) for reason, count, examples in connection.execute(
-        "SELECT reason, count(*), min(row, 5) FROM counted GROUP BY reason").fetchall()}
-    read = sum(count for count, _ in found.values())
-    purchases, returns = connection.execute(
-        "SELECT count(*) FILTER (WHERE amount > 0), count(*) FILTER (WHERE amount < 0) FROM used").fetchone()
-    exclusions = {reason: Exclusion(*found.get(position, (0, []))) for reason, position in _REASON.items()}
-    flags = dict(zip(ADJUSTMENTS, ("control", "cut"))) | ({PROFIT_UNKNOWN: "profit IS NULL"} if has_profit else {})
-    adjustments = {}
-    for name, condition in flags.items():
-        count, examples = connection.execute(
-            f"SELECT count(*), coalesce(min(row, 5), []) FROM used WHERE {condition}").fetchone()
-        adjustments[name] = Exclusion(count, [int(r) for r in examples])
-    for exclusion in exclusions.values():
-        exclusion.example_rows = sorted(int(r) for r in exclusion.example_rows)
-    return Accounting(read, purchases, returns, exclusions, adjustments, as_of=str(_day(as_of).date()))
-
-
 def scan_sales(path: str | Path, *, columns=None, dayfirst: bool | None = None, encoding: str | None = None,
                decimal: str | None = None, as_of=None, memory: str | None = None, spill_dir: str | None = None,
                progress=None) -> ScannedSales:
@@ -340,16 +322,12 @@ def _scan(open_source, path: Path | None, label: str | None, *, columns, dayfirs
         roles = _roles(Mapper(connection, "raw"), where, headers, types, found, dayfirst, decimal)
         say("DuckDB: reading and classifying every row…")
         _classify(connection, roles, as_of)
-        accounting = _accounting(connection, as_of, roles.profit is not None)
+        accounting = scanned_accounting(connection, str(_day(as_of).date()), roles.profit is not None)
         if raw.malformed_count:
             accounting.add_malformed(raw.malformed_lines, raw.malformed_count)
         if accounting.purchases == 0:
             raise InputError(no_usable_rows(accounting, f'"{headers[found.positions[cols.DATE]]}"'), file=where)
-        connection.execute("""
-            CREATE TEMP TABLE codes AS
-            SELECT customer_key, (row_number() OVER (ORDER BY first_row) - 1)::INTEGER AS code
-            FROM (SELECT customer_key, min(row) AS first_row FROM used GROUP BY customer_key)""")
-        order = connection.execute("SELECT customer_key FROM codes ORDER BY code").df()["customer_key"].to_numpy()
+        order = customer_codes(connection)
         first_date, last_date = connection.execute("SELECT min(ts), max(ts) FROM used").fetchone()
     except BaseException:
         connection.close()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -81,13 +82,16 @@ def check_profit(has_profit: bool, unknown: int, examples) -> None:
                          "their cost or profit cell is blank or not a number; fill them in, or use --value revenue")
 
 
+NO_PURCHASES = "the data holds no purchases"
+
+
 def analyse(transactions: pd.DataFrame, options: ReportOptions | None = None, sales: SalesData | None = None,
             progress: Progress | None = None) -> RetentionReport:
     """Every figure and table of the report, from clean transactions."""
     options = (options or ReportOptions()).validated()
     started = time.perf_counter()
     if not (transactions["amount"] > 0).any():
-        raise UsageError("the data holds no purchases")
+        raise UsageError(NO_PURCHASES)
     first_date, last_date = transactions["date"].min(), transactions["date"].max()
     month, mid_month = report_month(options, first_date, last_date)
     if options.value == "profit":
@@ -237,14 +241,15 @@ def create_report(
                           {"report": Path(output), "JSON summary": json_path and Path(json_path)})
     started = time.perf_counter()
     reading = {"columns": columns, "dayfirst": dayfirst, "decimal": decimal, "as_of": as_of, "progress": progress}
+    split_folder = split_by and (Path(split_dir) if split_dir else
+                                 Path(output).with_name(f"{Path(output).stem}_by_{split_by}"))
     report = None
-    if scan_wanted(None if source is not None else Path(sales_file), options.engine, split_by):
+    if scan_wanted(None if source is not None else Path(sales_file), options.engine):
         if source is not None:
-            report = _from_scan(lambda **scanning: scan_database(source, table=table, query=query, **scanning),
-                                options, reading)
+            scan = partial(scan_database, source, table=table, query=query)
         else:
-            report = _from_scan(lambda **scanning: scan_sales(Path(sales_file), encoding=encoding, **scanning),
-                                options, reading)
+            scan = partial(scan_sales, Path(sales_file), encoding=encoding)
+        report = _from_scan(scan, options, reading, output, split_by, split_folder)
     if report is None:
         if source is not None:
             sales = read_database(source, table=table, query=query, **reading)
@@ -254,35 +259,50 @@ def create_report(
         options = replace(options, engine=engine_in_memory(sales_file and Path(sales_file), options.engine))
         report = analyse(sales.transactions, options, sales, progress)
         report.timings["read"] = read_seconds
-    if progress:
-        progress(f"Writing {Path(output).name}…")
-    write_workbook(report, output, progress)
-    if split_by is not None:
-        from .split import write_split
+        _write(report, output, progress)
+        if split_by is not None:
+            from .split import write_split
 
-        folder = Path(split_dir) if split_dir else Path(output).with_name(f"{Path(output).stem}_by_{split_by}")
-        if progress:
-            progress(f"Writing one workbook per {split_by} into {folder}…")
-        report.split = write_split(report, sales.transactions, split_by, folder, progress)
+            _say_split(progress, split_by, split_folder)
+            report.split = write_split(report, sales.transactions, split_by, split_folder, progress)
     if json_path is not None:
         write_summary_json(report, json_path)
     return report
 
 
-def _from_scan(scan, options: ReportOptions, reading: dict) -> RetentionReport | None:
-    """The report from sales DuckDB scans out of core (``scan(**arguments)`` gives the scanned sales); None where
-    a column needs the in-memory reader."""
+def _write(report: RetentionReport, output, progress) -> None:
+    if progress:
+        progress(f"Writing {Path(output).name}…")
+    write_workbook(report, output, progress)
+
+
+def _say_split(progress, split_by: str, folder: Path) -> None:
+    if progress:
+        progress(f"Writing one workbook per {split_by} into {folder}…")
+
+
+def _from_scan(scan, options: ReportOptions, reading: dict, output, split_by: str | None,
+               split_folder: Path | None) -> RetentionReport | None:
+    """The report from sales DuckDB scans out of core (``scan(**arguments)`` gives the scanned sales), written
+    with its split into workbooks per group; None where a column needs the in-memory reader."""
     started = time.perf_counter()
+    progress = reading["progress"]
     try:
         scanned = scan(memory=options.memory_limit, **reading)
     except ScanUnsupported as reason:
-        if reading["progress"]:
-            reading["progress"](f"DuckDB cannot scan {reason}; reading the rows in memory instead…")
+        if progress:
+            progress(f"DuckDB cannot scan {reason}; reading the rows in memory instead…")
         return None
     try:
         scan_seconds = time.perf_counter() - started
-        report = analyse_scanned(scanned, options, reading["progress"])
+        report = analyse_scanned(scanned, options, progress)
+        report.timings["read"] = scan_seconds
+        _write(report, output, progress)
+        if split_by is not None:
+            from .split import write_split_scanned
+
+            _say_split(progress, split_by, split_folder)
+            report.split = write_split_scanned(report, scanned, split_by, split_folder, progress)
     finally:
         scanned.close()
-    report.timings["read"] = scan_seconds
     return report

@@ -19,15 +19,16 @@ from . import sources
 from .activity import month_number
 from .accounting import PROFIT_UNKNOWN
 from .csvfile import estimated_rows
+from .errors import UsageError
 from .groups import MISSING, group_figures
 from .rawtable import CSV_SUFFIXES, PARQUET_SUFFIXES
 
 AUTO_SCAN_ROWS = 2_000_000
 
 
-def scan_wanted(path: Path | None, engine: str, split_by: str | None) -> bool:
+def scan_wanted(path: Path | None, engine: str) -> bool:
     """Whether the sales at ``path`` (None: a database) are scanned in DuckDB rather than read into memory."""
-    if engine == "pandas" or split_by is not None:  # split workbooks need the rows in memory
+    if engine == "pandas":
         return False
     if path is None:  # a database's rows may be any number: DuckDB takes them as they stream
         return True
@@ -58,8 +59,10 @@ def engine_in_memory(path: Path | None, engine: str) -> str:
 
 def analyse_scanned(scanned, options, progress=None):
     """Every figure and table of the report from scanned sales (see :func:`retention_xl.report.analyse`)."""
-    from .report import DataSource, analyse_table, check_profit, report_month
+    from .report import NO_PURCHASES, DataSource, analyse_table, check_profit, report_month
 
+    if scanned.sales.accounting.purchases == 0:  # one group's rows may hold returns only
+        raise UsageError(NO_PURCHASES)
     say = progress or (lambda message: None)
     started = time.perf_counter()
     options = options.validated()

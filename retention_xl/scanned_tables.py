@@ -9,17 +9,49 @@ from __future__ import annotations
 
 import shutil
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .accounting import ADJUSTMENTS, EXCLUSION_REASONS, PROFIT_UNKNOWN, Accounting, Exclusion
 from .activity import NO_DAY, CustomerMonths, month_number
 from .engine_sql import FIRST_DAYS_SQL, MONTH_DTYPES, MONTHS_SQL, months_sql, table_from_results
 
 _MONTH_TYPES = {column: dtype for column, dtype in MONTH_DTYPES.items() if column != "customer"}
 _SEVERAL, _NO_ROWS = -2, -3  # a customer's group code where they bought at several groups; where they have no rows
+
+
+def scanned_accounting(connection, as_of: str, has_profit: bool, where: str = "true") -> Accounting:
+    """The accounting of the ``counted`` rows (those ``where`` holds): each reason's count and first rows."""
+    found = {reason: (count, examples) for reason, count, examples in connection.execute(
+        f"SELECT reason, count(*), min(row, 5) FROM counted WHERE {where} GROUP BY reason").fetchall()}
+    read = sum(count for count, _ in found.values())
+    purchases, returns = connection.execute(f"""
+        SELECT count(*) FILTER (WHERE amount > 0), count(*) FILTER (WHERE amount < 0)
+        FROM counted WHERE reason = -1 AND {where}""").fetchone()
+    exclusions = {reason: Exclusion(*found.get(position, (0, []))) for position, reason in enumerate(EXCLUSION_REASONS)}
+    flags = dict(zip(ADJUSTMENTS, ("control", "cut"))) | ({PROFIT_UNKNOWN: "profit IS NULL"} if has_profit else {})
+    adjustments = {}
+    for name, condition in flags.items():
+        count, examples = connection.execute(f"""
+            SELECT count(*), coalesce(min(row, 5), []) FROM counted
+            WHERE reason = -1 AND {where} AND {condition}""").fetchone()
+        adjustments[name] = Exclusion(count, [int(r) for r in examples])
+    for exclusion in exclusions.values():
+        exclusion.example_rows = sorted(int(r) for r in exclusion.example_rows)
+    return Accounting(read, purchases, returns, exclusions, adjustments, as_of=as_of)
+
+
+def customer_codes(connection) -> np.ndarray:
+    """Number the customers of the ``used`` rows in order of their first row (the ``codes`` table); returns
+    their keys in that order."""
+    connection.execute("""
+        CREATE OR REPLACE TEMP TABLE codes AS
+        SELECT customer_key, (row_number() OVER (ORDER BY first_row) - 1)::INTEGER AS code
+        FROM (SELECT customer_key, min(row) AS first_row FROM used GROUP BY customer_key)""")
+    return connection.execute("SELECT customer_key FROM codes ORDER BY code").df()["customer_key"].to_numpy()
 
 
 @dataclass
@@ -49,6 +81,38 @@ class ScannedSales:
         self.connection.close()
         if self.spill:
             shutil.rmtree(self.spill, ignore_errors=True)
+
+    def groups_in_order(self, role: str) -> list:
+        """The codes of group column ``role`` among the used rows (None: rows without one), in order of their
+        first row."""
+        found = self.connection.execute(f"""
+            SELECT g_{role} FROM used GROUP BY g_{role} ORDER BY min(row)""").fetchall()
+        return [code for code, in found]
+
+    def cluster_by(self, role: str) -> None:
+        """Keep the counted rows ordered by group column ``role``, so that the queries of :meth:`of_group` read
+        that group's rows alone: DuckDB skips the blocks of rows whose least and greatest code exclude it."""
+        self.connection.execute(f"CREATE OR REPLACE TABLE by_group AS SELECT * FROM counted ORDER BY g_{role}")
+        self.connection.execute("CREATE OR REPLACE TEMP VIEW counted AS SELECT * FROM by_group")
+
+    def of_group(self, role: str, code: int | None, display: str) -> ScannedSales:
+        """The same scan seen from one group: the rows whose ``role`` has ``code`` (None: none), their accounting
+        and customers, as the in-memory reader sees that group (:meth:`.SalesData.of_group`).
+
+        The group's views replace the chain's on the connection, so the chain's tables must be done;
+        groups are taken one after another. The group shares the chain's connection and temporary
+        folder: only the chain's scan is closed.
+        """
+        condition = f"g_{role} IS NULL" if code is None else f"g_{role} = {int(code)}"
+        self.connection.execute(f"CREATE OR REPLACE TEMP VIEW used AS SELECT * FROM counted WHERE reason = -1 AND {condition}")
+        order = customer_codes(self.connection)
+        first_date, last_date = self.connection.execute("SELECT min(ts), max(ts) FROM used").fetchone()
+        accounting = scanned_accounting(self.connection, self.sales.accounting.as_of, self.has_profit, condition)
+        return replace(self, sales=replace(self.sales, accounting=accounting, group=display),
+                       first_date=pd.Timestamp(first_date), last_date=pd.Timestamp(last_date),
+                       customer_ids=[self.customer_labels[key] for key in order],
+                       group_labels={other: labels for other, labels in self.group_labels.items() if other != role},
+                       rows_until=None)
 
     def _rows(self, until: pd.Period) -> None:
         """The view the shared SQL reads: used rows up to the end of ``until``, keyed by customer key, with groups.

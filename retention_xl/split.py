@@ -13,6 +13,7 @@ import os
 import re
 import unicodedata
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -87,6 +88,35 @@ def _write_one(rows: pd.DataFrame, options, path: Path, sales=None) -> str | Non
     return None
 
 
+def _check_role(role: str, present: bool) -> None:
+    if role not in GROUP_ROLES:
+        raise UsageError(f"--split-by must be one of {', '.join(GROUP_ROLES)}, got {role!r}")
+    if not present:
+        raise UsageError(f"--split-by {role}: the sales file has no {role} column; name it with --{role}")
+
+
+def _plan(report, role: str, values: list, folder: Path) -> tuple[list[tuple[str, object]], dict[str, str], object]:
+    """(display name, value) of each group in order, their file names, and the options of every group's report."""
+    folder.mkdir(parents=True, exist_ok=True)
+    words = labels(report.options.language)
+    groups = [(words[f"group.missing.{role}"] if pd.isna(value) else str(value), value) for value in values]
+    # The window is already the chain's; a salesperson's Actions sheet is their call list.
+    options = replace(report.options, month=str(report.month), call_list=role == "salesperson")
+    return groups, file_names([display for display, _ in groups]), options
+
+
+def _result(folder: Path, names: dict[str, str], outcomes, progress) -> SplitResult:
+    result = SplitResult(folder)
+    for display, failure in outcomes:
+        if progress:
+            progress(f"  {names[display]}")
+        if failure is None:
+            result.files[names[display]] = display
+        else:
+            result.failed[display] = failure
+    return result
+
+
 def write_split(report, transactions: pd.DataFrame, role: str, folder: Path, progress=None,
                 workers: int | None = None) -> SplitResult:
     """One workbook per value of column ``role`` in ``folder``, each the report of that group's rows alone.
@@ -94,19 +124,9 @@ def write_split(report, transactions: pd.DataFrame, role: str, folder: Path, pro
     The workbooks are written by ``workers`` processes (default: one per core); each is
     written atomically, as the chain's own report is.
     """
-    if role not in GROUP_ROLES:
-        raise UsageError(f"--split-by must be one of {', '.join(GROUP_ROLES)}, got {role!r}")
-    if role not in transactions:
-        raise UsageError(f"--split-by {role}: the sales file has no {role} column; name it with --{role}")
-    folder.mkdir(parents=True, exist_ok=True)
-    words = labels(report.options.language)
+    _check_role(role, role in transactions)
     keys = transactions[role]
-    groups = [(words[f"group.missing.{role}"] if pd.isna(value) else str(value), value)
-              for value in keys.drop_duplicates().tolist()]
-    names = file_names([display for display, _ in groups])
-    # The window is already the chain's; a salesperson's Actions sheet is their call list.
-    options = replace(report.options, month=str(report.month), call_list=role == "salesperson")
-    result = SplitResult(folder)
+    groups, names, options = _plan(report, role, keys.drop_duplicates().tolist(), folder)
 
     def work(display, value) -> tuple:
         """The arguments of :func:`_write_one` for one group."""
@@ -119,20 +139,59 @@ def write_split(report, transactions: pd.DataFrame, role: str, folder: Path, pro
     if workers == 1 or len(groups) == 1:
         outcomes = ((display, _write_one(*work(display, value))) for display, value in groups)
     else:
-        # Fresh interpreters rather than forks: a fork of a process whose Arrow threads hold a lock can hang.
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
-        try:
+        with _processes(workers) as pool:
             futures = [(display, pool.submit(_write_one, *work(display, value))) for display, value in groups]
             outcomes = [(display, future.result()) for display, future in futures]
-        except BaseException:  # interrupted or terminated: no new workbook is started
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
-        pool.shutdown()
-    for display, failure in outcomes:
-        if progress:
-            progress(f"  {names[display]}")
-        if failure is None:
-            result.files[names[display]] = display
-        else:
-            result.failed[display] = failure
-    return result
+    return _result(folder, names, outcomes, progress)
+
+
+def write_split_scanned(report, scanned, role: str, folder: Path, progress=None,
+                        workers: int | None = None) -> SplitResult:
+    """:func:`write_split` for sales DuckDB scanned (:class:`~retention_xl.scanned_tables.ScannedSales`): each
+    group's report is computed from its rows in DuckDB, one group after another, the rows never in Python,
+    while ``workers`` processes (default: one per core) write the workbooks of the groups computed so far."""
+    from .scanned_report import analyse_scanned
+
+    _check_role(role, role in scanned.group_labels)
+    codes = scanned.groups_in_order(role)
+    group_labels = scanned.group_labels[role]
+    groups, names, options = _plan(report, role, [None if code is None else group_labels[code] for code in codes],
+                                   folder)
+    scanned.cluster_by(role)
+    with _processes(workers or os.cpu_count() or 1) as pool:
+        pending = []
+        for code, (display, _) in zip(codes, groups):
+            if progress:
+                progress(f"  {names[display]}")
+            try:
+                group_report = analyse_scanned(scanned.of_group(role, code, display), options)
+            except RetentionXLError as error:  # one group's failure loses none of the others
+                pending.append((display, str(error)))
+                continue
+            pending.append((display, pool.submit(_write_report, group_report, folder / names[display])))
+        outcomes = [(display, job if isinstance(job, str) else job.result()) for display, job in pending]
+    return _result(folder, names, outcomes, None)
+
+
+def _write_report(report, path: Path) -> str | None:
+    """Write one group's workbook; the reason it could not be written, or None."""
+    from .report import write_workbook
+
+    try:
+        write_workbook(report, path)
+    except RetentionXLError as error:
+        return str(error)
+    return None
+
+
+@contextmanager
+def _processes(count: int):
+    """A pool of ``count`` worker processes that, on an error or interruption, starts no new work."""
+    # Fresh interpreters rather than forks: a fork of a process whose Arrow threads hold a lock can hang.
+    pool = ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        yield pool
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown()

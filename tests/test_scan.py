@@ -197,18 +197,17 @@ def test_auto_scans_folders_and_large_files_only(tmp_path, monkeypatch):
     rows = pd.DataFrame({"customer": ["a", "b"], "date": pd.to_datetime(["2024-03-01", "2024-03-02"]),
                          "amount": [1.0, 2.0]})
     rows.to_parquet(tmp_path / "small.parquet")
-    assert not scanned_report.scan_wanted(tmp_path / "small.parquet", "auto", None)
-    assert scanned_report.scan_wanted(tmp_path / "small.parquet", "duckdb", None)
-    assert scanned_report.scan_wanted(tmp_path, "auto", None)
-    assert scanned_report.scan_wanted(Path(str(tmp_path / "*.parquet")), "auto", None)
-    assert not scanned_report.scan_wanted(tmp_path, "auto", "store")  # split workbooks read in memory
+    assert not scanned_report.scan_wanted(tmp_path / "small.parquet", "auto")
+    assert scanned_report.scan_wanted(tmp_path / "small.parquet", "duckdb")
+    assert scanned_report.scan_wanted(tmp_path, "auto")
+    assert scanned_report.scan_wanted(Path(str(tmp_path / "*.parquet")), "auto")
     rows.to_csv(tmp_path / "small.csv", index=False)
-    assert not scanned_report.scan_wanted(tmp_path / "small.csv", "auto", None)
-    assert scanned_report.scan_wanted(tmp_path / "small.csv", "duckdb", None)
-    assert not scanned_report.scan_wanted(SAMPLE, "duckdb", None)  # a workbook is read in memory
+    assert not scanned_report.scan_wanted(tmp_path / "small.csv", "auto")
+    assert scanned_report.scan_wanted(tmp_path / "small.csv", "duckdb")
+    assert not scanned_report.scan_wanted(SAMPLE, "duckdb")  # a workbook is read in memory
     monkeypatch.setattr(scanned_report, "AUTO_SCAN_ROWS", 1)
-    assert scanned_report.scan_wanted(tmp_path / "small.parquet", "auto", None)
-    assert scanned_report.scan_wanted(tmp_path / "small.csv", "auto", None)
+    assert scanned_report.scan_wanted(tmp_path / "small.parquet", "auto")
+    assert scanned_report.scan_wanted(tmp_path / "small.csv", "auto")
 
 
 def test_the_lines_of_a_large_csv_file_are_estimated_from_its_first_megabyte(tmp_path):
@@ -357,3 +356,44 @@ def test_a_result_fetched_a_chunk_at_a_time_is_the_whole_result():
     pd.testing.assert_frame_equal(chunked, connection.execute(query).df())
     empty = _fetched(connection.execute(f"{query} LIMIT 0"))
     assert empty.empty and list(empty.columns) == ["customer", "amount"]
+
+
+def _cell_values(path: Path) -> list:
+    """Every cell's value, sheet by sheet; the minute the workbook was written left out."""
+    import re
+
+    import openpyxl
+
+    def value(cell):
+        return re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d", "(written)", cell.value) if isinstance(cell.value, str) \
+            else cell.value
+
+    return [[[value(cell) for cell in row] for row in sheet.iter_rows()] for sheet in openpyxl.load_workbook(path)]
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+def test_workbooks_split_by_store_from_the_scan_are_those_from_memory(engine, tmp_path):
+    """Each store's workbook from the scanned rows, one store after another in DuckDB (aggregated by DuckDB or
+    Spark), is the workbook computed in memory from that store's rows: every cell, its accounting with example
+    rows included (money to the cent: another engine may add in another order)."""
+    rows = pd.read_excel(SAMPLE, header=1)
+    extra = pd.DataFrame([
+        ("X1", "2024-11-03", "M09001", "散客", None, "茶", 1, 30, 30),            # no store: a group of its own
+        ("X2", "2024-12-04", "M09001", "散客", None, "茶", 1, 45, 45),
+        ("X3", "not a date", "M00001", "张", "杭州湖滨店", "茶", 1, 10, 10),        # set aside in its store's accounting
+        ("X4", "2024-10-05", "M09002", "退", "快闪店", "茶", -1, 20, -20),          # a store with a return only
+    ], columns=rows.columns)
+    frame = pd.concat([rows, extra], ignore_index=True).astype({"订单日期": str})
+    path = tmp_path / "sales.parquet"
+    frame.to_parquet(path, index=False)
+    splits = {}
+    for each in ("pandas", engine):
+        report = create_report(path, tmp_path / f"{each}.xlsx", ReportOptions(engine=each, language="en"),
+                               as_of=AS_OF, split_by="store")
+        splits[each] = report.split
+        if each == engine:
+            assert report.sales.transactions.empty  # the rows stayed in DuckDB
+    assert splits[engine].failed == splits["pandas"].failed == {"快闪店": "the data holds no purchases"}
+    assert splits[engine].files == splits["pandas"].files and len(splits["pandas"].files) == 7
+    for name in splits["pandas"].files:
+        assert_close(_cell_values(splits[engine].folder / name), _cell_values(splits["pandas"].folder / name))

@@ -80,7 +80,7 @@ def test_a_folder_of_csv_files_each_in_its_own_form(sample, tmp_path):
     from_folder = read_sales(folder, as_of="2026-01-01")
     assert from_folder.accounting.rows_read == len(rows) + 3 and from_folder.accounting.balances()
     assert _figures(from_folder) == _figures(sample)
-    assert scan_wanted(folder, "auto", None)  # CSV files are scanned by DuckDB, as Parquet files are
+    assert scan_wanted(folder, "auto")  # CSV files are scanned by DuckDB, as Parquet files are
     summaries = {}
     for engine in ("pandas", "auto"):
         output = tmp_path / f"{engine}.xlsx"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import codecs
 import csv
+import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -302,43 +304,57 @@ class CsvAsParquet:
     """CSV files written as Parquet files (:func:`csv_as_parquet`): what the reader found on the way."""
 
     files: list[Path]
+    offsets: list[int]          # per Parquet file: what its rows' numbers add up to across the files
     columns: dict[str, str]     # role -> its Parquet column, named after the first file's header
     header_row: int             # of the first file, counted from 1
-    malformed_lines: list[int]  # numbered as data lines across the files, as the rows are
+    malformed_lines: list[int]  # numbered as the rows are
     malformed_count: int
 
 
 def csv_as_parquet(files: list[Path], mapping: dict[str, str], encoding: str | None, folder: Path, *,
-                   lone_file: bool, progress=None) -> CsvAsParquet:
+                   lone_file: bool, progress=None, workers: int | None = None) -> CsvAsParquet:
     """Write the CSV ``files`` (a ``lone_file``, or a folder's or glob's in path order) as Parquet files in ``folder``.
 
     The rows are those :func:`read_csv_table` and :func:`read_csv_files` read: each file with
     its own encoding, separator, header row and malformed lines, every value as Arrow or the
-    line-by-line reader gives it (typed or text) and a :data:`ROW_COLUMN` with the row's
-    number as those readers give it (a lone file's line; else its data line across the
-    files). Only a chunk of rows is in memory at a time, so that DuckDB can scan a file of
-    any size out of core.
+    line-by-line reader gives it (typed or text), and a :data:`ROW_COLUMN` which, plus the
+    file's offset, is the row's number as those readers give it (a lone file's line; else
+    its data line across the files). Only a chunk of rows per file is in memory at a time,
+    so that DuckDB can scan files of any size out of core; ``workers`` threads (default: one
+    per core) write several files at once.
     """
     say = progress or (lambda message: None)
-    first: _Layout | None = None
-    written, malformed = [], []
-    offset = 0
-    for number, path in enumerate(files):
-        layout = _layout(path, mapping, encoding)
-        first = first or layout
-        _check_same_roles(path, list(layout.role_of.values()), first.path, list(first.role_of.values()))
-        if path.stat().st_size > 1 << 26:
-            say(f"Writing {path.name} ({path.stat().st_size / 1e6:,.0f} MB) as Parquet for DuckDB…")
-        names = _column_names(first)  # every file's columns take the first file's names
-        if lone_file:
-            offset = layout.first_line - 1
+    layouts = [_layout(path, mapping, encoding) for path in files]
+    first = layouts[0]
+    for layout in layouts[1:]:
+        _check_same_roles(layout.path, list(layout.role_of.values()), first.path, list(first.role_of.values()))
+    names = _column_names(first)  # every file's columns take the first file's names
+
+    def convert(number: int, layout: _Layout) -> tuple[Path, int, list[int]]:
+        if layout.path.stat().st_size > 1 << 26:
+            say(f"Writing {layout.path.name} ({layout.path.stat().st_size / 1e6:,.0f} MB) as Parquet for DuckDB…")
         target = folder / f"{number:06d}.parquet"
-        lines: list[int] = []
-        last = _write_parquet(layout, target, [names[role] for role in layout.role_of.values()], offset, lines)
-        malformed += [line - layout.first_line + 1 + offset for line in lines]
-        offset += max([last, *lines]) - layout.first_line + 1
+        malformed: list[int] = []
+        # A lone file's rows are numbered by line, the files of a folder by data line within each file.
+        start = layout.first_line - 1 if lone_file else 0
+        last = _write_parquet(layout, target, [names[role] for role in layout.role_of.values()], start, malformed)
+        return target, max([last, *malformed]), malformed
+
+    with ThreadPoolExecutor(workers or os.cpu_count() or 1) as pool:
+        try:
+            results = [job.result() for job in [pool.submit(convert, n, layout) for n, layout in enumerate(layouts)]]
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+    written, offsets, malformed = [], [], []
+    offset = 0
+    for layout, (target, last, lines) in zip(layouts, results):
+        start = layout.first_line - 1 if lone_file else 0
         written.append(target)
-    return CsvAsParquet(written, _column_names(first), first.found.header_row + 1, malformed, len(malformed))
+        offsets.append(offset)
+        malformed += [line - layout.first_line + 1 + start + offset for line in lines]
+        offset += last - layout.first_line + 1
+    return CsvAsParquet(written, offsets, names, first.found.header_row + 1, malformed, len(malformed))
 
 
 def _column_names(layout: _Layout) -> dict[str, str]:
@@ -352,7 +368,7 @@ def _column_names(layout: _Layout) -> dict[str, str]:
 
 def _write_parquet(layout: _Layout, target: Path, names: list[str], offset: int, malformed: list[int]) -> int:
     """Write the rows of ``layout``'s file to ``target``; returns the last line read (malformed lines go into
-    ``malformed``). Rows are numbered from ``offset`` + 1 by data line."""
+    ``malformed``). Rows are numbered by data line from ``offset`` + 1."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 

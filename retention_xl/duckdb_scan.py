@@ -99,9 +99,13 @@ def _csv_source(connection, spill: Path, files: list[Path], lone_file: bool, map
     folder = spill / "csv"
     folder.mkdir()
     written = csv_as_parquet(files, mapping, encoding, folder, lone_file=lone_file, progress=say)
+    connection.register("rx_files", pd.DataFrame({"name": [str(f) for f in written.files], "first": written.offsets}))
     listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in written.files)
     # By name: a column Arrow typed in one file and read as text in another becomes text, as in memory.
-    connection.execute(f"CREATE TEMP VIEW raw AS SELECT * FROM read_parquet([{listed}], union_by_name = true)")
+    connection.execute(f"""
+        CREATE TEMP VIEW raw AS
+        SELECT s.* EXCLUDE ({_ROW}, {_FILE}), s.{_ROW} + f.first AS {_ROW}
+        FROM read_parquet([{listed}], filename = '{_FILE}', union_by_name = true) s JOIN rx_files f ON f.name = s.{_FILE}""")
     described = _described(connection, (_ROW,))
     found = cols.ColumnMap(0, {role: described.headers.index(name) for role, name in written.columns.items()},
                            described.headers)

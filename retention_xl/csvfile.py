@@ -6,6 +6,7 @@ import codecs
 import csv
 import os
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -330,6 +331,8 @@ def csv_as_parquet(files: list[Path], mapping: dict[str, str], encoding: str | N
         _check_same_roles(layout.path, list(layout.role_of.values()), first.path, list(first.role_of.values()))
     names = _column_names(first)  # every file's columns take the first file's names
 
+    stopping = threading.Event()
+
     def convert(number: int, layout: _Layout) -> tuple[Path, int, list[int]]:
         if layout.path.stat().st_size > 1 << 26:
             say(f"Writing {layout.path.name} ({layout.path.stat().st_size / 1e6:,.0f} MB) as Parquet for DuckDB…")
@@ -337,13 +340,15 @@ def csv_as_parquet(files: list[Path], mapping: dict[str, str], encoding: str | N
         malformed: list[int] = []
         # A lone file's rows are numbered by line, the files of a folder by data line within each file.
         start = layout.first_line - 1 if lone_file else 0
-        last = _write_parquet(layout, target, [names[role] for role in layout.role_of.values()], start, malformed)
+        last = _write_parquet(layout, target, [names[role] for role in layout.role_of.values()], start, malformed,
+                              stopping)
         return target, max([last, *malformed]), malformed
 
     with ThreadPoolExecutor(workers or os.cpu_count() or 1) as pool:
         try:
             results = [job.result() for job in [pool.submit(convert, n, layout) for n, layout in enumerate(layouts)]]
-        except BaseException:
+        except BaseException:  # an error, Ctrl-C or SIGTERM: the other files stop at their next block
+            stopping.set()
             pool.shutdown(wait=True, cancel_futures=True)
             raise
     written, offsets, malformed = [], [], []
@@ -366,13 +371,16 @@ def _column_names(layout: _Layout) -> dict[str, str]:
     return names
 
 
-def _write_parquet(layout: _Layout, target: Path, names: list[str], offset: int, malformed: list[int]) -> int:
+def _write_parquet(layout: _Layout, target: Path, names: list[str], offset: int, malformed: list[int],
+                   stopping: threading.Event) -> int:
     """Write the rows of ``layout``'s file to ``target``; returns the last line read (malformed lines go into
-    ``malformed``). Rows are numbered by data line from ``offset`` + 1."""
+    ``malformed``). Rows are numbered by data line from ``offset`` + 1. Ends early once ``stopping`` is set."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     def numbered(arrays: list, lines: np.ndarray):
+        if stopping.is_set():
+            raise InterruptedError("stopped")
         return pa.table(arrays + [pa.array(lines - layout.first_line + 1 + offset, pa.int64())],
                         names=names + [ROW_COLUMN])
 

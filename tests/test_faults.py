@@ -149,3 +149,31 @@ def test_a_signal_while_writing_one_workbook_per_store(tmp_path):
     assert leftovers(tmp_path) == [] and (not folder.exists() or leftovers(folder) == [])
     for workbook in folder.glob("*.xlsx") if folder.exists() else []:
         openpyxl.load_workbook(workbook)  # every workbook there is complete
+
+
+def test_a_signal_while_csv_files_become_parquet_leaves_no_temporary_folder(million_rows, tmp_path):
+    """CSV files are written as Parquet into the scan's temporary folder, two at a time: a signal stops both and
+    the folder goes with them."""
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    table = pq.read_table(million_rows)
+    import pyarrow.csv as pacsv
+
+    for number in range(2):
+        pacsv.write_csv(table, exports / f"sales-{number}.csv")
+    spill = tmp_path / "tmp"
+    spill.mkdir()
+    output = tmp_path / "report.xlsx"
+    process = subprocess.Popen(command(exports, output), stderr=subprocess.PIPE, text=True, cwd=REPO,
+                               env={**os.environ, "TMPDIR": str(spill)})
+    seen = []
+    for line in process.stderr:
+        seen.append(line)
+        if "into Parquet for DuckDB" in line:
+            time.sleep(0.3)
+            process.send_signal(signal.SIGTERM)
+            break
+    rest = process.stderr.read()
+    assert process.wait(timeout=60) == 143, seen + [rest]
+    assert rest.strip().endswith("no report was written"), rest
+    assert not output.exists() and list(spill.iterdir()) == []

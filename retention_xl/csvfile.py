@@ -24,7 +24,11 @@ csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 
 def estimated_rows(path: Path, sample_size: int = 1 << 20) -> int:
-    """About how many lines a CSV file has, from the mean length of those in its first megabyte."""
+    """About how many lines a CSV file has, from the mean length of those in its first megabyte.
+
+    >>> estimated_rows(Path("benchmarks/out/sales_10000000.csv"))                     # doctest: +SKIP
+    10713003
+    """
     with path.open("rb") as handle:
         sample = handle.read(sample_size)
     if len(sample) < sample_size:
@@ -264,8 +268,8 @@ def _arrow_options(layout: _Layout, column_types: dict, invalid: list):
         invalid.append(row)
         return "skip"
 
-    read_options = pacsv.ReadOptions(encoding=layout.encoding.replace("-sig", ""), skip_rows=layout.found.header_row + 1,
-                                     column_names=[f"c{i}" for i in range(layout.width)], block_size=ARROW_BLOCK_BYTES)
+    read_options = pacsv.ReadOptions(encoding=layout.encoding.replace("-sig", ""),
+                                     skip_rows=layout.found.header_row + 1, column_names=[f"c{i}" for i in range(layout.width)], block_size=ARROW_BLOCK_BYTES)
     parse_options = pacsv.ParseOptions(delimiter=layout.delimiter, invalid_row_handler=skip)
     # Only an empty field is missing: "NaN" or "N/A" are values the cleaning rules judge.
     convert_options = pacsv.ConvertOptions(include_columns=[f"c{i}" for i in layout.role_of],
@@ -323,6 +327,11 @@ def csv_as_parquet(files: list[Path], mapping: dict[str, str], encoding: str | N
     its data line across the files). Only a chunk of rows per file is in memory at a time,
     so that DuckDB can scan files of any size out of core; ``workers`` threads (default: one
     per core) write several files at once.
+
+    >>> files = sorted(Path("exports").glob("*.csv"))                                  # doctest: +SKIP
+    >>> written = csv_as_parquet(files, {}, None, Path("tmp"), lone_file=False)       # doctest: +SKIP
+    >>> written.files[0].name, written.offsets[:2], written.malformed_count           # doctest: +SKIP
+    ('000000.parquet', [0, 70], 0)
     """
     say = progress or (lambda message: None)
     layouts = [_layout(path, mapping, encoding) for path in files]
@@ -425,7 +434,8 @@ def _arrow_csv_to_parquet(layout: _Layout, target: Path, numbered) -> int | None
                     if invalid:
                         return None
                     table = nan_as_infinite(pa.Table.from_batches([batch]))
-                    writer.write_table(numbered(table.columns, np.arange(rows, rows + batch.num_rows) + layout.first_line))
+                    lines = np.arange(rows, rows + batch.num_rows) + layout.first_line
+                    writer.write_table(numbered(table.columns, lines))
                     rows += batch.num_rows
             return None if invalid else rows
         except (pa.ArrowInvalid, UnicodeDecodeError) as error:

@@ -105,7 +105,8 @@ def _csv_source(connection, spill: Path, files: list[Path], lone_file: bool, map
     connection.execute(f"""
         CREATE TEMP VIEW raw AS
         SELECT s.* EXCLUDE ({_ROW}, {_FILE}), s.{_ROW} + f.first AS {_ROW}
-        FROM read_parquet([{listed}], filename = '{_FILE}', union_by_name = true) s JOIN rx_files f ON f.name = s.{_FILE}""")
+        FROM read_parquet([{listed}], filename = '{_FILE}', union_by_name = true) s
+        JOIN rx_files f ON f.name = s.{_FILE}""")
     described = _described(connection, (_ROW,))
     found = cols.ColumnMap(0, {role: described.headers.index(name) for role, name in written.columns.items()},
                            described.headers)
@@ -338,7 +339,8 @@ def _scan(open_source, path: Path | None, label: str | None, *, columns, dayfirs
         shutil.rmtree(spill, ignore_errors=True)
         raise
     labels = roles.labels
-    sales = SalesData(transactions=pd.DataFrame(), accounting=accounting, file=path, sheet=None, header_row=raw.header_row,
+    sales = SalesData(transactions=pd.DataFrame(), accounting=accounting, file=path, sheet=None,
+                      header_row=raw.header_row,
                       columns={role: headers[index] for role, index in found.positions.items()},
                       dayfirst=roles.dayfirst, label=label)
     return ScannedSales(connection, sales, pd.Timestamp(first_date), pd.Timestamp(last_date),

@@ -104,7 +104,8 @@ class ScannedSales:
         folder: only the chain's scan is closed.
         """
         condition = f"g_{role} IS NULL" if code is None else f"g_{role} = {int(code)}"
-        self.connection.execute(f"CREATE OR REPLACE TEMP VIEW used AS SELECT * FROM counted WHERE reason = -1 AND {condition}")
+        self.connection.execute(
+            f"CREATE OR REPLACE TEMP VIEW used AS SELECT * FROM counted WHERE reason = -1 AND {condition}")
         order = customer_codes(self.connection)
         first_date, last_date = self.connection.execute("SELECT min(ts), max(ts) FROM used").fetchone()
         accounting = scanned_accounting(self.connection, self.sales.accounting.as_of, self.has_profit, condition)

@@ -115,7 +115,8 @@ def test_random_messy_tables_are_read_the_same(tmp_path, data):
     column = lambda pool: data.draw(st.lists(st.sampled_from(pool), min_size=count, max_size=count))  # noqa: E731
     frame = pd.DataFrame({"客户编号": column(IDS), "日期": column(TEXT_DATES), "金额": column(TEXT_AMOUNTS),
                           "单号": column(ORDERS), "门店": column(STORES)})
-    _same_reading(frame, tmp_path, name=f"case-{data.draw(st.integers(0, 10**9))}.{data.draw(st.sampled_from(['parquet', 'csv']))}")
+    kind = data.draw(st.sampled_from(["parquet", "csv"]))
+    _same_reading(frame, tmp_path, name=f"case-{data.draw(st.integers(0, 10**9))}.{kind}")
 
 
 @pytest.mark.parametrize("kind", ["parquet", "csv"])
@@ -380,7 +381,7 @@ def test_workbooks_split_by_store_from_the_scan_are_those_from_memory(engine, tm
     extra = pd.DataFrame([
         ("X1", "2024-11-03", "M09001", "散客", None, "茶", 1, 30, 30),            # no store: a group of its own
         ("X2", "2024-12-04", "M09001", "散客", None, "茶", 1, 45, 45),
-        ("X3", "not a date", "M00001", "张", "杭州湖滨店", "茶", 1, 10, 10),        # set aside in its store's accounting
+        ("X3", "not a date", "M00001", "张", "杭州湖滨店", "茶", 1, 10, 10),        # set aside, in its store's count
         ("X4", "2024-10-05", "M09002", "退", "快闪店", "茶", -1, 20, -20),          # a store with a return only
     ], columns=rows.columns)
     frame = pd.concat([rows, extra], ignore_index=True).astype({"订单日期": str})

@@ -157,6 +157,8 @@ def write_split_scanned(report, scanned, role: str, folder: Path, progress=None,
     group_labels = scanned.group_labels[role]
     groups, names, options = _plan(report, role, [None if code is None else group_labels[code] for code in codes],
                                    folder)
+    if progress:
+        progress(f"  DuckDB: ordering the rows by {role}…")
     scanned.cluster_by(role)
     with _processes(workers or os.cpu_count() or 1) as pool:
         pending = []

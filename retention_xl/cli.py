@@ -90,7 +90,8 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--split-dir", dest="split_dir", type=Path,
                         help="the folder for --split-by (default: beside the report, e.g. REPORT_by_store)")
     report.add_argument("--engine", choices=["auto", "pandas", "duckdb", "spark"],
-                        help="what builds the customer x month table (default auto: pandas)")
+                        help="what builds the customer x month table (default auto: DuckDB's scan for a folder, a "
+                             "glob, a database and a Parquet or CSV file of over 2,000,000 rows; pandas otherwise)")
     report.add_argument("--value", choices=["revenue", "profit"],
                         help="what ranks customers, key accounts, the Pareto share and actions (default revenue; "
                              "profit needs a profit, cost or unit-cost column)")

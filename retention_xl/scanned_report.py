@@ -51,7 +51,7 @@ def scan_wanted(path: Path | None, engine: str) -> bool:
 
 def engine_in_memory(path: Path | None, engine: str) -> str:
     """The engine that builds the table from rows read in memory: ``auto`` is DuckDB for a folder or glob
-    (of CSV files, which are read, not scanned) and pandas otherwise; any other engine is itself."""
+    (read in memory only where the scan cannot read a column) and pandas otherwise; any other engine is itself."""
     if engine == "auto" and path is not None and sources.several_files(path):
         return "duckdb"
     return engine

@@ -62,7 +62,7 @@ def cluster(tmp_path_factory):
                 with urllib.request.urlopen(f"http://127.0.0.1:{master_ui}/json/", timeout=5) as page:
                     if json.load(page).get("aliveworkers", 0) >= 1:
                         break
-            except OSError:
+            except (OSError, ValueError):  # not up yet; while starting, the master may answer with its HTML page
                 pass
             assert master.poll() is None and worker.poll() is None, (logs / "master.log").read_text()[-2000:]
             assert time.monotonic() < deadline, "the Spark worker did not register within 120 s"

@@ -130,11 +130,9 @@ def read_csv_table(path: Path, mapping: dict[str, str], encoding: str | None) ->
             self_destruct=True, split_blocks=True, date_as_object=False)
     if frame is None:
         malformed: list[int] = []
-        parts = list(_records_by_line(layout, malformed))
-        frame = pd.DataFrame({role: pd.Series([v for part, _ in parts for v in part[index]], dtype="string")
-                              for index, role in role_of.items()})
-        lines = np.asarray([line for _, numbers in parts for line in numbers], dtype=np.int64)
-        return RawTable(frame, lines, layout.found, None, encoding=layout.encoding, letters=_letters(layout),
+        (columns, lines), = _records_by_line(layout, malformed)  # one chunk: the whole file
+        frame = pd.DataFrame({role: pd.Series(columns[index], dtype="string") for index, role in role_of.items()})
+        return RawTable(frame, np.asarray(lines, dtype=np.int64), layout.found, None, encoding=layout.encoding, letters=_letters(layout),
                         malformed_lines=malformed, malformed_count=len(malformed))
     frame.columns = [role_of[int(name[1:])] for name in frame.columns]
     row_numbers = np.arange(layout.first_line, layout.first_line + len(frame))

@@ -64,14 +64,15 @@ class _RawRows:
     malformed_count: int = 0
 
 
-def _described(connection, hidden: tuple[str, ...]) -> _RawRows:
+def _described(connection) -> _RawRows:
+    """The data columns of the ``raw`` relation (all but the row number) and their types."""
     described = connection.execute("DESCRIBE SELECT * FROM raw").fetchall()
-    types = {name: sql_type for name, sql_type, *_ in described if name not in hidden}
+    types = {name: sql_type for name, sql_type, *_ in described if name != _ROW}
     return _RawRows(list(types), types)
 
 
 def _source(connection, files: list[Path], hive: bool) -> _RawRows:
-    """The ``raw`` view over the Parquet files, numbered across them."""
+    """The ``raw`` view over the Parquet files, their records numbered across them."""
     import pyarrow.parquet as pq
 
     counts = []
@@ -80,16 +81,24 @@ def _source(connection, files: list[Path], hive: bool) -> _RawRows:
             counts.append(pq.ParquetFile(file).metadata.num_rows)
         except Exception as error:  # pyarrow raises several kinds for a damaged file
             raise InputError(f"cannot be read as Parquet ({str(error).splitlines()[0][:200]})", file=file) from None
-    offsets = pd.DataFrame({"name": [str(f) for f in files], "first": np.cumsum([0] + counts[:-1], dtype=np.int64)})
-    connection.register("rx_files", offsets)
+    _parquet_view(connection, files, np.cumsum([0] + counts[:-1], dtype=np.int64).tolist(), hive, numbered=False)
+    return _described(connection)
+
+
+def _parquet_view(connection, files: list[Path], firsts: list[int], hive: bool, numbered: bool) -> None:
+    """The ``raw`` view over Parquet ``files``: each row numbered ``firsts[file]`` plus its number in the file
+    (its :data:`_ROW` column where the files are ``numbered``, else its record number)."""
+    connection.register("rx_files", pd.DataFrame({"name": [str(f) for f in files], "first": firsts}))
     listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+    in_file, hidden = (f"s.{_ROW}", f"{_ROW}, {_FILE}") if numbered else \
+        ("s.file_row_number + 1", f"file_row_number, {_FILE}")
+    # By name: a column typed in one file and text in another becomes text, as in memory.
     connection.execute(f"""
         CREATE TEMP VIEW raw AS
-        SELECT s.*, f.first + s.file_row_number + 1 AS {_ROW}
-        FROM read_parquet([{listed}], filename = '{_FILE}', file_row_number = true,
+        SELECT s.* EXCLUDE ({hidden}), f.first + {in_file} AS {_ROW}
+        FROM read_parquet([{listed}], filename = '{_FILE}', file_row_number = {str(not numbered).lower()},
                           hive_partitioning = {str(hive).lower()}, union_by_name = true) s
         JOIN rx_files f ON f.name = s.{_FILE}""")
-    return _described(connection, (_FILE, _ROW, "file_row_number"))
 
 
 def _csv_source(connection, spill: Path, files: list[Path], lone_file: bool, mapping, encoding: str | None,
@@ -99,15 +108,8 @@ def _csv_source(connection, spill: Path, files: list[Path], lone_file: bool, map
     folder = spill / "csv"
     folder.mkdir()
     written = csv_as_parquet(files, mapping, encoding, folder, lone_file=lone_file, progress=say)
-    connection.register("rx_files", pd.DataFrame({"name": [str(f) for f in written.files], "first": written.offsets}))
-    listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in written.files)
-    # By name: a column Arrow typed in one file and read as text in another becomes text, as in memory.
-    connection.execute(f"""
-        CREATE TEMP VIEW raw AS
-        SELECT s.* EXCLUDE ({_ROW}, {_FILE}), s.{_ROW} + f.first AS {_ROW}
-        FROM read_parquet([{listed}], filename = '{_FILE}', union_by_name = true) s
-        JOIN rx_files f ON f.name = s.{_FILE}""")
-    described = _described(connection, (_ROW,))
+    _parquet_view(connection, written.files, written.offsets, hive=False, numbered=True)
+    described = _described(connection)
     found = cols.ColumnMap(0, {role: described.headers.index(name) for role, name in written.columns.items()},
                            described.headers)
     return replace(described, found=found, header_row=written.header_row, malformed_lines=written.malformed_lines,
@@ -296,7 +298,7 @@ def _stream_source(connection, batches, failure) -> _RawRows:
         raise failure(error) from None
     finally:
         connection.unregister("rx_stream")
-    return _described(connection, (_ROW,))
+    return _described(connection)
 
 
 def _scan(open_source, path: Path | None, label: str | None, *, columns, dayfirst, decimal, as_of, memory, spill_dir,

@@ -37,8 +37,8 @@ from .errors import InputError
 from .rawtable import header_help
 from .reader import (SAY_DAY_ORDER, SAY_DECIMAL, UNIT_COST_WITHOUT_QUANTITY, SalesData, _check_reading_options,
                      _role_mapping, no_usable_rows)
-from .scan_columns import (ColumnSql, Mapper, ScanUnsupported, date_column, group_column, key_column, number_column,
-                           order_column)
+from .scan_columns import (DUCKDB, SPARK, ColumnSql, Dialect, Mapper, ScanUnsupported, date_column, group_column,
+                           is_finite, is_infinite, key_column, number_column, order_column)
 from .scanned_tables import ScannedSales, customer_codes, scanned_accounting
 from .values import AmbiguousDates, AmbiguousDecimal
 
@@ -62,6 +62,13 @@ class _RawRows:
     header_row: int = 1
     malformed_lines: list[int] = field(default_factory=list)
     malformed_count: int = 0
+    # The Parquet files the view reads (none for a database's rows), the number of each one's first row
+    # less one, whether their rows are numbered by their own row column, and the root of a Hive-partitioned
+    # folder: Spark reads the same files, numbered the same way.
+    files: list[Path] = field(default_factory=list)
+    firsts: list[int] = field(default_factory=list)
+    numbered: bool = False
+    hive_root: Path | None = None
 
 
 def _described(connection) -> _RawRows:
@@ -71,7 +78,7 @@ def _described(connection) -> _RawRows:
     return _RawRows(list(types), types)
 
 
-def _source(connection, files: list[Path], hive: bool) -> _RawRows:
+def _source(connection, files: list[Path], hive: Path | None) -> _RawRows:
     """The ``raw`` view over the Parquet files, their records numbered across them."""
     import pyarrow.parquet as pq
 
@@ -81,8 +88,9 @@ def _source(connection, files: list[Path], hive: bool) -> _RawRows:
             counts.append(pq.ParquetFile(file).metadata.num_rows)
         except Exception as error:  # pyarrow raises several kinds for a damaged file
             raise InputError(f"cannot be read as Parquet ({str(error).splitlines()[0][:200]})", file=file) from None
-    _parquet_view(connection, files, np.cumsum([0] + counts[:-1], dtype=np.int64).tolist(), hive, numbered=False)
-    return _described(connection)
+    firsts = np.cumsum([0] + counts[:-1], dtype=np.int64).tolist()
+    _parquet_view(connection, files, firsts, hive is not None, numbered=False)
+    return replace(_described(connection), files=files, firsts=firsts, hive_root=hive)
 
 
 def _parquet_view(connection, files: list[Path], firsts: list[int], hive: bool, numbered: bool) -> None:
@@ -113,7 +121,7 @@ def _csv_source(connection, spill: Path, files: list[Path], lone_file: bool, map
     found = cols.ColumnMap(0, {role: described.headers.index(name) for role, name in written.columns.items()},
                            described.headers)
     return replace(described, found=found, header_row=written.header_row, malformed_lines=written.malformed_lines,
-                   malformed_count=written.malformed_count)
+                   malformed_count=written.malformed_count, files=written.files, firsts=written.offsets, numbered=True)
 
 
 @dataclass
@@ -145,7 +153,7 @@ def _profit_sql(roles: dict, numbers: dict[str, ColumnSql], amount: str) -> str 
         profit = f"({amount} - CASE WHEN {amount} < 0 THEN -abs({cost}) ELSE {cost} END)"
     else:
         return None
-    return f"(CASE WHEN isfinite({profit}) THEN {profit} END)"
+    return f"(CASE WHEN {is_finite(profit)} THEN {profit} END)"
 
 
 def _roles(mapper: Mapper, path: Path, headers: list[str], types: dict[str, str], found, dayfirst, decimal) -> _Roles:
@@ -190,8 +198,9 @@ def _roles(mapper: Mapper, path: Path, headers: list[str], types: dict[str, str]
                   _profit_sql(roles, numbers, amount), labels, used_dayfirst, joins, prepared)
 
 
-def _classify(connection, roles: _Roles, as_of) -> None:
-    """Every row with its reason (the first that applies, in the documented order; -1 when used)."""
+def classified_rows(roles: _Roles, as_of, sql: Dialect = DUCKDB) -> str:
+    """The query of every row of ``raw`` with its clean values and its reason (the first that applies, in the
+    documented order; -1 when used), in DuckDB's or Spark's dialect ``sql``."""
     empty = " AND ".join(f"coalesce({c.blank}, true)" for c in roles.used)
     total = " OR ".join(f"coalesce({c.total}, false)" for c in (roles.customer, roles.name, roles.date, roles.order) if c)
     spelled = " OR ".join(f"coalesce({c.flags['spelled_nan']}, false)" for c in roles.spelled)
@@ -203,45 +212,90 @@ def _classify(connection, roles: _Roles, as_of) -> None:
     group_columns = "".join(f", {c.value} AS g_{role}" for role, c in roles.groups.items())
     prepared = "".join(f", {sql} AS {name}" for name, sql in roles.prepared.items())
     source = f"(SELECT r.*{prepared} FROM raw r)" if prepared else "raw"
-    connection.execute(f"""
-        CREATE TABLE scanned AS
+    return f"""
         SELECT row, customer_key, name_key, ts, amount, order_key, profit, control, cut{''.join(f', g_{r}' for r in roles.groups)},
                -- whole day and month numbers, as the customer x month table's SQL reads them
-               CAST(date_diff('day', DATE '1970-01-01', CAST(ts AS DATE)) AS INT) AS day,
+               CAST({sql.epoch_day('ts')} AS INT) AS day,
                CAST(year(ts) * 12 + month(ts) - 1 AS INT) AS month,
-               CASE WHEN empty THEN {_REASON['empty_row']} WHEN total THEN {_REASON['total_row']}
+               CAST(CASE WHEN empty THEN {_REASON['empty_row']} WHEN total THEN {_REASON['total_row']}
                     WHEN customer_key IS NULL THEN {_REASON['missing_customer']}
                     WHEN ts IS NULL AND NOT date_like THEN {_REASON['invalid_date']}
                     WHEN ts IS NULL THEN {_REASON['date_out_of_range']}
                     WHEN {future} THEN {_REASON['future_date']}
                     WHEN (amount IS NULL OR isnan(amount)) AND NOT spelled THEN {_REASON['invalid_amount']}
-                    WHEN isinf(amount) OR spelled THEN {_REASON['non_finite_amount']}
+                    WHEN {is_infinite('amount')} OR spelled THEN {_REASON['non_finite_amount']}
                     WHEN amount = 0 THEN {_REASON['zero_amount']}
-                    ELSE -1 END::TINYINT AS reason,
+                    ELSE -1 END AS TINYINT) AS reason,
                empty
         FROM (SELECT r.{_ROW} AS row, {roles.customer.value} AS customer_key,
-                     {roles.name.value if roles.name else 'NULL::BIGINT'} AS name_key, {roles.date.value} AS ts,
-                     {roles.amount} AS amount, {roles.order.value if roles.order else 'NULL::UBIGINT'} AS order_key,
-                     {roles.profit or 'NULL::DOUBLE'} AS profit, ({empty}) AS empty, ({total}) AS total,
+                     {roles.name.value if roles.name else 'CAST(NULL AS BIGINT)'} AS name_key, {roles.date.value} AS ts,
+                     {roles.amount} AS amount,
+                     {roles.order.value if roles.order else f'CAST(NULL AS {sql.hash_type})'} AS order_key,
+                     {roles.profit or 'CAST(NULL AS DOUBLE)'} AS profit, ({empty}) AS empty, ({total}) AS total,
                      coalesce({roles.date.flags['date_like']}, false) AS date_like, ({spelled}) AS spelled,
                      ({control}) AS control, ({cut}) AS cut{group_columns}
-              FROM {source} r {' '.join(roles.joins)})""")
+              FROM {source} r {' '.join(roles.joins)}) classified"""
+
+
+def _classify(connection, roles: _Roles, as_of) -> int:
+    """The ``scanned`` table: every row with its clean values and its reason (see :func:`_counted_views`)."""
+    connection.execute(f"CREATE TABLE scanned AS {classified_rows(roles, as_of)}")
+    return _counted_views(connection)
+
+
+def _classify_with_spark(connection, spill: Path, raw: _RawRows, where, found, reading: dict, as_of,
+                         master: str | None, say) -> tuple[_Roles, int, str] | None:
+    """The ``scanned`` rows classified by Spark's executors from the same files (:mod:`.spark_scan`): the roles,
+    the last row counted and the classified Parquet files; None where Spark cannot read the files as DuckDB
+    does."""
+    from . import spark_engine, spark_scan
+
+    try:
+        expected = spark_scan.check_files(raw.files)
+        spark = spark_engine.session(master)
+        with spark_scan.settings(spark):
+            spark_scan.raw_view(spark, raw.files, raw.firsts, _ROW if raw.numbered else None, raw.hive_root,
+                                raw.types, _ROW)
+            say("Spark: cleaning the distinct values of each column…")
+            roles = _roles(spark_scan.SparkMapper(spark, connection), where, raw.headers, raw.types, found,
+                           reading["dayfirst"], reading["decimal"])
+            say("Spark: reading and classifying every row…")
+            parquet = spark_scan.classify(spark, classified_rows(roles, as_of, SPARK), spill / "classified", expected)
+    except spark_scan.SparkCannotRead as reason:
+        say(f"Spark cannot read these files as DuckDB does ({reason}): DuckDB cleans the rows, Spark aggregates them…")
+        return None
+    # Spark's order keys are signed; shifted one to one into DuckDB's unsigned ones.
+    connection.execute(f"""
+        CREATE VIEW scanned AS
+        SELECT * REPLACE ((order_key::HUGEINT + 9223372036854775808)::UBIGINT AS order_key)
+        FROM read_parquet('{parquet.replace("'", "''")}')""")
+    return roles, _counted_views(connection), parquet
+
+
+def _counted_views(connection) -> int:
+    """The ``counted`` and ``used`` views over the ``scanned`` rows; returns the last row counted."""
     # Blank rows after the last filled one are formatting, not data, as for a sheet.
     last_row = connection.execute("SELECT coalesce(max(row), 0) FROM scanned WHERE NOT empty").fetchone()[0]
     connection.execute(f"CREATE TEMP VIEW counted AS SELECT * FROM scanned WHERE row <= {int(last_row)}")
     connection.execute("CREATE TEMP VIEW used AS SELECT * FROM counted WHERE reason = -1")
+    return int(last_row)
 
 
 def scan_sales(path: str | Path, *, columns=None, dayfirst: bool | None = None, encoding: str | None = None,
                decimal: str | None = None, as_of=None, memory: str | None = None, spill_dir: str | None = None,
-               progress=None) -> ScannedSales:
+               progress=None, spark: bool = False, spark_master: str | None = None) -> ScannedSales:
     """Scan, clean and account for the sales at ``path`` inside DuckDB: a Parquet or CSV file, or a glob or
     folder of either.
 
     The arguments are those of :func:`retention_xl.reader.read_sales`, plus DuckDB's
     ``memory`` limit and the folder it spills to. CSV files are first written as Parquet into
-    that folder, a chunk at a time, under the reader's rules for CSV. Raises
+    that folder, a chunk at a time, under the reader's rules for CSV. With ``spark``, Spark
+    (local mode, or the cluster at ``spark_master``) reads, cleans and classifies the rows
+    instead (:mod:`retention_xl.spark_scan`) and DuckDB counts them. Raises
     :class:`ScanUnsupported` for a column type it does not read (the caller then reads the file in memory).
+
+    >>> scanned = scan_sales("sample_workbooks/sales_sample.parquet")  # doctest: +SKIP
+    >>> scanned.sales.accounting.purchases  # doctest: +SKIP
     """
     path = Path(path)
     files = _files(path)
@@ -252,9 +306,9 @@ def scan_sales(path: str | Path, *, columns=None, dayfirst: bool | None = None, 
                                progress or (lambda message: None))
     else:
         def source(connection, spill):
-            return _source(connection, files, path.is_dir())
+            return _source(connection, files, path if path.is_dir() else None)
     return _scan(source, path, None, columns=columns, dayfirst=dayfirst, decimal=decimal, as_of=as_of,
-                 memory=memory, spill_dir=spill_dir, progress=progress)
+                 memory=memory, spill_dir=spill_dir, progress=progress, spark_master=spark_master if spark else False)
 
 
 def scan_database(url: str, *, table: str | None = None, query: str | None = None, columns=None,
@@ -302,9 +356,10 @@ def _stream_source(connection, batches, failure) -> _RawRows:
 
 
 def _scan(open_source, path: Path | None, label: str | None, *, columns, dayfirst, decimal, as_of, memory, spill_dir,
-          progress) -> ScannedSales:
+          progress, spark_master: str | None | bool = False) -> ScannedSales:
     """The scan of the ``raw`` relation ``open_source(connection, spill folder)`` makes; ``path`` or ``label``
-    names it."""
+    names it. Unless ``spark_master`` is False, Spark classifies the rows of a source of files (its master
+    None: local mode)."""
     import duckdb
 
     where = path if path is not None else label
@@ -325,10 +380,17 @@ def _scan(open_source, path: Path | None, label: str | None, *, columns, dayfirs
         found = raw.found or cols.find_header([headers], mapping)
         if found is None:
             raise InputError(header_help([headers], mapping), file=where)
-        say("DuckDB: cleaning the distinct values of each column…")
-        roles = _roles(Mapper(connection, "raw"), where, headers, types, found, dayfirst, decimal)
-        say("DuckDB: reading and classifying every row…")
-        _classify(connection, roles, as_of)
+        by_spark = None
+        if spark_master is not False and raw.files:
+            by_spark = _classify_with_spark(connection, Path(spill), raw, where, found,
+                                            {"dayfirst": dayfirst, "decimal": decimal}, as_of, spark_master, say)
+        if by_spark:
+            roles, last_row, classified = by_spark
+        else:
+            say("DuckDB: cleaning the distinct values of each column…")
+            roles = _roles(Mapper(connection, "raw"), where, headers, types, found, dayfirst, decimal)
+            say("DuckDB: reading and classifying every row…")
+            last_row, classified = _classify(connection, roles, as_of), None
         accounting = scanned_accounting(connection, str(_day(as_of).date()), roles.profit is not None)
         if raw.malformed_count:
             accounting.add_malformed(raw.malformed_lines, raw.malformed_count)
@@ -348,4 +410,5 @@ def _scan(open_source, path: Path | None, label: str | None, *, columns, dayfirs
     return ScannedSales(connection, sales, pd.Timestamp(first_date), pd.Timestamp(last_date),
                         [labels["customer"][key] for key in order], labels["customer"], labels["name"],
                         {role: labels[role] for role in roles.groups}, roles.profit is not None, spill,
-                        memory_after_table=memory_part(limit, DUCKDB_SHARE_AFTER_TABLE))
+                        memory_after_table=memory_part(limit, DUCKDB_SHARE_AFTER_TABLE),
+                        classified=classified and (classified, f"reason = -1 AND row <= {last_row}"))

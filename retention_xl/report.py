@@ -248,7 +248,8 @@ def create_report(
         if source is not None:
             scan = partial(scan_database, source, table=table, query=query)
         else:
-            scan = partial(scan_sales, Path(sales_file), encoding=encoding)
+            scan = partial(scan_sales, Path(sales_file), encoding=encoding, spark=options.engine == "spark",
+                           spark_master=options.spark_master)
         report = _from_scan(scan, options, reading, output, split_by, split_folder)
     if report is None:
         if source is not None:

@@ -12,6 +12,8 @@ then: strip spaces, ``12.0`` is ``12``, empty is missing) and in Python otherwis
 
 Each :class:`ColumnSql` says how to read one role: ``value`` (an SQL expression of the
 clean value), ``blank`` and ``total`` (flags of the raw cell) and any rule-specific flags.
+The same expressions run in DuckDB or in Spark SQL: the few functions the two dialects
+spell differently come from a :class:`Dialect`.
 """
 
 from __future__ import annotations
@@ -30,6 +32,75 @@ TIMESTAMP_TYPES = ("TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "
 TEXT_TYPES = ("VARCHAR", "BOOLEAN", "NULL")  # NULL: a column with no value at all
 _PYTHON_WHITESPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"  # what str.strip() removes from ASCII text
 LAST_DATE = "2262-04-11"  # nanosecond timestamps end here: later dates are out of range, as in pandas
+
+
+class Dialect:
+    """The SQL functions DuckDB and Spark SQL spell differently, in DuckDB's spelling (:data:`DUCKDB`).
+
+    >>> SPARK.full_match("x", "[0-9]+")
+    "(x RLIKE '^(?:[0-9]+)$')"
+    """
+
+    hash_type = "UBIGINT"
+
+    def hash(self, value: str) -> str:
+        return f"hash({value})"
+
+    def byte_length(self, text: str) -> str:
+        return f"strlen({text})"
+
+    def trim(self, text: str, characters: str) -> str:
+        return f"trim({text}, '{characters}')"
+
+    def full_match(self, text: str, pattern: str) -> str:
+        return f"regexp_full_match({text}, '{pattern}')"
+
+    def epoch_day(self, stamp: str) -> str:
+        """Whole days from 1970-01-01 to the day of timestamp ``stamp``."""
+        return f"date_diff('day', DATE '1970-01-01', CAST({stamp} AS DATE))"
+
+    def timestamp(self, column: str, sql_type: str) -> str:
+        """A date or timestamp column of ``sql_type`` (as DuckDB reads the file) as a timestamp without time zone."""
+        return f"CAST({column} AS TIMESTAMP)"
+
+
+class SparkDialect(Dialect):
+    """Spark SQL's spelling; timestamps are ``TIMESTAMP_NTZ`` (no time zone), as DuckDB's are."""
+
+    hash_type = "BIGINT"  # xxhash64 is signed
+
+    def hash(self, value: str) -> str:
+        return f"xxhash64({value})"
+
+    def byte_length(self, text: str) -> str:
+        return f"octet_length({text})"
+
+    def trim(self, text: str, characters: str) -> str:
+        return f"trim(BOTH '{characters}' FROM {text})"
+
+    def full_match(self, text: str, pattern: str) -> str:
+        return f"({text} RLIKE '^(?:{pattern})$')"
+
+    def epoch_day(self, stamp: str) -> str:
+        return f"unix_date(CAST({stamp} AS DATE))"
+
+    def timestamp(self, column: str, sql_type: str) -> str:
+        if base_type(sql_type) == "TIMESTAMP_NS":  # read as nanoseconds since 1970 (Spark has no such type)
+            return f"CAST(timestamp_micros(({column} - pmod({column}, 1000)) div 1000) AS TIMESTAMP_NTZ)"
+        return f"CAST({column} AS TIMESTAMP_NTZ)"
+
+
+DUCKDB, SPARK = Dialect(), SparkDialect()
+INFINITY = "CAST('Infinity' AS DOUBLE)"
+
+
+def is_finite(number: str) -> str:
+    """Neither NaN nor infinite, in both dialects (Spark has no ``isfinite``)."""
+    return f"(NOT isnan({number}) AND abs({number}) < {INFINITY})"
+
+
+def is_infinite(number: str) -> str:
+    return f"(abs({number}) = {INFINITY})"
 
 
 class ScanUnsupported(Exception):
@@ -60,12 +131,14 @@ def raw_expression(column: str, sql_type: str) -> str:
     """The raw cell as the in-memory reader sees it: a float NaN counts as infinity (``nan_as_infinite``)."""
     quoted = f"r.{identifier(column)}"
     if base_type(sql_type) in ("FLOAT", "DOUBLE", "REAL"):
-        return f"(CASE WHEN isnan({quoted}) THEN 'inf'::DOUBLE ELSE {quoted} END)"
+        return f"(CASE WHEN isnan({quoted}) THEN {INFINITY} ELSE {quoted} END)"
     return quoted
 
 
 class Mapper:
     """Builds mapping tables in a DuckDB connection: distinct raw values -> what the rules make of them."""
+
+    sql: Dialect = DUCKDB
 
     def __init__(self, connection, relation: str):
         self.connection = connection
@@ -84,10 +157,13 @@ class Mapper:
         """Register ``mapping`` (a ``raw`` column plus results) and return (its alias, the LEFT JOIN)."""
         self.count += 1
         name = f"map_{self.count}"
-        self.connection.register(name, mapping)
+        self._register(name, mapping)
         alias = f"m{self.count}"
         join = f"LEFT JOIN {name} {alias} ON {alias}.raw IS NOT DISTINCT FROM {raw_expression(column, sql_type)}"
         return alias, join
+
+    def _register(self, name: str, mapping: pd.DataFrame) -> None:
+        self.connection.register(name, mapping)
 
 
 def _codes(clean: pd.Series) -> tuple[np.ndarray, list]:
@@ -127,7 +203,7 @@ def date_column(mapper: Mapper, column: str, sql_type: str, dayfirst: bool | Non
     kind = base_type(sql_type)
     quoted = f"r.{identifier(column)}"
     if kind in TIMESTAMP_TYPES:
-        stamp = f"CAST({quoted} AS TIMESTAMP)"
+        stamp = mapper.sql.timestamp(quoted, sql_type)
         value = f"(CASE WHEN {stamp} >= TIMESTAMP '1900-01-01' AND {stamp} < TIMESTAMP '{LAST_DATE}' THEN {stamp} END)"
         return ColumnSql(value, f"({quoted} IS NULL)", flags={"date_like": f"({quoted} IS NOT NULL)"}), None
     if kind not in TEXT_TYPES + NUMERIC_TYPES:
@@ -139,7 +215,7 @@ def date_column(mapper: Mapper, column: str, sql_type: str, dayfirst: bool | Non
                           "blank": _blank(raw).to_numpy(dtype=bool),
                           "total": values.is_total_label(raw).to_numpy(dtype=bool)})
     alias, join = mapper.table(column, sql_type, frame)
-    return ColumnSql(f"{alias}.date", f"{alias}.blank", f"{alias}.total", {"date_like": f"{alias}.date_like"},
+    return ColumnSql(mapper.sql.timestamp(f"{alias}.date", "TIMESTAMP"), f"{alias}.blank", f"{alias}.total", {"date_like": f"{alias}.date_like"},
                      [join]), used
 
 
@@ -165,24 +241,24 @@ def order_column(mapper: Mapper, column: str, sql_type: str) -> ColumnSql:
     kind = base_type(sql_type)
     quoted = f"r.{identifier(column)}"
     if kind in NUMERIC_TYPES:
-        return ColumnSql(f"hash(CAST({raw_expression(column, sql_type)} AS DOUBLE))", f"({quoted} IS NULL)")
+        return ColumnSql(mapper.sql.hash(f"CAST({raw_expression(column, sql_type)} AS DOUBLE)"), f"({quoted} IS NULL)")
     if kind not in TEXT_TYPES:
         raise ScanUnsupported(f"an order column of type {sql_type}")
-    text = f"CAST({quoted} AS VARCHAR)"
+    text = f"CAST({quoted} AS STRING)"
     # Non-ASCII text, or text with a total word, goes to the rules; ILIKE is the regex (?i)total|sum for ASCII.
-    needs_python = f"(strlen({text}) <> length({text}) OR {text} ILIKE '%total%' OR {text} ILIKE '%sum%')"
+    needs_python = f"({mapper.sql.byte_length(text)} <> length({text}) OR {text} ILIKE '%total%' OR {text} ILIKE '%sum%')"
     raw = mapper.distinct(column, sql_type, needs_python)
     clean = values.customer_ids(raw)
     frame = pd.DataFrame({"raw": raw, "clean": clean.astype(object).where(clean.notna(), None).to_numpy(),
                           "blank": _blank(raw).to_numpy(dtype=bool),
                           "total": values.is_total_label(raw).to_numpy(dtype=bool)})
     alias, join = mapper.table(column, sql_type, frame.astype({"raw": object, "clean": object}))
-    stripped = f"trim({text}, '{_PYTHON_WHITESPACE}')"
-    whole = f"({stripped} LIKE '%.0%' AND regexp_full_match({stripped}, '-?[0-9]+\\.0+'))"  # 12.0 is 12
-    plain = f"NULLIF(CASE WHEN {whole} THEN regexp_replace({stripped}, '\\.0+$', '') ELSE {stripped} END, '')"
+    stripped = mapper.sql.trim(text, _PYTHON_WHITESPACE)
+    whole = f"({stripped} LIKE '%.0%' AND {mapper.sql.full_match(stripped, '-?[0-9]+[.]0+')})"  # 12.0 is 12
+    plain = f"NULLIF(CASE WHEN {whole} THEN regexp_replace({stripped}, '[.]0+$', '') ELSE {stripped} END, '')"
     prepared = {"rx_order_needs": needs_python, "rx_order_plain": plain}  # plain: the ASCII rule's result
     clean_text = f"(CASE WHEN r.rx_order_needs THEN {alias}.clean ELSE r.rx_order_plain END)"
-    value = f"(CASE WHEN {clean_text} IS NULL THEN NULL ELSE hash({clean_text}) END)"
+    value = f"(CASE WHEN {clean_text} IS NULL THEN NULL ELSE {mapper.sql.hash(clean_text)} END)"
     blank = f"(CASE WHEN r.rx_order_needs THEN {alias}.blank ELSE r.rx_order_plain IS NULL END)"
     total = f"coalesce(r.rx_order_needs AND {alias}.total, false)"
     return ColumnSql(value, blank, total, joins=[join], prepared=prepared)

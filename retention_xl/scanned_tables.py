@@ -70,6 +70,9 @@ class ScannedSales:
     spill: str | None = None
     rows_until: pd.Period | None = None  # the month up to which the ``rows`` view reads
     memory_after_table: str | None = None  # DuckDB's memory limit once Python holds the customer x month table
+    # Where Spark classified the rows: its Parquet files of the ``scanned`` rows, and the condition (in the SQL
+    # both engines read) that picks the ``used`` ones.
+    classified: tuple[str, str] | None = None
     stopped: threading.Event = field(default_factory=threading.Event)
 
     def stop(self) -> None:
@@ -109,7 +112,8 @@ class ScannedSales:
         order = customer_codes(self.connection)
         first_date, last_date = self.connection.execute("SELECT min(ts), max(ts) FROM used").fetchone()
         accounting = scanned_accounting(self.connection, self.sales.accounting.as_of, self.has_profit, condition)
-        return replace(self, sales=replace(self.sales, accounting=accounting, group=display),
+        classified = self.classified and (self.classified[0], f"{self.classified[1]} AND {condition}")
+        return replace(self, sales=replace(self.sales, accounting=accounting, group=display), classified=classified,
                        first_date=pd.Timestamp(first_date), last_date=pd.Timestamp(last_date),
                        customer_ids=[self.customer_labels[key] for key in order],
                        group_labels={other: labels for other, labels in self.group_labels.items() if other != role},
@@ -139,7 +143,7 @@ class ScannedSales:
         Once per scan: afterwards DuckDB's share of memory shrinks, and only the groups' tables can follow.
         """
         self._rows(until)
-        months, firsts = self._aggregated_by_spark(spark_master) if spark else self._aggregated_by_duckdb()
+        months, firsts = self._aggregated_by_spark(spark_master, until) if spark else self._aggregated_by_duckdb()
         return table_from_results(months, firsts, np.asarray(self.customer_ids, dtype=object), self._names(),
                                   self.has_profit)
 
@@ -164,21 +168,26 @@ class ScannedSales:
             FROM ({FIRST_DAYS_SQL}) f JOIN codes c ON c.customer_key = f.customer""").df()
         return months, firsts
 
-    def _aggregated_by_spark(self, master: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def _aggregated_by_spark(self, master: str | None, until: pd.Period) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The shared SQL's two results, run by Spark over the clean rows, with customers by code.
 
-        The rows go to Spark as Parquet in the scan's temporary folder, which its executors read
-        themselves: nothing passes through the driver on the way in.
+        The rows reach Spark's executors as Parquet they read themselves: the rows they classified,
+        or else the ``rows`` DuckDB cleaned, written into the scan's temporary folder. Nothing
+        passes through the driver on the way in.
         """
-        from .spark_engine import aggregate_parquet
+        from .spark_engine import aggregate_classified, aggregate_parquet
 
-        path = str(Path(self.spill) / "rows.parquet").replace("'", "''")
-        # Spark has no unsigned 64-bit integer: the order keys are shifted into the signed range, one to one.
-        self.connection.execute(f"""
-            COPY (SELECT customer, day, month, amount, profit,
-                         (order_key::HUGEINT - 9223372036854775808)::BIGINT AS order_key FROM rows)
-            TO '{path}' (FORMAT parquet)""")
-        months, firsts = aggregate_parquet(path, master)
+        if self.classified:
+            months, firsts = aggregate_classified(*self.classified, (until + 1).start_time.strftime("%Y-%m-%d"),
+                                                  master)
+        else:
+            path = str(Path(self.spill) / "rows.parquet").replace("'", "''")
+            # Spark has no unsigned 64-bit integer: the order keys are shifted into the signed range, one to one.
+            self.connection.execute(f"""
+                COPY (SELECT customer, day, month, amount, profit,
+                             (order_key::HUGEINT - 9223372036854775808)::BIGINT AS order_key FROM rows)
+                TO '{path}' (FORMAT parquet)""")
+            months, firsts = aggregate_parquet(path, master)
         self._shrink_memory(self.connection)
         codes = self.connection.execute("SELECT customer_key, code FROM codes").df()
         code_of_key = np.zeros(int(codes["customer_key"].max()) + 1, dtype=np.int32)

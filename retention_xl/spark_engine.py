@@ -16,9 +16,11 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import re
 import shutil
 import sys
 import tempfile
+from pathlib import Path
 
 import pandas as pd
 
@@ -124,6 +126,28 @@ def aggregate_parquet(path: str, master: str | None = None) -> tuple[pd.DataFram
     (the columns of :func:`retention_xl.engine_sql.engine_rows`), which Spark's executors read themselves."""
     spark = session(master)
     return _aggregate(lambda: spark.read.parquet(path))
+
+
+def aggregate_classified(path: str, used: str, end: str, master: str | None = None
+                         ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`aggregate_parquet` over the rows Spark classified (:func:`retention_xl.spark_scan.classify`) into the
+    Parquet files at ``path``: those the condition ``used`` picks, before the day ``end`` (``YYYY-MM-DD``)."""
+    spark = session(master)
+    return _aggregate(lambda: spark.read.parquet(local_url(Path(path).parent)).where(
+        f"({used}) AND ts < TIMESTAMP_NTZ '{end}'").selectExpr(
+        "customer_key AS customer", "day", "month", "amount", "coalesce(profit, 0) AS profit",
+        "coalesce(order_key, xxhash64(-1 - day)) AS order_key"))
+
+
+def local_url(path: Path, pattern: bool = True) -> str:
+    """A local path as Spark takes it: a ``file:`` URL, not percent-encoded; as a ``pattern`` to read, with the
+    characters of a glob escaped.
+
+    >>> local_url(Path("/data/sales [2024]"))
+    'file:///data/sales \\\\[2024\\\\]'
+    """
+    text = str(path.resolve())
+    return "file://" + (re.sub(r"([\\\[\]{}*?])", r"\\\1", text) if pattern else text)
 
 
 def _aggregate(rows) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -2,6 +2,8 @@
 for the same reasons, the same customer x month table, the same report."""
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -38,6 +40,15 @@ STORES = ["东店", "西店", " 东店", None, "", "Store x"]
 COSTS = ["60", "", None, "n/a", "(5)", "30.5"]
 
 
+def _spark(engine: str) -> dict:
+    """The scan's arguments for ``engine``: with ``spark``, Spark reads and classifies the rows."""
+    if engine != "spark":
+        return {}
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        pytest.skip("no Java here: .ci/run installs openjdk-17-jre-headless")
+    return {"spark": True}
+
+
 def _same_reading(frame: pd.DataFrame, tmp_path: Path, name: str = "sales.parquet", **reading):
     """Both readers on ``frame`` written as ``name`` (Parquet, or CSV for a name ending in .csv)."""
     path = tmp_path / name
@@ -48,17 +59,19 @@ def _same_reading(frame: pd.DataFrame, tmp_path: Path, name: str = "sales.parque
     return _same_reading_of(path, **reading)
 
 
-def _same_reading_of(path: Path, **reading):
-    """The in-memory reading of ``path``, after checking that the scan reads it the same (or refuses it too)."""
+def _same_reading_of(path: Path, spark: bool = False, **reading):
+    """The in-memory reading of ``path``, after checking that the scan (with ``spark``, Spark's) reads it the same
+    (or refuses it too)."""
     try:
         in_memory = read_sales(path, as_of=AS_OF, **reading)
     except InputError as error:
         with pytest.raises(InputError) as scanned_error:
-            scan_sales(path, as_of=AS_OF, **reading).close()
+            scan_sales(path, as_of=AS_OF, spark=spark, **reading).close()
         assert type(scanned_error.value) is type(error)
         return None
-    scanned = scan_sales(path, as_of=AS_OF, **reading)
+    scanned = scan_sales(path, as_of=AS_OF, spark=spark, **reading)
     try:
+        assert (scanned.classified is not None) == spark  # Spark classified the rows, not DuckDB
         assert scanned.sales.accounting.as_dict() == in_memory.accounting.as_dict()
         assert scanned.sales.dayfirst == in_memory.dayfirst
         used = in_memory.transactions
@@ -77,8 +90,9 @@ def _same_reading_of(path: Path, **reading):
     return in_memory
 
 
+@pytest.mark.parametrize("engine", ["duckdb", "spark"])
 @pytest.mark.parametrize("kind", ["parquet", "csv"])
-def test_every_messy_cell_is_read_the_same(kind, tmp_path):
+def test_every_messy_cell_is_read_the_same(kind, engine, tmp_path):
     count = 400
     rng = np.random.default_rng(3)
     pick = lambda pool: [pool[i] for i in rng.integers(0, len(pool), count)]  # noqa: E731
@@ -86,12 +100,13 @@ def test_every_messy_cell_is_read_the_same(kind, tmp_path):
                           "金额": pick(TEXT_AMOUNTS), "订单号": pick(ORDERS), "门店": pick(STORES),
                           "成本": pick(COSTS)})
     frame.loc[count - 3:, :] = None  # blank rows at the end are formatting, not data
-    sales = _same_reading(frame, tmp_path, name=f"sales.{kind}")
+    sales = _same_reading(frame, tmp_path, name=f"sales.{kind}", **_spark(engine))
     assert sales is not None and sum(e.count for e in sales.accounting.exclusions.values()) > 50
 
 
+@pytest.mark.parametrize("engine", ["duckdb", "spark"])
 @pytest.mark.parametrize("kind", ["parquet", "csv"])
-def test_typed_columns_are_read_the_same(kind, tmp_path):
+def test_typed_columns_are_read_the_same(kind, engine, tmp_path):
     count = 300
     rng = np.random.default_rng(4)
     days = pd.to_datetime("2023-06-01") + pd.to_timedelta(rng.integers(0, 500, count), unit="D")
@@ -105,7 +120,7 @@ def test_typed_columns_are_read_the_same(kind, tmp_path):
                           "Invoice": rng.integers(1, 200, count), "Quantity": rng.integers(-2, 5, count),
                           "Unit cost": np.round(rng.uniform(1, 30, count), 2)})
     frame["Amount"] = frame["Amount"].astype(object).where(rng.random(count) > 0.03, None)
-    _same_reading(frame.astype({"Amount": float}), tmp_path, name=f"typed.{kind}")
+    _same_reading(frame.astype({"Amount": float}), tmp_path, name=f"typed.{kind}", **_spark(engine))
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -119,14 +134,35 @@ def test_random_messy_tables_are_read_the_same(tmp_path, data):
     _same_reading(frame, tmp_path, name=f"case-{data.draw(st.integers(0, 10**9))}.{kind}")
 
 
+@pytest.mark.parametrize("engine", ["duckdb", "spark"])
 @pytest.mark.parametrize("kind", ["parquet", "csv"])
-def test_ambiguous_dates_and_decimals_need_the_same_answer(kind, tmp_path):
+def test_ambiguous_dates_and_decimals_need_the_same_answer(kind, engine, tmp_path):
+    spark = _spark(engine)
     dates = pd.DataFrame({"customer": ["a", "b"], "date": ["05/03/2024", "25/03/2024"], "amount": ["1", "2"]})
-    assert _same_reading(dates, tmp_path, name=f"dmy.{kind}").dayfirst is True
+    assert _same_reading(dates, tmp_path, name=f"dmy.{kind}", **spark).dayfirst is True
     mixed = pd.DataFrame({"customer": ["a", "b"], "date": ["13/03/2024", "03/25/2024"], "amount": ["1", "2"]})
-    assert _same_reading(mixed, tmp_path, name=f"mixed.{kind}") is None  # both refuse it
+    assert _same_reading(mixed, tmp_path, name=f"mixed.{kind}", **spark) is None  # both refuse it
     commas = pd.DataFrame({"customer": ["a", "b"], "date": ["2024-03-01"] * 2, "amount": ["1.234,50", "123,45"]})
-    _same_reading(commas, tmp_path, name=f"commas.{kind}")
+    _same_reading(commas, tmp_path, name=f"commas.{kind}", **spark)
+
+
+def test_files_whose_columns_differ_in_type_are_cleaned_by_duckdb_for_spark(tmp_path):
+    """Spark would read every file with one file's types; DuckDB reads a column typed in one file and text in
+    another as text. So DuckDB cleans such files, says so, and Spark only aggregates."""
+    _spark("spark")
+    folder = tmp_path / "sales"
+    folder.mkdir()
+    frame = pd.DataFrame({"customer": ["a", "b", "a"], "date": ["2024-01-05", "2024-02-06", "2024-03-07"],
+                          "amount": [10.0, 20.5, 7.25]})
+    frame[:2].to_parquet(folder / "1.parquet", index=False)
+    frame[2:].astype({"amount": str}).to_parquet(folder / "2.parquet", index=False)
+    said = []
+    scanned = scan_sales(folder, as_of=AS_OF, spark=True, progress=said.append)
+    try:
+        assert scanned.classified is None and any("DuckDB cleans the rows" in line for line in said)
+        assert scanned.sales.accounting.as_dict() == read_sales(folder, as_of=AS_OF).accounting.as_dict()
+    finally:
+        scanned.close()
 
 
 @pytest.mark.parametrize("case", ["empty-at-first", "text-further-on", "malformed-further-on"])
@@ -165,8 +201,10 @@ def test_a_csv_file_read_a_block_at_a_time_is_read_the_same(case, tmp_path, monk
     assert written.malformed_lines == ([1801] if case == "malformed-further-on" else [])
 
 
-@pytest.mark.parametrize("source", ["sample", "online-retail", "online-retail-csv", "hive-folder"])
-def test_the_reports_are_identical(source, tmp_path):
+@pytest.mark.parametrize("source, engine", [(source, "duckdb") for source in
+                                            ("sample", "online-retail", "online-retail-csv", "hive-folder")] +
+                         [("online-retail", "spark"), ("online-retail-csv", "spark"), ("hive-folder", "spark")])
+def test_the_reports_are_identical(source, engine, tmp_path):
     if source.startswith("online-retail"):
         if not ONLINE_RETAIL.exists():
             pytest.skip(f"{ONLINE_RETAIL} is not here")
@@ -185,16 +223,17 @@ def test_the_reports_are_identical(source, tmp_path):
             for store, part in rows[rows["门店"].notna()].groupby("门店"):
                 (path / f"门店={store}").mkdir(parents=True)
                 part.drop(columns="门店").to_parquet(path / f"门店={store}" / "part-0.parquet", index=False)
+    _spark(engine)
     summaries = {}
-    for engine in ("pandas", "duckdb"):
-        output = tmp_path / f"{engine}.xlsx"
-        report = create_report(path, output, ReportOptions(engine=engine), as_of=AS_OF, json_path=output.with_suffix(".json"))
-        summaries[engine] = json.loads(output.with_suffix(".json").read_text(encoding="utf-8"))
-        summaries[engine].pop("timings")
-        assert summaries[engine].pop("engine") == engine
-        if engine == "duckdb":
-            assert report.sales.transactions.empty  # the rows stayed in DuckDB
-    assert_close(summaries["duckdb"], summaries["pandas"])
+    for name in ("pandas", engine):
+        output = tmp_path / f"{name}.xlsx"
+        report = create_report(path, output, ReportOptions(engine=name), as_of=AS_OF, json_path=output.with_suffix(".json"))
+        summaries[name] = json.loads(output.with_suffix(".json").read_text(encoding="utf-8"))
+        summaries[name].pop("timings")
+        assert summaries[name].pop("engine") == name
+        if name != "pandas":
+            assert report.sales.transactions.empty  # the rows were scanned, not read into memory
+    assert_close(summaries[engine], summaries["pandas"])
 
 
 def test_auto_scans_folders_and_large_files_only(tmp_path, monkeypatch):

@@ -74,13 +74,16 @@ def cluster(tmp_path_factory):
     assert master.poll() is not None and worker.poll() is not None
 
 
-def _report(tmp_path: Path, name: str, *options: str) -> dict:
+def _report(tmp_path: Path, name: str, *options: str, sales: Path = SAMPLE) -> dict:
     output = tmp_path / f"{name}.json"
-    result = subprocess.run([sys.executable, "-m", "retention_xl.cli", "report", SAMPLE, "-o", tmp_path / f"{name}.xlsx",
+    result = subprocess.run([sys.executable, "-m", "retention_xl.cli", "report", sales, "-o", tmp_path / f"{name}.xlsx",
                              "--json", output, "--as-of", "2026-01-01", "--no-clv", *options],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
-    assert result.stderr == ""  # Java's own output stays off the terminal
+    if "--progress" in options:
+        assert "Spark: reading and classifying every row" in result.stderr  # Spark read the files, not DuckDB
+    else:
+        assert result.stderr == ""  # Java's own output stays off the terminal
     summary = json.loads(output.read_text(encoding="utf-8"))
     summary.pop("timings")
     return summary
@@ -89,6 +92,23 @@ def _report(tmp_path: Path, name: str, *options: str) -> dict:
 def test_a_standalone_cluster_gives_the_same_report(cluster, tmp_path):
     by_cluster = _report(tmp_path, "cluster", "--engine", "spark", "--spark-master", cluster)
     by_pandas = _report(tmp_path, "pandas")
+    assert by_cluster.pop("engine") == "spark" and by_pandas.pop("engine") == "pandas"
+    assert_close(by_cluster, by_pandas)
+
+
+def test_the_cluster_reads_and_classifies_a_folder_of_parquet_files(cluster, tmp_path):
+    """The executors read the files, clean and classify every row: the figures equal those read in memory."""
+    import pandas as pd
+
+    rows = pd.read_excel(SAMPLE, header=1)
+    folder = tmp_path / "sales folder"
+    folder.mkdir()
+    half = len(rows) // 2
+    rows[:half].to_parquet(folder / "2023 [a].parquet", index=False)
+    rows[half:].to_parquet(folder / "2024 [b].parquet", index=False)
+    by_cluster = _report(tmp_path, "cluster", "--engine", "spark", "--spark-master", cluster, "--progress",
+                         sales=folder)
+    by_pandas = _report(tmp_path, "pandas", "--engine", "pandas", sales=folder)
     assert by_cluster.pop("engine") == "spark" and by_pandas.pop("engine") == "pandas"
     assert_close(by_cluster, by_pandas)
 

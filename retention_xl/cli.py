@@ -90,8 +90,9 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--split-dir", dest="split_dir", type=Path,
                         help="the folder for --split-by (default: beside the report, e.g. REPORT_by_store)")
     report.add_argument("--engine", choices=["auto", "pandas", "duckdb", "spark"],
-                        help="what builds the customer x month table (default auto: DuckDB's scan for a folder, a "
-                             "glob, a database and a Parquet or CSV file of over 2,000,000 rows; pandas otherwise)")
+                        help="what reads the sales and builds the customer x month table (default auto: DuckDB's "
+                             "scan for a folder, a glob, a database and a Parquet or CSV file of over 2,000,000 rows; "
+                             "pandas otherwise; spark: Spark's executors also read and clean Parquet and CSV files)")
     report.add_argument("--value", choices=["revenue", "profit"],
                         help="what ranks customers, key accounts, the Pareto share and actions (default revenue; "
                              "profit needs a profit, cost or unit-cost column)")

@@ -6,7 +6,8 @@ files (one file, a glob or a Hive-partitioned folder; CSV files first written as
 a block at a time under the CSV reader's rules) or takes a PostgreSQL table's rows
 as they stream from the server (:func:`scan_database`), applies the reader's cleaning
 rules (:mod:`retention_xl.scan_columns` -- the same rules, run on each column's distinct
-values and joined back), counts every row under its reason, and keeps the clean rows for
+values and joined back; with Spark, run by its executors, :mod:`retention_xl.spark_scan`),
+counts every row under its reason, and keeps the clean rows for
 :class:`~retention_xl.scanned_tables.ScannedSales`, which builds the customer x month table
 with the SQL shared with Spark (:mod:`retention_xl.engine_sql`). Only that
 table -- one row per customer and month -- comes back to Python, where the report is
@@ -264,6 +265,8 @@ def _classify_with_spark(connection, spill: Path, raw: _RawRows, where, found, r
     except spark_scan.SparkCannotRead as reason:
         say(f"Spark cannot read these files as DuckDB does ({reason}): DuckDB cleans the rows, Spark aggregates them…")
         return None
+    except spark_scan.SPARK_ERRORS as error:  # a Java stack trace: the user needs its first line and where the rest is
+        raise spark_engine.failed("reading and cleaning the rows", error) from None
     # Spark's order keys are signed; shifted one to one into DuckDB's unsigned ones.
     connection.execute(f"""
         CREATE VIEW scanned AS

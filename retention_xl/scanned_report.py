@@ -1,7 +1,8 @@
 """The report from sales DuckDB scanned out of core (:mod:`retention_xl.duckdb_scan`).
 
 ``--engine duckdb`` scans Parquet and CSV input (and a database's rows) in DuckDB; ``--engine spark`` has
-DuckDB clean and count the rows the same way and Spark aggregate them; ``--engine auto`` scans a folder
+Spark's executors read, clean and classify the files' rows by the same rules (a database's rows: DuckDB), DuckDB
+count them, and Spark aggregate them; ``--engine auto`` scans a folder
 or glob, a Parquet or CSV file of more than :data:`AUTO_SCAN_ROWS` rows and a database, and reads
 everything else in memory (:func:`engine_in_memory` says which engine then builds the table; a
 workbook is always read in memory). Below that size both are quick and the
@@ -66,7 +67,7 @@ def analyse_scanned(scanned, options, progress=None):
     say = progress or (lambda message: None)
     started = time.perf_counter()
     options = options.validated()
-    spark = options.engine == "spark"  # Spark aggregates the rows DuckDB cleaned
+    spark = options.engine == "spark"  # Spark aggregates the rows it (or DuckDB) classified
     options = replace(options, engine="spark" if spark else "duckdb")
     month, mid_month = report_month(options, scanned.first_date, scanned.last_date)
     if options.value == "profit":

@@ -4,8 +4,9 @@ Spark runs the same SQL as DuckDB (:mod:`retention_xl.engine_sql`), in local mod
 default (``local[*]``: every core of this machine) or on a cluster given by its master
 URL (``spark://host:7077``, ``yarn`` ...). Only SQL runs on the executors, so they need
 Java but no Python. The session is reused across reports in one process. Rows read in memory
-reach Spark through the driver (:func:`build_customer_months`); rows the DuckDB scan cleaned
-reach it as Parquet its executors read (:func:`aggregate_parquet`).
+reach Spark through the driver (:func:`build_customer_months`); rows Spark classified itself
+(:mod:`retention_xl.spark_scan`) or the DuckDB scan cleaned reach it as Parquet its executors read
+(:func:`aggregate_classified`, :func:`aggregate_parquet`).
 
 Spark is an extra: ``pip install 'retention-xl[spark]'`` (pyspark, about 400 MB), and
 Java 17 or later from the system (``openjdk-17-jre-headless`` on Debian).
@@ -159,9 +160,13 @@ def _aggregate(rows) -> tuple[pd.DataFrame, pd.DataFrame]:
         firsts = frame.sparkSession.sql(FIRST_DAYS_SQL).toPandas()
         frame.sparkSession.catalog.dropTempView("rows")
     except Exception as error:  # a Java stack trace: the user needs its first line and where the rest is
-        reason = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
-        global _log_named
-        _log_named = True
-        raise EngineError(f"Spark failed building the customer x month table: {reason} "
-                          f"(Java's log: {_log or 'see the cluster'})") from None
+        raise failed("building the customer x month table", error) from None
     return months, firsts
+
+
+def failed(doing: str, error: Exception) -> EngineError:
+    """The one-line error for Spark failing while ``doing``: the first line of its message, and Java's log, kept."""
+    reason = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
+    global _log_named
+    _log_named = True
+    return EngineError(f"Spark failed {doing}: {reason} (Java's log: {_log or 'see the cluster'})")

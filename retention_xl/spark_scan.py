@@ -31,11 +31,25 @@ from .scan_columns import SPARK, Mapper, base_type, raw_expression
 # values come as text and are cast to the types DuckDB gives them; "x" names a column.
 SETTINGS = {"spark.sql.session.timeZone": "UTC", "spark.sql.legacy.parquet.nanosAsLong": "true",
             "spark.sql.sources.partitionColumnTypeInference.enabled": "false",
-            "spark.sql.ansi.enabled": "true", "spark.sql.ansi.doubleQuotedIdentifiers": "true"}
+            "spark.sql.ansi.enabled": "true", "spark.sql.ansi.doubleQuotedIdentifiers": "true",
+            # The mapping tables (one row per distinct value) go to every executor rather than every row to them.
+            "spark.sql.autoBroadcastJoinThreshold": "512m"}
 # DuckDB's type of a partition column -> the Spark type that reads the same values.
 _PARTITION_TYPES = {"BIGINT": "BIGINT", "DOUBLE": "DOUBLE", "DATE": "DATE", "TIMESTAMP": "TIMESTAMP_NTZ",
                     "VARCHAR": "STRING"}
 _SCHEME = r"^file:/+"  # Spark names a file file:/path or file:///path
+
+
+def _spark_errors() -> tuple[type, ...]:
+    try:
+        from py4j.protocol import Py4JError
+        from pyspark.errors import PySparkException
+    except ImportError:  # no pyspark: nothing of Spark's can be raised
+        return ()
+    return PySparkException, Py4JError
+
+
+SPARK_ERRORS = _spark_errors()  # what Spark raises when a job fails (its message starts with the reason)
 
 
 class SparkCannotRead(Exception):
@@ -174,10 +188,7 @@ def _duckdb_type(sql_type: str) -> str:
 def classify(spark, query: str, folder: Path, expected_rows: int) -> str:
     """Run the classifying ``query`` over Spark's ``raw`` view and write its rows as Parquet into ``folder``;
     returns the path DuckDB reads them from."""
-    try:
-        spark.sql(query).write.mode("overwrite").parquet(local_url(folder, pattern=False))
-    except Exception as error:  # a Java stack trace: its first line says what went wrong
-        raise EngineError(f"Spark failed reading and classifying the rows: {_first_line(error)}") from None
+    spark.sql(query).write.mode("overwrite").parquet(local_url(folder, pattern=False))
     import pyarrow.parquet as pq
 
     parts = sorted(folder.glob("*.parquet"))
@@ -185,9 +196,4 @@ def classify(spark, query: str, folder: Path, expected_rows: int) -> str:
     if written != expected_rows:  # every row is counted, or the report is not written
         raise EngineError(f"Spark classified {written:,} rows of the {expected_rows:,} in the files")
     return str(folder / "*.parquet")
-
-
-def _first_line(error: Exception) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0][:300] if text else type(error).__name__
 

@@ -165,6 +165,29 @@ def test_files_whose_columns_differ_in_type_are_cleaned_by_duckdb_for_spark(tmp_
         scanned.close()
 
 
+def test_a_file_gone_while_spark_reads_is_one_line_and_leaves_nothing(tmp_path):
+    """Spark listed the files, then one is removed before its executors read it: one line naming the failure,
+    and the scan's temporary folder is gone."""
+    from retention_xl.errors import EngineError
+
+    _spark("spark")
+    folder = tmp_path / "sales"
+    folder.mkdir()
+    frame = pd.DataFrame({"customer": ["a", "b"], "date": ["2024-01-05", "2024-02-06"], "amount": [10.0, 20.5]})
+    frame[:1].to_parquet(folder / "1.parquet", index=False)
+    frame[1:].to_parquet(folder / "2.parquet", index=False)
+
+    def remove_a_file(line):
+        if line.startswith("Spark: reading and classifying"):
+            (folder / "2.parquet").unlink()
+
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    with pytest.raises(EngineError, match=r"^Spark failed reading and cleaning the rows: .+\(Java's log: ") as error:
+        scan_sales(folder, as_of=AS_OF, spark=True, progress=remove_a_file, spill_dir=str(spill))
+    assert "\n" not in str(error.value) and list(spill.iterdir()) == []
+
+
 @pytest.mark.parametrize("case", ["empty-at-first", "text-further-on", "malformed-further-on"])
 def test_a_csv_file_read_a_block_at_a_time_is_read_the_same(case, tmp_path, monkeypatch):
     """Arrow reads a CSV file in blocks and guesses the types from the first: a column empty there, a number

@@ -244,7 +244,7 @@ def _classify(connection, roles: _Roles, as_of) -> int:
     return _counted_views(connection)
 
 
-def _classify_with_spark(connection, spill: Path, raw: _RawRows, where, found, reading: dict, as_of,
+def _classify_with_spark(connection, spill: Path, raw: _RawRows, where, found, dayfirst, decimal, as_of,
                          master: str | None, say) -> tuple[_Roles, int, str] | None:
     """The ``scanned`` rows classified by Spark's executors from the same files (:mod:`.spark_scan`): the roles,
     the last row counted and the classified Parquet files; None where Spark cannot read the files as DuckDB
@@ -259,7 +259,7 @@ def _classify_with_spark(connection, spill: Path, raw: _RawRows, where, found, r
                                 raw.types, _ROW)
             say("Spark: cleaning the distinct values of each column…")
             roles = _roles(spark_scan.SparkMapper(spark, connection), where, raw.headers, raw.types, found,
-                           reading["dayfirst"], reading["decimal"])
+                           dayfirst, decimal)
             say("Spark: reading and classifying every row…")
             parquet = spark_scan.classify(spark, classified_rows(roles, as_of, SPARK), spill / "classified", expected)
     except spark_scan.SparkCannotRead as reason:
@@ -296,9 +296,8 @@ def scan_sales(path: str | Path, *, columns=None, dayfirst: bool | None = None, 
     (local mode, or the cluster at ``spark_master``) reads, cleans and classifies the rows
     instead (:mod:`retention_xl.spark_scan`) and DuckDB counts them. Raises
     :class:`ScanUnsupported` for a column type it does not read (the caller then reads the file in memory).
-
-    >>> scanned = scan_sales("sample_workbooks/sales_sample.parquet")  # doctest: +SKIP
-    >>> scanned.sales.accounting.purchases  # doctest: +SKIP
+    For example, ``scan_sales("sales/", memory="2GB", spark=True)`` has Spark read a folder of Parquet files;
+    the result's ``sales.accounting`` counts every row, and it must be closed.
     """
     path = Path(path)
     files = _files(path)
@@ -311,7 +310,7 @@ def scan_sales(path: str | Path, *, columns=None, dayfirst: bool | None = None, 
         def source(connection, spill):
             return _source(connection, files, path if path.is_dir() else None)
     return _scan(source, path, None, columns=columns, dayfirst=dayfirst, decimal=decimal, as_of=as_of,
-                 memory=memory, spill_dir=spill_dir, progress=progress, spark_master=spark_master if spark else False)
+                 memory=memory, spill_dir=spill_dir, progress=progress, spark=spark, spark_master=spark_master)
 
 
 def scan_database(url: str, *, table: str | None = None, query: str | None = None, columns=None,
@@ -359,10 +358,9 @@ def _stream_source(connection, batches, failure) -> _RawRows:
 
 
 def _scan(open_source, path: Path | None, label: str | None, *, columns, dayfirst, decimal, as_of, memory, spill_dir,
-          progress, spark_master: str | None | bool = False) -> ScannedSales:
+          progress, spark: bool = False, spark_master: str | None = None) -> ScannedSales:
     """The scan of the ``raw`` relation ``open_source(connection, spill folder)`` makes; ``path`` or ``label``
-    names it. Unless ``spark_master`` is False, Spark classifies the rows of a source of files (its master
-    None: local mode)."""
+    names it. With ``spark``, Spark classifies the rows of a source of files."""
     import duckdb
 
     where = path if path is not None else label
@@ -384,9 +382,9 @@ def _scan(open_source, path: Path | None, label: str | None, *, columns, dayfirs
         if found is None:
             raise InputError(header_help([headers], mapping), file=where)
         by_spark = None
-        if spark_master is not False and raw.files:
-            by_spark = _classify_with_spark(connection, Path(spill), raw, where, found,
-                                            {"dayfirst": dayfirst, "decimal": decimal}, as_of, spark_master, say)
+        if spark and raw.files:
+            by_spark = _classify_with_spark(connection, Path(spill), raw, where, found, dayfirst, decimal, as_of,
+                                            spark_master, say)
         if by_spark:
             roles, last_row, classified = by_spark
         else:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import re
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import pandas as pd
 
@@ -74,13 +75,13 @@ def settings(spark):
 
 def check_files(files: list[Path]) -> int:
     """The number of rows in the Parquet ``files``; raises :class:`SparkCannotRead` where their columns differ in
-    type (DuckDB makes such a column text; Spark would read every file with one file's types)."""
+    name or type (DuckDB makes such a column text; Spark would read every file with one file's types)."""
     import pyarrow.parquet as pq
 
     schemas, rows = set(), 0
     for file in files:
         metadata = pq.ParquetFile(file)
-        schemas.add(tuple((field.name, _comparable(field.type)) for field in metadata.schema_arrow))
+        schemas.add(frozenset((field.name, _comparable(field.type)) for field in metadata.schema_arrow))
         rows += metadata.metadata.num_rows
     if len(schemas) > 1:
         raise SparkCannotRead("the files' columns differ in type")
@@ -110,8 +111,6 @@ def raw_view(spark, files: list[Path], firsts: list[int], numbered_by: str | Non
     written = set(frame.columns) - _partition_columns(files[0], hive_root)
     by_path = {str(file.resolve()): first for file, first in zip(files, firsts)}
     listed = frame.inputFiles()
-    from urllib.parse import unquote, urlparse
-
     firsts_by_name = pd.DataFrame({"rx_path": [re.sub(_SCHEME, "/", name) for name in listed],
                                    "rx_first": [by_path.get(unquote(urlparse(name).path)) for name in listed]})
     if firsts_by_name["rx_first"].isna().any():

@@ -48,6 +48,19 @@ _UNIT_BYTES = {"KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "KIB": 2**10
                "TIB": 2**40}
 
 
+def available_memory() -> int | None:
+    """The bytes of memory this machine can still give without swapping (``MemAvailable``), where the system
+    says (Linux); None elsewhere."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as info:
+            for line in info:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
 def memory_part(limit: str, share: float) -> str:
     """``share`` of a memory limit as :func:`memory_limit` gives it, in whole MiB (at least 256 MiB).
 

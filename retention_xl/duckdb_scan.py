@@ -263,7 +263,8 @@ def _classify_with_spark(connection, spill: Path, raw: _RawRows, where, found, d
             say("Spark: reading and classifying every row…")
             parquet = spark_scan.classify(spark, classified_rows(roles, as_of, SPARK), spill / "classified", expected)
     except spark_scan.SparkCannotRead as reason:
-        say(f"Spark cannot read these files as DuckDB does ({reason}): DuckDB cleans the rows, Spark aggregates them…")
+        say(f"Spark cannot read these files as DuckDB does ({reason}): "
+            "DuckDB cleans the rows, Spark aggregates them…")
         return None
     except spark_scan.SPARK_ERRORS as error:  # a Java stack trace: the user needs its first line and where the rest is
         raise spark_engine.failed("reading and cleaning the rows", error) from None

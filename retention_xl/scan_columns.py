@@ -215,8 +215,8 @@ def date_column(mapper: Mapper, column: str, sql_type: str, dayfirst: bool | Non
                           "blank": _blank(raw).to_numpy(dtype=bool),
                           "total": values.is_total_label(raw).to_numpy(dtype=bool)})
     alias, join = mapper.table(column, sql_type, frame)
-    return ColumnSql(mapper.sql.timestamp(f"{alias}.date", "TIMESTAMP"), f"{alias}.blank", f"{alias}.total", {"date_like": f"{alias}.date_like"},
-                     [join]), used
+    return ColumnSql(mapper.sql.timestamp(f"{alias}.date", "TIMESTAMP"), f"{alias}.blank", f"{alias}.total",
+                     {"date_like": f"{alias}.date_like"}, [join]), used
 
 
 def number_column(mapper: Mapper, column: str, sql_type: str, decimal: str | None) -> ColumnSql:
@@ -246,7 +246,8 @@ def order_column(mapper: Mapper, column: str, sql_type: str) -> ColumnSql:
         raise ScanUnsupported(f"an order column of type {sql_type}")
     text = f"CAST({quoted} AS STRING)"
     # Non-ASCII text, or text with a total word, goes to the rules; ILIKE is the regex (?i)total|sum for ASCII.
-    needs_python = f"({mapper.sql.byte_length(text)} <> length({text}) OR {text} ILIKE '%total%' OR {text} ILIKE '%sum%')"
+    needs_python = (f"({mapper.sql.byte_length(text)} <> length({text}) "
+                    f"OR {text} ILIKE '%total%' OR {text} ILIKE '%sum%')")
     raw = mapper.distinct(column, sql_type, needs_python)
     clean = values.customer_ids(raw)
     frame = pd.DataFrame({"raw": raw, "clean": clean.astype(object).where(clean.notna(), None).to_numpy(),

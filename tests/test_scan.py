@@ -188,6 +188,28 @@ def test_a_file_gone_while_spark_reads_is_one_line_and_leaves_nothing(tmp_path):
     assert "\n" not in str(error.value) and list(spill.iterdir()) == []
 
 
+def test_a_table_larger_than_memory_allows_is_one_line_and_leaves_nothing(tmp_path, monkeypatch):
+    """Where the customer x month table outgrows what the machine can hold, the report stops as the table is
+    fetched, with one line, rather than being stopped by the system later; no report and no temporary files."""
+    import tempfile
+
+    from retention_xl import scanned_tables
+    from retention_xl.errors import EngineError
+
+    path = tmp_path / "sample.parquet"
+    pd.read_excel(SAMPLE, header=1).to_parquet(path, index=False)
+    spill = tmp_path / "tmp"
+    spill.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spill))
+    monkeypatch.setattr(scanned_tables, "available_memory", lambda: 20_000)  # room for a table of 10,000 bytes
+    with pytest.raises(EngineError, match=r"^the customer x month table of these sales does not fit") as error:
+        create_report(path, tmp_path / "r.xlsx", ReportOptions(engine="duckdb"), as_of=AS_OF)
+    assert "\n" not in str(error.value) and "0.0 GiB available" in str(error.value)
+    assert not (tmp_path / "r.xlsx").exists() and list(spill.iterdir()) == []
+    monkeypatch.setattr(scanned_tables, "available_memory", lambda: 2**30)  # the same table fits in a gigabyte
+    create_report(path, tmp_path / "r.xlsx", ReportOptions(engine="duckdb"), as_of=AS_OF)
+
+
 @pytest.mark.parametrize("case", ["empty-at-first", "text-further-on", "malformed-further-on"])
 def test_a_csv_file_read_a_block_at_a_time_is_read_the_same(case, tmp_path, monkeypatch):
     """Arrow reads a CSV file in blocks and guesses the types from the first: a column empty there, a number
@@ -250,7 +272,8 @@ def test_the_reports_are_identical(source, engine, tmp_path):
     summaries = {}
     for name in ("pandas", engine):
         output = tmp_path / f"{name}.xlsx"
-        report = create_report(path, output, ReportOptions(engine=name), as_of=AS_OF, json_path=output.with_suffix(".json"))
+        report = create_report(path, output, ReportOptions(engine=name), as_of=AS_OF,
+                               json_path=output.with_suffix(".json"))
         summaries[name] = json.loads(output.with_suffix(".json").read_text(encoding="utf-8"))
         summaries[name].pop("timings")
         assert summaries[name].pop("engine") == name

@@ -253,6 +253,7 @@ def _classify_with_spark(connection, spill: Path, raw: _RawRows, where, found, d
 
     try:
         expected = spark_scan.check_files(raw.files)
+        say(f"Spark: starting its session ({master or 'local mode'})…")
         spark = spark_engine.session(master)
         with spark_scan.settings(spark):
             spark_scan.raw_view(spark, raw.files, raw.firsts, _ROW if raw.numbered else None, raw.hive_root,

@@ -36,6 +36,7 @@ from .columns import GROUP_ROLES
 from .reader import Progress, SalesData, read_database, read_sales
 from .duckdb_scan import ScanUnsupported, scan_database, scan_sales
 from .scanned_report import analyse_scanned, engine_in_memory, scan_wanted
+from .split import check_role
 
 def default_month(last_date: pd.Timestamp) -> tuple[pd.Period, bool]:
     """The last complete month ending on or before ``last_date``; True if the data ends mid-month.
@@ -257,6 +258,8 @@ def create_report(
         else:
             sales = read_sales(sales_file, sheet=sheet, encoding=encoding, **reading)
         read_seconds = time.perf_counter() - started
+        if split_by is not None:  # before any figure is computed or any workbook written
+            check_role(split_by, split_by in sales.transactions)
         options = replace(options, engine=engine_in_memory(sales_file and Path(sales_file), options.engine))
         report = analyse(sales.transactions, options, sales, progress)
         report.timings["read"] = read_seconds
@@ -296,6 +299,8 @@ def _from_scan(scan, options: ReportOptions, reading: dict, output, split_by: st
         return None
     try:
         scan_seconds = time.perf_counter() - started
+        if split_by is not None:
+            check_role(split_by, split_by in scanned.group_labels)
         report = analyse_scanned(scanned, options, progress)
         report.timings["read"] = scan_seconds
         _write(report, output, progress)

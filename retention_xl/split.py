@@ -88,7 +88,12 @@ def _write_one(rows: pd.DataFrame, options, path: Path, sales=None) -> str | Non
     return None
 
 
-def _check_role(role: str, present: bool) -> None:
+def check_role(role: str, present: bool) -> None:
+    """Raise the usage error for ``--split-by role`` where ``role`` is no group column, or the sales have no such
+    column (``present``).
+
+    >>> check_role("store", present=True)
+    """
     if role not in GROUP_ROLES:
         raise UsageError(f"--split-by must be one of {', '.join(GROUP_ROLES)}, got {role!r}")
     if not present:
@@ -124,7 +129,7 @@ def write_split(report, transactions: pd.DataFrame, role: str, folder: Path, pro
     The workbooks are written by ``workers`` processes (default: one per core); each is
     written atomically, as the chain's own report is.
     """
-    _check_role(role, role in transactions)
+    check_role(role, role in transactions)
     keys = transactions[role]
     groups, names, options = _plan(report, role, keys.drop_duplicates().tolist(), folder)
 
@@ -152,7 +157,7 @@ def write_split_scanned(report, scanned, role: str, folder: Path, progress=None,
     while ``workers`` processes (default: one per core) write the workbooks of the groups computed so far."""
     from .scanned_report import analyse_scanned
 
-    _check_role(role, role in scanned.group_labels)
+    check_role(role, role in scanned.group_labels)
     codes = scanned.groups_in_order(role)
     group_labels = scanned.group_labels[role]
     groups, names, options = _plan(report, role, [None if code is None else group_labels[code] for code in codes],

@@ -173,3 +173,17 @@ def test_a_salespersons_workbook_is_their_call_list_and_their_rows_only(tmp_path
     assert words["acct.group_note"].format(group="S1") in texts
     values = recalculated_values(tmp_path / "chain_by_salesperson" / "S1.xlsx", tmp_path)
     assert not [v for sheet in values.values() for v in sheet.values() if isinstance(v, str) and v.startswith("#")]
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+def test_a_split_by_a_column_the_sales_lack_stops_before_anything_is_written(engine, tmp_path):
+    """The missing column is found as the sales are read: no chain workbook is left without its split."""
+    from retention_xl.errors import UsageError
+    from retention_xl.report import create_report
+
+    sales = tmp_path / "sales.parquet"
+    pd.DataFrame({"客户编号": ["a", "b"], "订单日期": ["2024-01-05", "2024-02-06"], "金额": [10.0, 20.5]}).to_parquet(sales)
+    with pytest.raises(UsageError, match=r"--split-by channel: the sales file has no channel column"):
+        create_report(sales, tmp_path / "chain.xlsx", ReportOptions(engine=engine, clv=False), as_of="2026-01-01",
+                      split_by="channel", json_path=tmp_path / "chain.json")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sales.parquet"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from pathlib import Path
 
 import pandas as pd
 
@@ -49,16 +50,25 @@ _UNIT_BYTES = {"KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "KIB": 2**10
 
 
 def available_memory() -> int | None:
-    """The bytes of memory this machine can still give without swapping (``MemAvailable``), where the system
-    says (Linux); None elsewhere."""
+    """The bytes of memory this program can still take without swapping, where the system says (Linux): the
+    machine's ``MemAvailable``, or less where a container's limit (cgroup v2) leaves less; None elsewhere.
+
+    >>> available_memory() is None or available_memory() >= 0
+    True
+    """
+    found = []
     try:
         with open("/proc/meminfo", encoding="ascii") as info:
-            for line in info:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
+            found += [int(line.split()[1]) * 1024 for line in info if line.startswith("MemAvailable:")]
     except OSError:
         pass
-    return None
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text(encoding="ascii").strip()
+        if limit != "max":
+            found.append(int(limit) - int(Path("/sys/fs/cgroup/memory.current").read_text(encoding="ascii")))
+    except (OSError, ValueError):
+        pass
+    return max(min(found), 0) if found else None
 
 
 def memory_part(limit: str, share: float) -> str:

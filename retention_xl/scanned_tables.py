@@ -22,9 +22,9 @@ from .engine_sql import FIRST_DAYS_SQL, MONTH_DTYPES, MONTHS_SQL, months_sql, ta
 from .errors import EngineError
 
 _MONTH_TYPES = {column: dtype for column, dtype in MONTH_DTYPES.items() if column != "customer"}
-# The report holds about this many times the customer x month table at its peak: at 100,000,000 rows the
-# peak was 3,723 MiB for a table of 28 million customer-months (1.3 GiB), of which about 1 GiB is DuckDB's
-# share and Python's own. Memory available as the table is fetched already leaves those out.
+# The report holds about this many times the customer x month table at its peak. At 100,000,000 rows the
+# process peaked at 3,723 MiB with a table of 28 million customer-months (1.3 GiB); about 1 GiB of that is
+# DuckDB's memory and the interpreter's, already in use (so not counted as available) when the table is fetched.
 TABLE_PEAK_FACTOR = 2
 TABLE_TOO_LARGE = ("the customer x month table of these sales does not fit in this machine's memory: it passed "
                    "{rows:,} customer-months ({size:.1f} GiB) with {available:.1f} GiB available, and the report "

@@ -6,7 +6,8 @@ import importlib
 import pytest
 
 MODULES = ["metrics", "excel_values", "formulas", "values", "columns", "cleaning", "customers", "i18n", "report",
-           "errors", "sample", "activity", "analysis", "actions", "clv", "workbook.sheet", "duckdb_engine", "split"]
+           "errors", "sample", "activity", "analysis", "actions", "clv", "workbook.sheet", "duckdb_engine", "split",
+           "scan_columns", "spark_engine", "engine_sql"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -383,7 +384,7 @@ def _scan(open_source, path: Path | None, label: str | None, *, columns, dayfirs
         found = raw.found or cols.find_header([headers], mapping)
         if found is None:
             raise InputError(header_help([headers], mapping), file=where)
-        by_spark = None
+        by_spark, started = None, time.perf_counter()
         if spark and raw.files:
             by_spark = _classify_with_spark(connection, Path(spill), raw, where, found, dayfirst, decimal, as_of,
                                             spark_master, say)
@@ -394,6 +395,7 @@ def _scan(open_source, path: Path | None, label: str | None, *, columns, dayfirs
             roles = _roles(Mapper(connection, "raw"), where, headers, types, found, dayfirst, decimal)
             say("DuckDB: reading and classifying every row…")
             last_row, classified = _classify(connection, roles, as_of), None
+        stage = {f"classify_{'spark' if by_spark else 'duckdb'}": time.perf_counter() - started}
         accounting = scanned_accounting(connection, str(_day(as_of).date()), roles.profit is not None)
         if raw.malformed_count:
             accounting.add_malformed(raw.malformed_lines, raw.malformed_count)
@@ -414,4 +416,4 @@ def _scan(open_source, path: Path | None, label: str | None, *, columns, dayfirs
                         [labels["customer"][key] for key in order], labels["customer"], labels["name"],
                         {role: labels[role] for role in roles.groups}, roles.profit is not None, spill,
                         memory_after_table=memory_part(limit, DUCKDB_SHARE_AFTER_TABLE),
-                        classified=classified and (classified, f"reason = -1 AND row <= {last_row}"))
+                        classified=classified and (classified, f"reason = -1 AND row <= {last_row}"), timings=stage)

@@ -303,6 +303,7 @@ def _from_scan(scan, options: ReportOptions, reading: dict, output, split_by: st
             check_role(split_by, split_by in scanned.group_labels)
         report = analyse_scanned(scanned, options, progress)
         report.timings["read"] = scan_seconds
+        report.timings.update(scanned.timings)
         _write(report, output, progress)
         if split_by is not None:
             from .split import write_split_scanned

@@ -83,6 +83,7 @@ class ScannedSales:
     # Where Spark classified the rows: its Parquet files of the ``scanned`` rows, and the condition (in the SQL
     # both engines read) that picks the ``used`` ones.
     classified: tuple[str, str] | None = None
+    timings: dict[str, float] = field(default_factory=dict)  # the scan's own stages, in seconds, for --json
     stopped: threading.Event = field(default_factory=threading.Event)
 
     def stop(self) -> None:

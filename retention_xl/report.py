@@ -36,7 +36,7 @@ from .columns import GROUP_ROLES
 from .reader import Progress, SalesData, read_database, read_sales
 from .duckdb_scan import ScanUnsupported, scan_database, scan_sales
 from .scanned_report import analyse_scanned, engine_in_memory, scan_wanted
-from .split import check_role
+from .split import check_role, write_split, write_split_scanned
 
 def default_month(last_date: pd.Timestamp) -> tuple[pd.Period, bool]:
     """The last complete month ending on or before ``last_date``; True if the data ends mid-month.
@@ -265,8 +265,6 @@ def create_report(
         report.timings["read"] = read_seconds
         _write(report, output, progress)
         if split_by is not None:
-            from .split import write_split
-
             _say_split(progress, split_by, split_folder)
             report.split = write_split(report, sales.transactions, split_by, split_folder, progress)
     if json_path is not None:
@@ -306,8 +304,6 @@ def _from_scan(scan, options: ReportOptions, reading: dict, output, split_by: st
         report.timings.update(scanned.timings)
         _write(report, output, progress)
         if split_by is not None:
-            from .split import write_split_scanned
-
             _say_split(progress, split_by, split_folder)
             report.split = write_split_scanned(report, scanned, split_by, split_folder, progress)
     finally:

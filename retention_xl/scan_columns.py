@@ -146,12 +146,14 @@ class Mapper:
         self.count = 0
 
     def distinct(self, column: str, sql_type: str, where: str = "true") -> pd.Series:
-        raw = raw_expression(column, sql_type)
-        frame = self.connection.execute(f"SELECT DISTINCT {raw} AS raw FROM {self.relation} r WHERE {where}").df()
-        series = frame["raw"]
+        """The distinct raw values of ``column`` among the rows ``where`` holds, as the rules take them."""
+        series = self._distinct(raw_expression(column, sql_type), sql_type, where)
         if base_type(sql_type) in TEXT_TYPES and series.dtype != object:
             series = series.astype(object)
         return series
+
+    def _distinct(self, raw: str, sql_type: str, where: str) -> pd.Series:
+        return self.connection.execute(f"SELECT DISTINCT {raw} AS raw FROM {self.relation} r WHERE {where}").df()["raw"]
 
     def table(self, column: str, sql_type: str, mapping: pd.DataFrame) -> tuple[str, str]:
         """Register ``mapping`` (a ``raw`` column plus results) and return (its alias, the LEFT JOIN)."""

@@ -22,10 +22,9 @@ from urllib.parse import unquote, urlparse
 
 import pandas as pd
 
-from . import scan_columns
 from .errors import EngineError
 from .spark_engine import local_url
-from .scan_columns import SPARK, Mapper, base_type, raw_expression
+from .scan_columns import SPARK, Mapper, base_type
 
 # Timestamps without a time zone stay as they are written; nanosecond timestamps (which Spark
 # cannot read as such) come as whole nanoseconds (:meth:`.SparkDialect.timestamp`); partition
@@ -158,20 +157,16 @@ class SparkMapper(Mapper):
         super().__init__(connection, "raw")
         self.spark = spark
 
-    def distinct(self, column: str, sql_type: str, where: str = "true") -> pd.Series:
+    def _distinct(self, raw: str, sql_type: str, where: str) -> pd.Series:
         if base_type(sql_type) == "TIMESTAMP_NS":  # Spark reads it as whole nanoseconds, not as a timestamp
-            raise SparkCannotRead(f"the column {column} holds nanosecond timestamps")
-        raw = raw_expression(column, sql_type)
+            raise SparkCannotRead("a column other than the date holds nanosecond timestamps")
         found = self.spark.sql(f"SELECT DISTINCT {raw} AS raw FROM raw r WHERE {where}").toArrow()
         self.connection.register("rx_distinct", found)
         try:
-            series = self.connection.execute(f"SELECT CAST(raw AS {_duckdb_type(sql_type)}) AS raw "
-                                             "FROM rx_distinct").df()["raw"]
+            return self.connection.execute(f"SELECT CAST(raw AS {_duckdb_type(sql_type)}) AS raw "
+                                           "FROM rx_distinct").df()["raw"]
         finally:
             self.connection.unregister("rx_distinct")
-        if base_type(sql_type) in scan_columns.TEXT_TYPES and series.dtype != object:
-            series = series.astype(object)
-        return series
 
     def _register(self, name: str, mapping: pd.DataFrame) -> None:
         import pyarrow as pa
@@ -187,9 +182,9 @@ def _duckdb_type(sql_type: str) -> str:
 def classify(spark, query: str, folder: Path, expected_rows: int) -> str:
     """Run the classifying ``query`` over Spark's ``raw`` view and write its rows as Parquet into ``folder``;
     returns the path DuckDB reads them from."""
-    spark.sql(query).write.mode("overwrite").parquet(local_url(folder, pattern=False))
     import pyarrow.parquet as pq
 
+    spark.sql(query).write.mode("overwrite").parquet(local_url(folder, pattern=False))
     parts = sorted(folder.glob("*.parquet"))
     written = sum(pq.ParquetFile(part).metadata.num_rows for part in parts)
     if written != expected_rows:  # every row is counted, or the report is not written

@@ -74,16 +74,101 @@ def month_period(number: int) -> pd.Period:
     return pd.Period(year=number // 12, month=number % 12 + 1, freq="M")
 
 
-@dataclass
-class CustomerMonths:
-    """The customer x month table and its per-customer companion (see the module's contract)."""
+class CustomerTable:
+    """What every figure reads of a customer x month table, wherever the table is held.
 
-    months: pd.DataFrame
+    :class:`CustomerMonths` holds it in memory; :class:`retention_xl.engine_table.EngineTable`
+    leaves it in DuckDB where it is too large for memory. Both answer the same questions --
+    sums and activity per customer over a range of months, a month's totals, the cohort grid --
+    so that every figure is computed by one code path from either. Subclasses give ``customers``
+    (the contract's per-customer frame), ``has_profit``, ``_purchase_bits`` and the methods that
+    raise ``NotImplementedError`` here.
+    """
+
     customers: pd.DataFrame
 
     @property
     def customer_count(self) -> int:
         return len(self.customers)
+
+    @property
+    def has_profit(self) -> bool:
+        raise NotImplementedError
+
+    @property
+    def first_month(self) -> np.ndarray:
+        """Per customer: the month of the first purchase, or -1."""
+        days = self.customers["first_purchase_day"].to_numpy()
+        months = (days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) + 1970 * 12).astype(np.int32)
+        return np.where(days >= 0, months, -1)
+
+    @property
+    def first_data_month(self) -> int | None:
+        """The table's earliest month, or None for an empty table."""
+        raise NotImplementedError
+
+    def per_customer(self, name: str, first: int, last: int) -> np.ndarray:
+        """Column ``name`` (or ``"net"``: purchases minus returns) summed per customer over months ``first`` .. ``last``."""
+        raise NotImplementedError
+
+    def month_totals(self, m: int) -> dict:
+        """Month ``m``'s net revenue, purchases, purchase orders and (where the table has it) profit."""
+        raise NotImplementedError
+
+    def cohort_grid(self, first: int, last: int) -> tuple[np.ndarray, np.ndarray]:
+        """Customers with a first purchase in months ``first`` .. ``last``: per (first month, months since), how
+        many bought and their net revenue, as two square arrays (row: first month - ``first``; column: offset)."""
+        raise NotImplementedError
+
+    def purchase_history(self, last_month: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per customer, up to the end of month ``last_month``: purchase days, net revenue in cents and the last
+        purchase day (or -1)."""
+        raise NotImplementedError
+
+    def last_purchase_day(self) -> np.ndarray:
+        """Per customer: the last day with a purchase, or -1."""
+        raise NotImplementedError
+
+    @property
+    def _purchase_bits(self) -> tuple[np.ndarray | None, int, int]:
+        """Per customer, one bit for each month with a purchase (bit 0: the table's first month), that first
+        month and the number of months; None for the bits where the table spans more months than 64 bits hold."""
+        raise NotImplementedError
+
+    def _active_by_rows(self, first: int, last: int) -> np.ndarray:
+        """:meth:`active_in` for a table too long for :attr:`_purchase_bits`."""
+        raise NotImplementedError
+
+    def active_in(self, first: int, last: int) -> np.ndarray:
+        """Boolean per customer: bought in months ``first`` .. ``last``."""
+        bits, base, span = self._purchase_bits
+        if bits is None:
+            return self._active_by_rows(first, last)
+        low, high = max(first - base, 0), min(last - base, span - 1)
+        if low > high:
+            return np.zeros(self.customer_count, dtype=bool)
+        months = np.uint64((1 << (high + 1)) - (1 << low))
+        return (bits & months) != 0
+
+    def revenue_in(self, first: int, last: int) -> np.ndarray:
+        """Net revenue per customer in months ``first`` .. ``last``."""
+        return self.per_customer("net", first, last)
+
+    def value_in(self, measure: str, first: int, last: int) -> np.ndarray:
+        """Net revenue (``measure="revenue"``) or profit (``"profit"``) per customer in months ``first`` .. ``last``."""
+        return self.revenue_in(first, last) if measure == "revenue" else self.per_customer("profit", first, last)
+
+    def orders_in(self, first: int, last: int) -> np.ndarray:
+        """Purchase orders per customer in months ``first`` .. ``last``."""
+        return self.per_customer("orders", first, last).astype(np.int64)
+
+
+@dataclass
+class CustomerMonths(CustomerTable):
+    """The customer x month table and its per-customer companion, in memory (see the module's contract)."""
+
+    months: pd.DataFrame
+    customers: pd.DataFrame
 
     def column(self, name: str) -> np.ndarray:
         return self.months[name].to_numpy()
@@ -92,13 +177,6 @@ class CustomerMonths:
     def net(self) -> np.ndarray:
         """Net revenue of each row: purchases minus returns."""
         return self.column("purchases") - self.column("returned")
-
-    @property
-    def first_month(self) -> np.ndarray:
-        """Per customer: the month of the first purchase, or -1."""
-        days = self.customers["first_purchase_day"].to_numpy()
-        months = (days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) + 1970 * 12).astype(np.int32)
-        return np.where(days >= 0, months, -1)
 
     @cached_property
     def _by_month(self) -> tuple[np.ndarray, np.ndarray, int]:
@@ -133,18 +211,55 @@ class CustomerMonths:
             return order[:0]
         return order[starts[low]:starts[high + 1]]
 
-    def per_customer(self, values: np.ndarray, first: int, last: int) -> np.ndarray:
-        """``values`` (one per row) summed per customer over months ``first`` .. ``last``."""
+    def per_customer(self, name: str, first: int, last: int) -> np.ndarray:
         rows = self.rows_in(first, last)
+        values = self.net if name == "net" else self.column(name)
         return np.bincount(self.column("customer")[rows], weights=values[rows], minlength=self.customer_count)
 
+    def month_totals(self, m: int) -> dict:
+        rows = self.rows_in(m, m)
+        return {"revenue": float(self.net[rows].sum()), "purchases": float(self.column("purchases")[rows].sum()),
+                "orders": int(self.column("orders")[rows].sum()),
+                "profit": float(self.column("profit")[rows].sum()) if self.has_profit else None}
+
+    @property
+    def first_data_month(self) -> int | None:
+        month = self.column("month")
+        return int(month.min()) if month.size else None
+
+    def cohort_grid(self, first: int, last: int) -> tuple[np.ndarray, np.ndarray]:
+        size = last - first + 1
+        cohort_of = self.first_month[self.column("customer")]
+        row_month = self.column("month")
+        in_scope = (cohort_of >= first) & (row_month >= cohort_of) & (row_month <= last)
+        cell = (cohort_of[in_scope] - first) * size + row_month[in_scope] - cohort_of[in_scope]
+        bought = (self.column("purchase_days")[in_scope] > 0).astype(float)
+        active = np.bincount(cell, weights=bought, minlength=size * size).reshape(size, size)
+        revenue = np.bincount(cell, weights=self.net[in_scope], minlength=size * size).reshape(size, size)
+        return active, revenue
+
+    def purchase_history(self, last_month: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        # Rows after the month are masked, not cut out: a cut copies every column of the table at once
+        # (hundreds of megabytes at a hundred million rows), a mask one column at a time.
+        in_range = self.column("month") <= last_month
+        everything = bool(in_range.all())
+
+        def upto(values: np.ndarray, outside) -> np.ndarray:
+            return values if everything else np.where(in_range, values, outside)
+
+        customer = self.column("customer")
+        days = np.bincount(customer, weights=upto(self.column("purchase_days"), 0), minlength=self.customer_count)
+        # In cents, as the first day's amount is: engines add in different orders, and the models must be
+        # fitted on the same spend whichever engine built the table.
+        net = np.round(np.bincount(customer, weights=upto(self.net, 0.0), minlength=self.customer_count), 2)
+        last = latest_per_customer(customer, upto(self.column("last_purchase_day"), NO_DAY), self.customer_count)
+        return days, net, last.astype(np.int64)
+
     @cached_property
-    def _purchase_months(self) -> np.ndarray | None:
-        """Per customer, one bit for each month with a purchase (bit 0: the table's first month);
-        None where the table spans more months than 64 bits hold."""
+    def _purchase_bits(self) -> tuple[np.ndarray | None, int, int]:
         _, starts, first = self._by_month
         if len(starts) - 1 > 64:
-            return None
+            return None, first, len(starts) - 1
         customer = self.column("customer")
         bits = np.zeros(self.customer_count, dtype=np.uint64)
         if customer.size:
@@ -152,40 +267,19 @@ class CustomerMonths:
             bought = np.where(self.column("purchase_days") > 0, month_bit, np.uint64(0))
             runs = np.flatnonzero(np.r_[True, customer[1:] != customer[:-1]])  # rows are sorted by customer
             bits[customer[runs]] = np.bitwise_or.reduceat(bought, runs)
-        return bits
+        return bits, first, len(starts) - 1
 
-    def active_in(self, first: int, last: int) -> np.ndarray:
-        """Boolean per customer: bought in months ``first`` .. ``last``."""
-        bits = self._purchase_months
-        if bits is None:
-            rows = self.rows_in(first, last)
-            active = np.zeros(self.customer_count, dtype=bool)
-            active[self.column("customer")[rows][self.column("purchase_days")[rows] > 0]] = True
-            return active
-        low, high = self._offsets(first, last)
-        if low > high:
-            return np.zeros(self.customer_count, dtype=bool)
-        months = np.uint64((1 << (high + 1)) - (1 << low))
-        return (bits & months) != 0
-
-    def revenue_in(self, first: int, last: int) -> np.ndarray:
-        """Net revenue per customer in months ``first`` .. ``last``."""
-        return self.per_customer(self.net, first, last)
+    def _active_by_rows(self, first: int, last: int) -> np.ndarray:
+        rows = self.rows_in(first, last)
+        active = np.zeros(self.customer_count, dtype=bool)
+        active[self.column("customer")[rows][self.column("purchase_days")[rows] > 0]] = True
+        return active
 
     @property
     def has_profit(self) -> bool:
         return "profit" in self.months
 
-    def value_in(self, measure: str, first: int, last: int) -> np.ndarray:
-        """Net revenue (``measure="revenue"``) or profit (``"profit"``) per customer in months ``first`` .. ``last``."""
-        return self.revenue_in(first, last) if measure == "revenue" else self.per_customer(self.column("profit"), first, last)
-
-    def orders_in(self, first: int, last: int) -> np.ndarray:
-        """Purchase orders per customer in months ``first`` .. ``last``."""
-        return self.per_customer(self.column("orders"), first, last).astype(np.int64)
-
     def last_purchase_day(self) -> np.ndarray:
-        """Per customer: the last day with a purchase, or -1."""
         return latest_per_customer(self.column("customer"), self.column("last_purchase_day"), self.customer_count)
 
 

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from . import metrics
-from .activity import CustomerMonths, month_number, month_period
+from .activity import CustomerTable, month_number, month_period
 
 
 @dataclass
@@ -82,15 +82,15 @@ def _safe(compute) -> float | None:
     return None if isinstance(value, float) and math.isnan(value) else value
 
 
-def _buyers(table: CustomerMonths, m: int, bought_now: np.ndarray) -> tuple[int, int, int, int]:
+def _buyers(table: CustomerTable, m: int, bought_now: np.ndarray) -> tuple[int, int, int, int]:
     """Buyers of month ``m``, those of them who bought on 2+ days, buyers of the month before, and those who came back."""
     bought_before = table.active_in(m - 1, m - 1)
-    repeat = table.per_customer(table.column("purchase_days"), m, m) >= 2
+    repeat = table.per_customer("purchase_days", m, m) >= 2
     return int(bought_now.sum()), int(repeat.sum()), int(bought_before.sum()), int((bought_now & bought_before).sum())
 
 
 def month_figures(
-    table: CustomerMonths,
+    table: CustomerTable,
     month: pd.Period,
     active_window: int,
     *,
@@ -114,10 +114,8 @@ def month_figures(
     lost = start_base & ~end_base
     S, E, N, R, L = (int(x.sum()) for x in (start_base, end_base, new, reactivated, lost))
 
-    in_month = table.rows_in(m, m)
-    revenue = float(table.net[in_month].sum())
-    purchases = float(table.column("purchases")[in_month].sum())
-    orders = int(table.column("orders")[in_month].sum())
+    totals = table.month_totals(m)
+    purchases, orders = totals["purchases"], totals["orders"]
     revenue_now = table.revenue_in(m, m)
     revenue_before = table.revenue_in(m - 1, m - 1)
     existing_now = float(revenue_now[start_base].sum())
@@ -144,7 +142,7 @@ def month_figures(
         repeat_rate=repeat_rate,
         repeat_tier=tier,
         pareto_share=pareto,
-        revenue=revenue,
+        revenue=totals["revenue"],
         purchases=purchases,
         orders=orders,
         average_order_value=purchases / orders if orders else None,
@@ -154,11 +152,11 @@ def month_figures(
         previous_buyers=previous_buyers,
         returning_buyers=returning,
         return_rate=returning / previous_buyers if previous_buyers else None,
-        profit=float(table.column("profit")[in_month].sum()) if table.has_profit else None,
+        profit=totals["profit"],
     )
 
 
-def trend(table: CustomerMonths, month: pd.Period, active_window: int, months: int = 12,
+def trend(table: CustomerTable, month: pd.Period, active_window: int, months: int = 12,
           first_date: pd.Timestamp | None = None) -> list[MonthFigures]:
     """Light figures (no repeat rate or Pareto share) for the ``months`` months ending at ``month``.
 
@@ -166,8 +164,8 @@ def trend(table: CustomerMonths, month: pd.Period, active_window: int, months: i
     cover its whole start window; where they do not, S and retention are not
     comparable and "new" means first purchase in the data.
     """
-    month_column = table.column("month")
-    first_data = int(month_column.min()) if month_column.size else month_number(month)
+    first_data = table.first_data_month
+    first_data = month_number(month) if first_data is None else first_data
     start = max(month_number(month) - months + 1, first_data)
     figures = []
     for m in range(start, month_number(month) + 1):
@@ -237,22 +235,14 @@ class Cohorts:
         return self.active.sum() / reached.mul(self.sizes, axis=0).sum().replace(0, np.nan)
 
 
-def cohorts(table: CustomerMonths, month: pd.Period, months: int = 24) -> Cohorts:
+def cohorts(table: CustomerTable, month: pd.Period, months: int = 24) -> Cohorts:
     """Cohorts of the ``months`` months ending at ``month``."""
     m = month_number(month)
     first_month = table.first_month
     first = max(m - months + 1, int(first_month[first_month >= 0].min()))
     cohort_months = list(range(first, m + 1))
     size = m - first + 1
-    customer, row_month = table.column("customer"), table.column("month")
-    cohort_of = first_month[customer]
-    in_scope = (cohort_of >= first) & (row_month >= cohort_of) & (row_month <= m)
-    cohort_index = cohort_of[in_scope] - first
-    offset = row_month[in_scope] - cohort_of[in_scope]
-    cell = cohort_index * size + offset
-    bought = (table.column("purchase_days")[in_scope] > 0).astype(float)
-    active = np.bincount(cell, weights=bought, minlength=size * size).reshape(size, size)
-    revenue = np.bincount(cell, weights=table.net[in_scope], minlength=size * size).reshape(size, size)
+    active, revenue = table.cohort_grid(first, m)
 
     reached = np.add.outer(np.arange(size), np.arange(size)) <= m - first
     labels = [str(month_period(c)) for c in cohort_months]

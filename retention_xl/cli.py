@@ -35,7 +35,7 @@ EXIT_TERMINATED = 143
 
 CONFIG_KEYS = {"sheet", "columns", "dayfirst", "encoding", "decimal", "as_of", "month", "language", "window", "high",
                "low", "top", "clv", "horizon", "discount", "engine", "value", "memory_limit",
-               "spark_master", "customer_file"}
+               "spark_master", "customer_file", "figures_in_engine"}
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -105,6 +105,10 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--spark-master", dest="spark_master", metavar="URL",
                         help="with --engine spark: the cluster's master URL, e.g. spark://host:7077 "
                              "(default: local mode on every core)")
+    report.add_argument("--figures-in-engine", dest="figures_in_engine", action="store_true", default=None,
+                        help="leave the customer x month table in DuckDB and compute every figure there, holding "
+                             "one row per customer in memory (chosen by itself when the table would not fit in "
+                             "memory); for sales DuckDB scans: Parquet, CSV, folders, globs and databases")
     report.add_argument("--horizon", type=int, metavar="MONTHS", help="months of customer lifetime value (default 12)")
     report.add_argument("--discount", type=float, metavar="RATE",
                         help="monthly discount rate of customer lifetime value (default 0.01)")
@@ -184,6 +188,7 @@ def _report(args) -> int:
         ("clv", pick("clv")), ("horizon", pick("horizon")), ("discount", pick("discount")),
         ("engine", pick("engine")), ("value", pick("value")), ("memory_limit", pick("memory_limit")),
         ("spark_master", pick("spark_master")), ("customer_file", pick("customer_file")),
+        ("figures_in_engine", pick("figures_in_engine")),
     ):
         if value is not None:
             setattr(options, field, value)

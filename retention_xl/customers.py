@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from . import metrics
-from .activity import CustomerMonths, month_number
+from .activity import CustomerTable, month_number
 
 SEGMENTS = (
     "champions", "loyal", "potential_loyalist", "new_customers", "promising", "need_attention",
@@ -112,7 +112,7 @@ def _ranking(in_base: np.ndarray, window_value: np.ndarray, value: np.ndarray, i
 
 
 def customer_table(
-    table: CustomerMonths,
+    table: CustomerTable,
     month: pd.Period,
     active_window: int,
     top_fraction: float = metrics.DEFAULT_TOP_FRACTION,

@@ -415,5 +415,5 @@ def _scan(open_source, path: Path | None, label: str | None, *, columns, dayfirs
     return ScannedSales(connection, sales, pd.Timestamp(first_date), pd.Timestamp(last_date),
                         [labels["customer"][key] for key in order], labels["customer"], labels["name"],
                         {role: labels[role] for role in roles.groups}, roles.profit is not None, spill,
-                        memory_after_table=memory_part(limit, DUCKDB_SHARE_AFTER_TABLE),
+                        memory_limit=limit, memory_after_table=memory_part(limit, DUCKDB_SHARE_AFTER_TABLE),
                         classified=classified and (classified, f"reason = -1 AND row <= {last_row}"), timings=stage)

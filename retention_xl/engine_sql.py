@@ -105,11 +105,15 @@ def table_from_results(months: pd.DataFrame, firsts: pd.DataFrame, ids: np.ndarr
         months = months.sort_values(["customer", "month"], kind="stable").reset_index(drop=True)
     if not has_profit:
         months = months.drop(columns="profit")
+    return CustomerMonths(months=months, customers=customers_frame(firsts, ids, names))
+
+
+def customers_frame(firsts: pd.DataFrame, ids: np.ndarray, names: np.ndarray) -> pd.DataFrame:
+    """The contract's per-customer frame from the result of ``FIRST_DAYS_SQL`` (by code), the ids and names."""
     first_day = np.full(len(ids), NO_DAY, dtype=np.int32)
     first_amount = np.zeros(len(ids))
     codes = firsts["customer"].to_numpy(dtype=np.int64)
     first_day[codes] = firsts["first_purchase_day"].to_numpy()
     first_amount[codes] = np.round(firsts["amount"].to_numpy(dtype=float), 2)
-    customers = pd.DataFrame({"customer_id": ids, "customer_name": names, "first_purchase_day": first_day,
-                              "first_day_amount": first_amount})
-    return CustomerMonths(months=months, customers=customers)
+    return pd.DataFrame({"customer_id": ids, "customer_name": names, "first_purchase_day": first_day,
+                         "first_day_amount": first_amount})

@@ -41,7 +41,7 @@ def group_figures(tables: Iterable[tuple[object, CustomerMonths]], month: pd.Per
     """
     rows = []
     for name, table in tables:
-        if not (table.column("month") <= month_number(month)).any():
+        if table.first_data_month is None or table.first_data_month > month_number(month):
             continue  # the group has no sales by the end of the month
         figures = analysis.month_figures(table, month, window, **detail)
         lost = _lost_ids(table, month, window)  # none of them bought here in the month, by definition

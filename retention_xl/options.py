@@ -40,6 +40,9 @@ class ReportOptions:
     engine: str = "auto"         # what builds the customer x month table: auto, pandas, duckdb or spark
     memory_limit: str | None = None  # DuckDB's memory limit, e.g. "4GB" (default: half the machine's memory)
     spark_master: str | None = None  # the Spark cluster's master URL (default: local mode on every core)
+    # Leave the customer x month table in DuckDB and compute the figures there, holding one row per customer in
+    # memory; chosen by itself when the table would not fit in memory. Only for sales DuckDB scans.
+    figures_in_engine: bool = False
     value: str = "revenue"       # what ranks customers, picks key accounts and gives the Pareto share: or "profit"
     call_list: bool = False      # the Actions sheet opens with every customer in the order to call them
     customer_file: str | None = None  # also write every customer as "parquet" or "csv" beside the workbook
@@ -64,6 +67,8 @@ class ReportOptions:
             memory_limit(self.memory_limit)
         if self.engine not in ENGINES:
             raise UsageError(f"unknown engine {self.engine!r}: use {', '.join(ENGINES)}")
+        if self.figures_in_engine and self.engine == "pandas":
+            raise UsageError("--figures-in-engine needs an engine that keeps the table: duckdb, spark or auto")
         if self.customer_file not in (None, "parquet", "csv"):
             raise UsageError(f"the customer file format must be parquet or csv, got {self.customer_file!r}")
         if self.value not in VALUE_MEASURES:

@@ -245,7 +245,7 @@ def create_report(
     split_folder = split_by and (Path(split_dir) if split_dir else
                                  Path(output).with_name(f"{Path(output).stem}_by_{split_by}"))
     report = None
-    if scan_wanted(None if source is not None else Path(sales_file), options.engine):
+    if scan_wanted(None if source is not None else Path(sales_file), options.engine, options.figures_in_engine):
         if source is not None:
             scan = partial(scan_database, source, table=table, query=query)
         else:
@@ -253,6 +253,9 @@ def create_report(
                            spark_master=options.spark_master)
         report = _from_scan(scan, options, reading, output, split_by, split_folder)
     if report is None:
+        if options.figures_in_engine:
+            raise UsageError(f"--figures-in-engine works on sales DuckDB scans (Parquet or CSV files, folders, globs "
+                             f"and databases); {Path(sales_file).name} is read in memory")
         if source is not None:
             sales = read_database(source, table=table, query=query, **reading)
         else:
@@ -292,6 +295,8 @@ def _from_scan(scan, options: ReportOptions, reading: dict, output, split_by: st
     try:
         scanned = scan(memory=options.memory_limit, **reading)
     except ScanUnsupported as reason:
+        if options.figures_in_engine:
+            raise UsageError(f"--figures-in-engine: DuckDB cannot scan {reason}") from None
         if progress:
             progress(f"DuckDB cannot scan {reason}; reading the rows in memory instead…")
         return None

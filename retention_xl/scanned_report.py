@@ -27,8 +27,11 @@ from .rawtable import CSV_SUFFIXES, PARQUET_SUFFIXES
 AUTO_SCAN_ROWS = 2_000_000
 
 
-def scan_wanted(path: Path | None, engine: str) -> bool:
-    """Whether the sales at ``path`` (None: a database) are scanned in DuckDB rather than read into memory."""
+def scan_wanted(path: Path | None, engine: str, figures_in_engine: bool = False) -> bool:
+    """Whether the sales at ``path`` (None: a database) are scanned in DuckDB rather than read into memory;
+    ``figures_in_engine`` scans every file DuckDB can."""
+    if figures_in_engine and engine == "auto":
+        engine = "duckdb"
     if engine == "pandas":
         return False
     if path is None:  # a database's rows may be any number: DuckDB takes them as they stream
@@ -74,7 +77,7 @@ def analyse_scanned(scanned, options, progress=None):
         unknown = scanned.sales.accounting.adjustments.get(PROFIT_UNKNOWN)
         check_profit(scanned.has_profit, unknown.count if unknown else 0, unknown.example_rows if unknown else [])
     say(f"{'Spark' if spark else 'DuckDB'}: building the customer x month table…")
-    table = scanned.customer_months(month, spark, options.spark_master)
+    table = scanned.customer_months(month, spark, options.spark_master, options.figures_in_engine, progress)
     engine_seconds = time.perf_counter() - started
 
     def groups(window: int, detail: dict) -> dict:

@@ -16,9 +16,10 @@ import numpy as np
 import pandas as pd
 
 from .accounting import ADJUSTMENTS, EXCLUSION_REASONS, PROFIT_UNKNOWN, Accounting, Exclusion
-from .activity import NO_DAY, CustomerMonths, month_number
+from .activity import NO_DAY, CustomerMonths, CustomerTable, month_number
 from .duckdb_engine import available_memory
-from .engine_sql import FIRST_DAYS_SQL, MONTH_DTYPES, MONTHS_SQL, months_sql, table_from_results
+from .engine_sql import FIRST_DAYS_SQL, MONTH_DTYPES, MONTHS_SQL, customers_frame, months_sql, table_from_results
+from .engine_table import EngineTable
 from .errors import EngineError
 
 _MONTH_TYPES = {column: dtype for column, dtype in MONTH_DTYPES.items() if column != "customer"}
@@ -26,10 +27,9 @@ _MONTH_TYPES = {column: dtype for column, dtype in MONTH_DTYPES.items() if colum
 # process peaked at 3,723 MiB with a table of 28 million customer-months (1.3 GiB); about 1 GiB of that is
 # DuckDB's memory and the interpreter's, already in use (so not counted as available) when the table is fetched.
 TABLE_PEAK_FACTOR = 2
-TABLE_TOO_LARGE = ("the customer x month table of these sales does not fit in this machine's memory: it passed "
-                   "{rows:,} customer-months ({size:.1f} GiB) with {available:.1f} GiB available, and the report "
-                   "holds about {factor}× the table at its peak; run it on a machine with more memory, or on part "
-                   "of the sales (fewer files, or one --source query per period)")
+TABLE_TOO_LARGE = ("the customer x month table does not fit in memory: it passed {rows:,} customer-months "
+                   "({size:.1f} GiB) with {available:.1f} GiB available, and the report would hold about {factor}× "
+                   "the table")
 _SEVERAL, _NO_ROWS = -2, -3  # a customer's group code where they bought at several groups; where they have no rows
 
 
@@ -79,11 +79,13 @@ class ScannedSales:
     has_profit: bool = False
     spill: str | None = None
     rows_until: pd.Period | None = None  # the month up to which the ``rows`` view reads
+    memory_limit: str | None = None  # DuckDB's memory limit while it builds the customer x month table
     memory_after_table: str | None = None  # DuckDB's memory limit once Python holds the customer x month table
     # Where Spark classified the rows: its Parquet files of the ``scanned`` rows, and the condition (in the SQL
     # both engines read) that picks the ``used`` ones.
     classified: tuple[str, str] | None = None
     timings: dict[str, float] = field(default_factory=dict)  # the scan's own stages, in seconds, for --json
+    engine_tables: list = field(default_factory=list)  # the tables left in DuckDB, whose cursors close with the scan
     stopped: threading.Event = field(default_factory=threading.Event)
 
     def stop(self) -> None:
@@ -92,6 +94,8 @@ class ScannedSales:
         self.connection.interrupt()
 
     def close(self) -> None:
+        for table in self.engine_tables:
+            table.cursor.close()
         self.connection.close()
         if self.spill:
             shutil.rmtree(self.spill, ignore_errors=True)
@@ -147,51 +151,70 @@ class ScannedSales:
             FROM used WHERE ts < TIMESTAMP '{end}'""")
         self.rows_until = until
 
-    def customer_months(self, until: pd.Period, spark: bool = False, spark_master: str | None = None) -> CustomerMonths:
+    def customer_months(self, until: pd.Period, spark: bool = False, spark_master: str | None = None,
+                        in_engine: bool = False, progress=None) -> CustomerTable:
         """The customer x month table up to the end of month ``until``, to the contract of :mod:`.activity`,
         aggregated by DuckDB, or with ``spark`` by Spark (local mode, or the cluster at ``spark_master``).
 
-        Once per scan: afterwards DuckDB's share of memory shrinks, and only the groups' tables can follow.
+        With ``in_engine``, or where the table would not fit in memory (``progress`` then says so), the table
+        stays in DuckDB and the figures are computed there (:class:`.EngineTable`). Once per scan: afterwards
+        DuckDB's share of memory shrinks, and only the groups' tables can follow.
         """
         self._rows(until)
-        months, firsts = self._aggregated_by_spark(spark_master, until) if spark else self._aggregated_by_duckdb()
-        return table_from_results(months, firsts, np.asarray(self.customer_ids, dtype=object), self._names(),
-                                  self.has_profit)
+        if spark:
+            months, firsts = self._aggregated_by_spark(spark_master, until)
+        else:
+            months, firsts = f"({MONTHS_SQL})", self.connection.execute(f"""
+                SELECT c.code AS customer, f.* EXCLUDE (customer)
+                FROM ({FIRST_DAYS_SQL}) f JOIN codes c ON c.customer_key = f.customer""").df()
+        coded = f"SELECT c.code AS customer, m.* EXCLUDE (customer) FROM {months} m JOIN codes c ON c.customer_key = m.customer"
+        ids, names = np.asarray(self.customer_ids, dtype=object), self._names()
+        if not in_engine:
+            try:
+                return table_from_results(self._fetched_table(coded), firsts, ids, names, self.has_profit)
+            except TableTooLarge as error:
+                if progress:
+                    progress(f"{error}: DuckDB keeps the table and computes the figures from it…")
+        # Ordered by month, so that a question about some months reads only their blocks of rows.
+        self.connection.execute(f"CREATE OR REPLACE TABLE customer_months AS {coded} ORDER BY month, customer")
+        table = EngineTable(self.connection, "customer_months", customers_frame(firsts, ids, names), self.has_profit)
+        self.engine_tables.append(table)
+        return table
 
-    def _shrink_memory(self, connection) -> None:
-        """From here Python holds the table, and DuckDB only hands it over and builds smaller ones: its share
-        of memory shrinks (it spills what no longer fits), so that the two together stay near the limit
-        given rather than twice it."""
-        if self.memory_after_table:
-            connection.execute(f"SET memory_limit = '{self.memory_after_table}'")
-
-    def _aggregated_by_duckdb(self) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """The shared SQL's two results, run by DuckDB, with customers by code."""
-        result = self.connection.execute(f"""
-            SELECT c.code AS customer, m.* EXCLUDE (customer)
-            FROM ({MONTHS_SQL}) m JOIN codes c ON c.customer_key = m.customer ORDER BY 1, 2""")
-        # Once the first rows can be fetched, DuckDB has aggregated and sorted them all. Set through a
-        # cursor: a statement on the connection itself would end the result being fetched.
-        self._shrink_memory(self.connection.cursor())
+    def _fetched_table(self, coded: str) -> pd.DataFrame:
+        """The table of the query ``coded`` in Python, by customer and month; :class:`TableTooLarge` where it
+        would not fit in memory."""
+        result = self.connection.execute(f"{coded} ORDER BY 1, 2")
+        # Once the first rows can be fetched, DuckDB has aggregated and sorted them all. From here Python holds
+        # the table, and DuckDB only hands it over and builds smaller ones: its share of memory shrinks (it spills
+        # what no longer fits), so that the two together stay near the limit given rather than twice it. Set
+        # through a cursor: a statement on the connection itself would end the result being fetched.
+        self._set_memory(self.memory_after_table, self.connection.cursor())
         available = available_memory()
-        months = _fetched(result, budget=available and available // TABLE_PEAK_FACTOR)
-        firsts = self.connection.execute(f"""
-            SELECT c.code AS customer, f.* EXCLUDE (customer)
-            FROM ({FIRST_DAYS_SQL}) f JOIN codes c ON c.customer_key = f.customer""").df()
-        return months, firsts
+        try:
+            return _fetched(result, budget=available and available // TABLE_PEAK_FACTOR)
+        except TableTooLarge:
+            self._set_memory(self.memory_limit, self.connection)  # DuckDB keeps the table after all
+            raise
 
-    def _aggregated_by_spark(self, master: str | None, until: pd.Period) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """The shared SQL's two results, run by Spark over the clean rows, with customers by code.
+    def _set_memory(self, limit: str | None, connection) -> None:
+        if limit:
+            connection.execute(f"SET memory_limit = '{limit}'")
+
+    def _aggregated_by_spark(self, master: str | None, until: pd.Period) -> tuple[str, pd.DataFrame]:
+        """The shared SQL run by Spark over the clean rows: the table DuckDB reads the months from (files Spark's
+        executors wrote into the scan's temporary folder) and the first days, with customers by code.
 
         The rows reach Spark's executors as Parquet they read themselves: the rows they classified,
         or else the ``rows`` DuckDB cleaned, written into the scan's temporary folder. Nothing
-        passes through the driver on the way in.
+        passes through the driver on the way in, nor the table on the way out.
         """
         from .spark_engine import aggregate_classified, aggregate_parquet
 
+        months_folder = Path(self.spill) / "months"
         if self.classified:
-            months, firsts = aggregate_classified(*self.classified, (until + 1).start_time.strftime("%Y-%m-%d"),
-                                                  master)
+            firsts = aggregate_classified(*self.classified, (until + 1).start_time.strftime("%Y-%m-%d"),
+                                          months_folder, master)
         else:
             path = str(Path(self.spill) / "rows.parquet").replace("'", "''")
             # Spark has no unsigned 64-bit integer: the order keys are shifted into the signed range, one to one.
@@ -199,14 +222,13 @@ class ScannedSales:
                 COPY (SELECT customer, day, month, amount, profit,
                              (order_key::HUGEINT - 9223372036854775808)::BIGINT AS order_key FROM rows)
                 TO '{path}' (FORMAT parquet)""")
-            months, firsts = aggregate_parquet(path, master)
-        self._shrink_memory(self.connection)
+            firsts = aggregate_parquet(path, months_folder, master)
         codes = self.connection.execute("SELECT customer_key, code FROM codes").df()
         code_of_key = np.zeros(int(codes["customer_key"].max()) + 1, dtype=np.int32)
         code_of_key[codes["customer_key"].to_numpy()] = codes["code"].to_numpy()
-        for result in (months, firsts):
-            result["customer"] = code_of_key[result["customer"].to_numpy()]
-        return months, firsts
+        firsts["customer"] = code_of_key[firsts["customer"].to_numpy()]
+        pattern = str(months_folder / "*.parquet").replace("'", "''")
+        return f"read_parquet('{pattern}')", firsts
 
     def _names(self) -> np.ndarray:
         """Per customer code: the name on their latest transaction (ties: the later row), or missing."""
@@ -221,7 +243,7 @@ class ScannedSales:
         names[latest["code"].to_numpy()] = labels[latest["name_key"].to_numpy(dtype=np.int64)]
         return names
 
-    def group_tables(self, role: str, until: pd.Period, window: int, chain: CustomerMonths):
+    def group_tables(self, role: str, until: pd.Period, window: int, chain: CustomerTable):
         """(group label or None, the group's customer x month table) for each value of group column ``role``.
 
         A group's figures (:func:`retention_xl.groups.group_figures`) read the months from
@@ -233,7 +255,7 @@ class ScannedSales:
         Most customers buy at one store only: all their rows are that store's, so their part of
         its table is their part of the chain's table ``chain`` (built up to ``until``), taken in
         Python. DuckDB aggregates only the rows of customers with several values, or with some
-        rows without one.
+        rows without one -- or every customer's, where the chain's table stayed in DuckDB.
         """
         column = f"g_{role}"
         self._check_stopped()
@@ -243,10 +265,13 @@ class ScannedSales:
             SELECT c.code, h.customer AS customer_key, CASE WHEN h.low = h.high THEN h.low ELSE {_SEVERAL} END AS home
             FROM (SELECT customer, min(coalesce({column}, -1)) AS low, max(coalesce({column}, -1)) AS high
                   FROM rows GROUP BY customer) h JOIN codes c ON c.customer_key = h.customer""").df()
-        home = np.full(chain.customer_count, _NO_ROWS, dtype=np.int32)
-        home[homes["code"].to_numpy()] = homes["home"].to_numpy()
-        alone_groups, alone = _single_group_parts(chain, home, since, last)
-        several = homes["customer_key"].to_numpy()[homes["home"].to_numpy() == _SEVERAL]
+        if isinstance(chain, CustomerMonths):
+            home = np.full(chain.customer_count, _NO_ROWS, dtype=np.int32)
+            home[homes["code"].to_numpy()] = homes["home"].to_numpy()
+            alone_groups, alone = _single_group_parts(chain, home, since, last)
+            several = homes["customer_key"].to_numpy()[homes["home"].to_numpy() == _SEVERAL]
+        else:
+            alone_groups, several = set(), homes["customer_key"].to_numpy()
         spread_groups, spread = self._spread_parts(column, since, several) if several.size else ([], iter(()))
         labels = self.group_labels[role]
         for group in sorted(set(alone_groups) | set(spread_groups)):
@@ -295,6 +320,10 @@ class ScannedSales:
             raise InterruptedError("the group tables were stopped")
 
 
+class TableTooLarge(EngineError):
+    """The customer x month table would not fit in memory."""
+
+
 class _Chunks:
     """The rows of a query sorted by its first column, taken a run of keys at a time as they are fetched,
     so that the rows of every group are never all held at once."""
@@ -337,7 +366,7 @@ def _fetched(result, vectors: int = 100, budget: int | None = None) -> pd.DataFr
         rows += len(chunk)
         size += int(chunk.memory_usage(index=False).sum())
         if budget is not None and size > budget:
-            raise EngineError(TABLE_TOO_LARGE.format(rows=rows, size=size / 2**30, factor=TABLE_PEAK_FACTOR,
+            raise TableTooLarge(TABLE_TOO_LARGE.format(rows=rows, size=size / 2**30, factor=TABLE_PEAK_FACTOR,
                                                      available=budget * TABLE_PEAK_FACTOR / 2**30))
     if not columns:
         return result.fetch_df_chunk(vectors)  # empty, with the result's columns

@@ -122,22 +122,22 @@ def build_customer_months(transactions: pd.DataFrame, until: pd.Period, master: 
     return customer_months(months, firsts, transactions, ids)
 
 
-def aggregate_parquet(path: str, master: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The results of ``MONTHS_SQL`` and ``FIRST_DAYS_SQL`` over the rows in the Parquet file(s) at ``path``
-    (the columns of :func:`retention_xl.engine_sql.engine_rows`), which Spark's executors read themselves."""
+def aggregate_parquet(path: str, months_to: Path, master: str | None = None) -> pd.DataFrame:
+    """The result of ``MONTHS_SQL`` over the rows in the Parquet file(s) at ``path`` (the columns of
+    :func:`retention_xl.engine_sql.engine_rows`), written as Parquet by Spark's executors into the folder
+    ``months_to``; returns the result of ``FIRST_DAYS_SQL``. The executors read the rows themselves."""
     spark = session(master)
-    return _aggregate(lambda: spark.read.parquet(path))
+    return _aggregate(lambda: spark.read.parquet(path), months_to)[1]
 
 
-def aggregate_classified(path: str, used: str, end: str, master: str | None = None
-                         ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def aggregate_classified(path: str, used: str, end: str, months_to: Path, master: str | None = None) -> pd.DataFrame:
     """:func:`aggregate_parquet` over the rows Spark classified (:func:`retention_xl.spark_scan.classify`) into the
     Parquet files at ``path``: those the condition ``used`` picks, before the day ``end`` (``YYYY-MM-DD``)."""
     spark = session(master)
     return _aggregate(lambda: spark.read.parquet(local_url(Path(path).parent)).where(
         f"({used}) AND ts < TIMESTAMP_NTZ '{end}'").selectExpr(
         "customer_key AS customer", "day", "month", "amount", "coalesce(profit, 0) AS profit",
-        "coalesce(order_key, xxhash64(-1 - day)) AS order_key"))
+        "coalesce(order_key, xxhash64(-1 - day)) AS order_key"), months_to)[1]
 
 
 def local_url(path: Path, pattern: bool = True) -> str:
@@ -151,12 +151,18 @@ def local_url(path: Path, pattern: bool = True) -> str:
     return "file://" + (re.sub(r"([\\\[\]{}*?])", r"\\\1", text) if pattern else text)
 
 
-def _aggregate(rows) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The shared SQL run by Spark over the DataFrame ``rows()``; a failure is one line naming Java's log."""
+def _aggregate(rows, months_to: Path | None = None) -> tuple[pd.DataFrame | None, pd.DataFrame]:
+    """The shared SQL run by Spark over the DataFrame ``rows()``: the months in pandas, or with ``months_to``
+    written as Parquet into that folder (None in their place); a failure is one line naming Java's log."""
     try:
         frame = rows()
         frame.createOrReplaceTempView("rows")
-        months = frame.sparkSession.sql(MONTHS_SQL).toPandas()
+        months = frame.sparkSession.sql(MONTHS_SQL)
+        if months_to is None:
+            months = months.toPandas()
+        else:
+            months.write.mode("overwrite").parquet(local_url(months_to, pattern=False))
+            months = None
         firsts = frame.sparkSession.sql(FIRST_DAYS_SQL).toPandas()
         frame.sparkSession.catalog.dropTempView("rows")
     except Exception as error:  # a Java stack trace: the user needs its first line and where the rest is

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from . import clv
-from .activity import NO_DAY, CustomerMonths, latest_per_customer, month_number
+from .activity import CustomerTable, month_number
 
 MIN_REPEAT_CUSTOMERS = 100
 MIN_MONTHS = 6
@@ -65,7 +65,7 @@ class CustomerValue:
         return self.customers is not None
 
 
-def summary_from_table(table: CustomerMonths, last_month: int, end_day: int) -> pd.DataFrame:
+def summary_from_table(table: CustomerTable, last_month: int, end_day: int) -> pd.DataFrame:
     """The BG/NBD summary (in weeks) of every customer who bought by the end of month ``last_month``.
 
     ``end_day`` is that moment as days since 1970-01-01 (the last day of the month).
@@ -73,23 +73,9 @@ def summary_from_table(table: CustomerMonths, last_month: int, end_day: int) -> 
     return _summary(table, last_month, end_day)[0]
 
 
-def _summary(table: CustomerMonths, last_month: int, end_day: int) -> tuple[pd.DataFrame, np.ndarray]:
+def _summary(table: CustomerTable, last_month: int, end_day: int) -> tuple[pd.DataFrame, np.ndarray]:
     """:func:`summary_from_table` and the customer code of each of its rows."""
-    # Rows after the month are masked, not cut out: a cut copies every column of the table at once
-    # (hundreds of megabytes at a hundred million rows), a mask one column at a time.
-    in_range = table.column("month") <= last_month
-    everything = bool(in_range.all())
-
-    def upto(values: np.ndarray, outside) -> np.ndarray:
-        return values if everything else np.where(in_range, values, outside)
-
-    customer = table.column("customer")
-    count = table.customer_count
-    days = np.bincount(customer, weights=upto(table.column("purchase_days"), 0), minlength=count)
-    # In cents, as the first day's amount is: engines add in different orders, and the models must be
-    # fitted on the same spend whichever engine built the table.
-    net = np.round(np.bincount(customer, weights=upto(table.net, 0.0), minlength=count), 2)
-    last = latest_per_customer(customer, upto(table.column("last_purchase_day"), NO_DAY), count).astype(np.int64)
+    days, net, last = table.purchase_history(last_month)
     first = table.customers["first_purchase_day"].to_numpy()
     buyers = (days > 0) & (first >= 0) & (first <= end_day)
     frequency = (days - 1)[buyers].astype(np.int64)
@@ -116,15 +102,14 @@ def _fit(summary: pd.DataFrame) -> tuple[clv.BgNbdFit, clv.GammaGammaFit]:
     return clv.fit_bgnbd(summary), clv.fit_gamma_gamma(summary)
 
 
-def _holdout(table: CustomerMonths, month: pd.Period, near: clv.BgNbdFit) -> Holdout:
+def _holdout(table: CustomerTable, month: pd.Period, near: clv.BgNbdFit) -> Holdout:
     """Fit on the data up to ``month`` - 3, predict the 3 months after, and count what happened."""
     calibration_end = month - HOLDOUT_MONTHS
     summary, codes = _summary(table, month_number(calibration_end), _end_day(calibration_end))
     bgnbd = clv.fit_bgnbd(summary, near=near)
     weeks = (_end_day(month) - _end_day(calibration_end)) / WEEK
     predicted = clv.expected_purchases(bgnbd, summary, weeks)
-    actual = table.per_customer(table.column("purchase_days"), month_number(calibration_end) + 1,
-                                month_number(month))[codes]
+    actual = table.per_customer("purchase_days", month_number(calibration_end) + 1, month_number(month))[codes]
     group = np.minimum(summary["frequency"].to_numpy(), FREQUENCY_GROUPS - 1)
     frame = pd.DataFrame({"group": group, "predicted": predicted, "actual": actual})
     by_group = frame.groupby("group").agg(customers=("actual", "size"), predicted=("predicted", "sum"),
@@ -133,7 +118,7 @@ def _holdout(table: CustomerMonths, month: pd.Period, near: clv.BgNbdFit) -> Hol
     return Holdout(HOLDOUT_MONTHS, by_group, float(predicted.sum()), float(actual.sum()))
 
 
-def customer_value(table: CustomerMonths, month: pd.Period, first_date: pd.Timestamp, horizon: int = 12,
+def customer_value(table: CustomerTable, month: pd.Period, first_date: pd.Timestamp, horizon: int = 12,
                    discount: float = 0.01) -> CustomerValue:
     """The models fitted on everything up to the end of ``month``, each customer valued over ``horizon`` months."""
     result = CustomerValue(horizon=horizon, discount=discount)

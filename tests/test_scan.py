@@ -188,26 +188,34 @@ def test_a_file_gone_while_spark_reads_is_one_line_and_leaves_nothing(tmp_path):
     assert "\n" not in str(error.value) and list(spill.iterdir()) == []
 
 
-def test_a_table_larger_than_memory_allows_is_one_line_and_leaves_nothing(tmp_path, monkeypatch):
-    """Where the customer x month table outgrows what the machine can hold, the report stops as the table is
-    fetched, with one line, rather than being stopped by the system later; no report and no temporary files."""
+def test_a_table_larger_than_memory_allows_stays_in_duckdb_with_the_same_figures(tmp_path, monkeypatch):
+    """Where the customer x month table outgrows what the machine can hold, DuckDB keeps it and computes the
+    figures from it, as the fetch passes the memory available, and says so: every cell of the workbook is
+    the one computed in memory, and no temporary files are left."""
     import tempfile
 
     from retention_xl import scanned_tables
-    from retention_xl.errors import EngineError
 
     path = tmp_path / "sample.parquet"
     pd.read_excel(SAMPLE, header=1).to_parquet(path, index=False)
     spill = tmp_path / "tmp"
     spill.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(spill))
+    said = []
     monkeypatch.setattr(scanned_tables, "available_memory", lambda: 20_000)  # room for a table of 10,000 bytes
-    with pytest.raises(EngineError, match=r"^the customer x month table of these sales does not fit") as error:
-        create_report(path, tmp_path / "r.xlsx", ReportOptions(engine="duckdb"), as_of=AS_OF)
-    assert "\n" not in str(error.value) and "0.0 GiB available" in str(error.value)
-    assert not (tmp_path / "r.xlsx").exists() and list(spill.iterdir()) == []
+    create_report(path, tmp_path / "engine.xlsx", ReportOptions(engine="duckdb", language="en"), as_of=AS_OF,
+                  progress=said.append)
+    assert [line for line in said if "does not fit in memory" in line] == [
+        "the customer x month table does not fit in memory: it passed 4,933 customer-months (0.0 GiB) with 0.0 GiB "
+        "available, and the report would hold about 2× the table: DuckDB keeps the table and computes the figures "
+        "from it…"]
+    assert list(spill.iterdir()) == []
     monkeypatch.setattr(scanned_tables, "available_memory", lambda: 2**30)  # the same table fits in a gigabyte
-    create_report(path, tmp_path / "r.xlsx", ReportOptions(engine="duckdb"), as_of=AS_OF)
+    said.clear()
+    create_report(path, tmp_path / "memory.xlsx", ReportOptions(engine="duckdb", language="en"), as_of=AS_OF,
+                  progress=said.append)
+    assert not any("does not fit" in line for line in said)
+    assert_close(_cell_values(tmp_path / "engine.xlsx"), _cell_values(tmp_path / "memory.xlsx"))
 
 
 @pytest.mark.parametrize("case", ["empty-at-first", "text-further-on", "malformed-further-on"])
@@ -248,8 +256,12 @@ def test_a_csv_file_read_a_block_at_a_time_is_read_the_same(case, tmp_path, monk
 
 @pytest.mark.parametrize("source, engine", [(source, "duckdb") for source in
                                             ("sample", "online-retail", "online-retail-csv", "hive-folder")] +
-                         [("online-retail", "spark"), ("online-retail-csv", "spark"), ("hive-folder", "spark")])
+                         [("online-retail", "spark"), ("online-retail-csv", "spark"), ("hive-folder", "spark")] +
+                         [(source, "duckdb-in-engine") for source in ("sample", "online-retail", "hive-folder")] +
+                         [("online-retail", "spark-in-engine")])
 def test_the_reports_are_identical(source, engine, tmp_path):
+    """The report from the scan (``-in-engine``: with every figure computed inside DuckDB) is the one computed
+    in memory."""
     if source.startswith("online-retail"):
         if not ONLINE_RETAIL.exists():
             pytest.skip(f"{ONLINE_RETAIL} is not here")
@@ -272,11 +284,12 @@ def test_the_reports_are_identical(source, engine, tmp_path):
     summaries = {}
     for name in ("pandas", engine):
         output = tmp_path / f"{name}.xlsx"
-        report = create_report(path, output, ReportOptions(engine=name), as_of=AS_OF,
-                               json_path=output.with_suffix(".json"))
+        report = create_report(path, output, ReportOptions(engine=name.split("-")[0],
+                                                           figures_in_engine=name.endswith("-in-engine")),
+                               as_of=AS_OF, json_path=output.with_suffix(".json"))
         summaries[name] = json.loads(output.with_suffix(".json").read_text(encoding="utf-8"))
         summaries[name].pop("timings")
-        assert summaries[name].pop("engine") == name
+        assert summaries[name].pop("engine") == name.split("-")[0]
         if name != "pandas":
             assert report.sales.transactions.empty  # the rows were scanned, not read into memory
     assert_close(summaries[engine], summaries["pandas"])
@@ -462,11 +475,12 @@ def _cell_values(path: Path) -> list:
     return [[[value(cell) for cell in row] for row in sheet.iter_rows()] for sheet in openpyxl.load_workbook(path)]
 
 
-@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+@pytest.mark.parametrize("engine", ["duckdb", "spark", "duckdb-in-engine"])
 def test_workbooks_split_by_store_from_the_scan_are_those_from_memory(engine, tmp_path):
     """Each store's workbook from the scanned rows, one store after another in DuckDB (aggregated by DuckDB or
-    Spark), is the workbook computed in memory from that store's rows: every cell, its accounting with example
-    rows included (money to the cent: another engine may add in another order)."""
+    Spark; ``-in-engine``: every figure computed inside DuckDB), is the workbook computed in memory from that
+    store's rows: every cell, its accounting with example rows included (money to the cent: another engine may
+    add in another order); and so is the chain's."""
     rows = pd.read_excel(SAMPLE, header=1)
     extra = pd.DataFrame([
         ("X1", "2024-11-03", "M09001", "散客", None, "茶", 1, 30, 30),            # no store: a group of its own
@@ -479,8 +493,8 @@ def test_workbooks_split_by_store_from_the_scan_are_those_from_memory(engine, tm
     frame.to_parquet(path, index=False)
     splits = {}
     for each in ("pandas", engine):
-        report = create_report(path, tmp_path / f"{each}.xlsx", ReportOptions(engine=each, language="en"),
-                               as_of=AS_OF, split_by="store")
+        options = ReportOptions(engine=each.split("-")[0], language="en", figures_in_engine=each.endswith("-in-engine"))
+        report = create_report(path, tmp_path / f"{each}.xlsx", options, as_of=AS_OF, split_by="store")
         splits[each] = report.split
         if each == engine:
             assert report.sales.transactions.empty  # the rows stayed in DuckDB
@@ -488,3 +502,4 @@ def test_workbooks_split_by_store_from_the_scan_are_those_from_memory(engine, tm
     assert splits[engine].files == splits["pandas"].files and len(splits["pandas"].files) == 7
     for name in splits["pandas"].files:
         assert_close(_cell_values(splits[engine].folder / name), _cell_values(splits["pandas"].folder / name))
+    assert_close(_cell_values(tmp_path / f"{engine}.xlsx"), _cell_values(tmp_path / "pandas.xlsx"))

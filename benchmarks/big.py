@@ -3,6 +3,7 @@
     python benchmarks/big.py                          # 1M and 10M rows, every engine that applies
     python benchmarks/big.py --rows 100000000 --engines auto --memory-limit 3GB
     python benchmarks/big.py --rows 10000000 --engines auto --csv   # the same rows as a folder of CSV files
+    python benchmarks/big.py --rows 100000000 --engines auto --memory-limit 2GB --figures-in-engine
 
 The generator draws each purchase's customer from a Zipf-like distribution over 24
 months (10,000,000 rows: about 290,000 customers; 100,000,000 rows: about 1.8 million)
@@ -103,9 +104,12 @@ def main() -> None:
     parser.add_argument("--engines", nargs="+", default=["auto", "pandas", "spark"])
     parser.add_argument("--memory-limit", dest="memory_limit")
     parser.add_argument("--no-clv", action="store_true")
+    parser.add_argument("--figures-in-engine", dest="figures_in_engine", action="store_true",
+                        help="leave the customer x month table in DuckDB and compute the figures there")
     parser.add_argument("--csv", action="store_true", help="read the rows from a folder of CSV files instead")
     args = parser.parse_args()
-    extra = (["--memory-limit", args.memory_limit] if args.memory_limit else []) + (["--no-clv"] if args.no_clv else [])
+    extra = ((["--memory-limit", args.memory_limit] if args.memory_limit else []) + (["--no-clv"] if args.no_clv else [])
+             + (["--figures-in-engine"] if args.figures_in_engine else []))
     print(f"{os.cpu_count()} cores; {os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE') / 2**30:.1f} GiB memory")
     for rows in args.rows:
         started = time.perf_counter()

@@ -58,13 +58,16 @@ class EngineTable(CustomerTable):
 
     def _spread(self, sql: str, empty, dtype) -> list[np.ndarray]:
         """The per-customer columns of a query whose first column is the customer code, by code (``empty`` where
-        a customer has no row)."""
+        a customer has no row; ``empty`` and ``dtype`` may be lists, one per column)."""
         found = self._query(sql)
         codes = np.asarray(found.pop("customer"), dtype=np.int64)
+        count = len(found)
+        empties = empty if isinstance(empty, list) else [empty] * count
+        dtypes = dtype if isinstance(dtype, list) else [dtype] * count
         spread = []
-        for values in found.values():
-            column = np.full(self.customer_count, empty, dtype=dtype)
-            column[codes] = np.asarray(values, dtype=dtype)
+        for values, nothing, kind in zip(found.values(), empties, dtypes):
+            column = np.full(self.customer_count, nothing, dtype=kind)
+            column[codes] = np.asarray(values, dtype=kind)
             spread.append(column)
         return spread
 
@@ -104,12 +107,11 @@ class EngineTable(CustomerTable):
         return grids[0], grids[1]
 
     def purchase_history(self, last_month: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        days, net = self._spread(f"""
-            SELECT customer, CAST(sum(purchase_days) AS DOUBLE) AS days, CAST(sum(purchases - returned) AS DOUBLE) AS net
-            FROM {self.name} WHERE month <= {int(last_month)} GROUP BY customer""", 0.0, float)
-        last, = self._spread(f"""
-            SELECT customer, max(last_purchase_day) AS last FROM {self.name}
-            WHERE month <= {int(last_month)} GROUP BY customer""", NO_DAY, np.int64)
+        days, net, last = self._spread(f"""
+            SELECT customer, CAST(sum(purchase_days) AS DOUBLE) AS days, CAST(sum(purchases - returned) AS DOUBLE) AS net,
+                   max(last_purchase_day) AS last
+            FROM {self.name} WHERE month <= {int(last_month)} GROUP BY customer""", [0.0, 0.0, NO_DAY],
+            [float, float, np.int64])
         return days, np.round(net, 2), last
 
     def last_purchase_day(self) -> np.ndarray:

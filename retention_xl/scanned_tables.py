@@ -17,7 +17,7 @@ import pandas as pd
 
 from .accounting import ADJUSTMENTS, EXCLUSION_REASONS, PROFIT_UNKNOWN, Accounting, Exclusion
 from .activity import NO_DAY, CustomerMonths, CustomerTable, month_number
-from .duckdb_engine import available_memory
+from .duckdb_engine import available_memory, memory_part
 from .engine_sql import FIRST_DAYS_SQL, MONTH_DTYPES, MONTHS_SQL, customers_frame, months_sql, table_from_results
 from .engine_table import EngineTable
 from .errors import EngineError
@@ -177,6 +177,7 @@ class ScannedSales:
                     progress(f"{error}: DuckDB keeps the table and computes the figures from it…")
         # Ordered by month, so that a question about some months reads only their blocks of rows.
         self.connection.execute(f"CREATE OR REPLACE TABLE customer_months AS {coded} ORDER BY month, customer")
+        self._set_memory(self.memory_limit and memory_part(self.memory_limit, 0.5), self.connection)
         table = EngineTable(self.connection, "customer_months", customers_frame(firsts, ids, names), self.has_profit)
         self.engine_tables.append(table)
         return table

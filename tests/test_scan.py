@@ -337,6 +337,20 @@ def test_a_memory_limit_is_a_size(tmp_path):
     assert result.returncode == 2 and "4GB" in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("arguments, message", [
+    (["--figures-in-engine"], "--figures-in-engine works on sales DuckDB scans (Parquet or CSV files, folders, globs "
+                              "and databases); sales_sample.xlsx is read in memory"),
+    (["--figures-in-engine", "--engine", "pandas"], "--figures-in-engine needs an engine that keeps the table"),
+])
+def test_figures_in_the_engine_need_a_scan(tmp_path, arguments, message):
+    """Asked for where the rows are read in memory, the figures in the engine are one line and exit 2, before
+    anything is written."""
+    result = subprocess.run([sys.executable, "-m", "retention_xl.cli", "report", SAMPLE, "-o", tmp_path / "r.xlsx",
+                             *arguments], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_store_figures_built_from_the_window_alone_equal_those_of_the_whole_history(tmp_path):
     """The scan builds a store's table for the active window only; what lies before must not change a figure."""
     def sale(customer, store, day, amount, order):

@@ -253,12 +253,12 @@ def _classify_with_spark(connection, spill: Path, raw: _RawRows, where, found, d
     from . import spark_engine, spark_scan
 
     try:
-        expected = spark_scan.check_files(raw.files)
+        expected, groups = spark_scan.check_files(raw.files)
         say(f"Spark: starting its session ({master or 'local mode'})…")
         spark = spark_engine.session(master)
         with spark_scan.settings(spark):
-            spark_scan.raw_view(spark, raw.files, raw.firsts, _ROW if raw.numbered else None, raw.hive_root,
-                                raw.types, _ROW)
+            spark_scan.raw_view(spark, connection, groups, dict(zip(raw.files, raw.firsts)),
+                                _ROW if raw.numbered else None, raw.hive_root, raw.types, _ROW)
             say("Spark: cleaning the distinct values of each column…")
             roles = _roles(spark_scan.SparkMapper(spark, connection), where, raw.headers, raw.types, found,
                            dayfirst, decimal)

@@ -9,8 +9,9 @@ as Parquet. DuckDB reads those classified rows as its ``scanned`` table, so the 
 the customer numbering and the groups follow from the same SQL as after its own scan, and
 Spark's executors build the customer x month table from the same files.
 
-The files must be reachable under the same path by the driver and every executor (a local
-folder in local mode, a shared file system on a cluster).
+Files whose columns differ in type are read a kind at a time and given the types DuckDB gives
+the columns of all of them (:func:`raw_view`). The files must be reachable under the same path
+by the driver and every executor (a local folder in local mode, a shared file system on a cluster).
 """
 
 from __future__ import annotations
@@ -34,9 +35,6 @@ SETTINGS = {"spark.sql.session.timeZone": "UTC", "spark.sql.legacy.parquet.nanos
             "spark.sql.ansi.enabled": "true", "spark.sql.ansi.doubleQuotedIdentifiers": "true",
             # The mapping tables (one row per distinct value) go to every executor rather than every row to them.
             "spark.sql.autoBroadcastJoinThreshold": "512m"}
-# DuckDB's type of a partition column -> the Spark type that reads the same values.
-_PARTITION_TYPES = {"BIGINT": "BIGINT", "DOUBLE": "DOUBLE", "DATE": "DATE", "TIMESTAMP": "TIMESTAMP_NTZ",
-                    "VARCHAR": "STRING"}
 _SCHEME = r"^file:/+"  # Spark names a file file:/path or file:///path
 
 
@@ -72,19 +70,19 @@ def settings(spark):
                 spark.conf.set(key, value)
 
 
-def check_files(files: list[Path]) -> int:
-    """The number of rows in the Parquet ``files``; raises :class:`SparkCannotRead` where their columns differ in
-    name or type (DuckDB makes such a column text; Spark would read every file with one file's types)."""
+def check_files(files: list[Path]) -> tuple[int, list[list[Path]]]:
+    """The number of rows in the Parquet ``files``, and the files by the columns they hold (names and types), each
+    group as Spark reads it in one pass."""
     import pyarrow.parquet as pq
 
-    schemas, rows = set(), 0
+    groups: dict[frozenset, list[Path]] = {}
+    rows = 0
     for file in files:
         metadata = pq.ParquetFile(file)
-        schemas.add(frozenset((field.name, _comparable(field.type)) for field in metadata.schema_arrow))
+        groups.setdefault(frozenset((field.name, _comparable(field.type)) for field in metadata.schema_arrow),
+                          []).append(file)
         rows += metadata.metadata.num_rows
-    if len(schemas) > 1:
-        raise SparkCannotRead("the files' columns differ in type")
-    return rows
+    return rows, list(groups.values())
 
 
 def _comparable(arrow_type) -> str:
@@ -98,38 +96,105 @@ def _comparable(arrow_type) -> str:
     return str(arrow_type)
 
 
-def raw_view(spark, files: list[Path], firsts: list[int], numbered_by: str | None, hive_root: Path | None,
-             types: dict[str, str], row_column: str) -> None:
-    """The ``raw`` view in Spark: the data columns with DuckDB's names and each row's number in ``row_column``,
-    counted as DuckDB's view counts them (``firsts[file]`` plus the file's ``numbered_by`` column, or plus its
-    record number)."""
+def raw_view(spark, connection, groups: list[list[Path]], firsts: dict[Path, int], numbered_by: str | None,
+             hive_root: Path | None, types: dict[str, str], row_column: str) -> None:
+    """The ``raw`` view in Spark: the data columns as DuckDB's view of the same files has them (``types``), and
+    each row's number in ``row_column``, counted as DuckDB's view counts them (``firsts[file]`` plus the file's
+    ``numbered_by`` column, or plus its record number).
+
+    Spark reads each group of files whose columns agree (:func:`check_files`) on its own and gives the columns
+    DuckDB's types: where DuckDB reads a column typed in some files and text in others as text, the typed values
+    are written as DuckDB writes them (their distinct values pass through ``connection``, a DuckDB connection).
+    """
     from pyspark.sql import functions as F
 
-    reader = spark.read.option("basePath", local_url(hive_root, pattern=False)) if hive_root else spark.read
-    frame = reader.parquet(*[local_url(file) for file in files])
-    written = set(frame.columns) - _partition_columns(files[0], hive_root)
-    by_path = {str(file.resolve()): first for file, first in zip(files, firsts)}
-    listed = frame.inputFiles()
-    firsts_by_name = pd.DataFrame({"rx_path": [re.sub(_SCHEME, "/", name) for name in listed],
-                                   "rx_first": [by_path.get(unquote(urlparse(name).path)) for name in listed]})
-    if firsts_by_name["rx_first"].isna().any():
-        raise SparkCannotRead("Spark lists the files under other names")
-    first_rows = spark.createDataFrame(firsts_by_name.astype({"rx_first": "int64"}))
-    in_file = F.col(_quoted(numbered_by)) if numbered_by else F.col("_metadata.row_index") + 1
-    frame = frame.select("*", F.regexp_replace(F.col("_metadata.file_path"), _SCHEME, "/").alias("rx_path"),
-                         in_file.alias("rx_in_file"))
-    frame = frame.join(F.broadcast(first_rows), "rx_path")
+    by_path = {str(file.resolve()): first for file, first in firsts.items()}
+    read = []
+    for files in groups:
+        reader = spark.read.option("basePath", local_url(hive_root, pattern=False)) if hive_root else spark.read
+        frame = reader.parquet(*[local_url(file) for file in files])
+        partitions = _partition_columns(files[0], hive_root)
+        read.append((files, frame, {field.name: field.dataType.simpleString() for field in frame.schema
+                                    if field.name not in partitions}))
+    # A column of one type in every file is taken as Spark reads it, as where there is one group.
+    agreed = {name for name in types if len({written.get(name) for _, _, written in read} - {None}) == 1
+              and all(name in written for _, _, written in read)}
+    frames = []
+    for files, frame, written in read:
+        listed = frame.inputFiles()
+        firsts_by_name = pd.DataFrame({"rx_path": [re.sub(_SCHEME, "/", name) for name in listed],
+                                       "rx_first": [by_path.get(unquote(urlparse(name).path)) for name in listed]})
+        if firsts_by_name["rx_first"].isna().any():
+            raise SparkCannotRead("Spark lists the files under other names")
+        first_rows = spark.createDataFrame(firsts_by_name.astype({"rx_first": "int64"}))
+        in_file = F.col(_quoted(numbered_by)) if numbered_by else F.col("_metadata.row_index") + 1
+        frame = frame.select("*", F.regexp_replace(F.col("_metadata.file_path"), _SCHEME, "/").alias("rx_path"),
+                             in_file.alias("rx_in_file"))
+        frame = frame.join(F.broadcast(first_rows), "rx_path")
+        columns = []
+        for name, duckdb_type in types.items():
+            if name in agreed:
+                columns.append(F.col(_quoted(name)))
+                continue
+            column, frame = _as_duckdb_reads(spark, connection, frame, name, written.get(name), duckdb_type,
+                                             in_folder_name=name not in written and name in frame.columns)
+            columns.append(column)
+        frames.append(frame.select(*columns, (F.col("rx_first") + F.col("rx_in_file")).alias(row_column)))
+    raw = frames[0]
+    for frame in frames[1:]:
+        raw = raw.unionByName(frame)
+    raw.createOrReplaceTempView("raw")
 
-    def column(name: str):
-        if name in written:
-            return F.col(_quoted(name))
-        spark_type = _PARTITION_TYPES.get(base_type(types[name]))
-        if spark_type is None:
-            raise SparkCannotRead(f"the folder name {name} is read as {types[name]}")
-        return F.col(_quoted(name)).cast(spark_type).alias(name)
 
-    frame.select(*[column(name) for name in types],
-                 (F.col("rx_first") + F.col("rx_in_file")).alias(row_column)).createOrReplaceTempView("raw")
+def _as_duckdb_reads(spark, connection, frame, name: str, spark_type: str | None, duckdb_type: str,
+                     in_folder_name: bool):
+    """Column ``name`` of ``frame`` (of ``spark_type`` in these files, None where they lack it) as DuckDB reads
+    it into its view (``duckdb_type``), and the frame to select it from."""
+    from pyspark.sql import functions as F
+
+    wanted = _SPARK_TYPES.get(base_type(duckdb_type))
+    if in_folder_name:  # a partition value, read as text
+        if wanted is None:
+            raise SparkCannotRead(f"the folder name {name} is read as {duckdb_type}")
+        return F.col(_quoted(name)).cast(wanted).alias(name), frame
+    if spark_type is None:  # DuckDB gives a column some files lack as empty in them
+        if wanted is None:
+            raise SparkCannotRead(f"the column {name}, missing from some files, is read as {duckdb_type}")
+        return F.lit(None).cast(wanted).alias(name), frame
+    if spark_type == wanted:
+        return F.col(_quoted(name)), frame
+    if wanted == "string" and spark_type in _AS_TEXT:
+        return F.col(f"rx_text_{len(frame.columns)}").alias(name), _with_duckdb_text(
+            spark, connection, frame, name, f"rx_text_{len(frame.columns)}")
+    if spark_type in _WIDENS_TO.get(wanted, ()):
+        return F.col(_quoted(name)).cast(wanted).alias(name), frame
+    raise SparkCannotRead(f"the column {name} is {spark_type} in some files and {duckdb_type} as DuckDB reads them all")
+
+
+def _with_duckdb_text(spark, connection, frame, name: str, text_column: str):
+    """``frame`` with ``text_column``: the values of column ``name`` written as text as DuckDB writes them."""
+    from pyspark.sql import functions as F
+
+    values = frame.select(F.col(_quoted(name)).alias("rx_value")).where("rx_value IS NOT NULL").distinct().toArrow()
+    connection.register("rx_values", values)
+    try:
+        mapping = connection.sql(f"SELECT rx_value, CAST(rx_value AS VARCHAR) AS {text_column} "
+                                 "FROM rx_values").to_arrow_table()
+    finally:
+        connection.unregister("rx_values")
+    texts = spark.createDataFrame(mapping)
+    return frame.join(F.broadcast(texts), frame[_quoted(name)] == texts["rx_value"], "left").drop("rx_value")
+
+
+# DuckDB's type of a column -> Spark's type that holds the same values.
+_SPARK_TYPES = {"BIGINT": "bigint", "INTEGER": "int", "SMALLINT": "smallint", "TINYINT": "tinyint", "DOUBLE": "double",
+                "FLOAT": "float", "BOOLEAN": "boolean", "DATE": "date", "TIMESTAMP": "timestamp_ntz",
+                "VARCHAR": "string"}
+# Types DuckDB and Spark both turn into the wider one exactly (whole numbers, floats, dates at midnight).
+_WIDENS_TO = {"bigint": ("int", "smallint", "tinyint"), "int": ("smallint", "tinyint"), "smallint": ("tinyint",),
+              "double": ("bigint", "int", "smallint", "tinyint", "float"), "timestamp_ntz": ("date",)}
+# Spark's types whose values DuckDB writes as text through the same values Spark lists.
+_AS_TEXT = {"bigint", "int", "smallint", "tinyint", "double", "float", "boolean", "date", "timestamp_ntz"}
 
 
 def _partition_columns(file: Path, hive_root: Path | None) -> set[str]:

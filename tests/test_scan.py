@@ -146,23 +146,95 @@ def test_ambiguous_dates_and_decimals_need_the_same_answer(kind, engine, tmp_pat
     _same_reading(commas, tmp_path, name=f"commas.{kind}", **spark)
 
 
-def test_files_whose_columns_differ_in_type_are_cleaned_by_duckdb_for_spark(tmp_path):
-    """Spark would read every file with one file's types; DuckDB reads a column typed in one file and text in
-    another as text. So DuckDB cleans such files, says so, and Spark only aggregates."""
-    _spark("spark")
+def _spark_reads_as_duckdb(path: Path, **reading):
+    """Spark's scan of ``path`` reads and counts every row as DuckDB's scan does (where the in-memory reader, which
+    reads a folder with its first file's types, refuses the files): the same accounting, customers and table."""
+    said = []
+    scans = {"duckdb": scan_sales(path, as_of=AS_OF, **reading),
+             "spark": scan_sales(path, as_of=AS_OF, progress=said.append, **_spark("spark"), **reading)}
+    try:
+        assert scans["spark"].classified is not None and not any("cannot read" in line for line in said), said
+        duckdb, spark = scans["duckdb"], scans["spark"]
+        assert spark.sales.accounting.as_dict() == duckdb.sales.accounting.as_dict()
+        assert spark.customer_ids == duckdb.customer_ids
+        month = duckdb.last_date.to_period("M")
+        tables = [scan.customer_months(month) for scan in (duckdb, spark)]
+        pd.testing.assert_frame_equal(tables[1].months, tables[0].months, check_exact=False, atol=0.005)
+        pd.testing.assert_frame_equal(tables[1].customers, tables[0].customers, check_exact=False, atol=0.005)
+        return duckdb.sales.accounting
+    finally:
+        for scan in scans.values():
+            scan.close()
+
+
+def test_files_whose_columns_differ_in_type_are_read_by_spark_as_by_duckdb(tmp_path):
+    """Exports of the same sales whose columns came out typed differently: DuckDB reads a column typed in one
+    file and text in another as text, and whole numbers beside decimals as decimals; a column some files lack
+    is empty there. Spark reads each kind of file on its own and gives the typed values as DuckDB writes
+    them as text (``1e-05``, ``1e+20``, ``17850.0``), so every row is cleaned and counted as by DuckDB."""
     folder = tmp_path / "sales"
     folder.mkdir()
-    frame = pd.DataFrame({"customer": ["a", "b", "a"], "date": ["2024-01-05", "2024-02-06", "2024-03-07"],
-                          "amount": [10.0, 20.5, 7.25]})
-    frame[:2].to_parquet(folder / "1.parquet", index=False)
-    frame[2:].astype({"amount": str}).to_parquet(folder / "2.parquet", index=False)
+    pd.DataFrame({"customer": [17850, 17851, 42], "date": pd.to_datetime(["2024-01-05", "2024-02-06", "2024-02-07"]),
+                  "amount": [10.0, 20.5, 1e-05], "order": [1, 2, 3]}).to_parquet(folder / "1.parquet", index=False)
+    pd.DataFrame({"customer": ["17850.0", "A-01", "1e+20", "17851"], "date": ["2024-03-07", "7/3/2024", "soon", None],
+                  "amount": ["¥1,200", "1e-05", "(3.5)", "12"], "order": [4.0, None, 6.5, 1e20]}
+                 ).to_parquet(folder / "2.parquet", index=False)
+    pd.DataFrame({"customer": np.array([1, 17850], dtype=np.int32), "date": pd.to_datetime(["2024-03-08"] * 2).date,
+                  "amount": np.array([7, -2], dtype=np.int64)}).to_parquet(folder / "3.parquet", index=False)
+    pd.DataFrame({"customer": [1e20, 17850.0], "date": pd.to_datetime(["2024-03-09", "2024-03-10"]),
+                  "amount": np.array([1e20, 2.5], dtype=np.float32), "order": [7, 8]}
+                 ).to_parquet(folder / "4.parquet", index=False)
+    accounting = _spark_reads_as_duckdb(folder)
+    assert accounting.rows_read == 11 and accounting.purchases >= 7
+
+
+def test_a_mix_of_types_spark_would_widen_otherwise_is_cleaned_by_duckdb(tmp_path):
+    """Decimals of two scales: DuckDB widens them to a decimal Spark has no rule to match, so DuckDB cleans the rows,
+    says so, and Spark only aggregates them; the accounting is DuckDB's."""
+    from decimal import Decimal
+
+    folder = tmp_path / "sales"
+    folder.mkdir()
+    for name, places, amounts in (("1", 2, ["10.25", "3.50"]), ("2", 4, ["7.1250", "-1.0000"])):
+        table = pa.table({"customer": ["a", "b"], "date": ["2024-01-05", "2024-02-06"],
+                          "amount": pa.array([Decimal(a) for a in amounts], pa.decimal128(12, places))})
+        pq.write_table(table, folder / f"{name}.parquet")
     said = []
-    scanned = scan_sales(folder, as_of=AS_OF, spark=True, progress=said.append)
+    scanned = scan_sales(folder, as_of=AS_OF, progress=said.append, **_spark("spark"))
     try:
-        assert scanned.classified is None and any("DuckDB cleans the rows" in line for line in said)
-        assert scanned.sales.accounting.as_dict() == read_sales(folder, as_of=AS_OF).accounting.as_dict()
+        assert scanned.classified is None
+        assert [line for line in said if "cannot read" in line] == [
+            "Spark cannot read these files as DuckDB does (the column amount is decimal(12,2) in some files and "
+            "DECIMAL(14,4) as DuckDB reads them all): DuckDB cleans the rows, Spark aggregates them…"]
+        by_duckdb = scan_sales(folder, as_of=AS_OF)
+        assert scanned.sales.accounting.as_dict() == by_duckdb.sales.accounting.as_dict()
+        assert (scanned.sales.accounting.purchases, scanned.sales.accounting.returns) == (3, 1)
+        by_duckdb.close()
     finally:
         scanned.close()
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+def test_files_whose_columns_differ_in_type_are_read_as_in_memory(engine, tmp_path):
+    """Where the in-memory reader reads such files too (text in the first file), every scan reads them as it does."""
+    folder = tmp_path / "sales"
+    folder.mkdir()
+    pd.DataFrame({"customer": ["a", "b"], "date": ["2024-01-05", "2024-02-06"], "amount": ["10", "(2.5)"]}
+                 ).to_parquet(folder / "1.parquet", index=False)
+    pd.DataFrame({"customer": ["a", "c"], "date": pd.to_datetime(["2024-03-07", "2024-03-08"]),
+                  "amount": [7.25, 3.0]}).to_parquet(folder / "2.parquet", index=False)
+    _same_reading_of(folder, **_spark(engine))
+
+
+def test_a_stray_text_value_in_one_csv_file_is_read_the_same_by_spark(tmp_path):
+    """A folder of CSV exports where one file's amounts hold a word: that file's amounts are text, the others'
+    numbers, and Spark still reads, cleans and counts every row as the in-memory reader does."""
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "jan.csv").write_text("customer,date,amount\nA,2024-01-05,10.5\nB,2024-01-06,0.00001\n", encoding="utf-8")
+    (folder / "feb.csv").write_text("customer,date,amount\nA,2024-02-05,twelve\nC,2024-02-06,1e5\n", encoding="utf-8")
+    assert _spark_reads_as_duckdb(folder).purchases == 3
+    assert _same_reading_of(folder).accounting.purchases == 3
 
 
 def test_a_file_gone_while_spark_reads_is_one_line_and_leaves_nothing(tmp_path):

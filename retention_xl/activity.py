@@ -4,6 +4,9 @@ Every figure of the report -- the bridge S/N/E/R/L, cohorts, trend, the customer
 table, classes and actions -- is computed from this table, never by rescanning the
 transactions. It is also the seam where another engine (a database) can take over
 when the data outgrow memory: whatever builds the table must follow this contract.
+The figures read the table only through the questions of :class:`CustomerTable`, so
+a table too large for memory can stay in the engine and answer them there
+(:class:`retention_xl.engine_table.EngineTable`).
 
 **Contract.** :class:`CustomerMonths` holds two DataFrames.
 

@@ -27,6 +27,9 @@ _MONTH_TYPES = {column: dtype for column, dtype in MONTH_DTYPES.items() if colum
 # process peaked at 3,723 MiB with a table of 28 million customer-months (1.3 GiB); about 1 GiB of that is
 # DuckDB's memory and the interpreter's, already in use (so not counted as available) when the table is fetched.
 TABLE_PEAK_FACTOR = 2
+# DuckDB's share of the memory limit once it keeps the table and answers the figures' questions: the stores' tables
+# are built beside them, and with a sixth (as where Python holds the table) they ran out of memory at 100M rows.
+DUCKDB_SHARE_WITH_TABLE = 1 / 2
 TABLE_TOO_LARGE = ("the customer x month table does not fit in memory: it passed {rows:,} customer-months "
                    "({size:.1f} GiB) with {available:.1f} GiB available, and the report would hold about {factor}× "
                    "the table")
@@ -177,7 +180,7 @@ class ScannedSales:
                     progress(f"{error}: DuckDB keeps the table and computes the figures from it…")
         # Ordered by month, so that a question about some months reads only their blocks of rows.
         self.connection.execute(f"CREATE OR REPLACE TABLE customer_months AS {coded} ORDER BY month, customer")
-        self._set_memory(self.memory_limit and memory_part(self.memory_limit, 0.5), self.connection)
+        self._set_memory(self.memory_limit and memory_part(self.memory_limit, DUCKDB_SHARE_WITH_TABLE), self.connection)
         table = EngineTable(self.connection, "customer_months", customers_frame(firsts, ids, names), self.has_profit)
         self.engine_tables.append(table)
         return table

@@ -114,6 +114,10 @@ class CustomerTable:
         """Column ``name`` (or ``"net"``: purchases minus returns) summed per customer over months ``first`` .. ``last``."""
         raise NotImplementedError
 
+    def sums(self, questions: list[tuple[str, int, int]]) -> list[np.ndarray]:
+        """:meth:`per_customer` of each ``(name, first, last)`` of ``questions``, which a table may answer together."""
+        return [self.per_customer(*question) for question in questions]
+
     def month_totals(self, m: int) -> dict:
         """Month ``m``'s net revenue, purchases, purchase orders and (where the table has it) profit."""
         raise NotImplementedError
@@ -156,14 +160,6 @@ class CustomerTable:
     def revenue_in(self, first: int, last: int) -> np.ndarray:
         """Net revenue per customer in months ``first`` .. ``last``."""
         return self.per_customer("net", first, last)
-
-    def value_in(self, measure: str, first: int, last: int) -> np.ndarray:
-        """Net revenue (``measure="revenue"``) or profit (``"profit"``) per customer in months ``first`` .. ``last``."""
-        return self.revenue_in(first, last) if measure == "revenue" else self.per_customer("profit", first, last)
-
-    def orders_in(self, first: int, last: int) -> np.ndarray:
-        """Purchase orders per customer in months ``first`` .. ``last``."""
-        return self.per_customer("orders", first, last).astype(np.int64)
 
 
 @dataclass

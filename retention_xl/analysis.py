@@ -82,10 +82,11 @@ def _safe(compute) -> float | None:
     return None if isinstance(value, float) and math.isnan(value) else value
 
 
-def _buyers(table: CustomerTable, m: int, bought_now: np.ndarray) -> tuple[int, int, int, int]:
+def _buyers(table: CustomerTable, m: int, bought_now: np.ndarray, purchase_days: np.ndarray
+            ) -> tuple[int, int, int, int]:
     """Buyers of month ``m``, those of them who bought on 2+ days, buyers of the month before, and those who came back."""
     bought_before = table.active_in(m - 1, m - 1)
-    repeat = table.per_customer("purchase_days", m, m) >= 2
+    repeat = purchase_days >= 2
     return int(bought_now.sum()), int(repeat.sum()), int(bought_before.sum()), int((bought_now & bought_before).sum())
 
 
@@ -116,18 +117,19 @@ def month_figures(
 
     totals = table.month_totals(m)
     purchases, orders = totals["purchases"], totals["orders"]
-    revenue_now = table.revenue_in(m, m)
-    revenue_before = table.revenue_in(m - 1, m - 1)
+    revenue_now, revenue_before, purchase_days = table.sums([("net", m, m), ("net", m - 1, m - 1),
+                                                             ("purchase_days", m, m)])
     existing_now = float(revenue_now[start_base].sum())
-    buyers, repeat_buyers, previous_buyers, returning = _buyers(table, m, bought_now)
+    buyers, repeat_buyers, previous_buyers, returning = _buyers(table, m, bought_now, purchase_days)
     existing_before = float(revenue_before[start_base].sum())
 
     repeat_rate = tier = pareto = None
     if detailed and E:
-        window_orders = table.orders_in(m - w + 1, m)[end_base]
-        repeat_rate = metrics.repeat_rate(window_orders)
+        window_orders, window_value = table.sums([("orders", m - w + 1, m),
+                                                  ("net" if value == "revenue" else "profit", m - w + 1, m)])
+        repeat_rate = metrics.repeat_rate(window_orders[end_base].astype(np.int64))
         tier = metrics.repeat_tier(repeat_rate, high, low)
-        window_value = np.clip(table.value_in(value, m - w + 1, m)[end_base], 0, None)
+        window_value = np.clip(window_value[end_base], 0, None)
         pareto = _safe(lambda: metrics.pareto_share(window_value, top_fraction))
 
     return MonthFigures(

@@ -128,25 +128,28 @@ def customer_table(
     people = table.customers
     first_day = people["first_purchase_day"].to_numpy()
     as_of = int((month.end_time.normalize() - pd.Timestamp("1970-01-01")).days)
+    window = m - w + 1
+    questions = [("orders", -1, m), ("net", -1, m), ("orders", window, m), ("net", window, m)]
+    sums = table.sums(questions + ([("profit", -1, m), ("profit", window, m)] if table.has_profit else []))
     frame = pd.DataFrame(
         {
             "customer_id": people["customer_id"].to_numpy(),
             "customer_name": people["customer_name"].to_numpy(),
             "first_purchase": first_day,
             "last_purchase": table.last_purchase_day(),
-            "orders": table.orders_in(-1, m),
+            "orders": sums[0].astype(np.int64),
             # Rounded to the cent before anything ranks them, so sums added in another order tie alike.
-            "revenue": np.round(table.revenue_in(-1, m), 2),
-            "window_orders": table.orders_in(m - w + 1, m),
-            "window_revenue": np.round(table.revenue_in(m - w + 1, m), 2),
+            "revenue": np.round(sums[1], 2),
+            "window_orders": sums[2].astype(np.int64),
+            "window_revenue": np.round(sums[3], 2),
             "in_base": table.active_in(m - w + 1, m),
             "recent": table.active_in(m - min(ACTIVE_MONTHS, w) + 1, m),
             "new": table.first_month == m,
         }
     )
     if table.has_profit:
-        frame["profit"] = np.round(table.value_in("profit", -1, m), 2)
-        frame["window_profit"] = np.round(table.value_in("profit", m - w + 1, m), 2)
+        frame["profit"] = np.round(sums[4], 2)
+        frame["window_profit"] = np.round(sums[5], 2)
     frame = frame[first_day >= 0].reset_index(drop=True)
 
     frame["days_since_last"] = as_of - frame["last_purchase"]

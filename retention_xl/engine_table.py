@@ -77,9 +77,17 @@ class EngineTable(CustomerTable):
         return None if first is None else int(first)
 
     def per_customer(self, name: str, first: int, last: int) -> np.ndarray:
+        return self.sums([(name, first, last)])[0]
+
+    def sums(self, questions: list[tuple[str, int, int]]) -> list[np.ndarray]:
+        # One pass over the months of all the questions: at 100 million rows each pass groups 28 million.
+        columns = ", ".join(
+            f"CAST(coalesce(sum({_VALUES[name]}) FILTER (WHERE month BETWEEN {int(first)} AND {int(last)}), 0) "
+            f"AS DOUBLE) AS sum_{index}" for index, (name, first, last) in enumerate(questions))
+        low, high = min(first for _, first, _ in questions), max(last for _, _, last in questions)
         return self._spread(f"""
-            SELECT customer, CAST(sum({_VALUES[name]}) AS DOUBLE) AS value FROM {self.name}
-            WHERE month BETWEEN {int(first)} AND {int(last)} GROUP BY customer""", 0.0, float)[0]
+            SELECT customer, {columns} FROM {self.name}
+            WHERE month BETWEEN {int(low)} AND {int(high)} GROUP BY customer""", 0.0, float)
 
     def month_totals(self, m: int) -> dict:
         revenue, purchases, orders, profit = self.cursor.execute(f"""

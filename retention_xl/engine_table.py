@@ -71,10 +71,15 @@ class EngineTable(CustomerTable):
             spread.append(column)
         return spread
 
-    @cached_property
+    @property
     def first_data_month(self) -> int | None:
-        first, = self.cursor.execute(f"SELECT min(month) FROM {self.name}").fetchone()
-        return None if first is None else int(first)
+        return self._months[0]
+
+    @cached_property
+    def _months(self) -> tuple[int | None, int | None]:
+        """The table's first and last month (None for a table without rows)."""
+        first, last = self.cursor.execute(f"SELECT min(month), max(month) FROM {self.name}").fetchone()
+        return (None, None) if first is None else (int(first), int(last))
 
     def per_customer(self, name: str, first: int, last: int) -> np.ndarray:
         return self.sums([(name, first, last)])[0]
@@ -128,17 +133,17 @@ class EngineTable(CustomerTable):
 
     @cached_property
     def _purchase_bits(self) -> tuple[np.ndarray | None, int, int]:
-        first, last = self.cursor.execute(f"SELECT min(month), max(month) FROM {self.name}").fetchone()
+        first, last = self._months
         if first is None:
             return np.zeros(self.customer_count, dtype=np.uint64), 0, 0
-        span = int(last) - int(first) + 1
+        span = last - first + 1
         if span > 64:
-            return None, int(first), span
+            return None, first, span
         bits, = self._spread(f"""
-            SELECT customer, bit_or(CASE WHEN purchase_days > 0 THEN CAST(1 AS UBIGINT) << (month - {int(first)})
+            SELECT customer, bit_or(CASE WHEN purchase_days > 0 THEN CAST(1 AS UBIGINT) << (month - {first})
                                          ELSE CAST(0 AS UBIGINT) END) AS bits
             FROM {self.name} GROUP BY customer""", 0, np.uint64)
-        return bits, int(first), span
+        return bits, first, span
 
     def _active_by_rows(self, first: int, last: int) -> np.ndarray:
         active = np.zeros(self.customer_count, dtype=bool)

@@ -255,7 +255,8 @@ def create_report(
     if report is None:
         if options.figures_in_engine:
             raise UsageError(f"--figures-in-engine works on sales DuckDB scans (Parquet or CSV files, folders, globs "
-                             f"and databases); {Path(sales_file).name} is read in memory")
+                             f"and databases); {Path(sales_file).name} is read in memory: save the sheet as CSV or "
+                             f"Parquet, or leave the option out")
         if source is not None:
             sales = read_database(source, table=table, query=query, **reading)
         else:

@@ -219,6 +219,8 @@ def _report(args) -> int:
         window = report.window_description()
         if report.split is not None:
             print(f"Wrote {len(report.split.files):,} workbooks into {report.split.folder}")
+            if report.split.skipped:
+                print(report.split.skipped_line())
             for group, reason in report.split.failed.items():
                 print(f"retention-xl: no workbook for {group}: {reason}", file=sys.stderr)
         print(f"Wrote {args.output} for {current.month}: {current.E:,} customers in the base, retention {retention}, "

@@ -87,13 +87,18 @@ NO_PURCHASES = "the data holds no purchases"
 
 
 def analyse(transactions: pd.DataFrame, options: ReportOptions | None = None, sales: SalesData | None = None,
-            progress: Progress | None = None) -> RetentionReport:
-    """Every figure and table of the report, from clean transactions."""
+            progress: Progress | None = None,
+            data_range: tuple[pd.Timestamp, pd.Timestamp] | None = None) -> RetentionReport:
+    """Every figure and table of the report, from clean transactions.
+
+    ``data_range`` (first and last date) is the time the data cover where the transactions are part of
+    larger data, such as one store's rows of a chain's file; by default their own first and last date.
+    """
     options = (options or ReportOptions()).validated()
     started = time.perf_counter()
     if not (transactions["amount"] > 0).any():
         raise UsageError(NO_PURCHASES)
-    first_date, last_date = transactions["date"].min(), transactions["date"].max()
+    first_date, last_date = data_range or (transactions["date"].min(), transactions["date"].max())
     month, mid_month = report_month(options, first_date, last_date)
     if options.value == "profit":
         _check_profit(transactions)

@@ -8,7 +8,9 @@ import pandas as pd
 import pytest
 
 from retention_xl.i18n import labels
-from retention_xl.report import ReportOptions, create_report
+from retention_xl.reader import read_sales
+from retention_xl.report import ReportOptions, analyse, create_report, write_workbook
+from retention_xl.split import write_split
 
 MONTH, WINDOW = "2024-03", 3
 SKIPPED = "no customer in the 3 months before 2024-03"
@@ -53,13 +55,15 @@ def month_row(store_workbook) -> dict:
     return {key: row[WORDS[f"trend.{key}"]] for key in COMPARED}
 
 
-@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+@pytest.mark.parametrize("engine", ["pandas", "duckdb", "duckdb-in-engine"])
 def test_a_quiet_store_keeps_its_workbook_and_a_store_without_customers_is_skipped(engine, tmp_path):
-    """Rows in memory (pandas) and rows scanned in DuckDB (which Spark's aggregation shares) split alike."""
+    """Rows in memory (pandas) and rows scanned in DuckDB (whose split Spark's aggregation shares; ``-in-engine``:
+    the figures computed inside DuckDB) split alike."""
     sales = chain_file(tmp_path)
-    report = create_report(sales, tmp_path / "chain.xlsx",
-                           ReportOptions(engine=engine, month=MONTH, active_window=WINDOW, clv=False, language="en"),
-                           as_of="2026-01-01", split_by="store", json_path=tmp_path / "chain.json")
+    options = ReportOptions(engine=engine.split("-")[0], figures_in_engine=engine.endswith("-in-engine"), month=MONTH,
+                            active_window=WINDOW, clv=False, language="en")
+    report = create_report(sales, tmp_path / "chain.xlsx", options, as_of="2026-01-01", split_by="store",
+                           json_path=tmp_path / "chain.json")
     split = json.loads((tmp_path / "chain.json").read_text(encoding="utf-8"))["split"]
     assert split["failed"] == {}
     assert split["skipped"] == {"空店": SKIPPED, "新店": SKIPPED}
@@ -76,11 +80,11 @@ def test_a_quiet_store_keeps_its_workbook_and_a_store_without_customers_is_skipp
 
 def test_a_store_quiet_for_a_whole_window_is_lost_not_failed(tmp_path):
     """With a one-month window, 静店's February customer is lost in March: S 1, L 1, E 0, in both workbooks."""
-    sales = chain_file(tmp_path)
-    create_report(sales, tmp_path / "chain.xlsx", ReportOptions(month=MONTH, active_window=1, clv=False, language="en"),
-                  as_of="2026-01-01", split_by="store", json_path=tmp_path / "chain.json")
-    split = json.loads((tmp_path / "chain.json").read_text(encoding="utf-8"))["split"]
-    assert split["failed"] == {} and "静店" in split["files"].values()
-    assert split["skipped"] == dict.fromkeys(["空店", "新店"], "no customer in the month before 2024-03")
+    sales = read_sales(chain_file(tmp_path), as_of="2026-01-01")
+    report = analyse(sales.transactions, ReportOptions(month=MONTH, active_window=1, clv=False, language="en"), sales)
+    write_workbook(report, tmp_path / "chain.xlsx")
+    split = write_split(report, sales.transactions, "store", tmp_path / "by_store", workers=1)
+    assert split.failed == {} and "静店" in split.files.values()
+    assert split.skipped == dict.fromkeys(["空店", "新店"], "no customer in the month before 2024-03")
     expected = {"S": 1, "L": 1, "N": 0, "R": 0, "E": 0, "revenue": 0, "orders": 0}
-    assert store_row(tmp_path / "chain.xlsx", "静店") == month_row(tmp_path / "chain_by_store" / "静店.xlsx") == expected
+    assert store_row(tmp_path / "chain.xlsx", "静店") == month_row(tmp_path / "by_store" / "静店.xlsx") == expected

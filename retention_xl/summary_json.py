@@ -17,12 +17,11 @@ JSON_GROUPS = {"store": "stores", "salesperson": "salespeople", "channel": "chan
 
 def groups_json(table: pd.DataFrame) -> dict:
     """Figures per group keyed by the group's name; the rows without a group value under the key ``""``."""
-    result = {}
-    for name, row in table.iterrows():
-        figures = {k: (None if isinstance(v, float) and math.isnan(v) else v.item() if hasattr(v, "item") else v)
-                   for k, v in row.items()}
-        result["" if name is MISSING else str(name)] = figures
-    return result
+    # Row by row through to_dict, not iterrows: iterrows puts a row's values in one Series, which turns the
+    # counts into floats beside the money.
+    return {"" if name is MISSING else str(name): {k: None if isinstance(v, float) and math.isnan(v) else v
+                                                   for k, v in row.items()}
+            for name, row in table.to_dict("index").items()}
 
 
 def _json_safe(value):

@@ -186,3 +186,12 @@ def test_a_split_by_a_column_the_sales_lack_stops_before_anything_is_written(eng
         create_report(sales, tmp_path / "chain.xlsx", ReportOptions(engine=engine, clv=False), as_of="2026-01-01",
                       split_by="channel", json_path=tmp_path / "chain.json")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sales.parquet"]
+
+
+def test_the_stores_counts_are_whole_numbers_in_json(report):
+    from retention_xl.summary_json import groups_json
+    stores = groups_json(report.groups["store"])
+    for figures in stores.values():
+        for key in ("S", "N", "E", "R", "L", "orders"):
+            assert type(figures[key]) is int, (key, figures[key])
+    assert "" in stores  # the rows without a store

@@ -21,6 +21,10 @@ from .customers import ACTIVE_MONTHS
 from .i18n import labels, normalize_language, templates_root
 
 WHO_LIMIT = 10
+# Customers of an action kept in rank order for scripts (``--json``): a CRM's call list, not the whole base
+# of a large chain; the count says how many there are, and the Customers sheet and file hold every one.
+LISTED_LIMIT = 10_000
+WHO_COLUMNS = ["customer_id", "customer_name", "segment", "last_purchase", "days_since_last", "stake"]
 CALL_LIST_LIMIT = 1000  # rows on a salesperson's call list; the Customers sheet holds every customer
 # The order in which a salesperson works through their customers: key accounts gone quiet and
 # big past spenders first, winning back the long gone last.
@@ -39,6 +43,9 @@ class Action:
     filter_labels: tuple[str, ...] = ()  # label keys of the Customers-sheet values that list all of them
     warning: bool = False
     stake_label: str = "who.revenue"     # label key of what the customers are ranked by
+    ranked_by: str = "revenue"  # the customer-table column (or "loss") that ranks them, shown as ``stake``
+    listed: pd.DataFrame | None = None  # the customers in rank order, at most LISTED_LIMIT; ``who`` is its head
+    total: int = 0              # all the customers it concerns
 
 
 @dataclass
@@ -99,19 +106,39 @@ def render_definitions(language: str, **values) -> list[tuple[str, str]]:
     return [tuple(line.split("\t", 1)) for line in text.strip().splitlines() if "\t" in line]
 
 
+def ranked(members: pd.DataFrame, sort_by: str, limit: int) -> pd.DataFrame:
+    """The first ``limit`` of ``members``, the largest ``sort_by`` first (ties in table order), as
+    :data:`WHO_COLUMNS` with ``sort_by`` as ``stake``.
+
+    Only the ranking column is sorted, and only the rows kept are copied: a lapsed class of a large
+    chain holds most of its customers.
+
+    >>> people = pd.DataFrame({"customer_id": ["a", "b", "c"], "customer_name": None, "segment": "lost",
+    ...                        "last_purchase": pd.Timestamp("2024-01-05"), "days_since_last": 40,
+    ...                        "revenue": [5.0, 9.0, 5.0]})
+    >>> ranked(people, "revenue", limit=2)[["customer_id", "stake"]].to_dict("records")
+    [{'customer_id': 'b', 'stake': 9.0}, {'customer_id': 'a', 'stake': 5.0}]
+    """
+    order = members[sort_by].reset_index(drop=True).sort_values(ascending=False, kind="stable").index[:limit]
+    kept = members.iloc[order]
+    return kept.assign(stake=kept[sort_by])[WHO_COLUMNS]
+
+
 def _action(key, members: pd.DataFrame, sort_by: str, figures: dict, filter_labels=(), warning=False,
             stake_label: str = "who.revenue") -> Action:
     """An action concerning ``members``, the largest by ``sort_by`` listed first."""
-    members = members.sort_values(sort_by, ascending=False, kind="stable")
-    who = members.head(WHO_LIMIT).assign(stake=lambda t: t[sort_by])
+    listed = ranked(members, sort_by, LISTED_LIMIT)
     return Action(
         key=key,
         figures=figures,
-        who=who[["customer_id", "customer_name", "segment", "last_purchase", "days_since_last", "stake"]],
+        who=listed.head(WHO_LIMIT),
         remaining=max(len(members) - WHO_LIMIT, 0),
         filter_labels=tuple(filter_labels),
         warning=warning,
         stake_label=stake_label,
+        ranked_by=sort_by,
+        listed=listed,
+        total=len(members),
     )
 
 

@@ -15,7 +15,7 @@ from .actions import Action
 from .customers import SEGMENTS, STATUSES
 from .options import ReportOptions, engine_name
 from .reader import SalesData
-from .summary_json import JSON_GROUPS, groups_json
+from .summary_json import JSON_GROUPS, actions_json, groups_json
 from .value import CustomerValue, value_summary
 
 PARETO_POINTS = 20
@@ -112,6 +112,7 @@ class RetentionReport:
             "data_range": [str(self.first_date.date()), str(self.last_date.date())],
             "accounting": self.sales.accounting.as_dict() if self.sales else None,
             "customer_value": value_summary(self.value, self.customers),
+            "actions": actions_json(self.actions, self.options.language),
             **{JSON_GROUPS[role]: groups_json(table) for role, table in self.groups.items()},
             "engine": engine_name(self.options),
             **({"split": self.split.as_dict()} if self.split is not None else {}),

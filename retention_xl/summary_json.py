@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import outputs
+from .actions import Action, render_action
 from .groups import MISSING
 
 
@@ -22,6 +23,38 @@ def groups_json(table: pd.DataFrame) -> dict:
     return {"" if name is MISSING else str(name): {k: None if isinstance(v, float) and math.isnan(v) else v
                                                    for k, v in row.items()}
             for name, row in table.to_dict("index").items()}
+
+
+def _listed_json(listed: pd.DataFrame) -> list[dict]:
+    """An action's customers in rank order: id, name, segment, last purchase, days quiet and the ranking value."""
+    names = listed["customer_name"].astype(object)
+    return [
+        {"customer_id": str(customer), "customer_name": None if pd.isna(name) else str(name), "segment": segment,
+         "last_purchase": f"{last:%Y-%m-%d}", "days_since_last": int(days), "value": round(float(stake), 2)}
+        for customer, name, segment, last, days, stake in zip(
+            listed["customer_id"], names, listed["segment"], listed["last_purchase"], listed["days_since_last"],
+            listed["stake"])
+    ]
+
+
+def _figures(figures: dict) -> dict:
+    """The numbers an action's texts quote, as plain JSON values."""
+    return {key: _json_safe(value.item() if hasattr(value, "item") else value) for key, value in figures.items()}
+
+
+def actions_json(actions: list[Action], language: str) -> list[dict]:
+    """The Actions sheet's sections in order, for scripts: each action's key, title, figures, how many
+    customers it concerns, what ranks them and the customers themselves, the first
+    :data:`retention_xl.actions.LISTED_LIMIT` of them (``not_listed`` counts the rest)."""
+    sections = []
+    for action in actions:
+        listed = _listed_json(action.listed) if action.listed is not None else []
+        sections.append({
+            "key": action.key, "title": render_action(action, language).title, "warning": action.warning,
+            "count": action.total, "ranked_by": action.ranked_by, "figures": _figures(action.figures),
+            "customers": listed, "not_listed": action.total - len(listed),
+        })
+    return sections
 
 
 def _json_safe(value):
@@ -44,7 +77,7 @@ def _record(item) -> str:
 
 
 def _text(value, depth: int = 0) -> str:
-    """Indented JSON (non-finite floats as null), except that a list of records has one record to a line.
+    """Indented JSON (non-finite floats as null), except that a list of flat records has one record to a line.
 
     A large chain's key accounts run to tens of thousands of records: a line each keeps
     the file readable and lets the C encoder write each one (the indenting encoder is
@@ -63,7 +96,8 @@ def _text(value, depth: int = 0) -> str:
         items = (f"{inner}{json.dumps(str(key), ensure_ascii=False)}: {_text(item, depth + 1)}" for key, item in value.items())
         return "{\n" + ",\n".join(items) + f"\n{outer}}}"
     if isinstance(value, (list, tuple)) and value:
-        records = all(isinstance(item, dict) for item in value)
+        records = all(isinstance(item, dict) and not any(isinstance(field, (dict, list, tuple)) for field in item.values())
+                      for item in value)
         lines = (_record(item) if records else _text(item, depth + 1) for item in value)
         return "[\n" + ",\n".join(inner + line for line in lines) + f"\n{outer}]"
     return json.dumps(_json_safe(value), ensure_ascii=False, allow_nan=False)

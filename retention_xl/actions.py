@@ -18,7 +18,7 @@ import pandas as pd
 from . import metrics
 from .analysis import MonthFigures
 from .customers import ACTIVE_MONTHS
-from .i18n import labels, normalize_language, templates_root
+from .i18n import labels, normalize_language, plural, templates_root
 
 WHO_LIMIT = 10
 # Customers of an action kept in rank order for scripts (``--json``): a CRM's call list, not the whole base
@@ -91,12 +91,22 @@ def money(value: float) -> str:
     return f"{value:,.2f}"
 
 
+def counted(count: int, one: str, many: str) -> str:
+    """A count and the word it takes in English.
+
+    >>> counted(1, "customer", "customers"), counted(1234, "customer has", "customers have")
+    ('1 customer', '1,234 customers have')
+    """
+    return f"{num(count)} {plural(count, one, many)}"
+
+
 @lru_cache(maxsize=None)
 def environment(language: str) -> jinja2.Environment:
-    """The jinja2 environment for one language's templates, with the pct/num/money filters."""
+    """The jinja2 environment for one language's templates, with the pct/num/money/share filters and
+    ``plural``/``counted`` for the words a count takes."""
     folder = templates_root() / normalize_language(language)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(folder)), autoescape=False, undefined=jinja2.StrictUndefined)
-    env.filters.update(pct=pct, num=num, money=money, share=share)
+    env.filters.update(pct=pct, num=num, money=money, share=share, plural=plural, counted=counted)
     return env
 
 

@@ -9,6 +9,7 @@ company can change it without touching code.
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from importlib import resources
 
@@ -66,6 +67,31 @@ def labels_for(language: str, value: str = "revenue") -> dict[str, str]:
     suffix = f"@{value}"
     words.update({key[:-len(suffix)]: text for key, text in list(words.items()) if key.endswith(suffix)})
     return words
+
+
+_COUNTED_WORD = re.compile(r"\{(\w+)\|([^|{}]*)\|([^|{}]*)\}")
+
+
+def plural(count, one: str, many: str) -> str:
+    """``one`` for a count of exactly 1, else ``many``: the word a count takes in English.
+
+    >>> plural(1, "month", "months"), plural(0, "month", "months"), plural("1,000", "month", "months")
+    ('month', 'months', 'months')
+    """
+    return one if count == 1 or str(count).strip() == "1" else many
+
+
+def fill(text: str, **values) -> str:
+    """A label with its ``{placeholders}`` filled in. ``{n|one|many}`` is the word the count ``n`` takes
+    (:func:`plural`); Chinese counts with a measure word and never needs it.
+
+    >>> fill("the last {window} {window|month|months}", window=1)
+    'the last 1 month'
+    >>> fill("最近 {window} 个月", window=6)
+    '最近 6 个月'
+    """
+    words = _COUNTED_WORD.sub(lambda match: plural(values[match[1]], match[2], match[3]), text)
+    return words.format(**values)
 
 
 def tier_label(tier: str, language: str = DEFAULT_LANGUAGE) -> str:

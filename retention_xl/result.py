@@ -13,6 +13,7 @@ import pandas as pd
 from . import analysis, metrics
 from .actions import Action
 from .customers import SEGMENTS, STATUSES
+from .i18n import fill
 from .options import ReportOptions, engine_name
 from .reader import SalesData
 from .summary_json import JSON_GROUPS, actions_json, groups_json
@@ -44,8 +45,8 @@ class RetentionReport:
 
     def window_description(self) -> str:
         """Which activity window the report uses and why, in a sentence."""
-        return analysis.WINDOW_REASONS[self.window_reason].format(window=self.options.active_window,
-                                                                  month=str(self.month))
+        return fill(analysis.WINDOW_REASONS[self.window_reason], window=self.options.active_window,
+                    month=str(self.month))
 
     def trend_frame(self) -> pd.DataFrame:
         """One row per month of the trend, with every figure of :class:`MonthFigures`."""

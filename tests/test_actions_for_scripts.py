@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from retention_xl import actions as actions_module
-from retention_xl.actions import WHO_LIMIT, render_action
+from retention_xl.actions import WHO_LIMIT, WordedAction, render_action
 from retention_xl.i18n import labels
 from retention_xl.report import ReportOptions, create_report
 
@@ -128,3 +128,57 @@ def test_every_action_key_is_documented_in_the_readme():
     macros = (REPO / "templates" / "en" / "actions.j2").read_text(encoding="utf-8")
     keys = set(re.findall(r"macro (\w+)_title\(", macros))
     assert keys and all(f"| `{key}` |" in readme for key in keys), keys - set(re.findall(r"\| `(\w+)` \|", readme))
+
+
+def render_all(language: str, count: int) -> dict[str, WordedAction]:
+    """Every action's title, reasons and advice in ``language``, with every count equal to ``count``."""
+    figures = {"count": count, "N": count, "L": count, "window": count, "active_months": count, "revenue": 1234.5,
+               "share": 0.25, "top": 0.2, "measure": "revenue", "repeat_rate": 0.2, "low": 0.3,
+               "strict_retention": 0.9, "previous_strict_retention": 0.95, "txn_growth": -0.1, "threshold": 0.3,
+               "value": 99.0, "loss": 12.0}
+    macros = (REPO / "templates" / "en" / "actions.j2").read_text(encoding="utf-8")
+    texts = {}
+    for key in re.findall(r"macro (\w+)_title\(", macros):
+        action = actions_module.Action(key=key, figures=figures, who=pd.DataFrame(), remaining=0)
+        texts[key] = render_action(action, language)
+    return texts
+
+
+def test_one_customer_and_one_month_are_singular_in_english():
+    for key, worded in render_all("en", 1).items():
+        text = f"{worded.why} {worded.what}"
+        assert not re.search(r"\b1 (\w+ ){0,4}?(customers|months|champions)\b", text), (key, text)
+        assert not re.search(r"\b1 (\w+ ){0,4}?(customer|month)s? (who )?(have|are)\b", text), (key, text)
+        assert "(s)" not in text and "each of them" not in text, (key, text)
+    one = {key: worded.why for key, worded in render_all("en", 1).items()}
+    assert "1 customer who used to buy often and spend a lot" in one["cant_lose"] and "has not been back" in one["cant_lose"]
+    assert "1 champion or loyal customer brings" in one["champions"]
+    assert "in the last 1 month," in one["warning_low_repeat"]
+    many = {key: worded.why for key, worded in render_all("en", 2).items()}
+    assert "2 customers who used to buy often" in many["cant_lose"] and "have not been back" in many["cant_lose"]
+    assert "2 champions and loyal customers bring" in many["champions"]
+    assert "in the last 2 months," in many["warning_low_repeat"]
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "zh-TW"])
+def test_chinese_counts_customers_with_a_measure_word_and_one_customer_is_not_they(language):
+    they = "他们" if language == "zh-CN" else "他們"
+    for count in (1, 2):
+        for key, worded in render_all(language, count).items():
+            if key != "warning_low_repeat":  # counts no customers
+                assert f"{count} 位" in worded.why, (key, worded.why)
+            if count == 1:
+                assert they not in worded.why, (key, worded.why)
+
+
+def test_labels_name_one_month_in_the_singular(tmp_path):
+    output, json_path = tmp_path / "report.xlsx", tmp_path / "report.json"
+    report = create_report(SAMPLE, output, ReportOptions(month="2024-12", active_window=1, language="en", horizon=1),
+                           as_of="2026-01-01", json_path=json_path)
+    assert report.summary()["window_reason"] == "1 month, as given"
+    book = openpyxl.load_workbook(output)
+    texts = [cell.value for sheet in book for row in sheet.iter_rows() for cell in row if isinstance(cell.value, str)]
+    assert any("bought in the last 1 month " in text for text in texts)
+    assert "Lifetime value, next 1 month" in texts
+    for text in texts:
+        assert "(s)" not in text and not re.search(r"\b1 (months|customers)\b", text), text

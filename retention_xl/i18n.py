@@ -57,15 +57,26 @@ def labels(language: str = DEFAULT_LANGUAGE) -> dict[str, str]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def labels_for(language: str, value: str = "revenue") -> dict[str, str]:
+# An in-store shopping guide: the staff are called so only where the data's own column is.
+GUIDE_WORDS = ("导购", "導購")
+
+
+def labels_for(language: str, value: str = "revenue", salesperson_column: str | None = None) -> dict[str, str]:
     """The labels of a report whose customers are valued by ``value``: ``key@profit`` replaces ``key`` for profit.
+
+    The staff take the general word (销售人员, 銷售人員, salesperson) unless the header of the
+    salesperson column says 导购 / 導購: then ``key@guide`` replaces ``key``, the data's own word.
 
     >>> labels_for("en", "profit")["kpi.pareto_share"]
     'Profit share of the top {top}'
+    >>> labels_for("zh-CN")["sheet.staff"], labels_for("zh-CN", salesperson_column="导购员")["sheet.staff"]
+    ('销售人员', '导购')
     """
     words = dict(labels(language))  # a copy: the cached labels serve every report
-    suffix = f"@{value}"
-    words.update({key[:-len(suffix)]: text for key, text in list(words.items()) if key.endswith(suffix)})
+    guide = salesperson_column is not None and any(word in salesperson_column for word in GUIDE_WORDS)
+    for variant in (value, "guide") if guide else (value,):
+        suffix = f"@{variant}"
+        words.update({key[:-len(suffix)]: text for key, text in list(words.items()) if key.endswith(suffix)})
     return words
 
 

@@ -13,7 +13,7 @@ import pandas as pd
 from . import analysis, metrics
 from .actions import Action
 from .customers import SEGMENTS, STATUSES
-from .i18n import fill
+from .i18n import fill, labels_for
 from .options import ReportOptions, engine_name
 from .reader import SalesData
 from .summary_json import JSON_GROUPS, actions_json, groups_json
@@ -47,6 +47,12 @@ class RetentionReport:
         """Which activity window the report uses and why, in a sentence."""
         return fill(analysis.WINDOW_REASONS[self.window_reason], window=self.options.active_window,
                     month=str(self.month))
+
+    def labels(self) -> dict[str, str]:
+        """The report's words: its language's, for its value measure, naming the staff as the salesperson
+        column does (see :func:`retention_xl.i18n.labels_for`)."""
+        column = self.sales.columns.get("salesperson") if self.sales is not None else None
+        return labels_for(self.options.language, self.options.value, column)
 
     def trend_frame(self) -> pd.DataFrame:
         """One row per month of the trend, with every figure of :class:`MonthFigures`."""

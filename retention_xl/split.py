@@ -25,7 +25,6 @@ import pandas as pd
 from .columns import GROUP_ROLES
 from .errors import RetentionXLError, UsageError
 from .groups import MISSING
-from .i18n import labels
 
 NAME_LIMIT = 100
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
@@ -151,7 +150,7 @@ class _Plan:
 def _plan(report, role: str, values: list, folder: Path) -> _Plan:
     """What :func:`write_split` and :func:`write_split_scanned` write for the groups with ``values``, in order."""
     folder.mkdir(parents=True, exist_ok=True)
-    words = labels(report.options.language)
+    words = report.labels()
     groups = [(words[f"group.missing.{role}"] if pd.isna(value) else str(value), value) for value in values]
     reason = no_customer_reason(report.month, report.options.active_window)
     written, skipped = [], {}

@@ -21,9 +21,10 @@ from .customers import ACTIVE_MONTHS
 from .i18n import labels, normalize_language, plural, templates_root
 
 WHO_LIMIT = 10
-# Customers of an action kept in rank order for scripts (``--json``): a CRM's call list, not the whole base
-# of a large chain; the count says how many there are, and the Customers sheet and file hold every one.
-LISTED_LIMIT = 10_000
+# Customers of an action kept in rank order for scripts (``--json``): every one in a business of a few
+# thousand customers, the first of a large chain's (whose JSON would otherwise take seconds); the count
+# says how many there are, and the Customers sheet and the customer file hold every one.
+LISTED_LIMIT = 2_000
 WHO_COLUMNS = ["customer_id", "customer_name", "segment", "last_purchase", "days_since_last", "stake"]
 CALL_LIST_LIMIT = 1000  # rows on a salesperson's call list; the Customers sheet holds every customer
 # The order in which a salesperson works through their customers: key accounts gone quiet and

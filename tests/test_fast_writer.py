@@ -11,7 +11,7 @@ import pytest
 from retention_xl.workbook import stream
 from retention_xl.customers import COLUMNS
 from retention_xl.value import VALUE_COLUMNS
-from retention_xl.i18n import labels
+from retention_xl.i18n import fill, labels
 from retention_xl.reader import read_sales
 from retention_xl.report import ReportOptions, analyse, write_workbook
 
@@ -29,7 +29,7 @@ def cell_by_cell(report, path):
     sheet = book.active
     columns = list(COLUMNS) + [k for k in VALUE_COLUMNS if k in report.customers]
     for c, key in enumerate(columns, start=1):
-        sheet.cell(row=1, column=c, value=words[f"col.{key}"].format(horizon=report.options.horizon))
+        sheet.cell(row=1, column=c, value=fill(words[f"col.{key}"], horizon=report.options.horizon))
     for r, record in enumerate(report.customers.itertuples(index=False), start=2):
         for c, key in enumerate(columns, start=1):
             value = getattr(record, key)

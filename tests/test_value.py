@@ -10,7 +10,7 @@ import pytest
 
 from retention_xl import clv, cli
 from retention_xl.activity import build_customer_months
-from retention_xl.i18n import labels
+from retention_xl.i18n import fill, labels
 from retention_xl.reader import read_sales
 from retention_xl.report import ReportOptions, analyse, write_workbook
 from retention_xl.value import summary_from_table
@@ -59,7 +59,7 @@ def test_customers_get_p_alive_expected_purchases_and_value(sales, tmp_path):
     sheet = openpyxl.load_workbook(path)[words["sheet.customers"]]
     header = [c.value for c in sheet[1]]
     assert header[-3:] == [words["col.p_alive"], words["col.expected_purchases"],
-                           words["col.clv"].format(horizon=12)]
+                           fill(words["col.clv"], horizon=12)]
     assert sheet.cell(row=2, column=len(header) - 2).number_format == "0.0%"
 
     summary = report.summary()["customer_value"]

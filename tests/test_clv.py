@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from retention_xl import clv
+from retention_xl import clv, fitting, spend
 
 DATA = Path(__file__).resolve().parent / "data"
 CDNOW_FIT = clv.BgNbdFit(r=0.243, alpha=4.414, a=0.793, b=2.426, log_likelihood=-9582.4)
@@ -125,26 +125,26 @@ def test_lifetime_value_is_the_discounted_sum_of_monthly_spend(published):
 
 def test_the_fast_likelihoods_equal_the_textbook_ones(published):
     """The fits evaluate special functions once per distinct frequency; the sums must not change."""
-    (x, t_x, T), weight = clv._weighted_triples(published, ("frequency", "recency", "T"))
+    (x, t_x, T), weight = fitting.weighted_rows(published, ("frequency", "recency", "T"))
     log_parameters = np.log([0.243, 4.414, 0.793, 2.426])
     fast, _ = clv._bgnbd_objective(x, t_x, T, weight)(log_parameters)
     assert -fast == pytest.approx(np.dot(weight, clv.bgnbd_log_likelihood(0.243, 4.414, 0.793, 2.426, x, t_x, T)))
-    (x, m), weight = clv._weighted_triples(clv._spenders(published), ("frequency", "monetary_value"))
-    fast, _ = clv._gamma_gamma_objective(x, m, weight)(np.log([6.25, 3.74, 15.44]))
+    (x, m), weight = fitting.weighted_rows(spend.spenders(published), ("frequency", "monetary_value"))
+    fast, _ = spend._gamma_gamma_objective(x, m, weight)(np.log([6.25, 3.74, 15.44]))
     assert -fast == pytest.approx(np.dot(weight, clv.gamma_gamma_log_likelihood(6.25, 3.74, 15.44, x, m)))
 
 
 @pytest.mark.parametrize("parameters", [[0.243, 4.414, 0.793, 2.426], [1.3, 5.1, 0.01, 100.0], [0.05, 40.0, 2.0, 0.5]])
 def test_the_fast_gradients_are_the_derivatives_of_the_likelihoods(published, parameters):
-    (x, t_x, T), weight = clv._weighted_triples(published, ("frequency", "recency", "T"))
+    (x, t_x, T), weight = fitting.weighted_rows(published, ("frequency", "recency", "T"))
     objective = clv._bgnbd_objective(x, t_x, T, weight)
     at = np.log(parameters)
     _, gradient = objective(at)
     step = 1e-6
     numeric = [(objective(at + step * unit)[0] - objective(at - step * unit)[0]) / (2 * step) for unit in np.eye(4)]
     assert gradient == pytest.approx(numeric, rel=1e-5, abs=1e-3)
-    (x, m), weight = clv._weighted_triples(clv._spenders(published), ("frequency", "monetary_value"))
-    objective = clv._gamma_gamma_objective(x, m, weight)
+    (x, m), weight = fitting.weighted_rows(spend.spenders(published), ("frequency", "monetary_value"))
+    objective = spend._gamma_gamma_objective(x, m, weight)
     at = np.log([6.25, 3.74, 15.44])
     _, gradient = objective(at)
     numeric = [(objective(at + step * unit)[0] - objective(at - step * unit)[0]) / (2 * step) for unit in np.eye(3)]

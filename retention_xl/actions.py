@@ -194,8 +194,11 @@ STILL_ALIVE = 0.7     # P(alive) from which a quiet customer is only between pur
 
 def _value_actions(customers: pd.DataFrame, group) -> list[Action]:
     """Where the customer-value models ran: quiet customers who are probably gone (win them back now, the
-    biggest past spenders first) apart from those only between purchases (no discount needed)."""
-    if "p_alive" not in customers:
+    biggest past spenders first) apart from those only between purchases (no discount needed).
+
+    None where the data show no drop-out: P(alive) is then unknown (blank), and no advice rests on it.
+    """
+    if "p_alive" not in customers or customers["p_alive"].isna().all():
         return []
     quiet = customers["status"].isin(["at_risk", "lapsed"])
     valuable = customers["revenue"] >= customers["revenue"].median()

@@ -94,6 +94,8 @@ def write_customers(sheet: SheetWriter, table: pd.DataFrame, horizon: int = 12) 
     shown = table.head(EXCEL_MAX_ROWS - 1).reset_index(drop=True)
     titles = {key: sheet.word(f"col.{key}", horizon=horizon) for key in keys}
     sheet.header(1, 1, [titles[k] for k in keys])
+    if "p_alive" in table and table["p_alive"].isna().all():  # the data show no drop-out: the column says why
+        sheet.note(1, keys.index("p_alive") + 1, words["col.p_alive_no_dropout"])
 
     columns = []
     for index, key in enumerate(keys, start=1):

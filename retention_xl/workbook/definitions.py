@@ -12,6 +12,7 @@ from ..customers import ACTIVE_MONTHS
 from ..sources import several_files
 from ..value import CORRELATION_WARNING, FREQUENCY_GROUPS
 from .sheet import SheetWriter
+from .summary import model_limits
 
 DEFINITION_WIDTH = 95  # characters across the merged definition columns
 
@@ -135,11 +136,17 @@ def _value_section(sheet: SheetWriter, row: int, report) -> int:
     for text in texts:
         sheet.wrapped(row, 1, text, DEFINITION_WIDTH + 50, last_column=3)
         row += 1
-    fits = [(words["value.bgnbd"], [value.bgnbd.r, value.bgnbd.alpha, value.bgnbd.a, value.bgnbd.b]),
-            (words["value.gamma_gamma"], [value.gamma_gamma.p, value.gamma_gamma.q, value.gamma_gamma.v])]
+    if value.dropout_detected:
+        purchases = (words["value.bgnbd"], [value.bgnbd.r, value.bgnbd.alpha, value.bgnbd.a, value.bgnbd.b])
+    else:  # a and b ran to the no-drop-out boundary: they are not estimates
+        purchases = (words["value.nbd"], [value.nbd.r, value.nbd.alpha])
+    fits = [purchases, (words["value.gamma_gamma"], [value.gamma_gamma.p, value.gamma_gamma.q, value.gamma_gamma.v])]
     for label, numbers in fits:
         sheet.put(row, 1, label, "rx_bold")
         sheet.put(row, 2, " / ".join(f"{n:.4g}" for n in numbers))
+        row += 1
+    for note in model_limits(value, sheet, holdout=False):  # the holdout check below words its own miss
+        sheet.wrapped(row, 1, note, DEFINITION_WIDTH + 50, last_column=3)
         row += 1
     correlation = value.spend_correlation
     sheet.put(row, 1, words["value.correlation"], "rx_bold")

@@ -184,6 +184,23 @@ def _write_headlines(sheet: SheetWriter, report, trend: TrendTable, customers: C
     lines.add("buyers", from_trend("buyers"))
 
 
+def model_limits(value, sheet: SheetWriter, holdout: bool = True) -> list[str]:
+    """What the reader of the customer values must know, in a sentence each: no drop-out seen, a holdout
+    check that missed by more than a quarter (unless ``holdout`` is False), a spend model refused."""
+    if not value.available:
+        return []
+    notes = []
+    if not value.dropout_detected:
+        notes.append(sheet.words["value.no_dropout"])
+    if holdout and value.holdout_missed:
+        holdout = value.holdout
+        notes.append(sheet.word("value.holdout_miss", months=holdout.months, predicted=f"{holdout.predicted:,.0f}",
+                                actual=f"{holdout.actual:,.0f}", error=f"{holdout.error:+.0%}"))
+    if value.spend_refused:
+        notes.append(sheet.word("value.spend_refused", q=f"{value.gamma_gamma.q:.2f}"))
+    return notes
+
+
 def write_summary(sheet: SheetWriter, report, customers: CustomerColumns) -> None:
     """The whole Summary sheet; ``customers`` says where the Customers sheet's columns are."""
     words = sheet.words
@@ -203,6 +220,9 @@ def write_summary(sheet: SheetWriter, report, customers: CustomerColumns) -> Non
     if report.month_was_defaulted_mid_month:
         notes.insert(0, sheet.word("report.mid_month", last_date=f"{report.last_date:%Y-%m-%d}", month=str(report.month)))
     sheet.put(3, 1, "  ".join(notes), "rx_subtitle")
+    value_notes = model_limits(report.value, sheet)
+    if value_notes:
+        sheet.put(4, 1, "  ".join(value_notes), "rx_subtitle")
 
     trend = write_trend(sheet, report.trend)
     _write_headlines(sheet, report, trend, customers)

@@ -117,17 +117,21 @@ def customer_table(
     active_window: int,
     top_fraction: float = metrics.DEFAULT_TOP_FRACTION,
     value: str = "revenue",
+    as_of: pd.Timestamp | None = None,
 ) -> pd.DataFrame:
     """Every customer who bought by the end of ``month``, best prospects first.
 
     Sorted with the customers in the base first, by window revenue (``value="profit"``:
-    window profit), then the others by revenue (profit); ties by customer id.
+    window profit), then the others by revenue (profit); ties by customer id. Days since
+    the last purchase count to ``as_of``, a day of ``month`` (default: its last day) for a
+    table that holds nothing after that day.
     """
     m = month_number(month)
     w = active_window
     people = table.customers
     first_day = people["first_purchase_day"].to_numpy()
-    as_of = int((month.end_time.normalize() - pd.Timestamp("1970-01-01")).days)
+    as_of = int(((month.end_time if as_of is None else pd.Timestamp(as_of)).normalize()
+                 - pd.Timestamp("1970-01-01")).days)
     window = m - w + 1
     questions = [("orders", -1, m), ("net", -1, m), ("orders", window, m), ("net", window, m)]
     sums = table.sums(questions + ([("profit", -1, m), ("profit", window, m)] if table.has_profit else []))

@@ -259,3 +259,53 @@ def elementwise(function: Callable[..., float], *arguments: object) -> object:
         for r in range(rows)
     ]
     return result[0][0] if (rows, columns) == (1, 1) else result
+
+
+def _numbers_or_errors(matrix: list[list[object]]) -> list[object]:
+    """Each cell of ``matrix`` in reading order as :func:`to_number` reads it, or its error code."""
+    flat = [v for row in matrix for v in row]
+    if set(map(type, flat)) <= {float, int}:  # a column of plain numbers, converted in one step
+        return list(map(float, flat))
+    numbers_or_codes = []
+    for value in flat:
+        try:
+            numbers_or_codes.append(to_number(value))
+        except ExcelError as error:
+            numbers_or_codes.append(error.code)
+    return numbers_or_codes
+
+
+def elementwise_columns(function: Callable[..., list[float]], *arguments: object) -> object:
+    """Like :func:`elementwise`, for a ``function`` that takes whole columns of numbers at once.
+
+    ``function`` gets one list per argument (a single cell broadcast to the ranges' size)
+    holding only the rows where every argument is a number, and returns one number per
+    row; NaN or infinity becomes ``#NUM!``. A row with an unreadable cell keeps that
+    cell's error, as :func:`elementwise` gives it.
+
+    >>> elementwise_columns(lambda a, b: [x / y for x, y in zip(a, b)], [[1], ["x"], [4]], 2)
+    [[0.5], ['#VALUE!'], [2.0]]
+    """
+    try:
+        matrices = [as_matrix(argument) for argument in arguments]
+    except ExcelError as error:
+        return error.code
+    shapes = {(len(m), len(m[0])) for m in matrices if (len(m), len(m[0])) != (1, 1)}
+    if len(shapes) > 1:
+        return VALUE
+    rows, columns = shapes.pop() if shapes else (1, 1)
+    size = rows * columns
+    cells = [_numbers_or_errors(m) * (size if len(m) * len(m[0]) == 1 else 1) for m in matrices]
+    codes = [next((c for c in row if isinstance(c, str)), None) for row in zip(*cells)]
+    readable = [i for i, code in enumerate(codes) if code is None]
+    try:
+        answers = function(*([column[i] for i in readable] for column in cells)) if readable else []
+    except ExcelError as error:
+        return error.code
+    except (ValueError, ZeroDivisionError):
+        return NUM
+    results: list[object] = list(codes)
+    for i, answer in zip(readable, answers):
+        results[i] = answer if math.isfinite(answer) else NUM
+    grid = [results[r * columns:(r + 1) * columns] for r in range(rows)]
+    return grid[0][0] if (rows, columns) == (1, 1) else grid

@@ -1,13 +1,16 @@
-"""Excel worksheet functions: RETENTION, TXN_GROWTH, REPEAT_TIER, PARETO_SHARE.
+"""Excel worksheet functions: RETENTION, TXN_GROWTH, REPEAT_TIER, PARETO_SHARE, and from a sales list
+CUSTOMER_BRIDGE, COHORT_TABLE, CUSTOMER_SEGMENTS, CUSTOMER_VALUE, with P_ALIVE beside them.
 
 One module serves every way xlwings brings Python into Excel: the Windows add-in
 (list ``retention_xl.udfs`` under *UDF Modules* and click *Import Functions*),
 xlwings Lite (``from retention_xl.udfs import *`` in ``main.py``) and xlwings Server.
-Each function only translates between Excel values and :mod:`retention_xl.metrics`;
-bad input comes back as an Excel error value, never as a traceback in the cell.
+Each function only translates between Excel values and :mod:`retention_xl.metrics`, or
+for the sales-list functions :mod:`retention_xl.sales_functions`, which asks the report's
+own code; bad input comes back as an Excel error value, never as a traceback in the cell.
 
 Excel waits for this import, so it stays light: it must not pull in the report
-generator, openpyxl or jinja2.
+generator, openpyxl or jinja2. The sales-list functions need pandas, NumPy and SciPy,
+imported on their first call.
 
 Examples, as typed in a cell::
 
@@ -17,6 +20,7 @@ Examples, as typed in a cell::
     =REPEAT_TIER(D2:D500, , , "en")     -> tier of the per-customer order counts
     =PARETO_SHARE(E2:E500)              -> share of the top 20% of customers
     =PARETO_SHARE(A2:A9000, E2:E9000)   -> same, from (customer, amount) rows
+    =CUSTOMER_BRIDGE(A2:A9000, B2:B9000, C2:C9000)   -> month, S, L, N, R, E, retention … (spills)
 """
 
 from __future__ import annotations
@@ -29,10 +33,12 @@ import xlwings as xw
 from . import metrics
 from .excel_values import (
     customer_key,
+    NUM,
     VALUE,
     ExcelError,
     as_cells,
     elementwise,
+    elementwise_columns,
     excel_result,
     first_error,
     is_error,
@@ -40,6 +46,14 @@ from .excel_values import (
     to_number,
 )
 from .i18n import normalize_language, tier_label
+
+SALES_DOCS = {
+    "ids": "客户编号列，每行一笔销售 / customer ids, one sale per row",
+    "dates": "销售日期列，与客户编号等高 / sale dates, as many rows as the ids",
+    "amounts": "金额列，退货为负数 / amounts, returns negative, as many rows as the ids",
+    "language": '表头语言："zh-CN"（默认）、"zh-TW" 或 "en" / header language: "zh-CN" (default), "zh-TW" or "en"',
+    "as_of": "截止日，默认为数据中最后一天 / as-of day, default the last date in the data",
+}
 
 # xlwings checks every incoming cell for Pyodide's JsNull by importing pyodide.ffi;
 # outside Pyodide each failed import searches sys.path again, about 75 microseconds a
@@ -150,3 +164,132 @@ def _id_amount_pairs(ids: list[list[object]], amounts: list[list[object]]):
                 keys.append(key)
                 values.append(float(amount))
     return keys, values
+
+
+def _sales_functions():
+    """The module behind the sales-list functions, imported on the first call (it brings pandas, NumPy, SciPy)."""
+    try:
+        from . import sales_functions
+    except ImportError as error:
+        raise ImportError(f"the sales-list functions need pandas, NumPy, SciPy and pyarrow ({error}): in xlwings Lite "
+                          "add the lines pandas, scipy and pyarrow to requirements.txt") from error
+    return sales_functions
+
+
+def _sales(ids, dates, amounts, as_of=None):
+    return _sales_functions().sales_from_cells(ids, dates, amounts, as_of)
+
+
+@xw.func
+@xw.arg("ids", doc=SALES_DOCS["ids"], **_RANGE)
+@xw.arg("dates", doc=SALES_DOCS["dates"], **_RANGE)
+@xw.arg("amounts", doc=SALES_DOCS["amounts"], **_RANGE)
+@xw.arg("window", doc="客户基数窗口（月），默认 12 / customer-base window in months, default 12", **_RANGE)
+@xw.arg("language", doc=SALES_DOCS["language"], **_RANGE)
+def CUSTOMER_BRIDGE(ids, dates, amounts, window=12, language="zh-CN"):
+    """客户桥：每月的 S、L、N、R、E、保持率与严格保持率（溢出为表）。Customer bridge per month: S, L, N, R, E, retention, strict retention (spills)."""
+    return excel_result(lambda: _sales_functions().customer_bridge(
+        _sales(ids, dates, amounts), _whole(window), _language(language)))
+
+
+@xw.func
+@xw.arg("ids", doc=SALES_DOCS["ids"], **_RANGE)
+@xw.arg("dates", doc=SALES_DOCS["dates"], **_RANGE)
+@xw.arg("amounts", doc=SALES_DOCS["amounts"], **_RANGE)
+@xw.arg("measure", doc='"customers"（默认，活跃客户数）、"retention"（占比）或 "revenue"（净销售额） / '
+                       '"customers" (default), "retention" (share of the cohort) or "revenue"', **_RANGE)
+@xw.arg("language", doc=SALES_DOCS["language"], **_RANGE)
+def COHORT_TABLE(ids, dates, amounts, measure="customers", language="zh-CN"):
+    """同期群表：首购月份 × 首购后第 0、1、2… 月（溢出为表）。Cohort table: first-purchase month x months since (spills)."""
+
+    def compute():
+        functions = _sales_functions()
+        return functions.cohort_table(_sales(ids, dates, amounts), _choice(measure, functions.MEASURES),
+                                      _language(language))
+
+    return excel_result(compute)
+
+
+@xw.func
+@xw.arg("ids", doc=SALES_DOCS["ids"], **_RANGE)
+@xw.arg("dates", doc=SALES_DOCS["dates"], **_RANGE)
+@xw.arg("amounts", doc=SALES_DOCS["amounts"], **_RANGE)
+@xw.arg("as_of", doc=SALES_DOCS["as_of"], **_RANGE)
+@xw.arg("language", doc=SALES_DOCS["language"], **_RANGE)
+def CUSTOMER_SEGMENTS(ids, dates, amounts, as_of=None, language="zh-CN"):
+    """每位客户的 R、F、M 评分与 RFM 分群（溢出为表）。Each customer's R, F, M scores and RFM segment (spills)."""
+
+    def compute():
+        day = _day(as_of)
+        return _sales_functions().customer_segments(_sales(ids, dates, amounts, day), day, _language(language))
+
+    return excel_result(compute)
+
+
+@xw.func
+@xw.arg("ids", doc=SALES_DOCS["ids"], **_RANGE)
+@xw.arg("dates", doc=SALES_DOCS["dates"], **_RANGE)
+@xw.arg("amounts", doc=SALES_DOCS["amounts"], **_RANGE)
+@xw.arg("as_of", doc=SALES_DOCS["as_of"], **_RANGE)
+@xw.arg("months", doc="客户终身价值的月数，默认 12 / months of customer value, default 12", **_RANGE)
+@xw.arg("monthly_discount", doc="月折现率，默认 1% / monthly discount rate, default 1%", **_RANGE)
+@xw.arg("language", doc=SALES_DOCS["language"], **_RANGE)
+def CUSTOMER_VALUE(ids, dates, amounts, as_of=None, months=12, monthly_discount=0.01, language="zh-CN"):
+    """BG/NBD 存活概率、预计购买天数与客户终身价值（溢出为表）。BG/NBD P(alive), expected purchase days and customer value (spills)."""
+
+    def compute():
+        day, horizon, discount = _day(as_of), _whole(months), _scalar(monthly_discount)
+        if discount < 0:
+            raise ExcelError(NUM, "the monthly discount cannot be negative")
+        return _sales_functions().customer_value(_sales(ids, dates, amounts, day), day, horizon, discount,
+                                                 _language(language))
+
+    return excel_result(compute)
+
+
+@xw.func
+@xw.arg("frequency", doc="重复购买天数 x / repeat purchase days (frequency)", **_RANGE)
+@xw.arg("recency", doc="首购至最近购买的周数 / weeks from first to last purchase (recency)", **_RANGE)
+@xw.arg("T", doc="首购至今的周数 / weeks from first purchase to now (T)", **_RANGE)
+@xw.arg("r", doc="BG/NBD 参数 r / BG/NBD parameter r", **_RANGE)
+@xw.arg("alpha", doc="BG/NBD 参数 alpha / BG/NBD parameter alpha", **_RANGE)
+@xw.arg("a", doc="BG/NBD 参数 a / BG/NBD parameter a", **_RANGE)
+@xw.arg("b", doc="BG/NBD 参数 b / BG/NBD parameter b", **_RANGE)
+def P_ALIVE(frequency, recency, T, r, alpha, a, b):
+    """BG/NBD 存活概率，逐行计算（lifetimes 约定）。BG/NBD probability that a customer is alive, row by row (lifetimes' conventions)."""
+
+    try:
+        parameters = [_scalar(p) for p in (r, alpha, a, b)]
+    except ExcelError as error:
+        return error.code
+    return elementwise_columns(lambda x, t_x, age: _sales_functions().p_alive(x, t_x, age, *parameters).tolist(),
+                               frequency, recency, T)
+
+
+def _whole(value: object) -> int:
+    number = _scalar(value)
+    if number < 1 or number != int(number):
+        raise ExcelError(NUM, f"{number} is not a whole number of months from 1")
+    return int(number)
+
+
+def _choice(value: object, choices: tuple[str, ...]) -> str:
+    cells = as_cells(value)
+    text = cells[0][0] if len(cells) * len(cells[0]) == 1 else VALUE
+    if is_error(text):
+        raise ExcelError(text)
+    if text is None:
+        return choices[0]
+    if str(text).strip().lower() not in choices:
+        raise ExcelError(VALUE, f"{text!r} is not one of {', '.join(choices)}")
+    return str(text).strip().lower()
+
+
+def _day(value: object):
+    cells = as_cells(value)
+    if len(cells) * len(cells[0]) != 1:
+        raise ExcelError(VALUE, "expected a single cell")
+    day = cells[0][0]
+    if is_error(day):
+        raise ExcelError(day)
+    return None if day is None else _sales_functions().day_of(day)

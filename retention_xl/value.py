@@ -125,7 +125,11 @@ def _summary(table: CustomerTable, last_month: int, end_day: int) -> tuple[pd.Da
 
 
 def _end_day(month: pd.Period) -> int:
-    return int((month.end_time.normalize() - pd.Timestamp("1970-01-01")).days)
+    return _day_number(month.end_time)
+
+
+def _day_number(moment: pd.Timestamp) -> int:
+    return int((pd.Timestamp(moment).normalize() - pd.Timestamp("1970-01-01")).days)
 
 
 def _holdout(table: CustomerTable, month: pd.Period, value: CustomerValue) -> Holdout:
@@ -149,14 +153,19 @@ def _holdout(table: CustomerTable, month: pd.Period, value: CustomerValue) -> Ho
 
 
 def customer_value(table: CustomerTable, month: pd.Period, first_date: pd.Timestamp, horizon: int = 12,
-                   discount: float = 0.01) -> CustomerValue:
-    """The models fitted on everything up to the end of ``month``, each customer valued over ``horizon`` months."""
+                   discount: float = 0.01, as_of: pd.Timestamp | None = None) -> CustomerValue:
+    """The models fitted on everything up to the end of ``month``, each customer valued over ``horizon`` months.
+
+    Each customer's age T counts to ``as_of``, a day of ``month`` (default: its last day) for a table that holds
+    nothing after that day.
+    """
     result = CustomerValue(horizon=horizon, discount=discount)
     months_of_data = month_number(month) - month_number(pd.Timestamp(first_date).to_period("M")) + 1
     if months_of_data < MIN_MONTHS:
         result.unavailable = "value.too_short"
         return result
-    summary = summary_from_table(table, month_number(month), _end_day(month))
+    end_day = _end_day(month) if as_of is None else _day_number(as_of)
+    summary = summary_from_table(table, month_number(month), end_day)
     repeaters = int(((summary["frequency"] > 0) & (summary["monetary_value"] > 0)).sum())
     if repeaters < MIN_REPEAT_CUSTOMERS:
         result.unavailable = "value.too_few"

@@ -38,13 +38,18 @@ _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 NO_PURCHASES = "no row of the sales list is a purchase (a readable customer, date and positive amount)"
 
 
-def _column(values: object) -> list[object]:
-    """A range as one list of cells in reading order; blanks and error cells become None."""
-    cells = [v for row in as_matrix(values) for v in row]
-    if set(map(type, cells)) <= {float, int, str}:  # the common case, converted in one step
-        return [None if v == "" else v for v in cells] if str in set(map(type, cells)) else cells
-    converted = (cell(v) for v in cells)
-    return [None if v is None or is_error(v) else v for v in converted]
+def _column(values: object) -> np.ndarray:
+    """A range as one column in reading order, typed as a sales file's column would be: numbers (blank cells
+    NaN) where every readable cell is a number, else objects with blanks and error cells as None."""
+    matrix = as_matrix(values)
+    cells = [row[0] for row in matrix] if len(matrix[0]) == 1 else [v for row in matrix for v in row]
+    kinds = set(map(type, cells))
+    if kinds <= {float, int}:  # the common case, converted in one step
+        return np.array(cells, dtype=float)
+    readable = [None if v is None or is_error(v) else v for v in map(cell, cells)]
+    if {type(v) for v in readable} <= {float, int, type(None)}:
+        return np.array([np.nan if v is None else v for v in readable], dtype=float)
+    return np.array(readable, dtype=object)
 
 
 def sales_from_cells(ids: object, dates: object, amounts: object, as_of: pd.Timestamp | None = None) -> pd.DataFrame:
@@ -56,9 +61,7 @@ def sales_from_cells(ids: object, dates: object, amounts: object, as_of: pd.Time
     shapes = {(len(m), len(m[0])) for m in map(as_matrix, (ids, dates, amounts))}
     if len(shapes) != 1:
         raise ExcelError(VALUE, "customer ids, dates and amounts must be ranges of the same height")
-    frame = pd.DataFrame({"customer": pd.Series(_column(ids), dtype=object),
-                          "date": pd.Series(_column(dates), dtype=object),
-                          "amount": pd.Series(_column(amounts), dtype=object)})
+    frame = pd.DataFrame({"customer": _column(ids), "date": _column(dates), "amount": _column(amounts)})
     transactions = clean_transactions(frame, "customer", "date", "amount").transactions
     if as_of is not None:
         transactions = transactions[transactions["date"] < as_of.normalize() + pd.Timedelta(days=1)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import sys
 import time
 
@@ -18,7 +19,11 @@ os.environ["XLWINGS_ON_SERVER"] = "true"  # what xlwings Lite's runtime sets bef
 os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
 
 NA = {"type": "Error", "basicValue": "#N/A", "errorType": "NotAvailable"}
-MAIN_PY = "from retention_xl.udfs import RETENTION, TXN_GROWTH, REPEAT_TIER, PARETO_SHARE  # noqa: F401\n"
+MAIN_PY = ("from retention_xl.udfs import RETENTION, TXN_GROWTH, REPEAT_TIER, PARETO_SHARE  # noqa: F401\n"
+           "from retention_xl.udfs import CUSTOMER_BRIDGE, COHORT_TABLE, CUSTOMER_SEGMENTS, CUSTOMER_VALUE, P_ALIVE"
+           "  # noqa: F401\n")
+SALES_PACKAGES = ("numpy", "pandas", "scipy", "pyarrow")  # what the sales-list functions import on their first call
+SPEED_ROWS = 100_000
 
 CASES = {
     "retention": ("RETENTION", [[[110]], [[20]], [[100]]]),
@@ -46,6 +51,43 @@ CASES = {
 }
 
 
+def sales_list(rows: int, customers: int, seed: int = 7) -> list:
+    """A shop's order lines as Office.js sends three columns: ids (numbers and text), serial dates, amounts
+    (a return now and then, a blank cell, a text amount): made with the standard library only."""
+    draw = random.Random(seed)
+    ids, dates, amounts = [], [], []
+    for row in range(rows):
+        customer = int(customers * draw.random() ** 2)
+        ids.append([12000.0 + customer if customer % 3 else f"C{customer:05d}"])
+        dates.append([45292 + (customer * 7 + row) % 730 + draw.random()])
+        amounts.append([round(draw.uniform(-20, 400), 2) if row % 41 else ("" if row % 2 else "1,250.50")])
+    return [ids, dates, amounts]
+
+
+def sales_cases() -> dict:
+    ids, dates, amounts = sales_list(6_000, 900)
+    return {
+        "bridge": ("CUSTOMER_BRIDGE", [ids, dates, amounts, None, None]),
+        "bridge 3 months in English": ("CUSTOMER_BRIDGE", [ids, dates, amounts, [[3]], [["en"]]]),
+        "cohorts": ("COHORT_TABLE", [ids, dates, amounts, None, [["zh-TW"]]]),
+        "cohort retention": ("COHORT_TABLE", [ids, dates, amounts, [["retention"]], None]),
+        "segments": ("CUSTOMER_SEGMENTS", [ids, dates, amounts, None, [["en"]]]),
+        "segments as of a day": ("CUSTOMER_SEGMENTS", [ids, dates, amounts, [[45600]], None]),
+        "value": ("CUSTOMER_VALUE", [ids, dates, amounts, None, None, None, [["en"]]]),
+        "p alive": ("P_ALIVE", [[[0], [2], [5], [-1]], [[0], [30.43], [10], [0]], [[38.86]], [[0.243]], [[4.414]],
+                                [[0.793]], [[2.426]]]),
+        "heights differ": ("CUSTOMER_BRIDGE", [ids, dates[:10], amounts, None, None]),
+        "no purchase": ("CUSTOMER_SEGMENTS", [[["a"]], [[45292]], [[-5]], None, None]),
+    }
+
+
+def rounded(cells):
+    """Cells with floats to 9 significant digits: the two runtimes' maths libraries may differ in the last bits."""
+    if isinstance(cells, list):
+        return [rounded(c) for c in cells]
+    return float(f"{cells:.9g}") if isinstance(cells, float) else cells
+
+
 def payload(function: str, arguments: list) -> dict:
     return {
         "func_name": function, "args": arguments, "caller_address": "Sheet1!B2", "formula_name": function,
@@ -67,9 +109,10 @@ async def run(out_path: str) -> dict:
         "functions": sorted(f["name"] for f in meta["functions"]),
         "help": {f["name"]: f.get("description", "") for f in meta["functions"]},
         "cells": {},
+        # pandas is left out: xlwings itself imports it where it is installed (for the sales-list functions).
         "report_modules_loaded": sorted(m for m in sys.modules if m.split(".")[0] in (
-            "pandas", "openpyxl", "pyarrow", "fastexcel", "jinja2", "lxml") or m in (
-            "retention_xl.report", "retention_xl.workbook", "retention_xl.reader")),
+            "openpyxl", "fastexcel", "jinja2", "lxml") or m in (
+            "retention_xl.report", "retention_xl.workbook", "retention_xl.reader", "retention_xl.sales_functions")),
     }
     for name, (function, arguments) in CASES.items():
         call = payload(function, arguments)
@@ -79,10 +122,48 @@ async def run(out_path: str) -> dict:
     spill = await custom_functions_call(payload("RETENTION", [[[c[0] + 10] for c in column], column, [[50]]]), main)
     result["spill_rows"] = len(spill)
     result["spill_sample"] = [spill[0], spill[4999], spill[9999]]
+    await _sales_functions(main, result, custom_functions_call, xlwings.__version__)
     result["seconds"] = round(time.perf_counter() - started, 3)
     with open(out_path, "w", encoding="utf-8") as stream:
         json.dump(result, stream, ensure_ascii=False, indent=1)
     return result
+
+
+
+async def _sales_functions(main, result: dict, custom_functions_call, version: str) -> None:
+    """The sales-list functions where their packages are installed (their cells, and the seconds each takes on
+    a list of SPEED_ROWS rows); where they are not, what a call answers."""
+    result["sales_packages"] = [name for name in SALES_PACKAGES if _importable(name)]
+    call = payload("CUSTOMER_BRIDGE", sales_list(10, 5))
+    call["version"] = version
+    if len(result["sales_packages"]) < len(SALES_PACKAGES):
+        try:
+            result["without_packages"] = await custom_functions_call(call, main)
+        except ImportError as error:
+            result["without_packages"] = str(error)
+        return
+    result["sales_cells"] = {}
+    for name, (function, arguments) in sales_cases().items():
+        call = payload(function, arguments)
+        call["version"] = version
+        result["sales_cells"][name] = rounded(await custom_functions_call(call, main))
+    big = sales_list(SPEED_ROWS, SPEED_ROWS // 20)
+    result["sales_seconds"] = {}
+    for function, extra in (("CUSTOMER_BRIDGE", 2), ("COHORT_TABLE", 2), ("CUSTOMER_SEGMENTS", 2),
+                            ("CUSTOMER_VALUE", 4)):
+        call = payload(function, big + [None] * extra)
+        call["version"] = version
+        started = time.perf_counter()
+        await custom_functions_call(call, main)
+        result["sales_seconds"][function] = round(time.perf_counter() - started, 3)
+
+
+def _importable(name: str) -> bool:
+    try:
+        __import__(name)
+    except ImportError:
+        return False
+    return True
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from . import analysis, clv, value
 from .activity import build_customer_months, month_number
 from .cleaning import clean_transactions
 from .customers import customer_table
-from .excel_values import NA, NUM, VALUE, ExcelError, as_matrix, cell, is_error
+from .excel_values import ERROR_CODES, NA, NUM, VALUE, ExcelError, as_matrix, cell
 from .i18n import fill, labels
 
 MEASURES = ("customers", "retention", "revenue")
@@ -46,10 +46,15 @@ def _column(values: object) -> np.ndarray:
     kinds = set(map(type, cells))
     if kinds <= {float, int}:  # the common case, converted in one step
         return np.array(cells, dtype=float)
-    readable = [None if v is None or is_error(v) else v for v in map(cell, cells)]
-    if {type(v) for v in readable} <= {float, int, type(None)}:
-        return np.array([np.nan if v is None else v for v in readable], dtype=float)
-    return np.array(readable, dtype=object)
+    column = np.empty(len(cells), dtype=object)
+    # Office.js sends numbers and text as they are; anything else (error objects, Pyodide's blanks, the
+    # Windows add-in's dates and blanks) takes the cell-by-cell conversion.
+    column[:] = cells if kinds <= {float, int, str} else [cell(v) for v in cells]
+    text = pd.Series(column)
+    column[(text.isin(ERROR_CODES) | text.isin([""])).to_numpy()] = None
+    if {type(v) for v in column.tolist()} <= {float, int, type(None)}:
+        return pd.to_numeric(text.where(pd.notna(column), np.nan)).to_numpy(dtype=float)
+    return column
 
 
 def sales_from_cells(ids: object, dates: object, amounts: object, as_of: pd.Timestamp | None = None) -> pd.DataFrame:

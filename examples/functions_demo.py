@@ -1,20 +1,30 @@
-"""Write sample_workbooks/functions_demo.xlsx: the four worksheet functions on a shop's numbers.
+"""Write sample_workbooks/functions_demo.xlsx: the worksheet functions on a shop's numbers.
 
-Each figure appears twice: computed by the add-in (=RETENTION(...) ...) and by the
-plain Excel formula that gives the same answer without it. Without the add-in the
-first column shows #NAME?, the second still works.
+The first sheet has the four figure functions, each figure twice: computed by the add-in
+(=RETENTION(...) ...) and by the plain Excel formula that gives the same answer without it.
+Without the add-in the first column shows #NAME?, the second still works.
+
+The second sheet has a sales list (customer, date, amount) and the five sales-list
+functions beside it, each saved with the table it spills (computed here by the same
+functions), so a reader without the add-in sees the results too. They are saved as array
+formulas over their tables, which every Excel version opens as they are.
 
     python examples/functions_demo.py [OUTPUT.xlsx]
 """
 
+import re
 import sys
+import zipfile
 from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.formula import ArrayFormula
 
-from retention_xl import formulas
+from retention_xl import formulas, udfs
 from retention_xl.i18n import tier_label
+from retention_xl.sample import sample_sales
 
 MONTHS = ["2024-07", "2024-08", "2024-09", "2024-10", "2024-11", "2024-12"]
 START = [812, 840, 851, 866, 889, 902]        # customers at the start of each month
@@ -81,8 +91,89 @@ def build(path: Path) -> Path:
             sheet[f"F{r}"].number_format = number_format
     for column, width in zip("ABCDEFGHI", (12, 10, 10, 10, 28, 18, 12, 20, 10)):
         sheet.column_dimensions[column].width = width
+    anchors = sales_list_sheet(book.create_sheet("销售清单函数"))
     book.save(path)
+    _save_anchor_values(path, book.sheetnames.index("销售清单函数") + 1, anchors)
     return path
+
+
+SALES_CUSTOMERS = 300
+CDNOW_PARAMETERS = (0.243, 4.414, 0.793, 2.426)  # r, alpha, a, b: Fader and Hardie's BG/NBD fit to CDNOW
+
+
+def sales_list_sheet(sheet) -> dict[str, object]:
+    """A sales list in A:C and each sales-list function below the other from column E, with its table.
+
+    Returns each function's anchor cell and the value it holds (the table's first cell)."""
+    sales = sample_sales(customers=SALES_CUSTOMERS)
+    bold = Font(bold=True)
+    sheet.append(["会员号 / customer", "订单日期 / date", "金额 / amount"])
+    for cell in sheet[1]:
+        cell.font = bold
+    for customer, date, amount in zip(sales["会员号"], sales["订单日期"], sales["金额"]):
+        sheet.append([customer, date.to_pydatetime(), float(amount)])
+    end = len(sales) + 1
+    for row in sheet.iter_rows(min_row=2, min_col=2, max_col=2):
+        row[0].number_format = "yyyy-mm-dd hh:mm"
+    ranges = f"A2:A{end},B2:B{end},C2:C{end}"
+    cells = [[[c.value] for c in column] for column in sheet.iter_cols(min_row=2, max_row=end, max_col=3)]
+    value_table = udfs.CUSTOMER_VALUE(*cells, None, 12, 0.01, "zh-CN")
+    blocks = [
+        (f"=CUSTOMER_BRIDGE({ranges})", udfs.CUSTOMER_BRIDGE(*cells, 12, "zh-CN")),
+        (f'=COHORT_TABLE({ranges},"retention")', udfs.COHORT_TABLE(*cells, "retention", "zh-CN")),
+        (f"=CUSTOMER_SEGMENTS({ranges})", udfs.CUSTOMER_SEGMENTS(*cells, None, "zh-CN")),
+        (f"=CUSTOMER_VALUE({ranges})", value_table),
+    ]
+    anchors, top, starts = {}, 1, []
+    for formula, table in blocks:
+        starts.append(top + 1)
+        top = _block(sheet, top, formula, table, anchors) + 2
+    sheet.cell(top, 5, "P_ALIVE：BG/NBD 参数（CDNOW）/ parameters fitted elsewhere (CDNOW)").font = bold
+    for offset, (name, number) in enumerate(zip(("r", "alpha", "a", "b"), CDNOW_PARAMETERS)):
+        sheet.cell(top + 1, 5 + offset, name)
+        sheet.cell(top + 2, 5 + offset, number)
+    first, last = starts[-1] + 1, starts[-1] + len(value_table) - 1  # the value table's rows below its header
+    x, t_x, age = (f"{letter}{first}:{letter}{last}" for letter in "FGH")
+    columns = [[[row[i]] for row in value_table[1:]] for i in (1, 2, 3)]
+    p_alive = udfs.P_ALIVE(*columns, *CDNOW_PARAMETERS)
+    _block(sheet, top + 3, f"=P_ALIVE({x},{t_x},{age},E{top + 2},F{top + 2},G{top + 2},H{top + 2})", p_alive, anchors)
+    for column, width in zip("ABC", (16, 18, 12)):
+        sheet.column_dimensions[column].width = width
+    return anchors
+
+
+def _block(sheet, top: int, formula: str, table, anchors: dict) -> int:
+    """The formula's text as a title in row ``top``, then the formula over the table it spills; returns the table's
+    last row."""
+    sheet.cell(top, 5, f"公式 / formula:  {formula}").font = Font(bold=True, color="1F4E78")
+    start = top + 1
+    for r, row in enumerate(table):
+        for c, value in enumerate(row):
+            cell = sheet.cell(start + r, 5 + c, value)
+            if hasattr(value, "year"):
+                cell.number_format = "yyyy-mm"
+    anchor = f"E{start}"
+    spill = f"{anchor}:{get_column_letter(4 + len(table[0]))}{start + len(table) - 1}"
+    anchors[anchor] = table[0][0]
+    sheet[anchor] = ArrayFormula(spill, formula)
+    return start + len(table) - 1
+
+
+def _save_anchor_values(path: Path, sheet_number: int, anchors: dict[str, object]) -> None:
+    """Write each anchor cell's saved value, which the workbook writer leaves out of a formula cell."""
+    part = f"xl/worksheets/sheet{sheet_number}.xml"
+    with zipfile.ZipFile(path) as book:
+        parts = {name: book.read(name) for name in book.namelist()}
+    xml = parts[part].decode("utf-8")
+    for anchor, value in anchors.items():
+        kind = ' t="str"' if isinstance(value, str) else ""
+        text = str(value).replace("&", "&amp;").replace("<", "&lt;")
+        xml = re.sub(rf'<c r="{anchor}"([^>]*)>(<f [^>]*>.*?</f>)<v\s*/?>(</v>)?</c>',
+                     lambda m: f'<c r="{anchor}"{m[1]}{kind}>{m[2]}<v>{text}</v></c>', xml, count=1)
+    parts[part] = xml.encode("utf-8")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
+        for name, data in parts.items():
+            book.writestr(name, data)
 
 
 if __name__ == "__main__":

@@ -171,7 +171,7 @@ def p_alive(frequency, recency, age, r: float, alpha: float, a: float, b: float)
     arguments are outside the model (negative or fractional frequency, recency outside 0 … T, a parameter ≤ 0).
 
     >>> p_alive([0, 2], [0, 30.43], [38.86, 38.86], 0.243, 4.414, 0.793, 2.426).round(3).tolist()
-    [1.0, 0.725]
+    [1.0, 0.727]
     """
     if min(r, alpha, a, b) <= 0:
         raise ValueError("r, alpha, a and b must be positive")

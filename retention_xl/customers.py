@@ -59,8 +59,8 @@ LAPSE_MULTIPLE = 3
 
 COLUMNS = (
     "customer_id", "customer_name", "first_purchase", "last_purchase", "orders", "revenue", "window_orders",
-    "window_revenue", "in_base", "days_since_last", "usual_gap", "r_score", "f_score", "m_score", "segment", "key_account",
-    "status", "action",
+    "window_revenue", "in_base", "days_since_last", "usual_gap", "r_score", "f_score", "m_score", "segment",
+    "key_account", "status", "action",
 )
 PROFIT_COLUMNS = ("profit", "window_profit")  # after window_revenue, where the data carry profit or cost
 

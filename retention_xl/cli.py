@@ -34,7 +34,7 @@ EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
 
 CONFIG_KEYS = {"sheet", "columns", "dayfirst", "encoding", "decimal", "as_of", "month", "language", "window", "high",
-               "low", "top", "clv", "horizon", "discount", "engine", "value", "memory_limit",
+               "low", "top", "lapse_days", "clv", "horizon", "discount", "engine", "value", "memory_limit",
                "spark_master", "customer_file", "figures_in_engine"}
 
 
@@ -82,6 +82,9 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--high", type=float, help="repeat-purchase rate from which the tier is high (default 0.7)")
     report.add_argument("--low", type=float, help="repeat-purchase rate from which the tier is medium (default 0.3)")
     report.add_argument("--top", type=float, help="share of the base that counts as key accounts (default 0.2)")
+    report.add_argument("--lapse-days", dest="lapse_days", type=int, metavar="DAYS",
+                        help="days of silence a customer must exceed, as well as a multiple of their usual gap "
+                             "between purchases, before a segment or action calls them lapsing (default 30)")
     report.add_argument("--clv", action=argparse.BooleanOptionalAction, default=None,
                         help="P(alive), expected purchases and lifetime value per customer (default: when the data "
                              "allow: 6 months and 100 repeat customers)")
@@ -185,7 +188,8 @@ def _report(args) -> int:
     for field, value in (
         ("month", pick("month")), ("language", pick("language")), ("active_window", pick("window")),
         ("high", pick("high")), ("low", pick("low")), ("top_fraction", pick("top")),
-        ("clv", pick("clv")), ("horizon", pick("horizon")), ("discount", pick("discount")),
+        ("lapse_days", pick("lapse_days")), ("clv", pick("clv")), ("horizon", pick("horizon")),
+        ("discount", pick("discount")),
         ("engine", pick("engine")), ("value", pick("value")), ("memory_limit", pick("memory_limit")),
         ("spark_master", pick("spark_master")), ("customer_file", pick("customer_file")),
         ("figures_in_engine", pick("figures_in_engine")),

@@ -547,6 +547,7 @@ def test_parquet_text_that_is_not_utf8(tmp_path, capsys):
     (["--month", "March"], "2024-03"),
     (["--lang", "klingon"], "language"),
     (["--top", "0"], "key-account share"),
+    (["--lapse-days", "-1"], "--lapse-days"),
     (["--window", "0"], "window"),
     (["--high", "0.2", "--low", "0.5"], "low"),
 ])

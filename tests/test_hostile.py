@@ -489,6 +489,45 @@ def test_chinese_encodings(tmp_path, capsys, encoding):
     assert figures["customers"] == 30
 
 
+# --- every row counted once ----------------------------------------------------------------------
+
+
+def pipeline_rows() -> list[list]:
+    """Clean rows with a salesperson, one row in the middle and eight at the end holding only the salesperson."""
+    rows = [r + [f"业务员{int(r[1][1:]) % 3}"] for r in base_rows()]
+    rows.insert(4, ["", "", "", "", "", "业务员9"])
+    return rows + [["", "", "", "", "", f"业务员{i}"] for i in range(8)]
+
+
+@pytest.mark.parametrize("kind, engine", [("csv", "pandas"), ("csv", "duckdb"), ("xlsx", "pandas"),
+                                          ("parquet", "pandas"), ("parquet", "duckdb")])
+def test_a_row_holding_only_a_salesperson_is_a_row_missing_its_customer(tmp_path, capsys, kind, engine):
+    rows, header = pipeline_rows(), HEADER + ["业务员"]
+    if kind == "csv":
+        sales = write_csv(tmp_path / "s.csv", rows, header=header)
+    elif kind == "xlsx":
+        sales = write_xlsx(tmp_path / "s.xlsx", [[value if value != "" else None for value in r] for r in rows],
+                           header=header)
+    else:
+        sales = tmp_path / "s.parquet"
+        pq.write_table(pa.table({name: [r[i] or None for r in rows] for i, name in enumerate(header)}), sales)
+    code, err, figures = run(tmp_path, capsys, sales, "--engine", engine)
+    assert code == 0, err
+    assert figures["accounting"]["rows_read"] == len(rows)
+    assert excluded(figures, "missing_customer")["count"] == 9
+    assert excluded(figures, "empty_row")["count"] == 0
+
+
+def test_blank_lines_ending_a_csv_file_are_not_rows_but_empty_records_are(tmp_path, capsys):
+    rows = base_rows()
+    path = write_csv(tmp_path / "s.csv", rows + [["", "", "", "", ""]])
+    path.write_text(path.read_text(encoding="utf-8") + "\n\n", encoding="utf-8")
+    code, err, figures = run(tmp_path, capsys, path)
+    assert code == 0, err
+    assert figures["accounting"]["rows_read"] == len(rows) + 1
+    assert excluded(figures, "empty_row") == {"count": 1, "example_rows": [len(rows) + 2]}
+
+
 # --- files that are not sales files ----------------------------------------------------------------
 
 

@@ -99,9 +99,33 @@ def test_every_messy_cell_is_read_the_same(kind, engine, tmp_path):
     frame = pd.DataFrame({"会员号": pick(IDS), "姓名": pick(NAMES), "订单日期": pick(TEXT_DATES),
                           "金额": pick(TEXT_AMOUNTS), "订单号": pick(ORDERS), "门店": pick(STORES),
                           "成本": pick(COSTS)})
-    frame.loc[count - 3:, :] = None  # blank rows at the end are formatting, not data
+    frame.loc[count - 3:, :] = None  # blank rows at the end are rows too: counted as empty by both
     sales = _same_reading(frame, tmp_path, name=f"sales.{kind}", **_spark(engine))
     assert sales is not None and sum(e.count for e in sales.accounting.exclusions.values()) > 50
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+@pytest.mark.parametrize("kind", ["parquet", "csv"])
+def test_rows_filled_only_in_a_store_or_cost_are_counted_the_same(kind, engine, tmp_path):
+    count = 60
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({"会员号": [f"M{i}" for i in rng.integers(1, 20, count)],
+                          "订单日期": [f"2024-0{m}-1{d}" for m, d in zip(rng.integers(1, 4, count), rng.integers(0, 9, count))],
+                          "金额": [str(a) for a in rng.integers(10, 90, count)],
+                          "门店": pick_from(rng, STORES, count), "成本": pick_from(rng, COSTS, count)})
+    frame.loc[[7, count - 4, count - 3], ["会员号", "订单日期", "金额"]] = None
+    frame.loc[[7, count - 4, count - 3], "门店"] = ["东店", "\u3000", "西店"]
+    frame.loc[[7, count - 4, count - 3], "成本"] = [None, " 3 ", None]
+    frame.loc[count - 2:, :] = None
+    frame.loc[count - 2:, "门店"] = ["\u3000 ", ""]
+    sales = _same_reading(frame, tmp_path, name=f"sales.{kind}", **_spark(engine))
+    assert sales.accounting.rows_read == count
+    assert sales.accounting.exclusions["missing_customer"].count == 3
+    assert sales.accounting.exclusions["empty_row"].count == 2
+
+
+def pick_from(rng, pool: list, count: int) -> list:
+    return [pool[i] for i in rng.integers(0, len(pool), count)]
 
 
 @pytest.mark.parametrize("engine", ["duckdb", "spark"])

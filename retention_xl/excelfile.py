@@ -11,7 +11,11 @@ import pandas as pd
 from . import columns as cols
 from .errors import InputError
 from .rawtable import HEADER_SEARCH_ROWS, TEXT_ROLES, RawTable, first_line, header_help, quoted
-from .xlsxhead import etree, formulas_without_values, xlsx_head
+from .xlsxhead import etree, formulas_without_values, sheet_extent, xlsx_head
+
+# calamine holds a sheet as a grid of 32-byte cells from A1 to its farthest cell: beyond this many empty
+# cells in that grid (about 1.6 GB), a sheet is refused rather than read.
+EMPTY_CELLS_LIMIT = 50_000_000
 
 
 _DECLARATIONS = (b"<!DOCTYPE", b"<!ENTITY")
@@ -74,13 +78,29 @@ def read_excel_table(path: Path, sheet: str | int | None, mapping: dict[str, str
     raise InputError(header_help(samples[first], mapping), file=path, sheet=first)
 
 
+def _refuse_a_sparse_grid(path: Path, sheet: str) -> None:
+    """Refuse a sheet whose farthest cell would make calamine's grid far larger than the cells it holds."""
+    if not zipfile.is_zipfile(path):
+        return  # .xls and .xlsb: binary records this check cannot read
+    try:
+        extent = sheet_extent(path, sheet, limit=EMPTY_CELLS_LIMIT)
+    except (KeyError, zipfile.BadZipFile):
+        return  # an unusual package layout: calamine says what is wrong with it
+    if extent.empty_cells > EMPTY_CELLS_LIMIT:
+        raise InputError(
+            f"a cell at {extent.farthest} stretches the sheet to {extent.rows:,} rows x {extent.columns:,} columns, "
+            f"which hold only {extent.cells:,} cells: reading it would take {extent.rows * extent.columns * 32 / 1e9:,.0f} GB "
+            "of memory for empty cells. Delete the cells far from the table (in Excel, Ctrl+End goes to the last one) "
+            "or copy the table to a new sheet, and save again", file=path, sheet=sheet)
+
+
 def _head_rows(path: Path, reader, sheet: str) -> list[list[object]]:
     """The first rows of a sheet, indexed by absolute row and column (0-based)."""
     if zipfile.is_zipfile(path):
         try:
             return xlsx_head(path, sheet, HEADER_SEARCH_ROWS)
         except (KeyError, ValueError, etree.XMLSyntaxError):
-            pass  # an unusual package layout: let calamine read it
+            _refuse_a_sparse_grid(path, sheet)  # an unusual package layout: let calamine read it
     sample = reader.load_sheet(sheet, header_row=None, skip_rows=0, n_rows=HEADER_SEARCH_ROWS, dtypes="string")
     offset = min((c.absolute_index for c in sample.available_columns()), default=0)
     return [[None] * offset + [None if pd.isna(v) else v for v in row] for row in sample.to_pandas().itertuples(index=False)]
@@ -90,6 +110,7 @@ def _load_excel_table(path: Path, reader, sheet: str, found: cols.ColumnMap) -> 
     positions = found.positions
     by_index = {index: role for role, index in positions.items()}
     indices = sorted(by_index)
+    _refuse_a_sparse_grid(path, sheet)
     # Ids and order numbers are text even when they look like numbers; letting
     # calamine guess would turn "00123" into 123.
     table = reader.load_sheet(

@@ -1,9 +1,14 @@
-"""The first rows of an .xlsx worksheet, read straight from its XML.
+"""The first rows of an .xlsx worksheet, and how far its cells reach, read straight from its XML.
 
 Finding the header row needs only the top of a sheet, but calamine parses a
 whole worksheet before handing out any row: at Excel's row limit that is seconds
 spent twice. This reads the package's XML incrementally and stops after the rows
 it needs, resolving only the shared strings those rows use.
+
+calamine also holds a sheet as a grid from its first cell to its last: one value
+addressed XFD1048576 makes a grid of seventeen billion cells. :func:`sheet_extent`
+measures the grid a sheet's references make against the cells it holds, a chunk of
+XML at a time, before calamine is asked to read it.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import posixpath
 import re
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import etree
@@ -69,6 +75,8 @@ def xlsx_head(path: str | Path, sheet: str, rows: int) -> list[list[object]]:
                     if not match:  # references are optional in the format; calamine copes without
                         raise ValueError("a cell without a reference")
                     position = (int(match.group(2)) - 1, column_index(match.group(1)))
+                    if position[0] >= rows:  # a cell claiming a row further down is not in the head
+                        continue
                     kind = cell.get("t")
                     if kind == "inlineStr":
                         cells[position] = _text(cell)
@@ -127,3 +135,68 @@ def formulas_without_values(path: str | Path, sheet: str, columns: set[int]) -> 
                         rows.add(int(match.group(2)))
                 cell.clear()
     return rows
+
+
+# A reference beyond column Z or row 999,999; any other reaches at most NEAR_ROWS x NEAR_COLUMNS.
+_FAR_REFERENCE = re.compile(rb'r="([A-Z]{2,3}[0-9]+|[A-Z][0-9]{7,})"')
+_ANY_REFERENCE = re.compile(rb'r="([A-Z]{1,3}[0-9]+)"')
+NEAR_ROWS, NEAR_COLUMNS = 999_999, 26
+
+
+@dataclass
+class SheetExtent:
+    """The grid a worksheet's cell references make (from A1), the cells it holds, and its farthest cell."""
+
+    rows: int
+    columns: int
+    cells: int
+    farthest: str
+
+    @property
+    def empty_cells(self) -> int:
+        """Cells of the grid that hold nothing (an upper bound: the grid counts from A1)."""
+        return max(self.rows * self.columns - self.cells, 0)
+
+
+def _extent(stream, pattern: re.Pattern, chunk: int = 1 << 22) -> SheetExtent:
+    """The extent of the cell references ``pattern`` finds and their number, a chunk at a time (split at a tag,
+    never inside one)."""
+    rows = columns = cells = largest = 0
+    farthest, carry = "A1", b""
+    while True:
+        block = stream.read(chunk)
+        data = carry + block
+        cut = data.rfind(b"<") if block else len(data)
+        data, carry = data[:max(cut, 0)], data[max(cut, 0):]
+        references = pattern.findall(data)
+        cells += len(references)
+        for reference in references:
+            match = _REFERENCE.fullmatch(reference.decode())
+            row, column = int(match.group(2)), column_index(match.group(1)) + 1
+            if row * column > largest:
+                largest, farthest = row * column, reference.decode()
+            rows, columns = max(rows, row), max(columns, column)
+        if not block:
+            return SheetExtent(rows, columns, cells, farthest)
+
+
+def sheet_extent(path: str | Path, sheet: str, *, limit: int) -> SheetExtent:
+    """How far the cells of ``sheet`` reach against how many there are, read without building the grid.
+
+    References within row 999,999 and column Z are taken to reach that corner, so most
+    sheets are measured by a quick pass over their far references only; a sheet whose
+    bound exceeds ``limit`` cells is measured exactly and its cells counted (else ``cells`` counts only the
+    far ones).
+
+    >>> sheet_extent("sample_workbooks/sales_sample.xlsx", "销售明细", limit=50_000_000).columns  # doctest: +SKIP
+    26
+    """
+    with zipfile.ZipFile(path) as package:
+        member = sheet_member(package, sheet)
+        with package.open(member) as stream:
+            far = _extent(stream, _FAR_REFERENCE)
+        bound = SheetExtent(max(far.rows, NEAR_ROWS), max(far.columns, NEAR_COLUMNS), far.cells, far.farthest)
+        if bound.rows * bound.columns <= limit:
+            return bound
+        with package.open(member) as stream:
+            return _extent(stream, _ANY_REFERENCE)

@@ -11,6 +11,8 @@ import csv
 import datetime as dt
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -470,6 +472,51 @@ def test_a_sheet_claiming_every_cell_of_excel(tmp_path, capsys):
     code, err, figures = run(tmp_path, capsys, target)
     assert code == 0, err
     assert figures["accounting"]["rows_read"] == len(base_rows())
+
+
+def with_a_far_cell(tmp_path, reference: str, in_first_row: bool) -> Path:
+    """A clean 13 KB workbook plus one number at ``reference``, written inside the first row or in a row of its own."""
+    import zipfile
+
+    source = write_xlsx(tmp_path / "clean.xlsx", [[r[0], r[1], r[2], r[3], float(r[4])] for r in base_rows()])
+    target = tmp_path / f"far_{reference}.xlsx"
+    cell = f'<c r="{reference}" t="n"><v>1</v></c>'.encode()
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new:
+        for info in old.infolist():
+            data = old.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                row = "".join(filter(str.isdigit, reference)).encode()
+                data = data.replace(b"</row>", cell + b"</row>", 1) if in_first_row else \
+                    data.replace(b"</sheetData>", b'<row r="' + row + b'">' + cell + b"</row></sheetData>")
+            new.writestr(info, data)
+    return target
+
+
+def run_with_little_memory(tmp_path, sales: Path) -> subprocess.CompletedProcess:
+    """The command in a process allowed 1.5 GiB of address space: a reader that allocates by address fails there
+    instead of taking the machine down."""
+    program = ("import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (3 << 29, 3 << 29)); "
+               "from retention_xl import cli; sys.exit(cli.main(sys.argv[1:]))")
+    argv = [sys.executable, "-c", program, "report", str(sales), "-o", str(tmp_path / "r.xlsx"), "--as-of", AS_OF,
+            "--quiet", "--json", str(tmp_path / "r.json")]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("reference, in_first_row", [("XFD1048576", True), ("ZZ900000", False)])
+def test_a_cell_far_from_the_table_is_refused_without_allocating_its_grid(tmp_path, reference, in_first_row):
+    sales = with_a_far_cell(tmp_path, reference, in_first_row)
+    assert sales.stat().st_size < 20_000
+    done = run_with_little_memory(tmp_path, sales)
+    err = [line for line in done.stderr.splitlines() if line.strip()]
+    assert_one_line(done.returncode, err, 2, f"a cell at {reference}", "new sheet")
+
+
+def test_a_stray_value_a_little_way_off_is_read(tmp_path):
+    done = run_with_little_memory(tmp_path, with_a_far_cell(tmp_path, "AB2000", in_first_row=False))
+    assert done.returncode == 0, done.stderr
+    accounting = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["accounting"]
+    assert accounting["rows_read"] == 1999  # rows 2 to 2000: the data, then empty rows down to the stray value
+    assert accounting["excluded"]["empty_row"]["count"] == 1999 - len(base_rows())
 
 
 def test_total_rows_are_counted(tmp_path, capsys):

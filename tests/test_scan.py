@@ -543,6 +543,29 @@ def test_after_the_table_duckdb_keeps_a_sixth_of_its_memory_and_the_groups_still
         scanned.close()
 
 
+def test_a_share_smaller_than_what_duckdb_holds_shrinks_it_only_as_far_as_it_can(tmp_path):
+    """At 100M rows DuckDB held more than a sixth of the limit while handing the table over; here the share
+    is smaller than what it holds at a few hundred thousand rows, and the table and the stores' still come."""
+    count = 300_000
+    rng = np.random.default_rng(6)
+    rows = pd.DataFrame({"customer": rng.integers(0, count // 2, count).astype(str),
+                         "date": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 90, count), unit="D"),
+                         "amount": np.round(rng.uniform(1, 100, count), 2), "store": rng.choice(["x", "y"], count)})
+    rows.to_parquet(tmp_path / "s.parquet")
+    scanned = scan_sales(tmp_path / "s.parquet", as_of=AS_OF, memory="2GB")
+    scanned.memory_after_table = "8MB"
+    try:
+        table = scanned.customer_months(pd.Period("2024-03", "M"))
+        assert table.months["purchases"].sum() == pytest.approx(rows["amount"].sum())
+        limit, = scanned.connection.execute("SELECT current_setting('memory_limit')").fetchone()
+        number, unit = limit.split()
+        assert unit == "MiB" and 8e6 / 2**20 < float(number) < 1000  # what DuckDB held then: less than 2GB
+        stores = dict(scanned.group_tables("store", pd.Period("2024-03", "M"), 1, table))
+        assert sorted(stores) == ["x", "y"]
+    finally:
+        scanned.close()
+
+
 def test_group_rows_are_taken_a_run_of_keys_at_a_time_across_fetches(monkeypatch):
     """The stores' rows come from DuckDB in chunks; a group whose rows span chunks gets all of them, once."""
     import duckdb

@@ -40,9 +40,39 @@ def _refuse_xml_declarations(path: Path) -> None:
                          "open it in Excel and save it again as .xlsx", file=path) from None
 
 
+NUMBERS_ADVICE = ("is an Apple Numbers document, which Excel cannot read and neither can this program: open it in "
+                  "Numbers, choose File > Export To > Excel, and report on the .xlsx file it writes")
+_SALES_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".csv", ".tsv", ".parquet")
+
+
+def _refuse_other_packages(path: Path) -> None:
+    """A ZIP file that is no workbook (a Numbers document, an archive renamed) gets advice that works, rather
+    than the reading library's complaint about a part it lacks."""
+    if path.suffix.lower() == ".numbers":
+        raise InputError(NUMBERS_ADVICE, file=path)
+    if not zipfile.is_zipfile(path):
+        return
+    try:
+        with zipfile.ZipFile(path) as package:
+            names = package.namelist()
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError):
+        return  # damaged: the workbook reader says so
+    if any(name.startswith("Index/") and name.endswith(".iwa") for name in names) or "Index.zip" in names:
+        raise InputError(NUMBERS_ADVICE, file=path)
+    if "[Content_Types].xml" in names or "mimetype" in names:  # a workbook (or an OpenDocument sheet)
+        return
+    inside = [name for name in names if name.lower().endswith(_SALES_SUFFIXES)]
+    if inside:
+        raise InputError(f"is a ZIP archive, not a workbook; it holds {quoted(inside[:3])}: unpack it and report on "
+                         "the sales file inside", file=path)
+    raise InputError("is a ZIP archive, not a workbook, and holds no workbook or CSV file: open the sales file in "
+                     "Excel and save it as .xlsx", file=path)
+
+
 def read_excel_table(path: Path, sheet: str | int | None, mapping: dict[str, str]) -> RawTable:
     import fastexcel
 
+    _refuse_other_packages(path)
     _refuse_xml_declarations(path)
     try:
         reader = fastexcel.read_excel(str(path))

@@ -575,6 +575,28 @@ def test_blank_lines_ending_a_csv_file_are_not_rows_but_empty_records_are(tmp_pa
     assert excluded(figures, "empty_row") == {"count": 1, "example_rows": [len(rows) + 2]}
 
 
+# --- the month covered ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language, words", [
+    ("en", "The data end on 2017-12-30, one day before the month ends: the report covers 2017-11, the last "
+           "complete month; use --month 2017-12 if December is complete."),
+    ("zh-CN", "数据截止于 2017-12-30，距月末还有 1 天：本报告统计最后一个完整月份 2017-11；如 12 月的数据已完整，请用 --month 2017-12。"),
+    ("zh-TW", "資料截至 2017-12-30，距月底還有 1 天：本報告統計最後一個完整月份 2017-11；如 12 月的資料已完整，請用 --month 2017-12。"),
+])
+def test_data_ending_a_day_before_the_month_ends_say_so(tmp_path, capsys, language, words):
+    rows = [[f"O{c}-{m}", f"C{c:03d}", "", f"2017-{m:02d}-{10 + c:02d}", "100"] for c in range(20) for m in (10, 11)]
+    rows.append(["O-last", "C001", "", "2017-12-30", "100"])
+    sales = write_csv(tmp_path / "s.csv", rows)
+    code = cli.main(["report", str(sales), "-o", str(tmp_path / "r.xlsx"), "--as-of", AS_OF, "--lang", language])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "The data end on 2017-12-30, one day before the month ends" in out and "mid-month" not in out
+    summary = openpyxl.load_workbook(tmp_path / "r.xlsx").worksheets[0]
+    assert summary["A3"].value.startswith(words)
+
+
+# --- files that are not sales files ----------------------------------------------------------------
 # --- files that are not sales files ----------------------------------------------------------------
 
 
@@ -588,6 +610,38 @@ def test_files_that_are_not_spreadsheets(tmp_path, capsys, content, words):
     path.write_bytes(content)
     code, err, _ = run(tmp_path, capsys, path)
     assert_one_line(code, err, 2, words)
+
+
+def zip_of(path: Path, members: dict[str, bytes]) -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as package:
+        for name, data in members.items():
+            package.writestr(name, data)
+    return path
+
+
+NUMBERS_PARTS = {"Index/Document.iwa": b"\x00\x01", "Metadata/Properties.plist": b"<plist/>", "preview.jpg": b"\xff"}
+
+
+@pytest.mark.parametrize("name, members, words", [
+    ("s.numbers", NUMBERS_PARTS, ["Apple Numbers", "File > Export To > Excel"]),
+    ("s.xlsx", NUMBERS_PARTS, ["Apple Numbers", "File > Export To > Excel"]),
+    ("s.xlsx", {"2024/sales.csv": b"a,b", "notes.txt": b"x"}, ["ZIP archive", '"2024/sales.csv"', "unpack it"]),
+    ("s.xlsx", {"photo.jpg": b"\xff\xd8"}, ["ZIP archive", "save it as .xlsx"]),
+])
+def test_files_excel_cannot_read_get_advice_that_works(tmp_path, capsys, name, members, words):
+    code, err, _ = run(tmp_path, capsys, zip_of(tmp_path / name, members))
+    assert_one_line(code, err, 2, *words)
+    assert "calamine" not in err[0] and "_rels" not in err[0]
+
+
+@pytest.mark.parametrize("magic, kind", [(b"Rar!\x1a\x07\x00", "RAR"), (b"7z\xbc\xaf\x27\x1c", "7-Zip")])
+def test_other_archives_renamed_xlsx_say_what_they_are(tmp_path, capsys, magic, kind):
+    path = tmp_path / "s.xlsx"
+    path.write_bytes(magic + bytes(200))
+    code, err, _ = run(tmp_path, capsys, path)
+    assert_one_line(code, err, 2, f"is a {kind} archive", "unpack it")
 
 
 def test_missing_file_and_folder(tmp_path, capsys):

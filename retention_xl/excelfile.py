@@ -118,8 +118,8 @@ def _refuse_a_sparse_grid(path: Path, sheet: str) -> None:
         return  # an unusual package layout: calamine says what is wrong with it
     if extent.empty_cells > EMPTY_CELLS_LIMIT:
         raise InputError(
-            f"a cell at {extent.farthest} stretches the sheet to {extent.rows:,} rows x {extent.columns:,} columns, "
-            f"which hold only {extent.cells:,} cells: reading it would take {extent.rows * extent.columns * 32 / 1e9:,.0f} GB "
+            f"its cells reach {extent.corner}, a grid of {extent.rows:,} rows x {extent.columns:,} columns that holds "
+            f"only {extent.cells:,} cells: reading it would take {extent.rows * extent.columns * 32 / 1e9:,.0f} GB "
             "of memory for empty cells. Delete the cells far from the table (in Excel, Ctrl+End goes to the last one) "
             "or copy the table to a new sheet, and save again", file=path, sheet=sheet)
 

@@ -16,12 +16,13 @@ from __future__ import annotations
 import posixpath
 import re
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import etree
 
-from .columns import column_index
+from .columns import column_index, column_letter
 
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 RELATIONSHIPS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -138,64 +139,76 @@ def formulas_without_values(path: str | Path, sheet: str, columns: set[int]) -> 
 
 
 # A reference beyond column Z or row 999,999; any other reaches at most NEAR_ROWS x NEAR_COLUMNS.
-_FAR_REFERENCE = re.compile(rb'r="([A-Z]{2,3}[0-9]+|[A-Z][0-9]{7,})"')
-_ANY_REFERENCE = re.compile(rb'r="([A-Z]{1,3}[0-9]+)"')
+_FAR_REFERENCE = re.compile(rb'r="([A-Z]{2,}|[A-Z](?=[0-9]{7}))([0-9]+)"')
+_ANY_REFERENCE = re.compile(rb'r="([A-Z]+)([0-9]+)"')
 NEAR_ROWS, NEAR_COLUMNS = 999_999, 26
 
 
 @dataclass
 class SheetExtent:
-    """The grid a worksheet's cell references make (from A1), the cells it holds, and its farthest cell."""
+    """The grid a worksheet's cell references make (from A1 to ``corner``) and the cells it holds."""
 
     rows: int
     columns: int
     cells: int
-    farthest: str
+
+    @property
+    def corner(self) -> str:
+        """The grid's last cell, as Excel names it."""
+        return f"{column_letter(self.columns - 1)}{self.rows}" if self.rows and self.columns else "A1"
 
     @property
     def empty_cells(self) -> int:
-        """Cells of the grid that hold nothing (an upper bound: the grid counts from A1)."""
+        """Cells of the grid that hold nothing."""
         return max(self.rows * self.columns - self.cells, 0)
 
 
-def _extent(stream, pattern: re.Pattern, chunk: int = 1 << 22) -> SheetExtent:
-    """The extent of the cell references ``pattern`` finds and their number, a chunk at a time (split at a tag,
-    never inside one)."""
-    rows = columns = cells = largest = 0
-    farthest, carry = "A1", b""
-    while True:
-        block = stream.read(chunk)
-        data = carry + block
-        cut = data.rfind(b"<") if block else len(data)
-        data, carry = data[:max(cut, 0)], data[max(cut, 0):]
+def _chunks(stream, size: int = 1 << 22):
+    """The stream's bytes a chunk at a time, each ending before a tag (never inside one); the next chunk is
+    decompressed on another thread meanwhile (zlib lets go of the interpreter while it works)."""
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        carry, pending = b"", reader.submit(stream.read, size)
+        while block := pending.result():
+            pending = reader.submit(stream.read, size)
+            data = carry + block
+            cut = max(data.rfind(b"<"), 0)
+            carry = data[cut:]
+            yield data[:cut]
+        yield carry
+
+
+def _extent(stream, pattern: re.Pattern) -> SheetExtent:
+    """The grid the cell references ``pattern`` finds make, and their number."""
+    rows = columns = cells = 0
+    for data in _chunks(stream):
         references = pattern.findall(data)
-        cells += len(references)
-        for reference in references:
-            match = _REFERENCE.fullmatch(reference.decode())
-            row, column = int(match.group(2)), column_index(match.group(1)) + 1
-            if row * column > largest:
-                largest, farthest = row * column, reference.decode()
-            rows, columns = max(rows, row), max(columns, column)
-        if not block:
-            return SheetExtent(rows, columns, cells, farthest)
+        if references:
+            cells += len(references)
+            letters = max({letters for letters, _ in references}, key=lambda text: (len(text), text))
+            rows = max(rows, max(int(digits) for _, digits in references))
+            columns = max(columns, column_index(letters.decode()) + 1)
+    return SheetExtent(rows, columns, cells)
 
 
 def sheet_extent(path: str | Path, sheet: str, *, limit: int) -> SheetExtent:
     """How far the cells of ``sheet`` reach against how many there are, read without building the grid.
 
     References within row 999,999 and column Z are taken to reach that corner, so most
-    sheets are measured by a quick pass over their far references only; a sheet whose
-    bound exceeds ``limit`` cells is measured exactly and its cells counted (else ``cells`` counts only the
-    far ones).
+    sheets are measured by a quick pass over their far references only (a bound, not
+    the grid itself: Z999999 below); a sheet whose bound exceeds ``limit`` cells is
+    measured exactly and its cells counted (else ``cells`` counts only the far ones).
 
-    >>> sheet_extent("sample_workbooks/sales_sample.xlsx", "销售明细", limit=50_000_000).columns  # doctest: +SKIP
-    26
+    >>> sheet_extent("sample_workbooks/sales_sample.xlsx", "销售明细", limit=50_000_000).corner
+    'Z999999'
+    >>> extent = sheet_extent("sample_workbooks/sales_sample.xlsx", "销售明细", limit=0)
+    >>> extent.corner, extent.cells
+    ('I16078', 144689)
     """
     with zipfile.ZipFile(path) as package:
         member = sheet_member(package, sheet)
         with package.open(member) as stream:
             far = _extent(stream, _FAR_REFERENCE)
-        bound = SheetExtent(max(far.rows, NEAR_ROWS), max(far.columns, NEAR_COLUMNS), far.cells, far.farthest)
+        bound = SheetExtent(max(far.rows, NEAR_ROWS), max(far.columns, NEAR_COLUMNS), far.cells)
         if bound.rows * bound.columns <= limit:
             return bound
         with package.open(member) as stream:

@@ -508,7 +508,7 @@ def test_a_cell_far_from_the_table_is_refused_without_allocating_its_grid(tmp_pa
     assert sales.stat().st_size < 20_000
     done = run_with_little_memory(tmp_path, sales)
     err = [line for line in done.stderr.splitlines() if line.strip()]
-    assert_one_line(done.returncode, err, 2, f"a cell at {reference}", "new sheet")
+    assert_one_line(done.returncode, err, 2, f"its cells reach {reference}", "new sheet")
 
 
 def test_a_stray_value_a_little_way_off_is_read(tmp_path):

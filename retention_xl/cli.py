@@ -27,6 +27,7 @@ import numpy as np
 
 from . import __version__
 from .errors import RetentionXLError, UsageError
+from .i18n import labels, partial_month_note
 
 EXIT_UNEXPECTED = 1
 EXIT_USAGE = 2
@@ -218,8 +219,7 @@ def _report(args) -> int:
         current = report.current
         retention = "—" if current.retention is None else f"{current.retention:.1%}"
         if report.month_was_defaulted_mid_month:
-            print(f"The data ends on {report.last_date:%Y-%m-%d}, mid-month: the report covers {current.month}, "
-                  "the last complete month (choose another with --month).")
+            print(partial_month_note(report.last_date, labels("en")))
         window = report.window_description()
         if report.split is not None:
             print(f"Wrote {len(report.split.files):,} workbooks into {report.split.folder}")

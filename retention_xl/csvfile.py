@@ -185,7 +185,7 @@ def _records_by_line(layout: _Layout, malformed: list[int], chunk_rows: int | No
     """The wanted fields of every record after the header, a chunk at a time: (fields by column position, the
     physical line each record starts on).
 
-    A blank line is an empty row (counted by the cleaning rules); a line with more or
+    A blank line is an empty row (counted by the cleaning rules) unless only blank lines follow it; a line with more or
     fewer fields than the header is malformed (extra fields that are all empty are
     allowed) and its line goes into ``malformed``. Too many malformed lines and the file
     is refused: its columns cannot be trusted to line up.
@@ -199,19 +199,27 @@ def _records_by_line(layout: _Layout, malformed: list[int], chunk_rows: int | No
     try:
         with open(path, encoding=layout.encoding, newline="") as handle:
             reader = csv.reader(handle, delimiter=layout.delimiter)
-            end = 0
+            end, blank_lines = 0, []
             for index, record in enumerate(reader):
                 start, end = end + 1, reader.line_num
                 if index <= layout.found.header_row:
                     continue
+                if not record:  # a row only once a record follows: blank lines that end a file are not rows
+                    blank_lines.append(start)
+                    continue
                 fits = len(record) == width or (len(record) > width and not "".join(record[width:]).strip())
-                if record and not fits:
+                if not fits:
                     malformed.append(start)
                     continue
+                for line in blank_lines:
+                    for i in wanted:
+                        columns[i].append(None)
+                    lines.append(line)
+                blank_lines.clear()
                 for i in wanted:
-                    columns[i].append(record[i] if record and record[i] != "" else None)
+                    columns[i].append(record[i] if record[i] != "" else None)
                 lines.append(start)
-                if chunk_rows and len(lines) == chunk_rows:
+                if chunk_rows and len(lines) >= chunk_rows:
                     yield columns, lines
                     columns, lines = empty()
     except UnicodeDecodeError as error:

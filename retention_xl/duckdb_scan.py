@@ -39,8 +39,8 @@ from .errors import InputError
 from .rawtable import header_help
 from .reader import (SAY_DAY_ORDER, SAY_DECIMAL, UNIT_COST_WITHOUT_QUANTITY, SalesData, _check_reading_options,
                      _role_mapping, no_usable_rows)
-from .scan_columns import (DUCKDB, SPARK, ColumnSql, Dialect, Mapper, ScanUnsupported, date_column, group_column,
-                           is_finite, is_infinite, key_column, number_column, order_column)
+from .scan_columns import (DUCKDB, SPARK, ColumnSql, Dialect, Mapper, ScanUnsupported, blank_cell, date_column,
+                           group_column, is_finite, is_infinite, key_column, number_column, order_column)
 from .scanned_tables import ScannedSales, customer_codes, scanned_accounting
 from .values import AmbiguousDates, AmbiguousDecimal
 
@@ -135,6 +135,7 @@ class _Roles:
     date: ColumnSql
     amount: str
     used: list[ColumnSql]
+    other_blanks: list[str]  # per mapped column the rules do not read (a store, a cost ...): its cell is blank
     spelled: list[ColumnSql]
     order: ColumnSql | None
     groups: dict[str, ColumnSql]
@@ -193,17 +194,21 @@ def _roles(mapper: Mapper, path: Path, headers: list[str], types: dict[str, str]
             groups[role], labels[role] = group_column(mapper, roles[role], types[roles[role]])
     amount_columns = [numbers[role] for role in wanted]
     used = [customer] + ([name] if name else []) + [date] + amount_columns + ([order] if order else [])
+    used_headers = {roles[role] for role in [key_role, cols.DATE, *wanted, cols.ORDER_ID]
+                    + ([cols.CUSTOMER_NAME] if name else []) if role in roles}
+    other_blanks = [blank_cell(header, types[header], mapper.sql) for header in dict.fromkeys(roles.values())
+                    if header not in used_headers]
     everything = used + list(numbers.values()) + list(groups.values())
     joins = list(dict.fromkeys(join for column in everything for join in column.joins))
     prepared = {name: sql for column in everything for name, sql in column.prepared.items()}
-    return _Roles(customer, name, date, amount, used, amount_columns, order, groups,
+    return _Roles(customer, name, date, amount, used, other_blanks, amount_columns, order, groups,
                   _profit_sql(roles, numbers, amount), labels, used_dayfirst, joins, prepared)
 
 
 def classified_rows(roles: _Roles, as_of, sql: Dialect = DUCKDB) -> str:
     """The query of every row of ``raw`` with its clean values and its reason (the first that applies, in the
     documented order; -1 when used), in DuckDB's or Spark's dialect ``sql``."""
-    empty = " AND ".join(f"coalesce({c.blank}, true)" for c in roles.used)
+    empty = " AND ".join([f"coalesce({c.blank}, true)" for c in roles.used] + roles.other_blanks)
     total = " OR ".join(f"coalesce({c.total}, false)" for c in (roles.customer, roles.name, roles.date, roles.order) if c)
     spelled = " OR ".join(f"coalesce({c.flags['spelled_nan']}, false)" for c in roles.spelled)
     end = _day(as_of) + pd.Timedelta(days=1)
@@ -227,8 +232,7 @@ def classified_rows(roles: _Roles, as_of, sql: Dialect = DUCKDB) -> str:
                     WHEN (amount IS NULL OR isnan(amount)) AND NOT spelled THEN {_REASON['invalid_amount']}
                     WHEN {is_infinite('amount')} OR spelled THEN {_REASON['non_finite_amount']}
                     WHEN amount = 0 THEN {_REASON['zero_amount']}
-                    ELSE -1 END AS TINYINT) AS reason,
-               empty
+                    ELSE -1 END AS TINYINT) AS reason
         FROM (SELECT r.{_ROW} AS row, {roles.customer.value} AS customer_key,
                      {roles.name.value if roles.name else 'CAST(NULL AS BIGINT)'} AS name_key, {roles.date.value} AS ts,
                      {roles.amount} AS amount,
@@ -239,17 +243,16 @@ def classified_rows(roles: _Roles, as_of, sql: Dialect = DUCKDB) -> str:
               FROM {source} r {' '.join(roles.joins)}) classified"""
 
 
-def _classify(connection, roles: _Roles, as_of) -> int:
+def _classify(connection, roles: _Roles, as_of) -> None:
     """The ``scanned`` table: every row with its clean values and its reason (see :func:`_counted_views`)."""
     connection.execute(f"CREATE TABLE scanned AS {classified_rows(roles, as_of)}")
-    return _counted_views(connection)
+    _counted_views(connection)
 
 
 def _classify_with_spark(connection, spill: Path, raw: _RawRows, where, found, dayfirst, decimal, as_of,
-                         master: str | None, say) -> tuple[_Roles, int, str] | None:
-    """The ``scanned`` rows classified by Spark's executors from the same files (:mod:`.spark_scan`): the roles,
-    the last row counted and the classified Parquet files; None where Spark cannot read the files as DuckDB
-    does."""
+                         master: str | None, say) -> tuple[_Roles, str] | None:
+    """The ``scanned`` rows classified by Spark's executors from the same files (:mod:`.spark_scan`): the roles
+    and the classified Parquet files; None where Spark cannot read the files as DuckDB does."""
     from . import spark_engine, spark_scan
 
     try:
@@ -275,16 +278,15 @@ def _classify_with_spark(connection, spill: Path, raw: _RawRows, where, found, d
         CREATE VIEW scanned AS
         SELECT * REPLACE ((order_key::HUGEINT + 9223372036854775808)::UBIGINT AS order_key)
         FROM read_parquet('{parquet.replace("'", "''")}')""")
-    return roles, _counted_views(connection), parquet
+    _counted_views(connection)
+    return roles, parquet
 
 
-def _counted_views(connection) -> int:
-    """The ``counted`` and ``used`` views over the ``scanned`` rows; returns the last row counted."""
-    # Blank rows after the last filled one are formatting, not data, as for a sheet.
-    last_row = connection.execute("SELECT coalesce(max(row), 0) FROM scanned WHERE NOT empty").fetchone()[0]
-    connection.execute(f"CREATE TEMP VIEW counted AS SELECT * FROM scanned WHERE row <= {int(last_row)}")
+def _counted_views(connection) -> None:
+    """The ``counted`` and ``used`` views over the ``scanned`` rows: every row the source holds is counted,
+    trailing ones too (a CSV file's blank lines at its end are not rows: its reader leaves them out)."""
+    connection.execute("CREATE TEMP VIEW counted AS SELECT * FROM scanned")
     connection.execute("CREATE TEMP VIEW used AS SELECT * FROM counted WHERE reason = -1")
-    return int(last_row)
 
 
 def scan_sales(path: str | Path, *, columns=None, dayfirst: bool | None = None, encoding: str | None = None,
@@ -389,12 +391,13 @@ def _scan(open_source, path: Path | None, label: str | None, *, columns, dayfirs
             by_spark = _classify_with_spark(connection, Path(spill), raw, where, found, dayfirst, decimal, as_of,
                                             spark_master, say)
         if by_spark:
-            roles, last_row, classified = by_spark
+            roles, classified = by_spark
         else:
             say("DuckDB: cleaning the distinct values of each column…")
             roles = _roles(Mapper(connection, "raw"), where, headers, types, found, dayfirst, decimal)
             say("DuckDB: reading and classifying every row…")
-            last_row, classified = _classify(connection, roles, as_of), None
+            _classify(connection, roles, as_of)
+            classified = None
         stage = {f"classify_{'spark' if by_spark else 'duckdb'}": time.perf_counter() - started}
         accounting = scanned_accounting(connection, str(_day(as_of).date()), roles.profit is not None)
         if raw.malformed_count:
@@ -416,4 +419,4 @@ def _scan(open_source, path: Path | None, label: str | None, *, columns, dayfirs
                         [labels["customer"][key] for key in order], labels["customer"], labels["name"],
                         {role: labels[role] for role in roles.groups}, roles.profit is not None, spill,
                         memory_limit=limit, memory_after_table=memory_part(limit, DUCKDB_SHARE_AFTER_TABLE),
-                        classified=classified and (classified, f"reason = -1 AND row <= {last_row}"), timings=stage)
+                        classified=classified and (classified, "reason = -1"), timings=stage)

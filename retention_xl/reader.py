@@ -269,6 +269,7 @@ def no_usable_rows(accounting: Accounting, date_column: str) -> str:
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
+_ARCHIVES = {b"Rar!\x1a\x07": "RAR", b"7z\xbc\xaf\x27\x1c": "7-Zip", b"\x1f\x8b": "gzip"}
 
 
 def _kind_of(path: Path) -> str:
@@ -294,6 +295,10 @@ def _kind_of(path: Path) -> str:
         return "excel"
     if head.startswith(b"PAR1"):
         return "parquet"
+    archive = next((kind for magic, kind in _ARCHIVES.items() if head.startswith(magic)), None)
+    if archive:
+        raise InputError(f"is a {archive} archive, not a sales file: unpack it and report on the workbook or CSV "
+                         "file inside", file=path)
     if suffix in EXCEL_SUFFIXES | PARQUET_SUFFIXES:
         raise InputError(
             f"is not a valid {suffix} file (it may be damaged, or another kind of file renamed); "

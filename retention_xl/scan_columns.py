@@ -31,6 +31,8 @@ NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYIN
 TIMESTAMP_TYPES = ("TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "DATE", "TIMESTAMP_US")
 TEXT_TYPES = ("VARCHAR", "BOOLEAN", "NULL")  # NULL: a column with no value at all
 _PYTHON_WHITESPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"  # what str.strip() removes from ASCII text
+# What str.strip() removes from any text (every character Python counts as a space), for blank cells.
+_ANY_WHITESPACE = "".join(character for character in map(chr, range(0x3001)) if character.isspace())
 LAST_DATE = "2262-04-11"  # nanosecond timestamps end here: later dates are out of range, as in pandas
 
 
@@ -133,6 +135,14 @@ def raw_expression(column: str, sql_type: str) -> str:
     if base_type(sql_type) in ("FLOAT", "DOUBLE", "REAL"):
         return f"(CASE WHEN isnan({quoted}) THEN {INFINITY} ELSE {quoted} END)"
     return quoted
+
+
+def blank_cell(column: str, sql_type: str, sql: "Dialect") -> str:
+    """Whether the raw cell is blank (missing, or text of spaces only), as the reader's cleaning judges it."""
+    quoted = f"r.{identifier(column)}"
+    if base_type(sql_type) not in TEXT_TYPES:
+        return f"({quoted} IS NULL)"
+    return f"({quoted} IS NULL OR {sql.trim(f'CAST({quoted} AS STRING)', _ANY_WHITESPACE)} = '')"
 
 
 class Mapper:

@@ -99,9 +99,33 @@ def test_every_messy_cell_is_read_the_same(kind, engine, tmp_path):
     frame = pd.DataFrame({"会员号": pick(IDS), "姓名": pick(NAMES), "订单日期": pick(TEXT_DATES),
                           "金额": pick(TEXT_AMOUNTS), "订单号": pick(ORDERS), "门店": pick(STORES),
                           "成本": pick(COSTS)})
-    frame.loc[count - 3:, :] = None  # blank rows at the end are formatting, not data
+    frame.loc[count - 3:, :] = None  # blank rows at the end are rows too: counted as empty by both
     sales = _same_reading(frame, tmp_path, name=f"sales.{kind}", **_spark(engine))
     assert sales is not None and sum(e.count for e in sales.accounting.exclusions.values()) > 50
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+@pytest.mark.parametrize("kind", ["parquet", "csv"])
+def test_rows_filled_only_in_a_store_or_cost_are_counted_the_same(kind, engine, tmp_path):
+    count = 60
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({"会员号": [f"M{i}" for i in rng.integers(1, 20, count)],
+                          "订单日期": [f"2024-0{m}-1{d}" for m, d in zip(rng.integers(1, 4, count), rng.integers(0, 9, count))],
+                          "金额": [str(a) for a in rng.integers(10, 90, count)],
+                          "门店": pick_from(rng, STORES, count), "成本": pick_from(rng, COSTS, count)})
+    frame.loc[[7, count - 4, count - 3], ["会员号", "订单日期", "金额"]] = None
+    frame.loc[[7, count - 4, count - 3], "门店"] = ["东店", "\u3000", "西店"]
+    frame.loc[[7, count - 4, count - 3], "成本"] = [None, " 3 ", None]
+    frame.loc[count - 2:, :] = None
+    frame.loc[count - 2:, "门店"] = ["\u3000 ", ""]
+    sales = _same_reading(frame, tmp_path, name=f"sales.{kind}", **_spark(engine))
+    assert sales.accounting.rows_read == count
+    assert sales.accounting.exclusions["missing_customer"].count == 3
+    assert sales.accounting.exclusions["empty_row"].count == 2
+
+
+def pick_from(rng, pool: list, count: int) -> list:
+    return [pool[i] for i in rng.integers(0, len(pool), count)]
 
 
 @pytest.mark.parametrize("engine", ["duckdb", "spark"])
@@ -515,6 +539,29 @@ def test_after_the_table_duckdb_keeps_a_sixth_of_its_memory_and_the_groups_still
         assert limit == "476.0 MiB"  # a sixth of 3 GB, in whole MiB
         stores = dict(scanned.group_tables("store", pd.Period("2024-03", "M"), 1, table))
         assert sorted(stores) == ["x", "y"] and stores["y"].months["purchases"].sum() == 5.0
+    finally:
+        scanned.close()
+
+
+def test_a_share_smaller_than_what_duckdb_holds_shrinks_it_only_as_far_as_it_can(tmp_path):
+    """At 100M rows DuckDB held more than a sixth of the limit while handing the table over; here the share
+    is smaller than what it holds at a few hundred thousand rows, and the table and the stores' still come."""
+    count = 300_000
+    rng = np.random.default_rng(6)
+    rows = pd.DataFrame({"customer": rng.integers(0, count // 2, count).astype(str),
+                         "date": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 90, count), unit="D"),
+                         "amount": np.round(rng.uniform(1, 100, count), 2), "store": rng.choice(["x", "y"], count)})
+    rows.to_parquet(tmp_path / "s.parquet")
+    scanned = scan_sales(tmp_path / "s.parquet", as_of=AS_OF, memory="2GB")
+    scanned.memory_after_table = "8MB"
+    try:
+        table = scanned.customer_months(pd.Period("2024-03", "M"))
+        assert table.months["purchases"].sum() == pytest.approx(rows["amount"].sum())
+        limit, = scanned.connection.execute("SELECT current_setting('memory_limit')").fetchone()
+        number, unit = limit.split()
+        assert unit == "MiB" and 8e6 / 2**20 < float(number) < 1000  # what DuckDB held then: less than 2GB
+        stores = dict(scanned.group_tables("store", pd.Period("2024-03", "M"), 1, table))
+        assert sorted(stores) == ["x", "y"]
     finally:
         scanned.close()
 

@@ -27,7 +27,7 @@ import codecs
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 SAMPLE_BYTES = 1 << 20
@@ -63,6 +63,10 @@ class EncodingChoice:
     @property
     def clear_cut(self) -> bool:
         return not self.others
+
+    def without_text(self) -> EncodingChoice:
+        """The choice without the decoded bytes, to keep with the sales once the header is found."""
+        return replace(self, text="")
 
     def describe(self) -> str:
         """The encoding used, and the readings it was chosen over, in a sentence fragment.
@@ -137,13 +141,15 @@ def choose_encoding(head: bytes, further: bytes = b"", finds_header: Callable[[s
                           (codecs.BOM_UTF16_BE, "utf-16")):
         if head.startswith(bom):
             return EncodingChoice(encoding, _decode(head, encoding, complete) or "")
-    readings = {}
+    readings, seen = {}, set()
     for encoding in ("utf-8", *LEGACY, "latin-1"):
-        text = _decode(head, encoding, complete)
-        if text is not None and _decode(further, encoding, False) is not None and text not in readings.values():
-            if encoding == "utf-8":
-                return EncodingChoice(encoding, text)
-            readings[encoding] = text
+        text, later = _decode(head, encoding, complete), _decode(further, encoding, False)
+        if text is None or later is None or (text, later) in seen:
+            continue
+        if encoding == "utf-8":
+            return EncodingChoice(encoding, text)
+        readings[encoding] = text
+        seen.add((text, later))
     if "cp1252" in readings:
         readings.pop("latin-1", None)
     with_header = [encoding for encoding, text in readings.items() if finds_header(text)]

@@ -164,7 +164,7 @@ def unreadable_dates(date_column: str, examples: list[str]) -> str:
     >>> unreadable_dates('"Posting"', ["2018-13-45", "2018-13-46"])
     'no date could be read in column "Posting": its values look like "2018-13-45", "2018-13-46". Dates are read from date cells, Excel serial numbers, eight-digit numbers (20180111) and text such as 2024-03-05, 2024/3/5, 05/03/2024 or 2024年3月5日; if another column holds the dates, name it with --date'
     """
-    shown = ", ".join(f'"{value}"' for value in dict.fromkeys(examples)) or "nothing readable"
+    shown = ", ".join(f'"{value}"' for value in list(dict.fromkeys(examples))[:3]) or "nothing readable"
     message = (f"no date could be read in column {date_column}: its values look like {shown}. "
                "Dates are read from date cells, Excel serial numbers, eight-digit numbers (20180111) and text such as "
                "2024-03-05, 2024/3/5, 05/03/2024 or 2024年3月5日; if another column holds the dates, name it with --date")

@@ -78,6 +78,7 @@ def read_dataset(path: Path, files: list[Path]):
         dataset = ds.dataset([str(f) for f in files], format="parquet",
                              partitioning=ds.HivePartitioning.discover(infer_dictionary=False) if root else None,
                              partition_base_dir=str(root) if root else None)
+        names = dataset.schema.names
     except Exception as error:  # pyarrow raises several kinds for damaged or mismatched files
         raise parquet_error(error, path, "Parquet files") from None
 
@@ -87,7 +88,7 @@ def read_dataset(path: Path, files: list[Path]):
         except Exception as error:
             raise parquet_error(error, path, "Parquet files") from None
 
-    return dataset.schema.names, read
+    return names, read
 
 
 def without_password(url: str) -> str:

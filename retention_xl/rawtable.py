@@ -69,10 +69,10 @@ NOT_UTF8 = "holds text that is not valid UTF-8: the file is damaged or was writt
 
 
 def parquet_error(error: Exception, path, what: str = "Parquet") -> InputError:
-    """The one line for a Parquet file (or folder of them) that cannot be opened; a column name that is
+    r"""The one line for a Parquet file (or folder of them) that cannot be opened; a column name that is
     not UTF-8 is named, its bytes shown escaped.
 
-    >>> str(parquet_error(UnicodeDecodeError("utf-8", b"\\xe9tat", 0, 1, "invalid"), "s.parquet"))
+    >>> str(parquet_error(UnicodeDecodeError("utf-8", b"\xe9tat", 0, 1, "invalid"), "s.parquet"))
     's.parquet, column "\\xe9tat": the name of the column is not valid UTF-8: the file is damaged or was written with another encoding; write it again with UTF-8 column names'
     """
     if isinstance(error, UnicodeDecodeError) and isinstance(error.object, bytes):

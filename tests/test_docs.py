@@ -7,7 +7,7 @@ import pytest
 
 MODULES = ["metrics", "excel_values", "formulas", "values", "columns", "cleaning", "customers", "i18n", "report",
            "errors", "sample", "activity", "analysis", "actions", "clv", "workbook.sheet", "duckdb_engine", "split",
-           "scan_columns", "spark_engine", "engine_sql", "engine_table"]
+           "scan_columns", "spark_engine", "engine_sql", "engine_table", "csvencoding", "rawtable", "reader"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -123,11 +123,13 @@ def read_csv_table(path: Path, mapping: dict[str, str], encoding: str | None) ->
         malformed: list[int] = []
         (columns, lines), = _records_by_line(layout, malformed)  # one chunk: the whole file
         frame = pd.DataFrame({role: pd.Series(columns[index], dtype="string") for index, role in role_of.items()})
-        return RawTable(frame, np.asarray(lines, dtype=np.int64), layout.found, None, encoding=layout.choice.without_text(), letters=_letters(layout),
+        return RawTable(frame, np.asarray(lines, dtype=np.int64), layout.found, None,
+                        encoding=layout.choice.without_text(), letters=_letters(layout),
                         malformed_lines=malformed, malformed_count=len(malformed))
     frame.columns = [role_of[int(name[1:])] for name in frame.columns]
     row_numbers = np.arange(layout.first_line, layout.first_line + len(frame))
-    return RawTable(frame, row_numbers, layout.found, None, encoding=layout.choice.without_text(), letters=_letters(layout))
+    return RawTable(frame, row_numbers, layout.found, None, encoding=layout.choice.without_text(),
+                    letters=_letters(layout))
 
 
 def _check_same_roles(path: Path, roles: list[str], first: Path, first_roles: list[str]) -> None:

@@ -225,8 +225,9 @@ def dates(series: pd.Series, dayfirst: bool | None = None) -> tuple[pd.Series, b
 
     Text may be ``2024-03-05``, ``2024/3/5``, ``2024年3月5日`` (with an optional time) or
     ``05/03/2024``; eight digits, as a number or text, are year, month and day (``20180111``,
-    as ERP systems export them), other numbers Excel serial numbers. For day/month/year text the order is detected from the values
-    (a first part above 12 means day-first, a second part above 12 month-first);
+    as ERP systems export them), other numbers Excel serial numbers. For day/month/year text
+    the order is detected from the values (a first part above 12 means day-first, a second
+    part above 12 month-first);
     when no value decides it, ``dayfirst`` (default month-first) is used and the
     second value returned says which was applied. ``AmbiguousDates`` is raised
     when the column holds both orders.

@@ -134,7 +134,8 @@ def _parser() -> argparse.ArgumentParser:
     order = reading.add_mutually_exclusive_group()
     order.add_argument("--dayfirst", action="store_const", const=True, dest="dayfirst", help="read 05/03/2024 as 5 March")
     order.add_argument("--monthfirst", action="store_const", const=False, dest="dayfirst", help="read 05/03/2024 as May 3")
-    reading.add_argument("--encoding", help="CSV encoding (default: detected among UTF-8, GB18030, Big5)")
+    reading.add_argument("--encoding", help="CSV encoding, e.g. utf-8, gb18030, big5, cp1252 (default: detected among "
+                         "UTF-8, UTF-16, GB18030, Big5, Windows-1252 and Latin-1)")
     reading.add_argument("--decimal", choices=[".", ","],
                          help="decimal mark of amounts written as text (default: read off the column)")
     reading.add_argument("--as-of", dest="as_of", type=_day, metavar="YYYY-MM-DD",
@@ -220,6 +221,9 @@ def _report(args) -> int:
         retention = "—" if current.retention is None else f"{current.retention:.1%}"
         if report.month_was_defaulted_mid_month:
             print(partial_month_note(report.last_date, labels("en")))
+        note = report.sales.reading_note() if report.sales is not None else None
+        if note:
+            print(f"Note: {note}.")
         window = report.window_description()
         if report.split is not None:
             print(f"Wrote {len(report.split.files):,} workbooks into {report.split.folder}")

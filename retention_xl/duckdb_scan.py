@@ -33,14 +33,16 @@ from . import columns as cols
 from . import sources
 from .accounting import EXCLUSION_REASONS
 from .cleaning import _day
+from .csvencoding import EncodingChoice
 from .csvfile import ROW_COLUMN, csv_as_parquet
 from .duckdb_engine import memory_limit, memory_part
 from .errors import InputError
-from .rawtable import header_help
+from .rawtable import (DATE_REASONS, NOT_UTF8, column_not_utf8, header_help, no_usable_rows, parquet_error,
+                       says_not_utf8)
 from .reader import (SAY_DAY_ORDER, SAY_DECIMAL, UNIT_COST_WITHOUT_QUANTITY, SalesData, _check_reading_options,
                      _role_mapping, no_usable_rows)
 from .scan_columns import (DUCKDB, SPARK, ColumnSql, Dialect, Mapper, ScanUnsupported, blank_cell, date_column,
-                           group_column, is_finite, is_infinite, key_column, number_column, order_column)
+                           group_column, identifier, is_finite, is_infinite, key_column, number_column, order_column)
 from .scanned_tables import ScannedSales, customer_codes, scanned_accounting
 from .values import AmbiguousDates, AmbiguousDecimal
 
@@ -64,6 +66,7 @@ class _RawRows:
     header_row: int = 1
     malformed_lines: list[int] = field(default_factory=list)
     malformed_count: int = 0
+    encoding: EncodingChoice | None = None  # CSV files': the encoding they were read in
     # The Parquet files the view reads (none for a database's rows), the number of each one's first row
     # less one, whether their rows are numbered by their own row column, and the root of a Hive-partitioned
     # folder: Spark reads the same files, numbered the same way.
@@ -89,7 +92,7 @@ def _source(connection, files: list[Path], hive: Path | None) -> _RawRows:
         try:
             counts.append(pq.ParquetFile(file).metadata.num_rows)
         except Exception as error:  # pyarrow raises several kinds for a damaged file
-            raise InputError(f"cannot be read as Parquet ({str(error).splitlines()[0][:200]})", file=file) from None
+            raise parquet_error(error, file) from None
     firsts = np.cumsum([0] + counts[:-1], dtype=np.int64).tolist()
     _parquet_view(connection, files, firsts, hive is not None, numbered=False)
     return replace(_described(connection), files=files, firsts=firsts, hive_root=hive)
@@ -123,7 +126,8 @@ def _csv_source(connection, spill: Path, files: list[Path], lone_file: bool, map
     found = cols.ColumnMap(0, {role: described.headers.index(name) for role, name in written.columns.items()},
                            described.headers)
     return replace(described, found=found, header_row=written.header_row, malformed_lines=written.malformed_lines,
-                   malformed_count=written.malformed_count, files=written.files, firsts=written.offsets, numbered=True)
+                   malformed_count=written.malformed_count, encoding=written.encoding, files=written.files,
+                   firsts=written.offsets, numbered=True)
 
 
 @dataclass
@@ -144,6 +148,7 @@ class _Roles:
     dayfirst: bool | None
     joins: list[str]  # every mapping table the columns need, once
     prepared: dict[str, str]  # the columns' per-row expressions computed once beneath the joins
+    eight_digit_dates: bool  # dates such as 20180111 read as YYYYMMDD
 
 
 def _profit_sql(roles: dict, numbers: dict[str, ColumnSql], amount: str) -> str | None:
@@ -173,7 +178,7 @@ def _roles(mapper: Mapper, path: Path, headers: list[str], types: dict[str, str]
         name, name_labels = key_column(mapper, roles[cols.CUSTOMER_NAME], types[roles[cols.CUSTOMER_NAME]],
                                        total=True, visible=True)
     try:
-        date, used_dayfirst = date_column(mapper, roles[cols.DATE], types[roles[cols.DATE]], dayfirst)
+        date, used_dayfirst, eight_digits = date_column(mapper, roles[cols.DATE], types[roles[cols.DATE]], dayfirst)
     except AmbiguousDates as error:
         raise InputError(f"{error}{SAY_DAY_ORDER}", file=path, column=f'"{roles[cols.DATE]}"') from None
     wanted = [cols.AMOUNT] if with_amount else [cols.QUANTITY, cols.UNIT_PRICE]
@@ -202,7 +207,7 @@ def _roles(mapper: Mapper, path: Path, headers: list[str], types: dict[str, str]
     joins = list(dict.fromkeys(join for column in everything for join in column.joins))
     prepared = {name: sql for column in everything for name, sql in column.prepared.items()}
     return _Roles(customer, name, date, amount, used, other_blanks, amount_columns, order, groups,
-                  _profit_sql(roles, numbers, amount), labels, used_dayfirst, joins, prepared)
+                  _profit_sql(roles, numbers, amount), labels, used_dayfirst, joins, prepared, eight_digits)
 
 
 def classified_rows(roles: _Roles, as_of, sql: Dialect = DUCKDB) -> str:
@@ -287,6 +292,16 @@ def _counted_views(connection) -> None:
     trailing ones too (a CSV file's blank lines at its end are not rows: its reader leaves them out)."""
     connection.execute("CREATE TEMP VIEW counted AS SELECT * FROM scanned")
     connection.execute("CREATE TEMP VIEW used AS SELECT * FROM counted WHERE reason = -1")
+
+
+def _date_examples(connection, accounting, header: str) -> list[str]:
+    """The raw values of the date column in the example rows of the rows set aside for their date."""
+    rows = [int(row) for reason in DATE_REASONS for row in accounting.exclusions[reason].example_rows]
+    if not rows:
+        return []
+    found = connection.execute(f"SELECT {_ROW}, CAST({identifier(header)} AS VARCHAR) FROM raw "
+                               f"WHERE {_ROW} IN ({', '.join(map(str, rows))}) ORDER BY {_ROW}").fetchall()
+    return [text[:-2] if text and text.endswith(".0") else text for _, text in found]
 
 
 def scan_sales(path: str | Path, *, columns=None, dayfirst: bool | None = None, encoding: str | None = None,
@@ -380,6 +395,7 @@ def _scan(open_source, path: Path | None, label: str | None, *, columns, dayfirs
     connection = duckdb.connect(str(Path(spill) / "scan.duckdb"), config={
         "memory_limit": limit, "temp_directory": spill, "preserve_insertion_order": False})
     connection.execute("SET enable_progress_bar = false")  # it would write into the program's output
+    raw = None
     try:
         raw = open_source(connection, Path(spill))
         headers, types = raw.headers, raw.types
@@ -403,18 +419,24 @@ def _scan(open_source, path: Path | None, label: str | None, *, columns, dayfirs
         if raw.malformed_count:
             accounting.add_malformed(raw.malformed_lines, raw.malformed_count)
         if accounting.purchases == 0:
-            raise InputError(no_usable_rows(accounting, f'"{headers[found.positions[cols.DATE]]}"'), file=where)
+            date_header = headers[found.positions[cols.DATE]]
+            raise InputError(no_usable_rows(accounting, f'"{date_header}"', _date_examples(connection, accounting,
+                                                                                           date_header)), file=where)
         order = customer_codes(connection)
         first_date, last_date = connection.execute("SELECT min(ts), max(ts) FROM used").fetchone()
-    except BaseException:
+    except BaseException as error:
         connection.close()
         shutil.rmtree(spill, ignore_errors=True)
+        invalid = column_not_utf8(raw.files, raw.types) if raw is not None and says_not_utf8(error) else None
+        if invalid is not None:
+            raise InputError(NOT_UTF8, file=invalid[0], column=f'"{invalid[1]}"') from None
         raise
     labels = roles.labels
     sales = SalesData(transactions=pd.DataFrame(), accounting=accounting, file=path, sheet=None,
                       header_row=raw.header_row,
                       columns={role: headers[index] for role, index in found.positions.items()},
-                      dayfirst=roles.dayfirst, label=label)
+                      dayfirst=roles.dayfirst, label=label, encoding=raw.encoding and raw.encoding.encoding,
+                      encoding_choice=raw.encoding, eight_digit_dates=roles.eight_digit_dates)
     return ScannedSales(connection, sales, pd.Timestamp(first_date), pd.Timestamp(last_date),
                         [labels["customer"][key] for key in order], labels["customer"], labels["name"],
                         {role: labels[role] for role in roles.groups}, roles.profit is not None, spill,

@@ -118,6 +118,7 @@ class RetentionReport:
             "key_accounts": int(self.customers["key_account"].sum()),
             "data_range": [str(self.first_date.date()), str(self.last_date.date())],
             "accounting": self.sales.accounting.as_dict() if self.sales else None,
+            "reading": self.sales.reading() if self.sales else None,
             "customer_value": value_summary(self.value, self.customers),
             "actions": actions_json(self.actions, self.options.language),
             **{JSON_GROUPS[role]: groups_json(table) for role, table in self.groups.items()},

@@ -33,7 +33,8 @@ AS_OF = "2026-01-01"
 IDS = ["A-01", " A-01 ", "Ａ-01", "17850", "17850.0", "", "   ", None, "合计", "Total", "bell\x07", "x" * 40000, "B7"]
 NAMES = ["张三", "张三 ", None, "", "esc\x1b[1m", "Grand Total", "Li"]
 TEXT_DATES = ["2024-03-05", "2024/3/6", "2024年3月7日", "2024-03-09 14:30:00", "45360", "0001-01-01",
-              "2024-02-30", "soon", "", None, "2099-01-01", "1899-12-31", "合计", "2024-04-01"]
+              "2024-02-30", "soon", "", None, "2099-01-01", "1899-12-31", "合计", "2024-04-01", "20240311",
+              "20241301", "9999年12月31日", "0001/01/01", "2024-03-12T10:00:00+08:00"]
 TEXT_AMOUNTS = ["120", "¥1,200", "(35.5)", "-7", "0", "abc", None, "", "inf", "nan", "1e400", "１２０", "12.50"]
 ORDERS = ["O1", " O1", "O1.0", "Ｏ1", "12.0", "12", None, "", "Total", "Sum", "订单7", "O2", "O3"]
 STORES = ["东店", "西店", " 东店", None, "", "Store x"]
@@ -74,6 +75,7 @@ def _same_reading_of(path: Path, spark: bool = False, **reading):
         assert (scanned.classified is not None) == spark  # Spark classified the rows, not DuckDB
         assert scanned.sales.accounting.as_dict() == in_memory.accounting.as_dict()
         assert scanned.sales.dayfirst == in_memory.dayfirst
+        assert scanned.sales.reading() == in_memory.reading()
         used = in_memory.transactions
         assert (scanned.first_date, scanned.last_date) == (used["date"].min(), used["date"].max())
         month = used["date"].max().to_period("M")
@@ -88,6 +90,16 @@ def _same_reading_of(path: Path, spark: bool = False, **reading):
     finally:
         scanned.close()
     return in_memory
+
+
+@pytest.mark.parametrize("kind", ["parquet", "csv"])
+def test_eight_digit_dates_are_read_the_same(kind, tmp_path):
+    days = [20240305, 20240306, 20241301, 18991231, 45360, 20240229, 20230229]
+    frame = pd.DataFrame({"客户编号": [f"C{i % 3}" for i in range(28)], "订单日期": days * 4,
+                          "金额": [10.0 + i for i in range(28)]})
+    in_memory = _same_reading(frame, tmp_path, name=f"erp.{kind}")
+    assert in_memory.reading()["dates"] == ["YYYYMMDD"]
+    assert in_memory.accounting.exclusions["date_out_of_range"].count == 12
 
 
 @pytest.mark.parametrize("engine", ["duckdb", "spark"])

@@ -9,6 +9,7 @@ from openpyxl.styles import Alignment
 
 from ..actions import pct, render_definitions
 from ..accounting import ADJUSTMENTS, EXCLUSION_REASONS, PROFIT_UNKNOWN
+from ..csvencoding import display_name
 from ..customers import ACTIVE_MONTHS, LAPSE_MULTIPLE, base_gap
 from ..sources import several_files
 from ..value import CORRELATION_WARNING, FREQUENCY_GROUPS
@@ -33,6 +34,8 @@ def _parameters(report, words) -> list[tuple[str, object]]:
             (words["param.header_row"], sales.header_row),
             (words["param.columns"], "; ".join(f"{words['role.' + role]} ← {header}" for role, header in sales.columns.items())),
         ]
+        reading = _reading(sales, words)
+        parameters += [(words["param.reading"], reading)] if reading else []
     return parameters + [
         (words["param.month"], str(report.month)),
         (words["param.window"], options.active_window),
@@ -43,6 +46,22 @@ def _parameters(report, words) -> list[tuple[str, object]]:
         (words["param.language"], options.language),
         (words["param.generated"], dt.datetime.now().strftime("%Y-%m-%d %H:%M")),
     ]
+
+
+def _reading(sales, words) -> str:
+    """The reader's choices a user may want to check: a CSV file's encoding, eight-digit dates."""
+    notes = []
+    choice = sales.encoding_choice
+    if choice is not None and choice.clear_cut:
+        notes.append(words["reading.encoding"].format(name=display_name(choice.encoding)))
+    elif choice is not None:
+        word, other_word = choice.example or ("…", "…")
+        notes.append(words["reading.encoding_unclear"].format(
+            name=display_name(choice.encoding), others=" / ".join(map(display_name, choice.others)), word=word,
+            other_word=other_word, option=choice.others[0]))
+    if sales.eight_digit_dates:
+        notes.append(words["reading.yyyymmdd"])
+    return "; ".join(notes)
 
 
 def _accounting(sheet: SheetWriter, row: int, accounting) -> None:

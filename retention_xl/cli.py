@@ -168,6 +168,7 @@ def load_config(path: Path) -> dict:
 
 
 def _report(args) -> int:
+    from .columns import columns_line
     from .report import ReportOptions, create_report
 
     config = load_config(args.config) if args.config else {}
@@ -217,6 +218,8 @@ def _report(args) -> int:
             print(f"The data ends on {report.last_date:%Y-%m-%d}, mid-month: the report covers {current.month}, "
                   "the last complete month (choose another with --month).")
         window = report.window_description()
+        if report.sales is not None:
+            print(columns_line(report.sales.columns))
         if report.split is not None:
             print(f"Wrote {len(report.split.files):,} workbooks into {report.split.folder}")
             for group, reason in report.split.failed.items():

@@ -61,6 +61,10 @@ def first_line(error: Exception) -> str:
 
 
 def header_help(rows, mapping: dict[str, str]) -> str:
+    """Why no header row was found among ``rows``: a name given by hand that is no header, or what is missing."""
+    not_found = cols.no_column_named(rows, mapping)
+    if not_found:
+        return f"{not_found}. Give the header as it is written, or its column letter"
     wanted = "a customer id or name, an order date, and an amount (or a quantity and a unit price)"
     message = f"cannot find the header row: need {wanted}. Headers seen: {cols.describe_headers(rows)}. "
     if mapping:

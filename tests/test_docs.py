@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-MODULES = ["metrics", "excel_values", "formulas", "values", "columns", "cleaning", "customers", "i18n", "report",
+MODULES = ["metrics", "excel_values", "formulas", "values", "columns", "header_words", "cleaning", "customers", "i18n", "report",
            "errors", "sample", "activity", "analysis", "actions", "clv", "workbook.sheet", "duckdb_engine", "split",
            "scan_columns", "spark_engine", "engine_sql", "engine_table"]
 

@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from .header_words import KNOWN_NAME, HeaderRole, date_rank, header_words, role_by_words, without_notes
 from .roles import (AMOUNT, CHANNEL, COST, CUSTOMER_ID, CUSTOMER_NAME, DATE, GROUP_ROLES, ORDER_ID,  # noqa: F401
@@ -75,6 +76,8 @@ HEADER_NAMES: dict[str, tuple[str, ...]] = {
 
 _PUNCTUATION = re.compile(r"[\s_\-./\\:：()（）\[\]【】#＃*]+")
 
+LONGEST_HEADER = 120  # characters
+
 # Normalised known name -> role: the surest sign of a column's role.
 KNOWN_NAMES = {name: role for table in (HEADER_NAMES, GROUP_NAMES, PROFIT_NAMES)
                for role, names in table.items() for name in names}
@@ -91,6 +94,7 @@ def normalize_header(text: object) -> str:
     return _PUNCTUATION.sub("", unicodedata.normalize("NFKC", str(text)).lower())
 
 
+@lru_cache(maxsize=8192)
 def role_of_header(header: object) -> HeaderRole | None:
     """The role one header gives its column: a known name (notes in brackets aside), else its last words.
 
@@ -100,6 +104,8 @@ def role_of_header(header: object) -> HeaderRole | None:
     ('salesperson', None, None)
     """
     text = "" if header is None else str(header)
+    if len(text) > LONGEST_HEADER:  # a note or a data cell met while looking for the header row
+        return None
     names = [normalize_header(text)] + ([] if "%" in text else [normalize_header(without_notes(text))])
     role = next((KNOWN_NAMES[name] for name in names if name in KNOWN_NAMES), None)
     words = header_words(text)

@@ -88,10 +88,13 @@ STRICT_ROLES = (*GROUP_ROLES, *PROFIT_ROLES)
 KNOWN_NAME, KNOWN_WORDS, LAST_WORDS = 0, 1, 2  # how sure a header's role is, surest first
 
 _PHRASE_KIND = {tuple(phrase.split()): kind for kind, phrases in PHRASES.items() for phrase in phrases}
+_LONGEST_PHRASE = max(map(len, _PHRASE_KIND))
 VOCABULARY = ({word for phrase in _PHRASE_KIND for word in phrase} | ID_WORDS | NAME_WORDS | AFTER_WORDS
               | SALE_DATE_WORDS | OTHER_DATE_WORDS | NOT_SALE_WORDS | PLAIN_WORDS)
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_CJK_WORDS = sorted((w for w in VOCABULARY if re.match(f"[{_CJK}]", w)), key=len, reverse=True)
+# The known Chinese words, longest first: at each place the longest that fits is taken.
+_CJK_WORD = re.compile("|".join(sorted((w for w in VOCABULARY if re.match(f"[{_CJK}]", w)), key=len, reverse=True)))
+LONGEST_WORD = 30  # letters; a longer run is no header's word, and cutting it would take time for nothing
 _NOTE = re.compile(r"[(\[（【][^()\[\]（）【】]*[)\]）】]")
 _CASE_CHANGE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _CHUNK = re.compile(rf"[{_CJK}]+|[^\W\d_{_CJK}]+|\d+|[#%]")
@@ -129,25 +132,19 @@ def header_words(text: object) -> tuple[str, ...]:
 
 
 def _chinese_words(run: str) -> list[str]:
-    """Known words, longest first from the left; characters between them as one unknown word."""
-    words, unknown, start = [], "", 0
-    while start < len(run):
-        word = next((w for w in _CJK_WORDS if run.startswith(w, start)), None)
-        if word is None:
-            unknown, start = unknown + run[start], start + 1
-            continue
-        if unknown:
-            words.append(unknown)
-            unknown = ""
-        words.append(word)
-        start += len(word)
-    return words + ([unknown] if unknown else [])
+    """Known words, longest first from the left; the characters between them as one unknown word each time."""
+    words, start = [], 0
+    for match in _CJK_WORD.finditer(run):
+        words += [run[start:match.start()]] if match.start() > start else []
+        words.append(match.group())
+        start = match.end()
+    return words + ([run[start:]] if start < len(run) else [])
 
 
 @lru_cache(maxsize=4096)
 def _letter_words(run: str) -> tuple[str, ...]:
     """A run of letters as known words of two letters or more (fewest first), or as it is."""
-    if run in VOCABULARY:
+    if run in VOCABULARY or len(run) > LONGEST_WORD:
         return (run,)
     best: list[tuple[str, ...] | None] = [()] + [None] * len(run)
     for end in range(2, len(run) + 1):
@@ -201,7 +198,8 @@ def role_by_words(words: tuple[str, ...]) -> HeaderRole | None:
     key_word = None
     while core and (core[-1] in ID_WORDS or core[-1] in NAME_WORDS):
         key_word = core.pop()
-    head = next((tuple(core[-n:]) for n in range(len(core), 0, -1) if tuple(core[-n:]) in _PHRASE_KIND), None)
+    head = next((tuple(core[-n:]) for n in range(min(len(core), _LONGEST_PHRASE), 0, -1)
+                 if tuple(core[-n:]) in _PHRASE_KIND), None)
     if head is None:
         return None
     role = _role_of_thing(_PHRASE_KIND[head], key_word)

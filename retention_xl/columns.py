@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from .header_words import KNOWN_NAME, HeaderRole, date_rank, header_words, role_by_words, without_notes
+# The roles are imported from here across the package.
 from .roles import (AMOUNT, CHANNEL, COST, CUSTOMER_ID, CUSTOMER_NAME, DATE, GROUP_ROLES, ORDER_ID,  # noqa: F401
                     PROFIT, PROFIT_ROLES, QUANTITY, REGION, ROLE_OPTIONS, ROLES, SALESPERSON, STORE, UNIT_COST,
                     UNIT_PRICE)

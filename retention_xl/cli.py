@@ -173,6 +173,7 @@ def load_config(path: Path) -> dict:
 
 
 def _report(args) -> int:
+    from .columns import columns_line
     from .report import ReportOptions, create_report
 
     config = load_config(args.config) if args.config else {}
@@ -225,6 +226,8 @@ def _report(args) -> int:
         if note:
             print(f"Note: {note}.")
         window = report.window_description()
+        if report.sales is not None:
+            print(columns_line(report.sales.columns))
         if report.split is not None:
             print(f"Wrote {len(report.split.files):,} workbooks into {report.split.folder}")
             if report.split.skipped:

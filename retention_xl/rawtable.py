@@ -125,6 +125,10 @@ def column_not_utf8(files: list, types: dict[str, str]):
 
 
 def header_help(rows, mapping: dict[str, str]) -> str:
+    """Why no header row was found among ``rows``: a name given by hand that is no header, or what is missing."""
+    not_found = cols.no_column_named(rows, mapping)
+    if not_found:
+        return f"{not_found}. Give the header as it is written, or its column letter"
     wanted = "a customer id or name, an order date, and an amount (or a quantity and a unit price)"
     message = f"cannot find the header row: need {wanted}. Headers seen: {cols.describe_headers(rows)}. "
     if mapping:

@@ -51,8 +51,10 @@ def excluded(figures, reason):
     return figures["accounting"]["excluded"][reason]
 
 
-@pytest.mark.parametrize("engine", ENGINES)
-@pytest.mark.parametrize("kind", ["csv numbers", "csv text", "parquet numbers", "parquet text", "xlsx numbers"])
+# DuckDB scans Parquet and CSV files; a workbook is read in memory only.
+@pytest.mark.parametrize("kind, engine", [
+    (kind, engine) for kind in ("csv numbers", "csv text", "parquet numbers", "parquet text", "xlsx numbers")
+    for engine in ENGINES if not (kind.startswith("xlsx") and engine == "duckdb")])
 def test_eight_digit_erp_dates_are_read_and_said(kind, engine, tmp_path, capsys):
     rows = erp_rows(lambda year, month, day: year * 10_000 + month * 100 + day)
     if kind.endswith("text"):
@@ -63,8 +65,6 @@ def test_eight_digit_erp_dates_are_read_and_said(kind, engine, tmp_path, capsys)
         path = tmp_path / "orders.parquet"
         pq.write_table(pa.table({name: [row[i] for row in rows] for i, name in enumerate(HEADER)}), path)
     else:
-        if engine == "duckdb":
-            pytest.skip("DuckDB scans Parquet and CSV files; a workbook is read in memory")
         book = openpyxl.Workbook()
         for row in [HEADER, *rows]:
             book.active.append(row)

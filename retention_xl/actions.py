@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import metrics
 from .analysis import MonthFigures
-from .customers import ACTIVE_MONTHS
+from .customers import ACTIVE_MONTHS, DEFAULT_LAPSE_DAYS, lapsing
 from .i18n import labels, normalize_language, plural, templates_root
 
 WHO_LIMIT = 10
@@ -192,9 +192,10 @@ PROBABLY_GONE = 0.3   # P(alive) below which a quiet customer is probably gone
 STILL_ALIVE = 0.7     # P(alive) from which a quiet customer is only between purchases
 
 
-def _value_actions(customers: pd.DataFrame, group) -> list[Action]:
+def _value_actions(customers: pd.DataFrame, group, lapse) -> list[Action]:
     """Where the customer-value models ran: quiet customers who are probably gone (win them back now, the
-    biggest past spenders first) apart from those only between purchases (no discount needed).
+    biggest past spenders first; only those lapsing, ``lapse``) apart from those only between purchases (no
+    discount needed).
 
     None where the data show no drop-out: P(alive) is then unknown (blank), and no advice rests on it.
     """
@@ -203,7 +204,7 @@ def _value_actions(customers: pd.DataFrame, group) -> list[Action]:
     quiet = customers["status"].isin(["at_risk", "lapsed"])
     valuable = customers["revenue"] >= customers["revenue"].median()
     found = []
-    gone = customers[quiet & valuable & (customers["p_alive"] < PROBABLY_GONE)]
+    gone = customers[quiet & valuable & (customers["p_alive"] < PROBABLY_GONE) & lapse]
     if len(gone):
         found.append(_action("probably_gone", gone, "revenue", group(gone) | {"threshold": PROBABLY_GONE},
                              ["col.p_alive"]))
@@ -223,12 +224,17 @@ def recommend(
     low: float = metrics.DEFAULT_LOW_REPEAT,
     top_fraction: float = metrics.DEFAULT_TOP_FRACTION,
     value: str = "revenue",
+    lapse_days: int = DEFAULT_LAPSE_DAYS,
 ) -> list[Action]:
     """The month's actions, most urgent first; each appears only when it applies.
 
-    ``value`` (``"revenue"`` or ``"profit"``) ranks the customers to contact and gives their share.
+    ``value`` (``"revenue"`` or ``"profit"``) ranks the customers to contact and gives their share. Actions that
+    say a customer has gone (``key_quiet``, ``cant_lose``, ``at_risk``, ``lost_this_month``, ``probably_gone``,
+    ``hibernating``) list only customers lapsing (:func:`retention_xl.customers.lapsing`, silent longer than
+    ``lapse_days``); the first three and the last follow the customer table's segments and actions.
     """
     in_base = customers["in_base"]
+    lapse = lapsing(customers, lapse_days)
     window_value = f"window_{value}"
     base_value = float(customers.loc[in_base, window_value].clip(lower=0).sum())
     actions: list[Action] = []
@@ -254,12 +260,13 @@ def recommend(
             actions.append(act(key, members, value, group(members), [f"segment.{key}"]))
     if current.L and _retention_falling(current, previous):
         last_month_of_base = pd.Period(current.month, "M") - active_window
-        left = customers[~in_base & (customers["last_purchase"].dt.to_period("M") == last_month_of_base)]
-        actions.append(act("lost_this_month", left, value, {
-            "L": current.L, "strict_retention": current.strict_retention,
-            "previous_strict_retention": previous.strict_retention, "txn_growth": current.txn_growth}))
+        left = customers[~in_base & (customers["last_purchase"].dt.to_period("M") == last_month_of_base) & lapse]
+        if len(left):
+            actions.append(act("lost_this_month", left, value, {
+                "L": current.L, "strict_retention": current.strict_retention,
+                "previous_strict_retention": previous.strict_retention, "txn_growth": current.txn_growth}))
     actions += _loss_making(customers)
-    actions += _value_actions(customers, group)
+    actions += _value_actions(customers, group, lapse)
     for key, mask, sort_by, label_keys in _class_groups(customers, value):
         members = customers[mask]
         if len(members):

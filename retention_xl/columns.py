@@ -1,11 +1,9 @@
 """Finding the header row and the meaning of each column in a sales sheet.
 
-Shops call their columns many things. A header cell is normalised (full-width to
-half-width, lower case, spaces and punctuation removed) and matched against the
-names below, in simplified Chinese, traditional Chinese and English. An exact match
-wins; otherwise a header that contains a name (``销售金额(元)`` contains ``金额``)
-matches, the longest name first. Group columns (store, salesperson ...) and cost or
-profit columns match whole names only.
+Shops call their columns many things. Each header is given at most one role
+(:mod:`retention_xl.header_words` says how: a known name below, in simplified Chinese,
+traditional Chinese and English, or its last words). Where several headers have the same
+role, the best is used (:func:`detect_roles` says which); the others are left unread.
 """
 
 from __future__ import annotations
@@ -14,46 +12,16 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
-CUSTOMER_ID = "customer_id"
-CUSTOMER_NAME = "customer_name"
-DATE = "date"
-AMOUNT = "amount"
-QUANTITY = "quantity"
-UNIT_PRICE = "unit_price"
-ORDER_ID = "order_id"
-STORE = "store"
-SALESPERSON = "salesperson"
-CHANNEL = "channel"
-REGION = "region"
-GROUP_ROLES = (STORE, SALESPERSON, CHANNEL, REGION)
-COST = "cost"
-UNIT_COST = "unit_cost"
-PROFIT = "profit"
-PROFIT_ROLES = (PROFIT, COST, UNIT_COST)  # in order of preference where a sheet has several
+from .header_words import KNOWN_NAME, HeaderRole, date_rank, header_words, role_by_words, without_notes
+# The roles are imported from here across the package.
+from .roles import (AMOUNT, CHANNEL, COST, CUSTOMER_ID, CUSTOMER_NAME, DATE, GROUP_ROLES, ORDER_ID,  # noqa: F401
+                    PROFIT, PROFIT_ROLES, QUANTITY, REGION, ROLE_OPTIONS, ROLES, SALESPERSON, STORE, UNIT_COST,
+                    UNIT_PRICE)
 
-ROLES = (CUSTOMER_ID, CUSTOMER_NAME, DATE, AMOUNT, QUANTITY, UNIT_PRICE, ORDER_ID) + GROUP_ROLES + PROFIT_ROLES
-
-# The option a user gives to map each role by hand (command line and config file).
-ROLE_OPTIONS = {
-    CUSTOMER_ID: "customer",
-    CUSTOMER_NAME: "name",
-    DATE: "date",
-    AMOUNT: "amount",
-    QUANTITY: "quantity",
-    UNIT_PRICE: "price",
-    ORDER_ID: "order",
-    STORE: "store",
-    SALESPERSON: "salesperson",
-    CHANNEL: "channel",
-    REGION: "region",
-    COST: "cost",
-    UNIT_COST: "unit-cost",
-    PROFIT: "profit",
-}
-
-# Columns that group a chain's sales. They match whole header names only (after normalisation):
-# "rep" must not claim "report", 渠道 not 支付渠道, and 客户经理 is a salesperson, not a customer.
+# Known names of the columns that group a chain's sales (others are a known phrase with an id or
+# name word after it: Store Code, 业务员姓名).
 GROUP_NAMES: dict[str, tuple[str, ...]] = {
     STORE: ("门店", "店铺", "分店", "门店名称", "店铺名称", "门店编号", "門店", "店鋪", "分店名稱", "門店名稱",
             "store", "shop", "branch", "storename", "shopname", "branchname", "storeid"),
@@ -63,7 +31,7 @@ GROUP_NAMES: dict[str, tuple[str, ...]] = {
     REGION: ("区域", "地区", "大区", "區域", "地區", "region", "area", "salesregion"),
 }
 
-# Cost and profit match whole names too: 成本金额 is a cost, not an amount; 利润率 (a margin in percent)
+# Known names of cost and profit: 成本金额 is a cost, not an amount; 利润率 (a margin in percent)
 # and 毛利率 are not profit.
 PROFIT_NAMES: dict[str, tuple[str, ...]] = {
     COST: ("成本", "成本金额", "成本额", "总成本", "销售成本", "成本金額", "總成本", "銷售成本", "cost", "totalcost",
@@ -109,6 +77,12 @@ HEADER_NAMES: dict[str, tuple[str, ...]] = {
 
 _PUNCTUATION = re.compile(r"[\s_\-./\\:：()（）\[\]【】#＃*]+")
 
+LONGEST_HEADER = 120  # characters
+
+# Normalised known name -> role: the surest sign of a column's role.
+KNOWN_NAMES = {name: role for table in (HEADER_NAMES, GROUP_NAMES, PROFIT_NAMES)
+               for role, names in table.items() for name in names}
+
 
 def normalize_header(text: object) -> str:
     """The form headers are compared in.
@@ -121,22 +95,24 @@ def normalize_header(text: object) -> str:
     return _PUNCTUATION.sub("", unicodedata.normalize("NFKC", str(text)).lower())
 
 
-def _role_of(header: str) -> tuple[str, int] | None:
-    """(role, strength) for one normalised header; exact matches beat containment."""
-    if not header:
+@lru_cache(maxsize=8192)
+def role_of_header(header: object) -> HeaderRole | None:
+    """The role one header gives its column: a known name (notes in brackets aside), else its last words.
+
+    >>> [role_of_header(h).role for h in ("会员号", "销售金额(元)", "sales_agent", "Salesperson Name", "订单 ID")]
+    ['customer_id', 'amount', 'salesperson', 'salesperson', 'order_id']
+    >>> role_of_header("业务员姓名").role, role_of_header("毛利率"), role_of_header("Gross profit %")
+    ('salesperson', None, None)
+    """
+    text = "" if header is None else str(header)
+    if len(text) > LONGEST_HEADER:  # a note or a data cell met while looking for the header row
         return None
-    for exact_only in (GROUP_NAMES, PROFIT_NAMES):
-        for role, names in exact_only.items():
-            if header in names:
-                return role, 1000
-    best = None
-    for role, names in HEADER_NAMES.items():
-        for name in names:
-            if header == name:
-                return role, 1000
-            if len(name) >= 2 and name in header and (best is None or len(name) > best[1]):
-                best = (role, len(name))
-    return best
+    names = [normalize_header(text)] + ([] if "%" in text else [normalize_header(without_notes(text))])
+    role = next((KNOWN_NAMES[name] for name in names if name in KNOWN_NAMES), None)
+    words = header_words(text)
+    if role is not None:
+        return HeaderRole(role, KNOWN_NAME, date_rank(words) if role == DATE else 0)
+    return role_by_words(words) if words else None
 
 
 def column_letter(index: int) -> str:
@@ -187,26 +163,30 @@ def has_required_roles(positions: Mapping[str, int]) -> bool:
     return has_customer and DATE in positions and has_amount
 
 
-def detect_roles(headers: Sequence[object]) -> dict[str, int]:
-    """Role -> column position, from one row of header cells (leftmost best match wins)."""
-    candidates: dict[str, tuple[int, int]] = {}
+def detect_roles(headers: Sequence[object], taken: Sequence[int] = ()) -> dict[str, int]:
+    """Role -> column position, from one row of header cells; positions in ``taken`` are left out.
+
+    Each header has at most one role (:func:`role_of_header`). Where several have the same role,
+    the first of these decides: for the date, what it records (:func:`retention_xl.header_words.date_rank`:
+    the sale's date, then a plain date, then others, then dates of other events such as engage or
+    ship dates); a known name before a header of known words before one known by its last words;
+    the leftmost.
+
+    >>> headers = ["opportunity_id", "sales_agent", "account", "engage_date", "close_date", "close_value"]
+    >>> {role: headers[position] for role, position in detect_roles(headers).items()}
+    {'salesperson': 'sales_agent', 'customer_id': 'account', 'date': 'close_date', 'amount': 'close_value'}
+    """
+    best: dict[str, tuple[tuple[int, int], int]] = {}
     for position, header in enumerate(headers):
-        found = _role_of(normalize_header(header))
-        if found is None:
-            continue
-        role, strength = found
-        if role not in candidates or strength > candidates[role][0]:
-            candidates[role] = (strength, position)
-    # A table with a customer name but no id keys customers by name; one with both
-    # must not use the same column twice.
-    positions = {role: position for role, (_, position) in candidates.items()}
-    if CUSTOMER_ID in positions and positions.get(CUSTOMER_NAME) == positions[CUSTOMER_ID]:
-        del positions[CUSTOMER_NAME]
-    return positions
+        found = None if position in taken else role_of_header(header)
+        if found is not None and (found.role not in best or found.rank < best[found.role][0]):
+            best[found.role] = (found.rank, position)
+    return {role: position for role, (_, position) in best.items()}
 
 
 def resolve_explicit(headers: Sequence[object], mapping: Mapping[str, str]) -> tuple[dict[str, int], list[str]]:
-    """Positions for the columns a user named (by header text or column letter), and the names not found."""
+    """Positions for the columns a user named (by header text or column letter), and the roles whose name
+    is not among ``headers``."""
     normalized = [normalize_header(h) for h in headers]
     positions, missing = {}, []
     for role, wanted in mapping.items():
@@ -218,7 +198,7 @@ def resolve_explicit(headers: Sequence[object], mapping: Mapping[str, str]) -> t
         elif (index := _letter_index(str(wanted).strip())) is not None and index < len(headers):
             positions[role] = index
         else:
-            missing.append(f"{ROLE_OPTIONS[role]}={wanted}")
+            missing.append(role)
     return positions, missing
 
 
@@ -231,28 +211,73 @@ def find_header(rows: Sequence[Sequence[object]], mapping: Mapping[str, str] | N
     """
     mapping = {role: name for role, name in (mapping or {}).items() if name}
     for index, row in enumerate(rows):
-        headers = ["" if cell is None else str(cell).strip() for cell in row]
+        headers = _cells(row)
         if not any(headers):
             continue
-        positions = detect_roles(headers)
-        if mapping:
-            explicit, missing = resolve_explicit(headers, mapping)
-            if missing:
-                continue
-            taken = set(explicit.values())
-            positions = {role: pos for role, pos in positions.items() if pos not in taken and role not in explicit}
-            positions.update(explicit)
+        explicit, missing = resolve_explicit(headers, mapping)
+        if missing:
+            continue
+        # A column named by hand serves that role only; the others' next best columns stand in.
+        positions = {role: position for role, position in detect_roles(headers, list(explicit.values())).items()
+                     if role not in explicit}
+        positions.update(explicit)
         if has_required_roles(positions):
             return ColumnMap(header_row=index, positions=positions, headers=headers)
     return None
 
 
-def describe_headers(rows: Sequence[Sequence[object]]) -> str:
-    """The most header-like row, quoted, for an error message."""
-    best = max(
+def _cells(row: Sequence[object]) -> list[str]:
+    return ["" if cell is None else str(cell).strip() for cell in row]
+
+
+def _most_header_like(rows: Sequence[Sequence[object]]) -> Sequence[object]:
+    return max(
         (row for row in rows if any(cell not in (None, "") for cell in row)),
         key=lambda row: sum(isinstance(cell, str) and cell.strip() != "" for cell in row),
         default=[],
     )
+
+
+def describe_headers(rows: Sequence[Sequence[object]]) -> str:
+    """The most header-like row, quoted, for an error message."""
+    best = _most_header_like(rows)
     cells = [f'{column_letter(i)}="{str(c).strip()}"' for i, c in enumerate(best) if c not in (None, "")]
     return ", ".join(cells[:20]) if cells else "(no headers: the sheet looks empty)"
+
+
+def no_column_named(rows: Sequence[Sequence[object]], mapping: Mapping[str, str]) -> str | None:
+    """What is wrong when a name given by hand is no header of any of ``rows``; None when each is one.
+
+    >>> print(no_column_named([["订单号", "日期", "会员号", "金额"]], {"store": "门店"}))
+    no column named '门店' (given with --store); the headers are: '订单号', '日期', '会员号', '金额'
+    """
+    mapping = {role: name for role, name in mapping.items() if name}
+    missing = [role for role in mapping if all(role in resolve_explicit(_cells(row), mapping)[1] for row in rows)]
+    if not missing:
+        return None
+    found = find_header(rows, {role: name for role, name in mapping.items() if role not in missing})
+    headers = [h for h in found.headers if h] if found else [h for h in _cells(_most_header_like(rows)) if h]
+    shown = ", ".join(f"'{header}'" for header in headers[:30])
+    if len(headers) > 30:
+        shown += f" and {len(headers) - 30} more"
+    named = ", ".join(f"no column named '{mapping[role]}' (given with --{ROLE_OPTIONS[role]})" for role in missing)
+    return f"{named}; the headers are: {shown or '(none: the sheet looks empty)'}"
+
+
+def used_columns(columns: Mapping[str, str]) -> dict[str, str]:
+    """The header of each role (role -> header) keyed by the role's option name, in the options' order: what
+    the report says it read, and what a config file's ``[columns]`` table takes.
+
+    >>> used_columns({"amount": "close_value", "salesperson": "sales_agent", "customer_id": "account"})
+    {'customer': 'account', 'amount': 'close_value', 'salesperson': 'sales_agent'}
+    """
+    return {ROLE_OPTIONS[role]: columns[role] for role in ROLES if role in columns}
+
+
+def columns_line(columns: Mapping[str, str]) -> str:
+    """The line that says which column plays each role.
+
+    >>> columns_line({"customer_id": "account", "date": "close_date", "amount": "close_value"})
+    'columns: customer ← account, date ← close_date, amount ← close_value'
+    """
+    return "columns: " + ", ".join(f"{option} ← {header}" for option, header in used_columns(columns).items())

@@ -112,3 +112,20 @@ def tier_label(tier: str, language: str = DEFAULT_LANGUAGE) -> str:
     ('低复购', '低複購')
     """
     return labels(language)[f"tier.{tier}"]
+
+
+def partial_month_note(last_date, words: dict[str, str]) -> str:
+    """What the report says when the data end before their last month does, in the language of ``words``.
+
+    >>> import pandas as pd
+    >>> partial_month_note(pd.Timestamp("2017-12-30 18:00"), labels("en"))
+    'The data end on 2017-12-30, one day before the month ends: the report covers 2017-11, the last complete month; use --month 2017-12 if December is complete.'
+    >>> partial_month_note(pd.Timestamp("2010-12-09"), labels("zh-CN"))
+    '数据截止于 2010-12-09，距月末还有 22 天：本报告统计最后一个完整月份 2010-11；如 12 月的数据已完整，请用 --month 2010-12。'
+    """
+    partial = last_date.to_period("M")
+    days = (partial.end_time.normalize() - last_date.normalize()).days
+    days_left = words["report.one_day_left" if days == 1 else "report.days_left"].format(days=days)
+    return words["report.mid_month"].format(last_date=f"{last_date:%Y-%m-%d}", days_left=days_left,
+                                            month=str(partial - 1), partial=str(partial),
+                                            partial_name=last_date.month_name(), partial_number=partial.month)

@@ -170,14 +170,14 @@ def analyse_table(source: DataSource, month: pd.Period, options: ReportOptions, 
         trend = analysis.trend(table, month, window, options.trend_months, first_date)
         cohorts = analysis.cohorts(table, month, options.cohort_months)
         say(f"The table of {table.customer_count:,} customers…")
-        customers = customer_table(table, month, window, options.top_fraction, options.value)
+        customers = customer_table(table, month, window, options.top_fraction, options.value, options.lapse_days)
         valued = CustomerValue(horizon=options.horizon, discount=options.discount, unavailable="value.off")
         if options.clv is not False:
             say("The customer-value models…")
             valued = customer_value(table, month, first_date, options.horizon, options.discount)
             customers = with_value(customers, valued)
         actions = recommend(current, previous, customers, active_window=window, low=options.low,
-                            top_fraction=options.top_fraction, value=options.value)
+                            top_fraction=options.top_fraction, value=options.value, lapse_days=options.lapse_days)
         by_group = groups_pending.result() if groups_pending else source.groups(window, detail)
     except BaseException:  # an error, Ctrl-C or a termination: the engine stops now rather than finish first
         if groups_pending is not None:

@@ -12,6 +12,7 @@ import pandas as pd
 
 from . import analysis, metrics
 from .actions import Action
+from .columns import used_columns
 from .customers import SEGMENTS, STATUSES
 from .i18n import fill, labels_for
 from .options import ReportOptions, engine_name
@@ -118,6 +119,8 @@ class RetentionReport:
             "key_accounts": int(self.customers["key_account"].sum()),
             "data_range": [str(self.first_date.date()), str(self.last_date.date())],
             "accounting": self.sales.accounting.as_dict() if self.sales else None,
+            "columns": used_columns(self.sales.columns) if self.sales else None,
+            "reading": self.sales.reading() if self.sales else None,
             "customer_value": value_summary(self.value, self.customers),
             "actions": actions_json(self.actions, self.options.language),
             **{JSON_GROUPS[role]: groups_json(table) for role, table in self.groups.items()},

@@ -17,7 +17,7 @@ from retention_xl.report import ReportOptions, analyse, write_workbook
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_workbooks" / "sales_sample.xlsx"
 FORMATS = {"first_purchase": "yyyy-mm-dd", "last_purchase": "yyyy-mm-dd", "orders": "#,##0", "revenue": "#,##0.00",
-           "window_orders": "#,##0", "window_revenue": "#,##0.00", "days_since_last": "#,##0",
+           "window_orders": "#,##0", "window_revenue": "#,##0.00", "days_since_last": "#,##0", "usual_gap": "#,##0",
            "p_alive": "0.0%", "expected_purchases": "#,##0.00", "clv": "#,##0.00"}
 ROUNDED = {"revenue": 2, "window_revenue": 2, "clv": 2, "expected_purchases": 2, "p_alive": 4}
 
@@ -43,12 +43,12 @@ def cell_by_cell(report, path):
                 value = round(float(value), ROUNDED[key])
             elif isinstance(value, (np.integer, np.bool_)):
                 value = int(value)
-            elif value is pd.NA:
+            elif value is pd.NA or (isinstance(value, float) and np.isnan(value)):  # a one-time buyer's usual gap
                 value = None
             cell = sheet.cell(row=r, column=c, value=value)
             if key in ("customer_id", "customer_name") and value is not None:
                 cell.data_type = "s"
-            if key in FORMATS:
+            if key in FORMATS and value is not None:  # the streamed sheet leaves a blank cell out
                 cell.number_format = FORMATS[key]
     book.save(path)
     return sheet.title

@@ -178,3 +178,30 @@ def test_duckdb_takes_the_rows_as_they_stream_with_the_figures_of_reading_them_i
     assert (summaries["auto"].pop("engine"), summaries["pandas"].pop("engine")) == ("duckdb", "pandas")
     assert_close(summaries["auto"], summaries["pandas"])
     assert summaries["auto"]["accounting"]["rows_read"] == len(_sample_rows())
+
+
+def test_a_table_gets_the_columns_a_file_gets(server, tmp_path):
+    """A deal pipeline's table: the close date, not the engage date, and the agent as salesperson, chosen alike
+    when DuckDB takes the rows and when they are read in memory; a name given by hand that is no column says so."""
+    import pyarrow as pa
+
+    from test_headers import PIPELINE, PIPELINE_COLUMNS, pipeline_rows
+
+    url, password = server
+    with _connect(url, password) as connection, connection.cursor() as cursor:
+        frame = pd.DataFrame(pipeline_rows(), columns=PIPELINE)
+        cursor.adbc_ingest("pipeline", pa.Table.from_pandas(frame, preserve_index=False), mode="replace")
+        connection.commit()
+    for engine in ("duckdb", "pandas"):
+        result = _run("--source", url, "--table", "pipeline", "-o", tmp_path / f"{engine}.xlsx", "--json",
+                      tmp_path / f"{engine}.json", "--as-of", "2024-06-30", "--month", "2024-04", "--no-clv",
+                      "--engine", engine, password=password)
+        assert result.returncode == 0, result.stderr
+        assert "columns: customer ← account, date ← close_date, amount ← close_value, salesperson ← sales_agent" \
+            in result.stdout.splitlines()
+        assert json.loads((tmp_path / f"{engine}.json").read_text(encoding="utf-8"))["columns"] == PIPELINE_COLUMNS
+        missing = _run("--source", url, "--table", "pipeline", "-o", tmp_path / "r.xlsx", "--store", "门店",
+                       "--engine", engine, password=password)
+        assert missing.returncode == 2
+        assert "no column named '门店' (given with --store); the headers are: 'opportunity_id', 'sales_agent'" \
+            in missing.stderr

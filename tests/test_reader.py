@@ -170,11 +170,11 @@ class TestLayouts:
     def test_explicit_mapping_overrides_detection(self, tmp_path):
         path = write_xlsx(
             tmp_path / "odd.xlsx",
-            [["买家", "成交时间", "实付", "金额"], ["B1", "2024-01-01", 80, 100], ["B2", "2024-01-02", 45, 50]],
+            [["旺旺", "成交时间", "实付", "金额"], ["B1", "2024-01-01", 80, 100], ["B2", "2024-01-02", 45, 50]],
         )
         with pytest.raises(InputError, match="cannot find the header row"):
             read_sales(path)
-        sales = read_sales(path, columns={"customer": "买家", "date": "成交时间", "amount": "实付"})
+        sales = read_sales(path, columns={"customer": "旺旺", "date": "成交时间", "amount": "实付"})
         assert as_records(sales) == [("B1", "2024-01-01", 80.0), ("B2", "2024-01-02", 45.0)]
 
     def test_mapping_by_column_letter(self, tmp_path):

@@ -14,6 +14,7 @@ from openpyxl.chart import LineChart, Reference
 from openpyxl.utils import get_column_letter
 
 from .. import formulas
+from ..i18n import partial_month_note
 from ..actions import share
 from .customers import CustomerColumns
 from .sheet import DASH, SheetWriter
@@ -218,7 +219,7 @@ def write_summary(sheet: SheetWriter, report, customers: CustomerColumns) -> Non
         notes.append(sheet.word("customers.truncated_file", shown=f"{customers.rows:,}", total=f"{len(report.customers):,}",
                                 file=sheet.written.customer_file.name))
     if report.month_was_defaulted_mid_month:
-        notes.insert(0, sheet.word("report.mid_month", last_date=f"{report.last_date:%Y-%m-%d}", month=str(report.month)))
+        notes.insert(0, partial_month_note(report.last_date, sheet.words))
     sheet.put(3, 1, "  ".join(notes), "rx_subtitle")
     value_notes = model_limits(report.value, sheet)
     if value_notes:

@@ -79,12 +79,12 @@ def build(path: Path) -> Path:
     rate = metrics.repeat_rate(ORDERS_PER_CUSTOMER)
     tier = metrics.repeat_tier(rate)
     share = metrics.pareto_share(REVENUE_PER_CUSTOMER)
+    tiers = tuple(tier_label(t, "zh-CN") for t in ("high", "medium", "low"))
     rows = [
         ("REPEAT_TIER（插件，订单数）", f"=REPEAT_TIER(B{first}:B{end})", tier_label(tier, "zh-CN"), None),
         ("复购率（纯公式）", formulas.repeat_rate(f"B{first}:B{end}"), rate, "0.0%"),
         ("REPEAT_TIER（插件，复购率）", f"=REPEAT_TIER(F{end + 3})", tier_label(tier, "zh-CN"), None),
-        ("复购档位（纯公式）", formulas.repeat_tier(f"F{end + 3}", tuple(tier_label(t, "zh-CN") for t in ("high", "medium", "low"))),
-         tier_label(tier, "zh-CN"), None),
+        ("复购档位（纯公式）", formulas.repeat_tier(f"F{end + 3}", tiers), tier_label(tier, "zh-CN"), None),
         ("PARETO_SHARE（插件）", f"=PARETO_SHARE(C{first}:C{end})", share, "0.0%"),
         ("前 20% 客户占比（纯公式）", formulas.pareto_share(f"C{first}:C{end}"), share, "0.0%"),
         ("REPEAT_TIER 英文标签", f'=REPEAT_TIER(B{first}:B{end},,,"en")', tier_label(tier, "en"), None),

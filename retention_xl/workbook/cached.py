@@ -12,6 +12,7 @@ the fraction), text ``t="str"``, booleans ``t="b"``, error values ``t="e"``.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from xml.sax.saxutils import escape
 
@@ -36,12 +37,12 @@ def value_xml(value: object) -> tuple[str, str]:
         return ' t="b"', "1" if value else "0"
     if isinstance(value, str):
         return (' t="e"', value) if value in ERROR_CODES else (' t="str"', escape(value))
-    if isinstance(value, (dt.date, dt.datetime)):
+    if isinstance(value, dt.date):  # a datetime too
         value = to_excel(value)
     number = value.item() if hasattr(value, "item") else value  # numpy's numbers as Python's
     if isinstance(number, int):
         return "", str(number)
-    if isinstance(number, float) and number == number and abs(number) != float("inf"):
+    if isinstance(number, float) and math.isfinite(number):
         text = repr(number)  # the shortest text that reads back as the same double
         return "", text[:-2] if text.endswith(".0") else text
     raise ValueError(f"a formula's value must be a finite number, text, a date or a boolean, not {value!r}")

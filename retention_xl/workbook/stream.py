@@ -176,10 +176,13 @@ def _copy_sheet(source: zipfile.ZipFile, target: zipfile.ZipFile, member: str, f
 
 
 def _check_filled(title: str, formulas: FormulaValues) -> None:
+    """A formula saved without its value, or a value recorded for a cell without a formula, is a defect."""
     if formulas.unknown:
-        raise StreamError(f"sheet {title!r}: no value was recorded for the formulas in {', '.join(formulas.unknown[:5])}")
+        cells = ", ".join(formulas.unknown[:5])
+        raise StreamError(f"sheet {title!r}: no value was recorded for the formulas in {cells}")
     if formulas.missing():
-        raise StreamError(f"sheet {title!r}: no formula to hold the values recorded for {', '.join(formulas.missing()[:5])}")
+        cells = ", ".join(formulas.missing()[:5])
+        raise StreamError(f"sheet {title!r}: no formula to hold the values recorded for {cells}")
 
 
 def finish(source_path: str | Path, target_path: str | Path, values: dict[tuple[str, str], object],

@@ -17,10 +17,15 @@ import pandas as pd
 
 from . import metrics
 from .analysis import MonthFigures
-from .customers import ACTIVE_MONTHS
-from .i18n import labels, normalize_language, templates_root
+from .customers import ACTIVE_MONTHS, DEFAULT_LAPSE_DAYS, lapsing
+from .i18n import labels, normalize_language, plural, templates_root
 
 WHO_LIMIT = 10
+# Customers of an action kept in rank order for scripts (``--json``): every one in a business of a few
+# thousand customers, the first of a large chain's (whose JSON would otherwise take seconds); the count
+# says how many there are, and the Customers sheet and the customer file hold every one.
+LISTED_LIMIT = 2_000
+WHO_COLUMNS = ["customer_id", "customer_name", "segment", "last_purchase", "days_since_last", "stake"]
 CALL_LIST_LIMIT = 1000  # rows on a salesperson's call list; the Customers sheet holds every customer
 # The order in which a salesperson works through their customers: key accounts gone quiet and
 # big past spenders first, winning back the long gone last.
@@ -39,6 +44,9 @@ class Action:
     filter_labels: tuple[str, ...] = ()  # label keys of the Customers-sheet values that list all of them
     warning: bool = False
     stake_label: str = "who.revenue"     # label key of what the customers are ranked by
+    ranked_by: str = "revenue"  # the customer-table column (or "loss") that ranks them, shown as ``stake``
+    listed: pd.DataFrame | None = None  # the customers in rank order, at most LISTED_LIMIT; ``who`` is its head
+    total: int = 0              # all the customers it concerns
 
 
 @dataclass
@@ -84,12 +92,22 @@ def money(value: float) -> str:
     return f"{value:,.2f}"
 
 
+def counted(count: int, one: str, many: str) -> str:
+    """A count and the word it takes in English.
+
+    >>> counted(1, "customer", "customers"), counted(1234, "customer has", "customers have")
+    ('1 customer', '1,234 customers have')
+    """
+    return f"{num(count)} {plural(count, one, many)}"
+
+
 @lru_cache(maxsize=None)
 def environment(language: str) -> jinja2.Environment:
-    """The jinja2 environment for one language's templates, with the pct/num/money filters."""
+    """The jinja2 environment for one language's templates, with the pct/num/money/share filters and
+    ``plural``/``counted`` for the words a count takes."""
     folder = templates_root() / normalize_language(language)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(folder)), autoescape=False, undefined=jinja2.StrictUndefined)
-    env.filters.update(pct=pct, num=num, money=money, share=share)
+    env.filters.update(pct=pct, num=num, money=money, share=share, plural=plural, counted=counted)
     return env
 
 
@@ -99,19 +117,39 @@ def render_definitions(language: str, **values) -> list[tuple[str, str]]:
     return [tuple(line.split("\t", 1)) for line in text.strip().splitlines() if "\t" in line]
 
 
+def ranked(members: pd.DataFrame, sort_by: str, limit: int) -> pd.DataFrame:
+    """The first ``limit`` of ``members``, the largest ``sort_by`` first (ties in table order), as
+    :data:`WHO_COLUMNS` with ``sort_by`` as ``stake``.
+
+    Only the ranking column is sorted, and only the rows kept are copied: a lapsed class of a large
+    chain holds most of its customers.
+
+    >>> people = pd.DataFrame({"customer_id": ["a", "b", "c"], "customer_name": None, "segment": "lost",
+    ...                        "last_purchase": pd.Timestamp("2024-01-05"), "days_since_last": 40,
+    ...                        "revenue": [5.0, 9.0, 5.0]})
+    >>> ranked(people, "revenue", limit=2)[["customer_id", "stake"]].to_dict("records")
+    [{'customer_id': 'b', 'stake': 9.0}, {'customer_id': 'a', 'stake': 5.0}]
+    """
+    order = members[sort_by].reset_index(drop=True).sort_values(ascending=False, kind="stable").index[:limit]
+    kept = members.iloc[order]
+    return kept.assign(stake=kept[sort_by])[WHO_COLUMNS]
+
+
 def _action(key, members: pd.DataFrame, sort_by: str, figures: dict, filter_labels=(), warning=False,
             stake_label: str = "who.revenue") -> Action:
     """An action concerning ``members``, the largest by ``sort_by`` listed first."""
-    members = members.sort_values(sort_by, ascending=False, kind="stable")
-    who = members.head(WHO_LIMIT).assign(stake=lambda t: t[sort_by])
+    listed = ranked(members, sort_by, LISTED_LIMIT)
     return Action(
         key=key,
         figures=figures,
-        who=who[["customer_id", "customer_name", "segment", "last_purchase", "days_since_last", "stake"]],
+        who=listed.head(WHO_LIMIT),
         remaining=max(len(members) - WHO_LIMIT, 0),
         filter_labels=tuple(filter_labels),
         warning=warning,
         stake_label=stake_label,
+        ranked_by=sort_by,
+        listed=listed,
+        total=len(members),
     )
 
 
@@ -154,15 +192,19 @@ PROBABLY_GONE = 0.3   # P(alive) below which a quiet customer is probably gone
 STILL_ALIVE = 0.7     # P(alive) from which a quiet customer is only between purchases
 
 
-def _value_actions(customers: pd.DataFrame, group) -> list[Action]:
+def _value_actions(customers: pd.DataFrame, group, lapse) -> list[Action]:
     """Where the customer-value models ran: quiet customers who are probably gone (win them back now, the
-    biggest past spenders first) apart from those only between purchases (no discount needed)."""
-    if "p_alive" not in customers:
+    biggest past spenders first; only those lapsing, ``lapse``) apart from those only between purchases (no
+    discount needed).
+
+    None where the data show no drop-out: P(alive) is then unknown (blank), and no advice rests on it.
+    """
+    if "p_alive" not in customers or customers["p_alive"].isna().all():
         return []
     quiet = customers["status"].isin(["at_risk", "lapsed"])
     valuable = customers["revenue"] >= customers["revenue"].median()
     found = []
-    gone = customers[quiet & valuable & (customers["p_alive"] < PROBABLY_GONE)]
+    gone = customers[quiet & valuable & (customers["p_alive"] < PROBABLY_GONE) & lapse]
     if len(gone):
         found.append(_action("probably_gone", gone, "revenue", group(gone) | {"threshold": PROBABLY_GONE},
                              ["col.p_alive"]))
@@ -182,12 +224,17 @@ def recommend(
     low: float = metrics.DEFAULT_LOW_REPEAT,
     top_fraction: float = metrics.DEFAULT_TOP_FRACTION,
     value: str = "revenue",
+    lapse_days: int = DEFAULT_LAPSE_DAYS,
 ) -> list[Action]:
     """The month's actions, most urgent first; each appears only when it applies.
 
-    ``value`` (``"revenue"`` or ``"profit"``) ranks the customers to contact and gives their share.
+    ``value`` (``"revenue"`` or ``"profit"``) ranks the customers to contact and gives their share. Actions that
+    say a customer has gone (``key_quiet``, ``cant_lose``, ``at_risk``, ``lost_this_month``, ``probably_gone``,
+    ``hibernating``) list only customers lapsing (:func:`retention_xl.customers.lapsing`, silent longer than
+    ``lapse_days``); the first three and the last follow the customer table's segments and actions.
     """
     in_base = customers["in_base"]
+    lapse = lapsing(customers, lapse_days)
     window_value = f"window_{value}"
     base_value = float(customers.loc[in_base, window_value].clip(lower=0).sum())
     actions: list[Action] = []
@@ -213,12 +260,13 @@ def recommend(
             actions.append(act(key, members, value, group(members), [f"segment.{key}"]))
     if current.L and _retention_falling(current, previous):
         last_month_of_base = pd.Period(current.month, "M") - active_window
-        left = customers[~in_base & (customers["last_purchase"].dt.to_period("M") == last_month_of_base)]
-        actions.append(act("lost_this_month", left, value, {
-            "L": current.L, "strict_retention": current.strict_retention,
-            "previous_strict_retention": previous.strict_retention, "txn_growth": current.txn_growth}))
+        left = customers[~in_base & (customers["last_purchase"].dt.to_period("M") == last_month_of_base) & lapse]
+        if len(left):
+            actions.append(act("lost_this_month", left, value, {
+                "L": current.L, "strict_retention": current.strict_retention,
+                "previous_strict_retention": previous.strict_retention, "txn_growth": current.txn_growth}))
     actions += _loss_making(customers)
-    actions += _value_actions(customers, group)
+    actions += _value_actions(customers, group, lapse)
     for key, mask, sort_by, label_keys in _class_groups(customers, value):
         members = customers[mask]
         if len(members):

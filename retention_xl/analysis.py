@@ -180,9 +180,10 @@ def trend(table: CustomerTable, month: pd.Period, active_window: int, months: in
 
 WINDOW_CHOICES = (12, 6, 3, 1)
 WINDOW_GIVEN, WINDOW_COVERED, WINDOW_SHORT = "given", "covered", "short"
+# Filled in by retention_xl.i18n.fill, where {window|month|months} is the word the count takes.
 WINDOW_REASONS = {
-    WINDOW_GIVEN: "{window} months, as given",
-    WINDOW_COVERED: "{window} months: the longest of 12, 6, 3 and 1 that the data cover in full before {month}",
+    WINDOW_GIVEN: "{window} {window|month|months}, as given",
+    WINDOW_COVERED: "{window} {window|month|months}: the longest of 12, 6, 3 and 1 that the data cover in full before {month}",
     WINDOW_SHORT: "1 month: the data do not cover even one full month before {month}",
 }
 

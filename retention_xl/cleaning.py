@@ -3,7 +3,8 @@
 The rules, applied to each data row in this order (the first that applies decides):
 
 1. ``malformed_line`` -- a CSV line whose fields do not match the header (counted by the reader);
-2. ``empty_row`` -- every used cell is blank;
+2. ``empty_row`` -- no column read holds a value: a row with only a store, a salesperson or a
+   cost filled is not empty (it is missing its customer, its date ...);
 3. ``total_row`` -- a cell says 合计 / 總計 / Total ...: a summary line, not a sale;
 4. ``missing_customer`` -- no customer id (or name, where the sheet has no id);
 5. ``invalid_date`` -- no date, or text that is not a date;
@@ -96,7 +97,8 @@ def clean_transactions(
     Give either ``amount_col`` or both ``quantity_col`` and ``unit_price_col``
     (amount = quantity x unit price), and ``customer_id_col`` or
     ``customer_name_col``. ``row_numbers`` are the sheet rows used in examples
-    (default: 2, 3, ... as under a header in row 1).
+    (default: 2, 3, ... as under a header in row 1). Every row of ``frame`` is counted, the
+    last ones too; a row is empty only when no column of ``frame`` holds a value.
 
     >>> raw = pd.DataFrame({"Client": ["A", "B", None, "合计"], "When": ["2024-01-05", "2024-01-09", "2024-01-09", None],
     ...                     "Paid": ["120", "-20", "5", "105"]})
@@ -118,7 +120,7 @@ def clean_transactions(
                      order_id_col)
     frame = frame.reset_index(drop=True)
     rows = np.arange(2, len(frame) + 2, dtype=np.int32) if row_numbers is None else np.asarray(row_numbers, dtype=np.int32)
-    frame, rows, empty = _without_trailing_blank_rows(frame, rows, names.used)
+    empty = _empty_rows(frame, names.used)
     parsed = _parse(frame, names, dayfirst, decimal)
     reasons = _reasons(frame, names, parsed, empty, as_of)
     if unsaved_formulas is not None:
@@ -253,16 +255,20 @@ class _Parsed:
     dayfirst: bool | None
 
 
-def _without_trailing_blank_rows(frame: pd.DataFrame, rows: np.ndarray, used: list[str]):
-    """Blank rows after the last filled one are the sheet's formatting, not data: drop them."""
+def _empty_rows(frame: pd.DataFrame, used: list[str]) -> np.ndarray:
+    """Rows without a value in any column of ``frame``.
+
+    Every row is counted, trailing ones too: the readers hand over only the file's data rows.
+    The columns the rules use are looked at first; the rest only on the rows still blank (usually none).
+    """
     empty = np.ones(len(frame), dtype=bool)
     for column in used:
         empty &= _blank(frame[column]).to_numpy()
-    filled = np.flatnonzero(~empty)
-    length = int(filled[-1]) + 1 if filled.size else 0
-    if length < len(frame):
-        return frame.iloc[:length], rows[:length], empty[:length]
-    return frame, rows, empty
+    for column in frame.columns.difference(used, sort=False):
+        if not empty.any():
+            break
+        empty[empty] = _blank(frame[column][empty]).to_numpy()
+    return empty
 
 
 def _total_rows(frame: pd.DataFrame, names: _Columns) -> np.ndarray:

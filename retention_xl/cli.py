@@ -27,6 +27,7 @@ import numpy as np
 
 from . import __version__
 from .errors import RetentionXLError, UsageError
+from .i18n import labels, partial_month_note
 
 EXIT_UNEXPECTED = 1
 EXIT_USAGE = 2
@@ -34,7 +35,7 @@ EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
 
 CONFIG_KEYS = {"sheet", "columns", "dayfirst", "encoding", "decimal", "as_of", "month", "language", "window", "high",
-               "low", "top", "clv", "horizon", "discount", "engine", "value", "memory_limit",
+               "low", "top", "lapse_days", "clv", "horizon", "discount", "engine", "value", "memory_limit",
                "spark_master", "customer_file", "figures_in_engine"}
 
 
@@ -82,6 +83,9 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--high", type=float, help="repeat-purchase rate from which the tier is high (default 0.7)")
     report.add_argument("--low", type=float, help="repeat-purchase rate from which the tier is medium (default 0.3)")
     report.add_argument("--top", type=float, help="share of the base that counts as key accounts (default 0.2)")
+    report.add_argument("--lapse-days", dest="lapse_days", type=int, metavar="DAYS",
+                        help="days of silence a customer must exceed, as well as a multiple of their usual gap "
+                             "between purchases, before a segment or action calls them lapsing (default 30)")
     report.add_argument("--clv", action=argparse.BooleanOptionalAction, default=None,
                         help="P(alive), expected purchases and lifetime value per customer (default: when the data "
                              "allow: 6 months and 100 repeat customers)")
@@ -130,7 +134,8 @@ def _parser() -> argparse.ArgumentParser:
     order = reading.add_mutually_exclusive_group()
     order.add_argument("--dayfirst", action="store_const", const=True, dest="dayfirst", help="read 05/03/2024 as 5 March")
     order.add_argument("--monthfirst", action="store_const", const=False, dest="dayfirst", help="read 05/03/2024 as May 3")
-    reading.add_argument("--encoding", help="CSV encoding (default: detected among UTF-8, GB18030, Big5)")
+    reading.add_argument("--encoding", help="CSV encoding, e.g. utf-8, gb18030, big5, cp1252 (default: detected among "
+                         "UTF-8, UTF-16, GB18030, Big5, Windows-1252 and Latin-1)")
     reading.add_argument("--decimal", choices=[".", ","],
                          help="decimal mark of amounts written as text (default: read off the column)")
     reading.add_argument("--as-of", dest="as_of", type=_day, metavar="YYYY-MM-DD",
@@ -185,7 +190,8 @@ def _report(args) -> int:
     for field, value in (
         ("month", pick("month")), ("language", pick("language")), ("active_window", pick("window")),
         ("high", pick("high")), ("low", pick("low")), ("top_fraction", pick("top")),
-        ("clv", pick("clv")), ("horizon", pick("horizon")), ("discount", pick("discount")),
+        ("lapse_days", pick("lapse_days")), ("clv", pick("clv")), ("horizon", pick("horizon")),
+        ("discount", pick("discount")),
         ("engine", pick("engine")), ("value", pick("value")), ("memory_limit", pick("memory_limit")),
         ("spark_master", pick("spark_master")), ("customer_file", pick("customer_file")),
         ("figures_in_engine", pick("figures_in_engine")),
@@ -214,11 +220,15 @@ def _report(args) -> int:
         current = report.current
         retention = "—" if current.retention is None else f"{current.retention:.1%}"
         if report.month_was_defaulted_mid_month:
-            print(f"The data ends on {report.last_date:%Y-%m-%d}, mid-month: the report covers {current.month}, "
-                  "the last complete month (choose another with --month).")
+            print(partial_month_note(report.last_date, labels("en")))
+        note = report.sales.reading_note() if report.sales is not None else None
+        if note:
+            print(f"Note: {note}.")
         window = report.window_description()
         if report.split is not None:
             print(f"Wrote {len(report.split.files):,} workbooks into {report.split.folder}")
+            if report.split.skipped:
+                print(report.split.skipped_line())
             for group, reason in report.split.failed.items():
                 print(f"retention-xl: no workbook for {group}: {reason}", file=sys.stderr)
         print(f"Wrote {args.output} for {current.month}: {current.E:,} customers in the base, retention {retention}, "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import codecs
 import csv
 import os
 import sys
@@ -15,10 +14,11 @@ import numpy as np
 import pandas as pd
 
 from . import columns as cols
+from .csvencoding import (SAMPLE_BYTES, EncodingChoice, UnclearEncoding, choose_encoding, codec_without_bom,
+                          common_encoding, display_name, file_sample)
 from .errors import InputError
 from .rawtable import HEADER_SEARCH_ROWS, TEXT_ROLES, RawTable, first_line, header_help, nan_as_infinite
 
-CSV_ENCODINGS = ("utf-8", "gb18030", "big5")
 # A note or address field may be long; Python's csv module refuses fields over 128 KiB by default.
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
@@ -34,27 +34,6 @@ def estimated_rows(path: Path, sample_size: int = 1 << 20) -> int:
     if len(sample) < sample_size:
         return len(sample.splitlines())
     return round(path.stat().st_size / (len(sample) / max(sample.count(b"\n"), 1)))
-
-
-def _sniff_encoding(sample: bytes, mapping: dict[str, str]) -> tuple[str, str]:
-    """(encoding, decoded sample). UTF-8 first; otherwise whichever of GB18030 and Big5 yields a header."""
-    if sample.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig", sample[3:].decode("utf-8", errors="ignore")
-    decoded = {}
-    for encoding in CSV_ENCODINGS:
-        try:
-            decoded[encoding] = codecs.getincrementaldecoder(encoding)().decode(sample, final=False)
-        except UnicodeDecodeError:
-            continue
-        if encoding == "utf-8":
-            return encoding, decoded[encoding]
-    for encoding, text in decoded.items():
-        if cols.find_header(_csv_rows(text), mapping) is not None:
-            return encoding, text
-    if decoded:
-        encoding = next(iter(decoded))
-        return encoding, decoded[encoding]
-    return "gb18030", sample.decode("gb18030", errors="replace")
 
 
 def _csv_rows(text: str, delimiter: str | None = None) -> list[list[str]]:
@@ -76,9 +55,13 @@ class _Layout:
     """What reading a CSV file's rows needs: its encoding, separator and header, found from its first lines."""
 
     path: Path
-    encoding: str
+    choice: EncodingChoice
     delimiter: str
     found: cols.ColumnMap
+
+    @property
+    def encoding(self) -> str:
+        return self.choice.encoding
 
     @property
     def width(self) -> int:
@@ -96,13 +79,8 @@ class _Layout:
 
 
 def _layout(path: Path, mapping: dict[str, str], encoding: str | None) -> _Layout:
-    with path.open("rb") as handle:
-        sample = handle.read(1 << 20)
-    if encoding:
-        text = sample.decode(encoding, errors="replace")
-        text = text.lstrip("\ufeff")
-    else:
-        encoding, text = _sniff_encoding(sample, mapping)
+    choice = _encoding_of(path, mapping, encoding)
+    text = choice.text.lstrip("\ufeff")
     lines = text.splitlines()
     delimiter = _sniff_delimiter(lines[:HEADER_SEARCH_ROWS])
     rows = _csv_rows(text, delimiter)
@@ -111,7 +89,20 @@ def _layout(path: Path, mapping: dict[str, str], encoding: str | None) -> _Layou
     found = cols.find_header(rows, mapping)
     if found is None:
         raise InputError(header_help(rows, mapping), file=path)
-    return _Layout(path, encoding, delimiter, found)
+    return _Layout(path, choice, delimiter, found)
+
+
+def _encoding_of(path: Path, mapping: dict[str, str], encoding: str | None) -> EncodingChoice:
+    """The encoding given, or the one :func:`retention_xl.csvencoding.choose_encoding` finds."""
+    if encoding:
+        with path.open("rb") as handle:
+            return EncodingChoice(encoding, handle.read(SAMPLE_BYTES).decode(encoding, errors="replace"))
+    head, further = file_sample(path)
+    try:
+        return choose_encoding(head, further, lambda text: cols.find_header(_csv_rows(text), mapping) is not None,
+                               complete=len(head) < SAMPLE_BYTES)
+    except UnclearEncoding as error:
+        raise InputError(str(error), file=path) from None
 
 
 def _letters(layout: _Layout) -> dict[str, str]:
@@ -124,7 +115,7 @@ def read_csv_table(path: Path, mapping: dict[str, str], encoding: str | None) ->
     frame = None
     # Arrow skips blank lines and lines with the wrong number of fields without saying where:
     # then the file is read line by line, so that every row keeps its line number.
-    if not _has_blank_lines(path):
+    if not _has_blank_lines(path, layout.encoding):
         table = _arrow_csv(layout, _arrow_types(layout))
         frame = None if table is None else nan_as_infinite(table).to_pandas(
             self_destruct=True, split_blocks=True, date_as_object=False)
@@ -132,11 +123,13 @@ def read_csv_table(path: Path, mapping: dict[str, str], encoding: str | None) ->
         malformed: list[int] = []
         (columns, lines), = _records_by_line(layout, malformed)  # one chunk: the whole file
         frame = pd.DataFrame({role: pd.Series(columns[index], dtype="string") for index, role in role_of.items()})
-        return RawTable(frame, np.asarray(lines, dtype=np.int64), layout.found, None, encoding=layout.encoding, letters=_letters(layout),
+        return RawTable(frame, np.asarray(lines, dtype=np.int64), layout.found, None,
+                        encoding=layout.choice.without_text(), letters=_letters(layout),
                         malformed_lines=malformed, malformed_count=len(malformed))
     frame.columns = [role_of[int(name[1:])] for name in frame.columns]
     row_numbers = np.arange(layout.first_line, layout.first_line + len(frame))
-    return RawTable(frame, row_numbers, layout.found, None, encoding=layout.encoding, letters=_letters(layout))
+    return RawTable(frame, row_numbers, layout.found, None, encoding=layout.choice.without_text(),
+                    letters=_letters(layout))
 
 
 def _check_same_roles(path: Path, roles: list[str], first: Path, first_roles: list[str]) -> None:
@@ -170,7 +163,7 @@ def read_csv_files(files: list[Path], mapping: dict[str, str], encoding: str | N
     return RawTable(
         pd.concat([table.frame[columns] for table in tables], ignore_index=True), np.concatenate(numbers),
         first.column_map, None,
-        encoding=first.encoding if all(t.encoding == first.encoding for t in tables) else None,
+        encoding=common_encoding([t.encoding for t in tables]),
         letters=first.letters if all(t.letters == first.letters for t in tables) else None,
         malformed_lines=malformed, malformed_count=sum(t.malformed_count for t in tables),
     )
@@ -185,7 +178,7 @@ def _records_by_line(layout: _Layout, malformed: list[int], chunk_rows: int | No
     """The wanted fields of every record after the header, a chunk at a time: (fields by column position, the
     physical line each record starts on).
 
-    A blank line is an empty row (counted by the cleaning rules); a line with more or
+    A blank line is an empty row (counted by the cleaning rules) unless only blank lines follow it; a line with more or
     fewer fields than the header is malformed (extra fields that are all empty are
     allowed) and its line goes into ``malformed``. Too many malformed lines and the file
     is refused: its columns cannot be trusted to line up.
@@ -199,23 +192,31 @@ def _records_by_line(layout: _Layout, malformed: list[int], chunk_rows: int | No
     try:
         with open(path, encoding=layout.encoding, newline="") as handle:
             reader = csv.reader(handle, delimiter=layout.delimiter)
-            end = 0
+            end, blank_lines = 0, []
             for index, record in enumerate(reader):
                 start, end = end + 1, reader.line_num
                 if index <= layout.found.header_row:
                     continue
+                if not record:  # a row only once a record follows: blank lines that end a file are not rows
+                    blank_lines.append(start)
+                    continue
                 fits = len(record) == width or (len(record) > width and not "".join(record[width:]).strip())
-                if record and not fits:
+                if not fits:
                     malformed.append(start)
                     continue
+                for line in blank_lines:
+                    for i in wanted:
+                        columns[i].append(None)
+                    lines.append(line)
+                blank_lines.clear()
                 for i in wanted:
-                    columns[i].append(record[i] if record and record[i] != "" else None)
+                    columns[i].append(record[i] if record[i] != "" else None)
                 lines.append(start)
-                if chunk_rows and len(lines) == chunk_rows:
+                if chunk_rows and len(lines) >= chunk_rows:
                     yield columns, lines
                     columns, lines = empty()
     except UnicodeDecodeError as error:
-        raise InputError(f"cannot be read as {layout.encoding} CSV ({first_line(error)}); "
+        raise InputError(f"cannot be read as {display_name(layout.encoding)} CSV ({first_line(error)}); "
                          "save it as UTF-8 CSV or give --encoding", file=path) from None
     except csv.Error as error:
         raise InputError(f"cannot be read as CSV ({first_line(error)}); save it again from Excel as CSV",
@@ -231,15 +232,18 @@ def _records_by_line(layout: _Layout, malformed: list[int], chunk_rows: int | No
     yield columns, lines
 
 
-def _has_blank_lines(path: Path, chunk: int = 1 << 24) -> bool:
+def _has_blank_lines(path: Path, encoding: str, chunk: int = 1 << 24) -> bool:
     """Whether the file holds an empty line, scanned in chunks rather than read whole."""
-    tail = b""
     with path.open("rb") as handle:
+        codec = codec_without_bom(encoding, handle.read(2))
+        handle.seek(0)
+        patterns = ["\n\n".encode(codec), "\n\r\n".encode(codec)]
+        tail = b""
         while block := handle.read(chunk):
             data = tail + block
-            if b"\n\n" in data or b"\n\r\n" in data:
+            if any(pattern in data for pattern in patterns):
                 return True
-            tail = data[-2:]
+            tail = data[-len(patterns[1]):]
     return False
 
 
@@ -277,7 +281,7 @@ def _arrow_options(layout: _Layout, column_types: dict, invalid: list):
 
 
 def _cannot_read(layout: _Layout, error: Exception | None) -> InputError:
-    return InputError(f"cannot be read as {layout.encoding} CSV ({first_line(error)}); "
+    return InputError(f"cannot be read as {display_name(layout.encoding)} CSV ({first_line(error)}); "
                       "save it as UTF-8 CSV or give --encoding", file=layout.path)
 
 
@@ -312,6 +316,7 @@ class CsvAsParquet:
     header_row: int             # of the first file, counted from 1
     malformed_lines: list[int]  # numbered as the rows are
     malformed_count: int
+    encoding: EncodingChoice | None  # the files' encoding, where they share one
 
 
 def csv_as_parquet(files: list[Path], mapping: dict[str, str], encoding: str | None, folder: Path, *,
@@ -366,7 +371,8 @@ def csv_as_parquet(files: list[Path], mapping: dict[str, str], encoding: str | N
         offsets.append(offset)
         malformed += [line - layout.first_line + 1 + start + offset for line in lines]
         offset += last - layout.first_line + 1
-    return CsvAsParquet(written, offsets, names, first.found.header_row + 1, malformed, len(malformed))
+    return CsvAsParquet(written, offsets, names, first.found.header_row + 1, malformed, len(malformed),
+                        common_encoding([layout.choice for layout in layouts]))
 
 
 def _column_names(layout: _Layout) -> dict[str, str]:
@@ -391,7 +397,7 @@ def _write_parquet(layout: _Layout, target: Path, names: list[str], offset: int,
         return pa.table(arrays + [pa.array(lines - layout.first_line + 1 + offset, pa.int64())],
                         names=names + [ROW_COLUMN])
 
-    if not _has_blank_lines(layout.path):
+    if not _has_blank_lines(layout.path, layout.encoding):
         rows = _arrow_csv_to_parquet(layout, target, numbered)
         if rows is not None:
             return layout.first_line - 1 + rows

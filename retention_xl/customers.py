@@ -13,6 +13,19 @@ Definitions, all as of the last day of the report month M:
   (R=5, F=1); Promising (R=4, F=1); Need Attention (R=3, F=3); About to Sleep
   (R=3, F<=2); Hibernating (R=2, F<=2); Lost (R=1, F<=2). Every combination of
   scores falls in exactly one.
+* **Usual gap**: a customer's average days between purchase days,
+  (last purchase day - first purchase day) / (purchase days - 1), rounded to whole
+  days; none for a customer with one purchase day. The **base's usual gap** is the
+  median of the usual gaps of every customer who has one.
+* **Lapsing**: silent (days since the last purchase) for longer than both the floor
+  (``lapse_days``, default 30) and :data:`LAPSE_MULTIPLE` times the customer's usual
+  gap (the base's usual gap for a one-time buyer). The scores are ranks within the
+  base, so where everybody buys often somebody still scores R=1; the segments that
+  claim a lapse (:data:`LAPSING_SEGMENTS`) are kept for lapsing customers only. Any
+  other customer gets the segment of the same F and M with R raised to the lowest
+  score that claims no lapse: 3 where F>=3 (Can't Lose Them -> Loyal, At Risk ->
+  Loyal or Need Attention), 4 where F<=2 (About to Sleep, Hibernating, Lost ->
+  Potential Loyalist at F=2, Promising at F=1).
 * **Key account**: the top 20% of the customers in the base at the end of M by net
   revenue in the window (rounded up to whole customers) -- the vital few of the
   80/20 rule. Where the report measures value by profit (``value="profit"``), profit
@@ -38,11 +51,16 @@ SEGMENTS = (
 )
 STATUSES = ("new", "active", "at_risk", "lapsed")
 ACTIVE_MONTHS = 3
+LAPSING_SEGMENTS = ("about_to_sleep", "cant_lose", "at_risk", "hibernating", "lost")
+DEFAULT_LAPSE_DAYS = 30
+# Silence, in multiples of the customer's usual gap, from which they count as lapsing. Chosen from what the
+# Online Retail and CDNOW data say about who comes back: see benchmarks/lapse.py and the README.
+LAPSE_MULTIPLE = 3
 
 COLUMNS = (
     "customer_id", "customer_name", "first_purchase", "last_purchase", "orders", "revenue", "window_orders",
-    "window_revenue", "in_base", "days_since_last", "r_score", "f_score", "m_score", "segment", "key_account",
-    "status", "action",
+    "window_revenue", "in_base", "days_since_last", "usual_gap", "r_score", "f_score", "m_score", "segment",
+    "key_account", "status", "action",
 )
 PROFIT_COLUMNS = ("profit", "window_profit")  # after window_revenue, where the data carry profit or cost
 
@@ -88,6 +106,54 @@ def segments(r: np.ndarray, f: np.ndarray, m: np.ndarray) -> np.ndarray:
     return np.select([condition for _, condition in rules], [name for name, _ in rules], default="")
 
 
+def unlapsed_segments(r: np.ndarray, f: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """The segment of each (R, F, M) with R raised to the lowest score whose segment claims no lapse.
+
+    >>> unlapsed_segments(np.array([1, 1, 2, 1, 1]), np.array([5, 4, 3, 2, 1]), np.array([5, 1, 1, 1, 1])).tolist()
+    ['loyal', 'loyal', 'need_attention', 'potential_loyalist', 'promising']
+    """
+    raised = segments(np.maximum(r, 3), f, m)
+    return np.where(np.isin(raised, LAPSING_SEGMENTS), segments(np.maximum(r, 4), f, m), raised)
+
+
+def usual_gaps(first_day: np.ndarray, last_day: np.ndarray, purchase_days: np.ndarray) -> np.ndarray:
+    """Each customer's average days between purchase days, rounded to whole days (halves up); NaN for a customer
+    with one purchase day.
+
+    >>> usual_gaps(np.array([0, 10, 5]), np.array([30, 10, 8]), np.array([4, 1, 3])).tolist()
+    [10.0, nan, 2.0]
+    """
+    repeat = purchase_days >= 2
+    gaps = np.full(len(purchase_days), np.nan)
+    gaps[repeat] = (last_day[repeat] - first_day[repeat]) / (purchase_days[repeat] - 1)
+    return np.floor(gaps + 0.5)
+
+
+def base_gap(gaps: np.ndarray) -> float:
+    """The base's usual gap: the median of the customers' usual gaps (NaN: none), rounded to whole days (halves up).
+
+    >>> base_gap(np.array([7.0, np.nan, 9.0, 30.0])), base_gap(np.array([np.nan]))
+    (9.0, nan)
+    """
+    known = gaps[~np.isnan(gaps)]
+    return float(np.floor(np.median(known) + 0.5)) if known.size else math.nan
+
+
+def lapsing(customers: pd.DataFrame, lapse_days: int = DEFAULT_LAPSE_DAYS) -> np.ndarray:
+    """Per row of a customer table: silent for longer than ``lapse_days`` and than :data:`LAPSE_MULTIPLE` times the
+    customer's usual gap (the base's usual gap for a one-time buyer).
+
+    >>> people = pd.DataFrame({"days_since_last": [3, 40, 40, 40, 100], "usual_gap": [1.0, 7.0, 20.0, np.nan, np.nan]})
+    >>> lapsing(people).tolist()  # the base's usual gap is 7 days: the one-time buyers need over 30 and 21 days
+    [False, True, False, True, True]
+    """
+    gaps = customers["usual_gap"].to_numpy(dtype=float)
+    # Where nobody has bought twice there is no usual gap to go by: the floor alone decides.
+    personal = np.nan_to_num(LAPSE_MULTIPLE * np.where(np.isnan(gaps), base_gap(gaps), gaps), nan=0.0)
+    silence = customers["days_since_last"].to_numpy()
+    return (silence > lapse_days) & (silence > personal)
+
+
 def _ranking(in_base: np.ndarray, window_value: np.ndarray, value: np.ndarray, ids: np.ndarray) -> np.ndarray:
     """Row order: customers in the base first, then by window value and value, both descending; ties by id.
 
@@ -111,17 +177,26 @@ def _ranking(in_base: np.ndarray, window_value: np.ndarray, value: np.ndarray, i
     return order
 
 
+def _segments_of(frame: pd.DataFrame) -> np.ndarray:
+    """The RFM segments of the customer table ``frame``, those claiming a lapse only for its lapsing customers."""
+    r, f, m = (frame[f"{score}_score"].to_numpy() for score in "rfm")
+    named = segments(r, f, m)
+    return np.where(np.isin(named, LAPSING_SEGMENTS) & ~frame["lapsing"].to_numpy(), unlapsed_segments(r, f, m), named)
+
+
 def customer_table(
     table: CustomerTable,
     month: pd.Period,
     active_window: int,
     top_fraction: float = metrics.DEFAULT_TOP_FRACTION,
     value: str = "revenue",
+    lapse_days: int = DEFAULT_LAPSE_DAYS,
 ) -> pd.DataFrame:
     """Every customer who bought by the end of ``month``, best prospects first.
 
     Sorted with the customers in the base first, by window revenue (``value="profit"``:
-    window profit), then the others by revenue (profit); ties by customer id.
+    window profit), then the others by revenue (profit); ties by customer id. Only
+    customers silent for longer than ``lapse_days`` can be named or acted on as lapsing.
     """
     m = month_number(month)
     w = active_window
@@ -129,14 +204,16 @@ def customer_table(
     first_day = people["first_purchase_day"].to_numpy()
     as_of = int((month.end_time.normalize() - pd.Timestamp("1970-01-01")).days)
     window = m - w + 1
-    questions = [("orders", -1, m), ("net", -1, m), ("orders", window, m), ("net", window, m)]
+    questions = [("orders", -1, m), ("net", -1, m), ("orders", window, m), ("net", window, m),
+                 ("purchase_days", -1, m)]
     sums = table.sums(questions + ([("profit", -1, m), ("profit", window, m)] if table.has_profit else []))
+    last_day = table.last_purchase_day()
     frame = pd.DataFrame(
         {
             "customer_id": people["customer_id"].to_numpy(),
             "customer_name": people["customer_name"].to_numpy(),
             "first_purchase": first_day,
-            "last_purchase": table.last_purchase_day(),
+            "last_purchase": last_day,
             "orders": sums[0].astype(np.int64),
             # Rounded to the cent before anything ranks them, so sums added in another order tie alike.
             "revenue": np.round(sums[1], 2),
@@ -145,18 +222,20 @@ def customer_table(
             "in_base": table.active_in(m - w + 1, m),
             "recent": table.active_in(m - min(ACTIVE_MONTHS, w) + 1, m),
             "new": table.first_month == m,
+            "usual_gap": usual_gaps(first_day, last_day, sums[4]),
         }
     )
     if table.has_profit:
-        frame["profit"] = np.round(sums[4], 2)
-        frame["window_profit"] = np.round(sums[5], 2)
+        frame["profit"] = np.round(sums[5], 2)
+        frame["window_profit"] = np.round(sums[6], 2)
     frame = frame[first_day >= 0].reset_index(drop=True)
 
     frame["days_since_last"] = as_of - frame["last_purchase"]
     frame["r_score"] = scores(-frame["days_since_last"].to_numpy())
     frame["f_score"] = scores(frame["orders"].to_numpy())
     frame["m_score"] = scores(frame[value].to_numpy())
-    frame["segment"] = segments(frame["r_score"].to_numpy(), frame["f_score"].to_numpy(), frame["m_score"].to_numpy())
+    frame["lapsing"] = lapsing(frame, lapse_days)  # kept until the actions are set, not shown
+    frame["segment"] = _segments_of(frame)
     frame["status"] = np.select(
         [frame["new"], frame["recent"], frame["in_base"]], ["new", "active", "at_risk"], default="lapsed"
     )
@@ -165,7 +244,8 @@ def customer_table(
                                 frame[value].to_numpy(), frame["customer_id"].to_numpy())).reset_index(drop=True)
     key_count = math.ceil(top_fraction * int(frame["in_base"].sum()) - 1e-9)
     frame["key_account"] = np.arange(len(frame)) < key_count
-    frame["action"] = np.where(frame["key_account"] & (frame["status"] == "at_risk"), "key_quiet", frame["segment"])
+    key_quiet = frame["key_account"] & (frame["status"] == "at_risk") & frame["lapsing"]
+    frame["action"] = np.where(key_quiet, "key_quiet", frame["segment"])
 
     epoch = np.datetime64("1970-01-01", "D")
     for column in ("first_purchase", "last_purchase"):

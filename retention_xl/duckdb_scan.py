@@ -33,14 +33,16 @@ from . import columns as cols
 from . import sources
 from .accounting import EXCLUSION_REASONS
 from .cleaning import _day
+from .csvencoding import EncodingChoice
 from .csvfile import ROW_COLUMN, csv_as_parquet
 from .duckdb_engine import memory_limit, memory_part
 from .errors import InputError
-from .rawtable import header_help
+from .rawtable import (DATE_REASONS, NOT_UTF8, column_not_utf8, header_help, no_usable_rows, parquet_error,
+                       says_not_utf8)
 from .reader import (SAY_DAY_ORDER, SAY_DECIMAL, UNIT_COST_WITHOUT_QUANTITY, SalesData, _check_reading_options,
                      _role_mapping, no_usable_rows)
-from .scan_columns import (DUCKDB, SPARK, ColumnSql, Dialect, Mapper, ScanUnsupported, date_column, group_column,
-                           is_finite, is_infinite, key_column, number_column, order_column)
+from .scan_columns import (DUCKDB, SPARK, ColumnSql, Dialect, Mapper, ScanUnsupported, blank_cell, date_column,
+                           group_column, identifier, is_finite, is_infinite, key_column, number_column, order_column)
 from .scanned_tables import ScannedSales, customer_codes, scanned_accounting
 from .values import AmbiguousDates, AmbiguousDecimal
 
@@ -64,6 +66,7 @@ class _RawRows:
     header_row: int = 1
     malformed_lines: list[int] = field(default_factory=list)
     malformed_count: int = 0
+    encoding: EncodingChoice | None = None  # CSV files': the encoding they were read in
     # The Parquet files the view reads (none for a database's rows), the number of each one's first row
     # less one, whether their rows are numbered by their own row column, and the root of a Hive-partitioned
     # folder: Spark reads the same files, numbered the same way.
@@ -89,7 +92,7 @@ def _source(connection, files: list[Path], hive: Path | None) -> _RawRows:
         try:
             counts.append(pq.ParquetFile(file).metadata.num_rows)
         except Exception as error:  # pyarrow raises several kinds for a damaged file
-            raise InputError(f"cannot be read as Parquet ({str(error).splitlines()[0][:200]})", file=file) from None
+            raise parquet_error(error, file) from None
     firsts = np.cumsum([0] + counts[:-1], dtype=np.int64).tolist()
     _parquet_view(connection, files, firsts, hive is not None, numbered=False)
     return replace(_described(connection), files=files, firsts=firsts, hive_root=hive)
@@ -123,7 +126,8 @@ def _csv_source(connection, spill: Path, files: list[Path], lone_file: bool, map
     found = cols.ColumnMap(0, {role: described.headers.index(name) for role, name in written.columns.items()},
                            described.headers)
     return replace(described, found=found, header_row=written.header_row, malformed_lines=written.malformed_lines,
-                   malformed_count=written.malformed_count, files=written.files, firsts=written.offsets, numbered=True)
+                   malformed_count=written.malformed_count, encoding=written.encoding, files=written.files,
+                   firsts=written.offsets, numbered=True)
 
 
 @dataclass
@@ -135,6 +139,7 @@ class _Roles:
     date: ColumnSql
     amount: str
     used: list[ColumnSql]
+    other_blanks: list[str]  # per mapped column the rules do not read (a store, a cost ...): its cell is blank
     spelled: list[ColumnSql]
     order: ColumnSql | None
     groups: dict[str, ColumnSql]
@@ -143,6 +148,7 @@ class _Roles:
     dayfirst: bool | None
     joins: list[str]  # every mapping table the columns need, once
     prepared: dict[str, str]  # the columns' per-row expressions computed once beneath the joins
+    eight_digit_dates: bool  # dates such as 20180111 read as YYYYMMDD
 
 
 def _profit_sql(roles: dict, numbers: dict[str, ColumnSql], amount: str) -> str | None:
@@ -172,7 +178,7 @@ def _roles(mapper: Mapper, path: Path, headers: list[str], types: dict[str, str]
         name, name_labels = key_column(mapper, roles[cols.CUSTOMER_NAME], types[roles[cols.CUSTOMER_NAME]],
                                        total=True, visible=True)
     try:
-        date, used_dayfirst = date_column(mapper, roles[cols.DATE], types[roles[cols.DATE]], dayfirst)
+        date, used_dayfirst, eight_digits = date_column(mapper, roles[cols.DATE], types[roles[cols.DATE]], dayfirst)
     except AmbiguousDates as error:
         raise InputError(f"{error}{SAY_DAY_ORDER}", file=path, column=f'"{roles[cols.DATE]}"') from None
     wanted = [cols.AMOUNT] if with_amount else [cols.QUANTITY, cols.UNIT_PRICE]
@@ -193,17 +199,21 @@ def _roles(mapper: Mapper, path: Path, headers: list[str], types: dict[str, str]
             groups[role], labels[role] = group_column(mapper, roles[role], types[roles[role]])
     amount_columns = [numbers[role] for role in wanted]
     used = [customer] + ([name] if name else []) + [date] + amount_columns + ([order] if order else [])
+    used_headers = {roles[role] for role in [key_role, cols.DATE, *wanted, cols.ORDER_ID]
+                    + ([cols.CUSTOMER_NAME] if name else []) if role in roles}
+    other_blanks = [blank_cell(header, types[header], mapper.sql) for header in dict.fromkeys(roles.values())
+                    if header not in used_headers]
     everything = used + list(numbers.values()) + list(groups.values())
     joins = list(dict.fromkeys(join for column in everything for join in column.joins))
     prepared = {name: sql for column in everything for name, sql in column.prepared.items()}
-    return _Roles(customer, name, date, amount, used, amount_columns, order, groups,
-                  _profit_sql(roles, numbers, amount), labels, used_dayfirst, joins, prepared)
+    return _Roles(customer, name, date, amount, used, other_blanks, amount_columns, order, groups,
+                  _profit_sql(roles, numbers, amount), labels, used_dayfirst, joins, prepared, eight_digits)
 
 
 def classified_rows(roles: _Roles, as_of, sql: Dialect = DUCKDB) -> str:
     """The query of every row of ``raw`` with its clean values and its reason (the first that applies, in the
     documented order; -1 when used), in DuckDB's or Spark's dialect ``sql``."""
-    empty = " AND ".join(f"coalesce({c.blank}, true)" for c in roles.used)
+    empty = " AND ".join([f"coalesce({c.blank}, true)" for c in roles.used] + roles.other_blanks)
     total = " OR ".join(f"coalesce({c.total}, false)" for c in (roles.customer, roles.name, roles.date, roles.order) if c)
     spelled = " OR ".join(f"coalesce({c.flags['spelled_nan']}, false)" for c in roles.spelled)
     end = _day(as_of) + pd.Timedelta(days=1)
@@ -227,8 +237,7 @@ def classified_rows(roles: _Roles, as_of, sql: Dialect = DUCKDB) -> str:
                     WHEN (amount IS NULL OR isnan(amount)) AND NOT spelled THEN {_REASON['invalid_amount']}
                     WHEN {is_infinite('amount')} OR spelled THEN {_REASON['non_finite_amount']}
                     WHEN amount = 0 THEN {_REASON['zero_amount']}
-                    ELSE -1 END AS TINYINT) AS reason,
-               empty
+                    ELSE -1 END AS TINYINT) AS reason
         FROM (SELECT r.{_ROW} AS row, {roles.customer.value} AS customer_key,
                      {roles.name.value if roles.name else 'CAST(NULL AS BIGINT)'} AS name_key, {roles.date.value} AS ts,
                      {roles.amount} AS amount,
@@ -239,17 +248,16 @@ def classified_rows(roles: _Roles, as_of, sql: Dialect = DUCKDB) -> str:
               FROM {source} r {' '.join(roles.joins)}) classified"""
 
 
-def _classify(connection, roles: _Roles, as_of) -> int:
+def _classify(connection, roles: _Roles, as_of) -> None:
     """The ``scanned`` table: every row with its clean values and its reason (see :func:`_counted_views`)."""
     connection.execute(f"CREATE TABLE scanned AS {classified_rows(roles, as_of)}")
-    return _counted_views(connection)
+    _counted_views(connection)
 
 
 def _classify_with_spark(connection, spill: Path, raw: _RawRows, where, found, dayfirst, decimal, as_of,
-                         master: str | None, say) -> tuple[_Roles, int, str] | None:
-    """The ``scanned`` rows classified by Spark's executors from the same files (:mod:`.spark_scan`): the roles,
-    the last row counted and the classified Parquet files; None where Spark cannot read the files as DuckDB
-    does."""
+                         master: str | None, say) -> tuple[_Roles, str] | None:
+    """The ``scanned`` rows classified by Spark's executors from the same files (:mod:`.spark_scan`): the roles
+    and the classified Parquet files; None where Spark cannot read the files as DuckDB does."""
     from . import spark_engine, spark_scan
 
     try:
@@ -275,16 +283,25 @@ def _classify_with_spark(connection, spill: Path, raw: _RawRows, where, found, d
         CREATE VIEW scanned AS
         SELECT * REPLACE ((order_key::HUGEINT + 9223372036854775808)::UBIGINT AS order_key)
         FROM read_parquet('{parquet.replace("'", "''")}')""")
-    return roles, _counted_views(connection), parquet
+    _counted_views(connection)
+    return roles, parquet
 
 
-def _counted_views(connection) -> int:
-    """The ``counted`` and ``used`` views over the ``scanned`` rows; returns the last row counted."""
-    # Blank rows after the last filled one are formatting, not data, as for a sheet.
-    last_row = connection.execute("SELECT coalesce(max(row), 0) FROM scanned WHERE NOT empty").fetchone()[0]
-    connection.execute(f"CREATE TEMP VIEW counted AS SELECT * FROM scanned WHERE row <= {int(last_row)}")
+def _counted_views(connection) -> None:
+    """The ``counted`` and ``used`` views over the ``scanned`` rows: every row the source holds is counted,
+    trailing ones too (a CSV file's blank lines at its end are not rows: its reader leaves them out)."""
+    connection.execute("CREATE TEMP VIEW counted AS SELECT * FROM scanned")
     connection.execute("CREATE TEMP VIEW used AS SELECT * FROM counted WHERE reason = -1")
-    return int(last_row)
+
+
+def _date_examples(connection, accounting, header: str) -> list[str]:
+    """The raw values of the date column in the example rows of the rows set aside for their date."""
+    rows = [int(row) for reason in DATE_REASONS for row in accounting.exclusions[reason].example_rows]
+    if not rows:
+        return []
+    found = connection.execute(f"SELECT {_ROW}, CAST({identifier(header)} AS VARCHAR) FROM raw "
+                               f"WHERE {_ROW} IN ({', '.join(map(str, rows))}) ORDER BY {_ROW}").fetchall()
+    return [text[:-2] if text and text.endswith(".0") else text for _, text in found]
 
 
 def scan_sales(path: str | Path, *, columns=None, dayfirst: bool | None = None, encoding: str | None = None,
@@ -378,6 +395,7 @@ def _scan(open_source, path: Path | None, label: str | None, *, columns, dayfirs
     connection = duckdb.connect(str(Path(spill) / "scan.duckdb"), config={
         "memory_limit": limit, "temp_directory": spill, "preserve_insertion_order": False})
     connection.execute("SET enable_progress_bar = false")  # it would write into the program's output
+    raw = None
     try:
         raw = open_source(connection, Path(spill))
         headers, types = raw.headers, raw.types
@@ -389,31 +407,38 @@ def _scan(open_source, path: Path | None, label: str | None, *, columns, dayfirs
             by_spark = _classify_with_spark(connection, Path(spill), raw, where, found, dayfirst, decimal, as_of,
                                             spark_master, say)
         if by_spark:
-            roles, last_row, classified = by_spark
+            roles, classified = by_spark
         else:
             say("DuckDB: cleaning the distinct values of each column…")
             roles = _roles(Mapper(connection, "raw"), where, headers, types, found, dayfirst, decimal)
             say("DuckDB: reading and classifying every row…")
-            last_row, classified = _classify(connection, roles, as_of), None
+            _classify(connection, roles, as_of)
+            classified = None
         stage = {f"classify_{'spark' if by_spark else 'duckdb'}": time.perf_counter() - started}
         accounting = scanned_accounting(connection, str(_day(as_of).date()), roles.profit is not None)
         if raw.malformed_count:
             accounting.add_malformed(raw.malformed_lines, raw.malformed_count)
         if accounting.purchases == 0:
-            raise InputError(no_usable_rows(accounting, f'"{headers[found.positions[cols.DATE]]}"'), file=where)
+            date_header = headers[found.positions[cols.DATE]]
+            raise InputError(no_usable_rows(accounting, f'"{date_header}"', _date_examples(connection, accounting,
+                                                                                           date_header)), file=where)
         order = customer_codes(connection)
         first_date, last_date = connection.execute("SELECT min(ts), max(ts) FROM used").fetchone()
-    except BaseException:
+    except BaseException as error:
         connection.close()
         shutil.rmtree(spill, ignore_errors=True)
+        invalid = column_not_utf8(raw.files, raw.types) if raw is not None and says_not_utf8(error) else None
+        if invalid is not None:
+            raise InputError(NOT_UTF8, file=invalid[0], column=f'"{invalid[1]}"') from None
         raise
     labels = roles.labels
     sales = SalesData(transactions=pd.DataFrame(), accounting=accounting, file=path, sheet=None,
                       header_row=raw.header_row,
                       columns={role: headers[index] for role, index in found.positions.items()},
-                      dayfirst=roles.dayfirst, label=label)
+                      dayfirst=roles.dayfirst, label=label, encoding=raw.encoding and raw.encoding.encoding,
+                      encoding_choice=raw.encoding, eight_digit_dates=roles.eight_digit_dates)
     return ScannedSales(connection, sales, pd.Timestamp(first_date), pd.Timestamp(last_date),
                         [labels["customer"][key] for key in order], labels["customer"], labels["name"],
                         {role: labels[role] for role in roles.groups}, roles.profit is not None, spill,
                         memory_limit=limit, memory_after_table=memory_part(limit, DUCKDB_SHARE_AFTER_TABLE),
-                        classified=classified and (classified, f"reason = -1 AND row <= {last_row}"), timings=stage)
+                        classified=classified and (classified, "reason = -1"), timings=stage)

@@ -11,7 +11,11 @@ import pandas as pd
 from . import columns as cols
 from .errors import InputError
 from .rawtable import HEADER_SEARCH_ROWS, TEXT_ROLES, RawTable, first_line, header_help, quoted
-from .xlsxhead import etree, formulas_without_values, xlsx_head
+from .xlsxhead import etree, formulas_without_values, sheet_extent, xlsx_head
+
+# calamine holds a sheet as a grid of 32-byte cells from A1 to its farthest cell: beyond this many empty
+# cells in that grid (about 1.6 GB), a sheet is refused rather than read.
+EMPTY_CELLS_LIMIT = 50_000_000
 
 
 _DECLARATIONS = (b"<!DOCTYPE", b"<!ENTITY")
@@ -36,9 +40,39 @@ def _refuse_xml_declarations(path: Path) -> None:
                          "open it in Excel and save it again as .xlsx", file=path) from None
 
 
+NUMBERS_ADVICE = ("is an Apple Numbers document, which Excel cannot read and neither can this program: open it in "
+                  "Numbers, choose File > Export To > Excel, and report on the .xlsx file it writes")
+_SALES_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".csv", ".tsv", ".parquet")
+
+
+def _refuse_other_packages(path: Path) -> None:
+    """A ZIP file that is no workbook (a Numbers document, an archive renamed) gets advice that works, rather
+    than the reading library's complaint about a part it lacks."""
+    if path.suffix.lower() == ".numbers":
+        raise InputError(NUMBERS_ADVICE, file=path)
+    if not zipfile.is_zipfile(path):
+        return
+    try:
+        with zipfile.ZipFile(path) as package:
+            names = package.namelist()
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError):
+        return  # damaged: the workbook reader says so
+    if any(name.startswith("Index/") and name.endswith(".iwa") for name in names) or "Index.zip" in names:
+        raise InputError(NUMBERS_ADVICE, file=path)
+    if "[Content_Types].xml" in names or "mimetype" in names:  # a workbook (or an OpenDocument sheet)
+        return
+    inside = [name for name in names if name.lower().endswith(_SALES_SUFFIXES)]
+    if inside:
+        raise InputError(f"is a ZIP archive, not a workbook; it holds {quoted(inside[:3])}: unpack it and report on "
+                         "the sales file inside", file=path)
+    raise InputError("is a ZIP archive, not a workbook, and holds no workbook or CSV file: open the sales file in "
+                     "Excel and save it as .xlsx", file=path)
+
+
 def read_excel_table(path: Path, sheet: str | int | None, mapping: dict[str, str]) -> RawTable:
     import fastexcel
 
+    _refuse_other_packages(path)
     _refuse_xml_declarations(path)
     try:
         reader = fastexcel.read_excel(str(path))
@@ -74,13 +108,29 @@ def read_excel_table(path: Path, sheet: str | int | None, mapping: dict[str, str
     raise InputError(header_help(samples[first], mapping), file=path, sheet=first)
 
 
+def _refuse_a_sparse_grid(path: Path, sheet: str) -> None:
+    """Refuse a sheet whose farthest cell would make calamine's grid far larger than the cells it holds."""
+    if not zipfile.is_zipfile(path):
+        return  # .xls and .xlsb: binary records this check cannot read
+    try:
+        extent = sheet_extent(path, sheet, limit=EMPTY_CELLS_LIMIT)
+    except (KeyError, zipfile.BadZipFile):
+        return  # an unusual package layout: calamine says what is wrong with it
+    if extent.empty_cells > EMPTY_CELLS_LIMIT:
+        raise InputError(
+            f"its cells reach {extent.corner}, a grid of {extent.rows:,} rows x {extent.columns:,} columns that holds "
+            f"only {extent.cells:,} cells: reading it would take {extent.rows * extent.columns * 32 / 1e9:,.0f} GB "
+            "of memory for empty cells. Delete the cells far from the table (in Excel, Ctrl+End goes to the last one) "
+            "or copy the table to a new sheet, and save again", file=path, sheet=sheet)
+
+
 def _head_rows(path: Path, reader, sheet: str) -> list[list[object]]:
     """The first rows of a sheet, indexed by absolute row and column (0-based)."""
     if zipfile.is_zipfile(path):
         try:
             return xlsx_head(path, sheet, HEADER_SEARCH_ROWS)
         except (KeyError, ValueError, etree.XMLSyntaxError):
-            pass  # an unusual package layout: let calamine read it
+            _refuse_a_sparse_grid(path, sheet)  # an unusual package layout: let calamine read it
     sample = reader.load_sheet(sheet, header_row=None, skip_rows=0, n_rows=HEADER_SEARCH_ROWS, dtypes="string")
     offset = min((c.absolute_index for c in sample.available_columns()), default=0)
     return [[None] * offset + [None if pd.isna(v) else v for v in row] for row in sample.to_pandas().itertuples(index=False)]
@@ -90,6 +140,7 @@ def _load_excel_table(path: Path, reader, sheet: str, found: cols.ColumnMap) -> 
     positions = found.positions
     by_index = {index: role for role, index in positions.items()}
     indices = sorted(by_index)
+    _refuse_a_sparse_grid(path, sheet)
     # Ids and order numbers are text even when they look like numbers; letting
     # calamine guess would turn "00123" into 123.
     table = reader.load_sheet(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from . import metrics
+from .customers import DEFAULT_LAPSE_DAYS
 from .errors import UsageError
 from .i18n import normalize_language
 
@@ -23,7 +24,8 @@ class ReportOptions:
     ``high``/``low`` the repeat-purchase tier lines; ``top_fraction`` the share of
     customers that count as key accounts; ``value`` (``"revenue"`` or ``"profit"``)
     what ranks customers, picks key accounts, gives the Pareto share and orders the
-    customers to contact.
+    customers to contact; ``lapse_days`` the days of silence a customer must exceed before any
+    segment or action calls them lapsing (see :func:`retention_xl.customers.lapsing`).
     """
 
     month: str | None = None
@@ -32,6 +34,7 @@ class ReportOptions:
     high: float = metrics.DEFAULT_HIGH_REPEAT
     low: float = metrics.DEFAULT_LOW_REPEAT
     top_fraction: float = metrics.DEFAULT_TOP_FRACTION
+    lapse_days: int = DEFAULT_LAPSE_DAYS  # the floor of silence before a customer is named or acted on as lapsing
     cohort_months: int = 24
     trend_months: int = 12
     clv: bool | None = None      # customer-value models: None = when the data allow them
@@ -57,6 +60,9 @@ class ReportOptions:
             raise UsageError(f"the active window must be a whole number of months from 1 to 120, got {self.active_window}")
         if not 0 <= self.low <= self.high <= 1:
             raise UsageError(f"repeat-purchase tiers need 0 <= low <= high <= 1, got low={self.low}, high={self.high}")
+        lapse = self.lapse_days
+        if not isinstance(lapse, int) or isinstance(lapse, bool) or not 0 <= lapse <= 3650:
+            raise UsageError(f"--lapse-days must be a whole number of days from 0 to 3650, got {lapse}")
         if not isinstance(self.horizon, int) or isinstance(self.horizon, bool) or not 1 <= self.horizon <= 120:
             raise UsageError(f"the value horizon must be a whole number of months from 1 to 120, got {self.horizon}")
         if not 0 <= self.discount < 1:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from . import columns as cols
+from .accounting import Accounting
+from .csvencoding import EncodingChoice
+from .errors import InputError
 
 HEADER_SEARCH_ROWS = 40
 TEXT_ROLES = {cols.CUSTOMER_ID, cols.CUSTOMER_NAME, cols.ORDER_ID, *cols.GROUP_ROLES}
@@ -26,7 +30,7 @@ class RawTable:
     row_numbers: np.ndarray
     column_map: cols.ColumnMap
     sheet: str | None
-    encoding: str | None = None
+    encoding: EncodingChoice | None = None  # a CSV file's
     letters: dict[str, str] | None = None  # role -> column letter, for messages
     malformed_lines: list[int] = field(default_factory=list)  # the lines with the wrong number of fields
     malformed_count: int = 0
@@ -60,6 +64,66 @@ def first_line(error: Exception) -> str:
     return str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
 
 
+NOT_UTF8 = "holds text that is not valid UTF-8: the file is damaged or was written with another encoding; " \
+           "write it again with UTF-8 text"
+
+
+def parquet_error(error: Exception, path, what: str = "Parquet") -> InputError:
+    r"""The one line for a Parquet file (or folder of them) that cannot be opened; a column name that is
+    not UTF-8 is named, its bytes shown escaped.
+
+    >>> str(parquet_error(UnicodeDecodeError("utf-8", b"\xe9tat", 0, 1, "invalid"), "s.parquet"))
+    's.parquet, column "\\xe9tat": the name of the column is not valid UTF-8: the file is damaged or was written with another encoding; write it again with UTF-8 column names'
+    """
+    if isinstance(error, UnicodeDecodeError) and isinstance(error.object, bytes):
+        name = error.object.decode("utf-8", errors="backslashreplace")
+        return InputError("the name of the column is not valid UTF-8: the file is damaged or was written with "
+                          "another encoding; write it again with UTF-8 column names", file=path, column=f'"{name}"')
+    return InputError(f"cannot be read as {what} ({first_line(error)})", file=path)
+
+
+def invalid_text_column(table) -> str | None:
+    """The first text column of an Arrow ``table`` holding bytes that are not UTF-8, or None: Arrow's
+    readers take text as they find it, and only a later step would fail on it."""
+    import pyarrow as pa
+
+    for name in table.column_names:
+        column = table.column(name)
+        value_type = column.type.value_type if pa.types.is_dictionary(column.type) else column.type
+        if pa.types.is_string(value_type) or pa.types.is_large_string(value_type):
+            try:
+                for chunk in column.chunks:
+                    (chunk.dictionary if pa.types.is_dictionary(chunk.type) else chunk).validate(full=True)
+            except pa.ArrowInvalid:
+                return name
+    return None
+
+
+def says_not_utf8(error: BaseException) -> bool:
+    """Whether DuckDB stopped at text that is not UTF-8 (it names the value, not the column)."""
+    import duckdb
+
+    text = str(error).lower()
+    return isinstance(error, duckdb.Error) and ("utf8" in text or "utf-8" in text or "unicode" in text)
+
+
+def column_not_utf8(files: list, types: dict[str, str]):
+    """(file, column): the first of the Parquet ``files`` and of its text columns (``types``: column -> SQL
+    type) holding bytes that are not UTF-8, read a batch at a time by Arrow, which can tell; or None."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    text_columns = [name for name, sql_type in types.items() if sql_type.upper().startswith("VARCHAR")]
+    for file in files:
+        parquet = pq.ParquetFile(file)
+        present = [name for name in text_columns if name in parquet.schema_arrow.names]
+        for batch in parquet.iter_batches(columns=present) if present else ():
+            invalid = invalid_text_column(pa.Table.from_batches([batch]))
+            if invalid is not None:
+                return file, invalid
+    return None
+
+
 def header_help(rows, mapping: dict[str, str]) -> str:
     wanted = "a customer id or name, an order date, and an amount (or a quantity and a unit price)"
     message = f"cannot find the header row: need {wanted}. Headers seen: {cols.describe_headers(rows)}. "
@@ -67,3 +131,43 @@ def header_help(rows, mapping: dict[str, str]) -> str:
         message += "Check that the names given with --customer/--date/--amount/... match these headers exactly. "
     return message + ('Name the columns, e.g. --customer "会员号" --date "日期" --amount "实付金额", '
                       "or put them in a --config file")
+
+
+DATE_REASONS = ("invalid_date", "date_out_of_range")
+_BEFORE_DATES = ("malformed_line", "empty_row", "total_row", "missing_customer")
+
+
+def no_usable_rows(accounting: Accounting, date_column: str, date_examples: list[str] = ()) -> str:
+    """Why a file has no purchase to report on: each reason with example rows, and what to check; when no
+    date of the column could be read, what its values look like (``date_examples``) and which option helps."""
+    if accounting.rows_read == 0:
+        return "the table has a header row but no data rows below it"
+    reasons = [
+        f"{reason.replace('_', ' ')}: {e.count:,} (e.g. rows {', '.join(map(str, e.example_rows))})"
+        for reason, e in accounting.exclusions.items()
+        if e.count
+    ]
+    hint = ""
+    failed = sum(accounting.exclusions[reason].count for reason in DATE_REASONS)
+    if failed and failed == accounting.rows_read - sum(accounting.exclusions[r].count for r in _BEFORE_DATES):
+        hint = "; " + unreadable_dates(date_column, date_examples)
+    elif accounting.exclusions["formula_without_value"].count:
+        hint = "; the amounts are formulas the file holds no values for: open the file in Excel, save it, and try again"
+    elif accounting.exclusions["invalid_date"].count:
+        hint = f"; check that column {date_column} holds dates"
+    return f"no usable sales rows among {accounting.rows_read:,} read ({'; '.join(reasons)}){hint}"
+
+
+def unreadable_dates(date_column: str, examples: list[str]) -> str:
+    """A date column none of whose values could be read: what they look like, and which option helps.
+
+    >>> unreadable_dates('"Posting"', ["2018-13-45", "2018-13-46"])
+    'no date could be read in column "Posting": its values look like "2018-13-45", "2018-13-46". Dates are read from date cells, Excel serial numbers, eight-digit numbers (20180111) and text such as 2024-03-05, 2024/3/5, 05/03/2024 or 2024年3月5日; if another column holds the dates, name it with --date'
+    """
+    shown = ", ".join(f'"{value}"' for value in list(dict.fromkeys(examples))[:3]) or "nothing readable"
+    message = (f"no date could be read in column {date_column}: its values look like {shown}. "
+               "Dates are read from date cells, Excel serial numbers, eight-digit numbers (20180111) and text such as "
+               "2024-03-05, 2024/3/5, 05/03/2024 or 2024年3月5日; if another column holds the dates, name it with --date")
+    if any(re.match(r"\s*\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b", value) for value in examples):
+        message += "; --dayfirst or --monthfirst says how to read 05/03/2024"
+    return message

@@ -29,11 +29,12 @@ from . import sources
 from .accounting import Accounting
 from .cleaning import clean_transactions
 from .errors import InputError, UsageError
+from .csvencoding import EncodingChoice
 from .csvfile import read_csv_files, read_csv_table
 from .excelfile import read_excel_table
-from .rawtable import (CSV_SUFFIXES, EXCEL_SUFFIXES, PARQUET_SUFFIXES, RawTable, first_line, header_help,
-                       nan_as_infinite)
-from .values import AmbiguousDates, AmbiguousDecimal
+from .rawtable import (CSV_SUFFIXES, DATE_REASONS, EXCEL_SUFFIXES, NOT_UTF8, PARQUET_SUFFIXES, RawTable, first_line,
+                       header_help, invalid_text_column, nan_as_infinite, no_usable_rows, parquet_error)
+from .values import AmbiguousDates, AmbiguousDecimal, eight_digit_dates
 
 Progress = Callable[[str], None]
 # The messages for what only the user can settle; the DuckDB scan gives the same ones.
@@ -62,6 +63,33 @@ class SalesData:
     encoding: str | None = None
     group: str | None = None  # in one group's workbook: the group (store ...) whose rows these are
     label: str | None = None  # a database source, shown without its password (``file`` is then None)
+    encoding_choice: EncodingChoice | None = None  # a CSV file's: how sure, and what else it reads as
+    eight_digit_dates: bool = False  # dates such as 20180111 were read as YYYYMMDD
+
+    def reading(self) -> dict:
+        """The choices the reader made that a user should be able to check, for ``--json``: the encoding
+        of a CSV file (with the other encodings it also reads in, when the choice was not clear-cut) and
+        the forms of date read.
+
+        >>> SalesData(None, None, None, None, 1, {}, None, "cp1252", encoding_choice=EncodingChoice(
+        ...     "cp1252", "", ("gb18030",)), eight_digit_dates=True).reading()
+        {'encoding': 'cp1252', 'encoding_clear_cut': False, 'encoding_also_reads_as': ['gb18030'], 'dates': ['YYYYMMDD']}
+        """
+        result = {}
+        if self.encoding_choice is not None:
+            result = {"encoding": self.encoding_choice.encoding, "encoding_clear_cut": self.encoding_choice.clear_cut,
+                      "encoding_also_reads_as": list(self.encoding_choice.others)}
+        return result | ({"dates": ["YYYYMMDD"]} if self.eight_digit_dates else {})
+
+    def reading_note(self) -> str | None:
+        """What to tell on the command line about how the file was read: only what might be wrong."""
+        notes = []
+        if self.encoding_choice is not None and not self.encoding_choice.clear_cut:
+            notes.append(f"{self.source_name} was read as {self.encoding_choice.describe()}; if names look wrong, "
+                         f"give --encoding {self.encoding_choice.others[0]}")
+        if self.eight_digit_dates:
+            notes.append("eight-digit dates such as 20180111 were read as year, month and day (YYYYMMDD)")
+        return "; ".join(notes) or None
 
     @property
     def source_name(self) -> str:
@@ -174,8 +202,10 @@ def _finish(raw: RawTable, path: Path | None, label: str | None, dayfirst, decim
         header_row=raw.column_map.header_row + 1,
         columns={role: raw.column_map.header_of(role) for role in raw.column_map.positions},
         dayfirst=result.dayfirst,
-        encoding=raw.encoding,
+        encoding=raw.encoding.encoding if raw.encoding else None,
         label=label,
+        encoding_choice=raw.encoding,
+        eight_digit_dates=eight_digit_dates(raw.frame[cols.DATE]),
     )
 
 
@@ -245,30 +275,23 @@ def _where(raw: RawTable, role: str) -> str:
 
 
 def _no_usable_rows(accounting: Accounting, raw: RawTable) -> str:
-    return no_usable_rows(accounting, _where(raw, cols.DATE))
+    rows = [row for reason in DATE_REASONS for row in accounting.exclusions[reason].example_rows]
+    examples = raw.frame[cols.DATE][np.isin(raw.row_numbers, rows)]
+    return no_usable_rows(accounting, _where(raw, cols.DATE), [_as_text(value) for value in examples])
 
 
-def no_usable_rows(accounting: Accounting, date_column: str) -> str:
-    """Why a file has no purchase to report on: each reason with example rows, and what to check."""
-    if accounting.rows_read == 0:
-        return "the table has a header row but no data rows below it"
-    reasons = [
-        f"{reason.replace('_', ' ')}: {e.count:,} (e.g. rows {', '.join(map(str, e.example_rows))})"
-        for reason, e in accounting.exclusions.items()
-        if e.count
-    ]
-    hint = ""
-    if accounting.exclusions["formula_without_value"].count:
-        hint = "; the amounts are formulas the file holds no values for: open the file in Excel, save it, and try again"
-    elif accounting.exclusions["invalid_date"].count:
-        hint = f"; check that column {date_column} holds dates"
-    return f"no usable sales rows among {accounting.rows_read:,} read ({'; '.join(reasons)}){hint}"
+def _as_text(value) -> str:
+    """A raw cell as the user typed it: 20180111 rather than 20180111.0."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 # --- what kind of file ---------------------------------------------------------------
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
+_ARCHIVES = {b"Rar!\x1a\x07": "RAR", b"7z\xbc\xaf\x27\x1c": "7-Zip", b"\x1f\x8b": "gzip"}
 
 
 def _kind_of(path: Path) -> str:
@@ -294,6 +317,10 @@ def _kind_of(path: Path) -> str:
         return "excel"
     if head.startswith(b"PAR1"):
         return "parquet"
+    archive = next((kind for magic, kind in _ARCHIVES.items() if head.startswith(magic)), None)
+    if archive:
+        raise InputError(f"is a {archive} archive, not a sales file: unpack it and report on the workbook or CSV "
+                         "file inside", file=path)
     if suffix in EXCEL_SUFFIXES | PARQUET_SUFFIXES:
         raise InputError(
             f"is not a valid {suffix} file (it may be damaged, or another kind of file renamed); "
@@ -310,7 +337,7 @@ def _kind_of(path: Path) -> str:
 
 
 def _text_as_utf8(table, path: Path):
-    """Binary columns as text, checked to be UTF-8; a column that is not is refused by name."""
+    """Binary columns as text, and every text column checked to be UTF-8; a column that is not is refused by name."""
     import pyarrow.compute as pc
 
     for index, column in enumerate(table.columns):
@@ -319,9 +346,10 @@ def _text_as_utf8(table, path: Path):
             try:
                 table = table.set_column(index, name, pc.cast(column, pa.string()))
             except pa.ArrowInvalid:
-                raise InputError("holds text that is not valid UTF-8: the file is damaged or was written with "
-                                 "another encoding; write it again with UTF-8 text", file=path,
-                                 column=f'"{name}"') from None
+                raise InputError(NOT_UTF8, file=path, column=f'"{name}"') from None
+    invalid = invalid_text_column(table)
+    if invalid is not None:
+        raise InputError(NOT_UTF8, file=path, column=f'"{invalid}"')
     return table
 
 
@@ -331,7 +359,7 @@ def _read_parquet(path: Path, mapping: dict[str, str]) -> RawTable:
     try:
         parquet = pq.ParquetFile(path)
     except Exception as error:
-        raise InputError(f"cannot be read as Parquet ({first_line(error)})", file=path) from None
+        raise parquet_error(error, path) from None
     return _raw_from_arrow(parquet.schema_arrow.names, lambda columns: parquet.read(columns=columns), mapping, path)
 
 

@@ -87,13 +87,18 @@ NO_PURCHASES = "the data holds no purchases"
 
 
 def analyse(transactions: pd.DataFrame, options: ReportOptions | None = None, sales: SalesData | None = None,
-            progress: Progress | None = None) -> RetentionReport:
-    """Every figure and table of the report, from clean transactions."""
+            progress: Progress | None = None,
+            data_range: tuple[pd.Timestamp, pd.Timestamp] | None = None) -> RetentionReport:
+    """Every figure and table of the report, from clean transactions.
+
+    ``data_range`` (first and last date) is the time the data cover where the transactions are part of
+    larger data, such as one store's rows of a chain's file; by default their own first and last date.
+    """
     options = (options or ReportOptions()).validated()
     started = time.perf_counter()
     if not (transactions["amount"] > 0).any():
         raise UsageError(NO_PURCHASES)
-    first_date, last_date = transactions["date"].min(), transactions["date"].max()
+    first_date, last_date = data_range or (transactions["date"].min(), transactions["date"].max())
     month, mid_month = report_month(options, first_date, last_date)
     if options.value == "profit":
         _check_profit(transactions)
@@ -165,14 +170,14 @@ def analyse_table(source: DataSource, month: pd.Period, options: ReportOptions, 
         trend = analysis.trend(table, month, window, options.trend_months, first_date)
         cohorts = analysis.cohorts(table, month, options.cohort_months)
         say(f"The table of {table.customer_count:,} customers…")
-        customers = customer_table(table, month, window, options.top_fraction, options.value)
+        customers = customer_table(table, month, window, options.top_fraction, options.value, options.lapse_days)
         valued = CustomerValue(horizon=options.horizon, discount=options.discount, unavailable="value.off")
         if options.clv is not False:
             say("The customer-value models…")
             valued = customer_value(table, month, first_date, options.horizon, options.discount)
             customers = with_value(customers, valued)
         actions = recommend(current, previous, customers, active_window=window, low=options.low,
-                            top_fraction=options.top_fraction, value=options.value)
+                            top_fraction=options.top_fraction, value=options.value, lapse_days=options.lapse_days)
         by_group = groups_pending.result() if groups_pending else source.groups(window, detail)
     except BaseException:  # an error, Ctrl-C or a termination: the engine stops now rather than finish first
         if groups_pending is not None:

@@ -13,9 +13,10 @@ import pandas as pd
 from . import analysis, metrics
 from .actions import Action
 from .customers import SEGMENTS, STATUSES
+from .i18n import fill, labels_for
 from .options import ReportOptions, engine_name
 from .reader import SalesData
-from .summary_json import JSON_GROUPS, groups_json
+from .summary_json import JSON_GROUPS, actions_json, groups_json
 from .value import CustomerValue, value_summary
 
 PARETO_POINTS = 20
@@ -44,8 +45,14 @@ class RetentionReport:
 
     def window_description(self) -> str:
         """Which activity window the report uses and why, in a sentence."""
-        return analysis.WINDOW_REASONS[self.window_reason].format(window=self.options.active_window,
-                                                                  month=str(self.month))
+        return fill(analysis.WINDOW_REASONS[self.window_reason], window=self.options.active_window,
+                    month=str(self.month))
+
+    def labels(self) -> dict[str, str]:
+        """The report's words: its language's, for its value measure, naming the staff as the salesperson
+        column does (see :func:`retention_xl.i18n.labels_for`)."""
+        column = self.sales.columns.get("salesperson") if self.sales is not None else None
+        return labels_for(self.options.language, self.options.value, column)
 
     def trend_frame(self) -> pd.DataFrame:
         """One row per month of the trend, with every figure of :class:`MonthFigures`."""
@@ -111,7 +118,9 @@ class RetentionReport:
             "key_accounts": int(self.customers["key_account"].sum()),
             "data_range": [str(self.first_date.date()), str(self.last_date.date())],
             "accounting": self.sales.accounting.as_dict() if self.sales else None,
+            "reading": self.sales.reading() if self.sales else None,
             "customer_value": value_summary(self.value, self.customers),
+            "actions": actions_json(self.actions, self.options.language),
             **{JSON_GROUPS[role]: groups_json(table) for role, table in self.groups.items()},
             "engine": engine_name(self.options),
             **({"split": self.split.as_dict()} if self.split is not None else {}),

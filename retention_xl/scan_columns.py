@@ -31,6 +31,8 @@ NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYIN
 TIMESTAMP_TYPES = ("TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "DATE", "TIMESTAMP_US")
 TEXT_TYPES = ("VARCHAR", "BOOLEAN", "NULL")  # NULL: a column with no value at all
 _PYTHON_WHITESPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"  # what str.strip() removes from ASCII text
+# What str.strip() removes from any text (every character Python counts as a space), for blank cells.
+_ANY_WHITESPACE = "".join(character for character in map(chr, range(0x3001)) if character.isspace())
 LAST_DATE = "2262-04-11"  # nanosecond timestamps end here: later dates are out of range, as in pandas
 
 
@@ -135,6 +137,14 @@ def raw_expression(column: str, sql_type: str) -> str:
     return quoted
 
 
+def blank_cell(column: str, sql_type: str, sql: "Dialect") -> str:
+    """Whether the raw cell is blank (missing, or text of spaces only), as the reader's cleaning judges it."""
+    quoted = f"r.{identifier(column)}"
+    if base_type(sql_type) not in TEXT_TYPES:
+        return f"({quoted} IS NULL)"
+    return f"({quoted} IS NULL OR {sql.trim(f'CAST({quoted} AS STRING)', _ANY_WHITESPACE)} = '')"
+
+
 class Mapper:
     """Builds mapping tables in a DuckDB connection: distinct raw values -> what the rules make of them."""
 
@@ -200,14 +210,16 @@ def group_column(mapper: Mapper, column: str, sql_type: str) -> tuple[ColumnSql,
     return ColumnSql(f"NULLIF({alias}.code, -1)", joins=[join]), labels
 
 
-def date_column(mapper: Mapper, column: str, sql_type: str, dayfirst: bool | None) -> tuple[ColumnSql, bool | None]:
-    """The date: a range check for real timestamps, the reader's date rules for anything else."""
+def date_column(mapper: Mapper, column: str, sql_type: str,
+                dayfirst: bool | None) -> tuple[ColumnSql, bool | None, bool]:
+    """The date: a range check for real timestamps, the reader's date rules for anything else; also the
+    day order used and whether eight-digit dates (YYYYMMDD) were read."""
     kind = base_type(sql_type)
     quoted = f"r.{identifier(column)}"
     if kind in TIMESTAMP_TYPES:
         stamp = mapper.sql.timestamp(quoted, sql_type)
         value = f"(CASE WHEN {stamp} >= TIMESTAMP '1900-01-01' AND {stamp} < TIMESTAMP '{LAST_DATE}' THEN {stamp} END)"
-        return ColumnSql(value, f"({quoted} IS NULL)", flags={"date_like": f"({quoted} IS NOT NULL)"}), None
+        return ColumnSql(value, f"({quoted} IS NULL)", flags={"date_like": f"({quoted} IS NOT NULL)"}), None, False
     if kind not in TEXT_TYPES + NUMERIC_TYPES:
         raise ScanUnsupported(f"a date column of type {sql_type}")
     raw = mapper.distinct(column, sql_type)
@@ -218,7 +230,7 @@ def date_column(mapper: Mapper, column: str, sql_type: str, dayfirst: bool | Non
                           "total": values.is_total_label(raw).to_numpy(dtype=bool)})
     alias, join = mapper.table(column, sql_type, frame)
     return ColumnSql(mapper.sql.timestamp(f"{alias}.date", "TIMESTAMP"), f"{alias}.blank", f"{alias}.total",
-                     {"date_like": f"{alias}.date_like"}, [join]), used
+                     {"date_like": f"{alias}.date_like"}, [join]), used, values.eight_digit_dates(raw)
 
 
 def number_column(mapper: Mapper, column: str, sql_type: str, decimal: str | None) -> ColumnSql:

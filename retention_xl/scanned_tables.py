@@ -118,7 +118,8 @@ class ScannedSales:
 
     def of_group(self, role: str, code: int | None, display: str) -> ScannedSales:
         """The same scan seen from one group: the rows whose ``role`` has ``code`` (None: none), their accounting
-        and customers, as the in-memory reader sees that group (:meth:`.SalesData.of_group`).
+        and customers, as the in-memory reader sees that group (:meth:`.SalesData.of_group`). The dates the data
+        cover stay the chain's: a store that sold nothing for months was still open to buyers in them.
 
         The group's views replace the chain's on the connection, so the chain's tables must be done;
         groups are taken one after another. The group shares the chain's connection and temporary
@@ -128,11 +129,9 @@ class ScannedSales:
         self.connection.execute(
             f"CREATE OR REPLACE TEMP VIEW used AS SELECT * FROM counted WHERE reason = -1 AND {condition}")
         order = customer_codes(self.connection)
-        first_date, last_date = self.connection.execute("SELECT min(ts), max(ts) FROM used").fetchone()
         accounting = scanned_accounting(self.connection, self.sales.accounting.as_of, self.has_profit, condition)
         classified = self.classified and (self.classified[0], f"{self.classified[1]} AND {condition}")
         return replace(self, sales=replace(self.sales, accounting=accounting, group=display), classified=classified,
-                       first_date=pd.Timestamp(first_date), last_date=pd.Timestamp(last_date),
                        customer_ids=[self.customer_labels[key] for key in order],
                        group_labels={other: labels for other, labels in self.group_labels.items() if other != role},
                        rows_until=None)
@@ -202,8 +201,23 @@ class ScannedSales:
             raise
 
     def _set_memory(self, limit: str | None, connection) -> None:
-        if limit:
+        """DuckDB's memory limit set to ``limit``, or as near it as DuckDB can go.
+
+        Buffers DuckDB cannot spill (the sorted table being fetched) may already exceed a
+        smaller share: it then keeps the memory it holds, rather than fail the report.
+        """
+        import duckdb
+
+        if not limit:
+            return
+        try:
             connection.execute(f"SET memory_limit = '{limit}'")
+        except duckdb.OutOfMemoryException:
+            held = connection.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchone()[0] or 0
+            try:
+                connection.execute(f"SET memory_limit = '{int(held) // 2**20 + 1}MiB'")
+            except duckdb.OutOfMemoryException:
+                pass  # still above it: DuckDB keeps the limit it has
 
     def _aggregated_by_spark(self, master: str | None, until: pd.Period) -> tuple[str, pd.DataFrame]:
         """The shared SQL run by Spark over the clean rows: the table DuckDB reads the months from (files Spark's

@@ -26,7 +26,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from .errors import InputError, UsageError
-from .rawtable import CSV_SUFFIXES, PARQUET_SUFFIXES, first_line
+from .rawtable import CSV_SUFFIXES, PARQUET_SUFFIXES, first_line, parquet_error
 
 GLOB_CHARACTERS = re.compile(r"[*?\[]")
 
@@ -78,16 +78,17 @@ def read_dataset(path: Path, files: list[Path]):
         dataset = ds.dataset([str(f) for f in files], format="parquet",
                              partitioning=ds.HivePartitioning.discover(infer_dictionary=False) if root else None,
                              partition_base_dir=str(root) if root else None)
+        names = dataset.schema.names
     except Exception as error:  # pyarrow raises several kinds for damaged or mismatched files
-        raise InputError(f"cannot be read as Parquet files ({first_line(error)})", file=path) from None
+        raise parquet_error(error, path, "Parquet files") from None
 
     def read(columns: list[str]):
         try:
             return dataset.to_table(columns=columns)
         except Exception as error:
-            raise InputError(f"cannot be read as Parquet files ({first_line(error)})", file=path) from None
+            raise parquet_error(error, path, "Parquet files") from None
 
-    return dataset.schema.names, read
+    return names, read
 
 
 def without_password(url: str) -> str:

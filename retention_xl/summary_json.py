@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import outputs
+from .actions import Action, render_action
 from .groups import MISSING
 
 
@@ -17,12 +18,48 @@ JSON_GROUPS = {"store": "stores", "salesperson": "salespeople", "channel": "chan
 
 def groups_json(table: pd.DataFrame) -> dict:
     """Figures per group keyed by the group's name; the rows without a group value under the key ``""``."""
-    result = {}
-    for name, row in table.iterrows():
-        figures = {k: (None if isinstance(v, float) and math.isnan(v) else v.item() if hasattr(v, "item") else v)
-                   for k, v in row.items()}
-        result["" if name is MISSING else str(name)] = figures
-    return result
+    # Row by row through to_dict, not iterrows: iterrows puts a row's values in one Series, which turns the
+    # counts into floats beside the money.
+    return {"" if name is MISSING else str(name): {k: None if isinstance(v, float) and math.isnan(v) else v
+                                                   for k, v in row.items()}
+            for name, row in table.to_dict("index").items()}
+
+
+def _listed_json(listed: pd.DataFrame) -> list[dict]:
+    """An action's customers in rank order: id, name, segment, last purchase, days quiet and the ranking value.
+
+    Column at a time: a large chain's sections list tens of thousands of customers.
+    """
+    names = listed["customer_name"].astype(object)
+    columns = {
+        "customer_id": listed["customer_id"].astype(str).tolist(),
+        "customer_name": names.where(names.notna(), None).tolist(),
+        "segment": listed["segment"].astype(str).tolist(),
+        "last_purchase": listed["last_purchase"].to_numpy().astype("datetime64[D]").astype(str).tolist(),
+        "days_since_last": listed["days_since_last"].astype("int64").tolist(),
+        "value": listed["stake"].astype(float).round(2).tolist(),
+    }
+    return [dict(zip(columns, values)) for values in zip(*columns.values())]
+
+
+def _figures(figures: dict) -> dict:
+    """The numbers an action's texts quote, as plain JSON values."""
+    return {key: _json_safe(value.item() if hasattr(value, "item") else value) for key, value in figures.items()}
+
+
+def actions_json(actions: list[Action], language: str) -> list[dict]:
+    """The Actions sheet's sections in order, for scripts: each action's key, title, figures, how many
+    customers it concerns, what ranks them and the customers themselves, the first
+    :data:`retention_xl.actions.LISTED_LIMIT` of them (``not_listed`` counts the rest)."""
+    sections = []
+    for action in actions:
+        listed = _listed_json(action.listed) if action.listed is not None else []
+        sections.append({
+            "key": action.key, "title": render_action(action, language).title, "warning": action.warning,
+            "count": action.total, "ranked_by": action.ranked_by, "figures": _figures(action.figures),
+            "customers": listed, "not_listed": action.total - len(listed),
+        })
+    return sections
 
 
 def _json_safe(value):
@@ -36,16 +73,19 @@ def _json_safe(value):
     return value
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)  # made once: json.dumps makes one a call
+
+
 def _record(item) -> str:
     """One record on one line; non-finite floats, which are rare, as null."""
     try:
-        return json.dumps(item, ensure_ascii=False, allow_nan=False)
+        return _ENCODER.encode(item)
     except ValueError:
-        return json.dumps(_json_safe(item), ensure_ascii=False, allow_nan=False)
+        return _ENCODER.encode(_json_safe(item))
 
 
 def _text(value, depth: int = 0) -> str:
-    """Indented JSON (non-finite floats as null), except that a list of records has one record to a line.
+    """Indented JSON (non-finite floats as null), except that a list of flat records has one record to a line.
 
     A large chain's key accounts run to tens of thousands of records: a line each keeps
     the file readable and lets the C encoder write each one (the indenting encoder is
@@ -64,7 +104,8 @@ def _text(value, depth: int = 0) -> str:
         items = (f"{inner}{json.dumps(str(key), ensure_ascii=False)}: {_text(item, depth + 1)}" for key, item in value.items())
         return "{\n" + ",\n".join(items) + f"\n{outer}}}"
     if isinstance(value, (list, tuple)) and value:
-        records = all(isinstance(item, dict) for item in value)
+        records = all(isinstance(item, dict) and not any(isinstance(field, (dict, list, tuple)) for field in item.values())
+                      for item in value)
         lines = (_record(item) if records else _text(item, depth + 1) for item in value)
         return "[\n" + ",\n".join(inner + line for line in lines) + f"\n{outer}]"
     return json.dumps(_json_safe(value), ensure_ascii=False, allow_nan=False)

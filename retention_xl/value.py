@@ -10,6 +10,14 @@ The models are used only where the data can support them: at least
 before the end of the report month. The holdout check -- fit on all but the last
 :data:`HOLDOUT_MONTHS` months, predict them, compare -- needs
 :data:`MIN_MONTHS` + :data:`HOLDOUT_MONTHS` months.
+
+At their limits the models say so rather than print numbers they cannot support:
+
+* where the data show no customer leaving (:func:`retention_xl.clv.dropout_detected`),
+  there is no P(alive), and the expected purchases and values come from the model in
+  which nobody leaves: each customer's past rate of buying carried forward;
+* where the spend model has no finite mean (q <= 1), the spend per purchase is the
+  customer's own mean (:func:`retention_xl.clv.observed_spend`).
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ MIN_MONTHS = 6
 HOLDOUT_MONTHS = 3
 FREQUENCY_GROUPS = 8  # 0, 1, ..., 6, 7+
 CORRELATION_WARNING = 0.3
+HOLDOUT_MISS = 0.25  # a holdout error beyond this, either way, is said on the Summary
 EXPECTED_DAYS = 90
 WEEK = 7.0
 
@@ -51,6 +60,7 @@ class CustomerValue:
     """The fitted models and, per customer id, P(alive), expected purchase days and lifetime value."""
 
     bgnbd: clv.BgNbdFit | None = None
+    nbd: clv.NbdFit | None = None            # the model in which nobody leaves, fitted beside BG/NBD
     gamma_gamma: clv.GammaGammaFit | None = None
     customers: pd.DataFrame | None = None    # index customer_id: p_alive, expected_purchases, clv
     holdout: Holdout | None = None
@@ -63,6 +73,26 @@ class CustomerValue:
     @property
     def available(self) -> bool:
         return self.customers is not None
+
+    @property
+    def dropout_detected(self) -> bool:
+        """Whether the data show customers leaving; without it there is no P(alive)."""
+        return self.bgnbd is not None and self.nbd is not None and clv.dropout_detected(self.bgnbd, self.nbd)
+
+    @property
+    def purchase_model(self) -> clv.BgNbdFit | clv.NbdFit:
+        """The model the expected purchases come from: BG/NBD where drop-out is detected, else the NBD."""
+        return self.bgnbd if self.dropout_detected else self.nbd
+
+    @property
+    def spend_refused(self) -> bool:
+        """Whether the spend model was refused for want of a finite mean spend (q <= 1)."""
+        return self.gamma_gamma is not None and not clv.has_finite_mean_spend(self.gamma_gamma)
+
+    @property
+    def holdout_missed(self) -> bool:
+        """Whether the holdout check missed the purchase days that happened by more than :data:`HOLDOUT_MISS`."""
+        return self.holdout is not None and self.holdout.error is not None and abs(self.holdout.error) > HOLDOUT_MISS
 
 
 def summary_from_table(table: CustomerTable, last_month: int, end_day: int) -> pd.DataFrame:
@@ -98,17 +128,17 @@ def _end_day(month: pd.Period) -> int:
     return int((month.end_time.normalize() - pd.Timestamp("1970-01-01")).days)
 
 
-def _fit(summary: pd.DataFrame) -> tuple[clv.BgNbdFit, clv.GammaGammaFit]:
-    return clv.fit_bgnbd(summary), clv.fit_gamma_gamma(summary)
-
-
-def _holdout(table: CustomerTable, month: pd.Period, near: clv.BgNbdFit) -> Holdout:
-    """Fit on the data up to ``month`` - 3, predict the 3 months after, and count what happened."""
+def _holdout(table: CustomerTable, month: pd.Period, value: CustomerValue) -> Holdout:
+    """Fit the model the values come from on the data up to ``month`` - 3, predict the 3 months after,
+    and count what happened."""
     calibration_end = month - HOLDOUT_MONTHS
     summary, codes = _summary(table, month_number(calibration_end), _end_day(calibration_end))
-    bgnbd = clv.fit_bgnbd(summary, near=near)
+    if value.dropout_detected:
+        model = clv.fit_bgnbd(summary, near=value.bgnbd)
+    else:
+        model = clv.fit_nbd(summary, near=value.nbd)
     weeks = (_end_day(month) - _end_day(calibration_end)) / WEEK
-    predicted = clv.expected_purchases(bgnbd, summary, weeks)
+    predicted = clv.expected_purchases(model, summary, weeks)
     actual = table.per_customer("purchase_days", month_number(calibration_end) + 1, month_number(month))[codes]
     group = np.minimum(summary["frequency"].to_numpy(), FREQUENCY_GROUPS - 1)
     frame = pd.DataFrame({"group": group, "predicted": predicted, "actual": actual})
@@ -132,21 +162,30 @@ def customer_value(table: CustomerTable, month: pd.Period, first_date: pd.Timest
         result.unavailable = "value.too_few"
         result.details = {"repeat_customers": repeaters}
         return result
-    result.bgnbd, result.gamma_gamma = _fit(summary)
-    weeks = EXPECTED_DAYS / WEEK
+    with clv.blas_threads():
+        _fit_and_predict(result, summary)
+        if months_of_data >= MIN_MONTHS + HOLDOUT_MONTHS:
+            result.holdout = _holdout(table, month, result)
+    return result
+
+
+def _fit_and_predict(result: CustomerValue, summary: pd.DataFrame) -> None:
+    """The fits, and each customer's P(alive) (where drop-out is detected), expected purchases and value."""
+    result.bgnbd, result.gamma_gamma = clv.fit_bgnbd(summary), clv.fit_gamma_gamma(summary)
+    result.nbd = clv.fit_nbd(summary, near=result.bgnbd)
+    model = result.purchase_model
+    alive = clv.p_alive(model, summary) if result.dropout_detected else np.full(len(summary), np.nan)
     result.customers = pd.DataFrame(
         {
-            "p_alive": clv.p_alive(result.bgnbd, summary),
-            "expected_purchases": clv.expected_purchases(result.bgnbd, summary, weeks),
-            "clv": np.round(clv.customer_lifetime_value(result.bgnbd, result.gamma_gamma, summary, horizon, discount), 2),
+            "p_alive": alive,
+            "expected_purchases": clv.expected_purchases(model, summary, EXPECTED_DAYS / WEEK),
+            "clv": np.round(clv.customer_lifetime_value(model, result.gamma_gamma, summary, result.horizon,
+                                                        result.discount), 2),
         },
         index=summary.index,
     )
     spenders = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
     result.spend_correlation = float(np.corrcoef(spenders["frequency"], spenders["monetary_value"])[0, 1])
-    if months_of_data >= MIN_MONTHS + HOLDOUT_MONTHS:
-        result.holdout = _holdout(table, month, result.bgnbd)
-    return result
 
 
 VALUE_COLUMNS = ("p_alive", "expected_purchases", "clv")
@@ -174,12 +213,17 @@ def value_summary(value: CustomerValue, customers: pd.DataFrame) -> dict:
                 "customers": int(row.customers), "predicted": round(float(row.predicted), 2),
                 "actual": float(row.actual)} for group, row in value.holdout.table.iterrows()},
         }
+    detected = value.dropout_detected
     return {
         "available": True, "horizon_months": value.horizon, "monthly_discount": value.discount,
-        "bgnbd": {k: getattr(value.bgnbd, k) for k in ("r", "alpha", "a", "b", "log_likelihood")},
+        "dropout_detected": detected,
+        "bgnbd": {k: getattr(value.bgnbd, k) for k in ("r", "alpha", "a", "b", "log_likelihood")} if detected else None,
+        "nbd": {k: getattr(value.nbd, k) for k in ("r", "alpha", "log_likelihood")},
         "gamma_gamma": {k: getattr(value.gamma_gamma, k) for k in ("p", "q", "v", "log_likelihood")},
+        "spend_model": "observed_mean" if value.spend_refused else "gamma_gamma",
         "spend_correlation": value.spend_correlation,
         "holdout": holdout,
+        "holdout_missed": value.holdout_missed,
         "key_accounts": [{"customer_id": customer, "p_alive": alive, "clv": lifetime} for customer, alive, lifetime in zip(
             key["customer_id"].astype(str).tolist(), key["p_alive"].astype(float).tolist(), key["clv"].astype(float).tolist())],
     }

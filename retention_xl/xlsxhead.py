@@ -1,9 +1,14 @@
-"""The first rows of an .xlsx worksheet, read straight from its XML.
+"""The first rows of an .xlsx worksheet, and how far its cells reach, read straight from its XML.
 
 Finding the header row needs only the top of a sheet, but calamine parses a
 whole worksheet before handing out any row: at Excel's row limit that is seconds
 spent twice. This reads the package's XML incrementally and stops after the rows
 it needs, resolving only the shared strings those rows use.
+
+calamine also holds a sheet as a grid from its first cell to its last: one value
+addressed XFD1048576 makes a grid of seventeen billion cells. :func:`sheet_extent`
+measures the grid a sheet's references make against the cells it holds, a chunk of
+XML at a time, before calamine is asked to read it.
 """
 
 from __future__ import annotations
@@ -11,11 +16,13 @@ from __future__ import annotations
 import posixpath
 import re
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import etree
 
-from .columns import column_index
+from .columns import column_index, column_letter
 
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 RELATIONSHIPS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -69,6 +76,8 @@ def xlsx_head(path: str | Path, sheet: str, rows: int) -> list[list[object]]:
                     if not match:  # references are optional in the format; calamine copes without
                         raise ValueError("a cell without a reference")
                     position = (int(match.group(2)) - 1, column_index(match.group(1)))
+                    if position[0] >= rows:  # a cell claiming a row further down is not in the head
+                        continue
                     kind = cell.get("t")
                     if kind == "inlineStr":
                         cells[position] = _text(cell)
@@ -127,3 +136,80 @@ def formulas_without_values(path: str | Path, sheet: str, columns: set[int]) -> 
                         rows.add(int(match.group(2)))
                 cell.clear()
     return rows
+
+
+# A reference beyond column Z or row 999,999; any other reaches at most NEAR_ROWS x NEAR_COLUMNS.
+_FAR_REFERENCE = re.compile(rb'r="([A-Z]{2,}|[A-Z](?=[0-9]{7}))([0-9]+)"')
+_ANY_REFERENCE = re.compile(rb'r="([A-Z]+)([0-9]+)"')
+NEAR_ROWS, NEAR_COLUMNS = 999_999, 26
+
+
+@dataclass
+class SheetExtent:
+    """The grid a worksheet's cell references make (from A1 to ``corner``) and the cells it holds."""
+
+    rows: int
+    columns: int
+    cells: int
+
+    @property
+    def corner(self) -> str:
+        """The grid's last cell, as Excel names it."""
+        return f"{column_letter(self.columns - 1)}{self.rows}" if self.rows and self.columns else "A1"
+
+    @property
+    def empty_cells(self) -> int:
+        """Cells of the grid that hold nothing."""
+        return max(self.rows * self.columns - self.cells, 0)
+
+
+def _chunks(stream, size: int = 1 << 22):
+    """The stream's bytes a chunk at a time, each ending before a tag (never inside one); the next chunk is
+    decompressed on another thread meanwhile (zlib lets go of the interpreter while it works)."""
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        carry, pending = b"", reader.submit(stream.read, size)
+        while block := pending.result():
+            pending = reader.submit(stream.read, size)
+            data = carry + block
+            cut = max(data.rfind(b"<"), 0)
+            carry = data[cut:]
+            yield data[:cut]
+        yield carry
+
+
+def _extent(stream, pattern: re.Pattern) -> SheetExtent:
+    """The grid the cell references ``pattern`` finds make, and their number."""
+    rows = columns = cells = 0
+    for data in _chunks(stream):
+        references = pattern.findall(data)
+        if references:
+            cells += len(references)
+            letters = max({letters for letters, _ in references}, key=lambda text: (len(text), text))
+            rows = max(rows, max(int(digits) for _, digits in references))
+            columns = max(columns, column_index(letters.decode()) + 1)
+    return SheetExtent(rows, columns, cells)
+
+
+def sheet_extent(path: str | Path, sheet: str, *, limit: int) -> SheetExtent:
+    """How far the cells of ``sheet`` reach against how many there are, read without building the grid.
+
+    References within row 999,999 and column Z are taken to reach that corner, so most
+    sheets are measured by a quick pass over their far references only (a bound, not
+    the grid itself: Z999999 below); a sheet whose bound exceeds ``limit`` cells is
+    measured exactly and its cells counted (else ``cells`` counts only the far ones).
+
+    >>> sheet_extent("sample_workbooks/sales_sample.xlsx", "销售明细", limit=50_000_000).corner
+    'Z999999'
+    >>> extent = sheet_extent("sample_workbooks/sales_sample.xlsx", "销售明细", limit=0)
+    >>> extent.corner, extent.cells
+    ('I16078', 144689)
+    """
+    with zipfile.ZipFile(path) as package:
+        member = sheet_member(package, sheet)
+        with package.open(member) as stream:
+            far = _extent(stream, _FAR_REFERENCE)
+        bound = SheetExtent(max(far.rows, NEAR_ROWS), max(far.columns, NEAR_COLUMNS), far.cells)
+        if bound.rows * bound.columns <= limit:
+            return bound
+        with package.open(member) as stream:
+            return _extent(stream, _ANY_REFERENCE)

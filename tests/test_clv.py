@@ -2,13 +2,15 @@
 
 from pathlib import Path
 
+import mpmath
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import special
 
-from retention_xl import clv
+from retention_xl import clv, expectation, fitting, spend
 
 DATA = Path(__file__).resolve().parent / "data"
 CDNOW_FIT = clv.BgNbdFit(r=0.243, alpha=4.414, a=0.793, b=2.426, log_likelihood=-9582.4)
@@ -125,27 +127,132 @@ def test_lifetime_value_is_the_discounted_sum_of_monthly_spend(published):
 
 def test_the_fast_likelihoods_equal_the_textbook_ones(published):
     """The fits evaluate special functions once per distinct frequency; the sums must not change."""
-    (x, t_x, T), weight = clv._weighted_triples(published, ("frequency", "recency", "T"))
+    (x, t_x, T), weight = fitting.weighted_rows(published, ("frequency", "recency", "T"))
     log_parameters = np.log([0.243, 4.414, 0.793, 2.426])
     fast, _ = clv._bgnbd_objective(x, t_x, T, weight)(log_parameters)
     assert -fast == pytest.approx(np.dot(weight, clv.bgnbd_log_likelihood(0.243, 4.414, 0.793, 2.426, x, t_x, T)))
-    (x, m), weight = clv._weighted_triples(clv._spenders(published), ("frequency", "monetary_value"))
-    fast, _ = clv._gamma_gamma_objective(x, m, weight)(np.log([6.25, 3.74, 15.44]))
+    (x, m), weight = fitting.weighted_rows(spend.spenders(published), ("frequency", "monetary_value"))
+    fast, _ = spend._gamma_gamma_objective(x, m, weight)(np.log([6.25, 3.74, 15.44]))
     assert -fast == pytest.approx(np.dot(weight, clv.gamma_gamma_log_likelihood(6.25, 3.74, 15.44, x, m)))
 
 
 @pytest.mark.parametrize("parameters", [[0.243, 4.414, 0.793, 2.426], [1.3, 5.1, 0.01, 100.0], [0.05, 40.0, 2.0, 0.5]])
 def test_the_fast_gradients_are_the_derivatives_of_the_likelihoods(published, parameters):
-    (x, t_x, T), weight = clv._weighted_triples(published, ("frequency", "recency", "T"))
+    (x, t_x, T), weight = fitting.weighted_rows(published, ("frequency", "recency", "T"))
     objective = clv._bgnbd_objective(x, t_x, T, weight)
     at = np.log(parameters)
     _, gradient = objective(at)
     step = 1e-6
     numeric = [(objective(at + step * unit)[0] - objective(at - step * unit)[0]) / (2 * step) for unit in np.eye(4)]
     assert gradient == pytest.approx(numeric, rel=1e-5, abs=1e-3)
-    (x, m), weight = clv._weighted_triples(clv._spenders(published), ("frequency", "monetary_value"))
-    objective = clv._gamma_gamma_objective(x, m, weight)
+    (x, m), weight = fitting.weighted_rows(spend.spenders(published), ("frequency", "monetary_value"))
+    objective = spend._gamma_gamma_objective(x, m, weight)
     at = np.log([6.25, 3.74, 15.44])
     _, gradient = objective(at)
     numeric = [(objective(at + step * unit)[0] - objective(at - step * unit)[0]) / (2 * step) for unit in np.eye(3)]
     assert gradient == pytest.approx(numeric, rel=1e-5, abs=1e-3)
+
+
+def textbook_expected_purchases(fit, summary, t):
+    """Fader, Hardie & Lee's eq. 10 as printed, with scipy's hypergeometric function."""
+    x, t_x, T = (summary[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    r, alpha, a, b = fit.r, fit.alpha, fit.a, fit.b
+    z = t / (alpha + T + t)
+    hypergeometric = special.hyp2f1(r + x, b + x, a + b + x - 1, z)
+    bracket = (a + b + x - 1) / (a - 1) * (1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hypergeometric)
+    return bracket * clv.p_alive(fit, summary)
+
+
+@pytest.mark.parametrize("a, b", [(1e4, 3e4), (100.0, 300.0), (30.0, 2.0), (11.0, 0.5), (0.793, 2.426)])
+def test_expected_purchases_equal_the_textbook_formula_for_every_customer(published, a, b):
+    """a = 1e4, b = 3e4 once gave NaN for every CDNOW customer: the series' terms overflowed."""
+    fit = clv.BgNbdFit(0.243, 4.414, a, b, 0.0)
+    mine = clv.expected_purchases(fit, published, 39)
+    assert np.isfinite(mine).all()
+    assert mine == pytest.approx(textbook_expected_purchases(fit, published, 39), rel=1e-9)
+
+
+def mp_alive_expectation(r, alpha, a, b, x, T, t):
+    """The alive customer's expectation in 50 digits (mpmath): the textbook formula."""
+    r, alpha, a, b, x, T, t = (mpmath.mpf(v) for v in (r, alpha, a, b, x, T, t))
+    z = t / (alpha + T + t)
+    return (a + b + x - 1) / (a - 1) * (1 - (1 - z) ** (r + x) * mpmath.hyp2f1(r + x, b + x, a + b + x - 1, z))
+
+
+@pytest.mark.parametrize("r, alpha, a, b, x, T, t", [
+    (0.243, 4.414, 1e13, 3e13, 2, 38.86, 39),       # drop-out chance fixed at 1/4: a and b at the optimiser's edge
+    (0.243, 4.414, 1e4, 1e13, 2, 38.86, 39),        # almost no drop-out
+    (0.243, 4.414, 1e13, 0.5, 0, 38.86, 39),        # everyone drops out after a purchase
+    (5.2e10, 2.08e11, 0.8, 2.4, 4, 30, 39),         # every customer buying at the same rate
+    (5.2e10, 2.08e11, 1e4, 3e4, 4, 30, 39),
+    (0.9, 10.6, 1e-5, 1e5, 3, 40, 13),              # the no-drop-out boundary
+    (0.243, 4.414, 0.793, 2.426, 3000, 100, 52),    # thousands of purchases
+    (0.5, 5.0, 50.0, 3.0, 40, 40, 26),
+])
+def test_alive_expectation_at_the_edges_of_the_parameters(r, alpha, a, b, x, T, t):
+    mpmath.mp.dps = 50
+    mine = expectation.alive_expectation(r, alpha, a, b, np.array([x]), np.array([T]), np.array([t]))[0]
+    assert mine == pytest.approx(float(mp_alive_expectation(r, alpha, a, b, x, T, t)), rel=1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(log_parameters=st.lists(st.floats(-30, 30), min_size=4, max_size=4), x=st.integers(0, 5000),
+       recency_share=st.floats(0, 1), T=st.floats(0, 300), t=st.floats(0.1, 260))
+def test_expected_purchases_are_finite_wherever_the_optimiser_can_go(log_parameters, x, recency_share, T, t):
+    fit = clv.BgNbdFit(*np.exp(log_parameters), 0.0)
+    summary = summary_of(frequency=x, recency=0.0 if x == 0 else recency_share * T, T=T)
+    expected = clv.expected_purchases(fit, summary, t)[0]
+    assert np.isfinite(expected) and expected >= 0
+
+
+def test_the_likelihood_keeps_its_digits_at_a_very_large_r(published):
+    """A holdout refit ran to r = 5.2e10, where the difference of two huge logarithms lost every decimal."""
+    r, alpha, a, b = 5.2e10, 2.2e11, 0.8, 2.4
+    (x, t_x, T), weight = fitting.weighted_rows(published, ("frequency", "recency", "T"))
+    mpmath.mp.dps = 40
+
+    def exact(x, t_x, T):
+        x, t_x, T = (mpmath.mpf(float(v)) for v in (x, t_x, T))
+        common = mpmath.loggamma(r + x) - mpmath.loggamma(r) + r * mpmath.log(alpha) - mpmath.log(mpmath.beta(a, b))
+        alive = mpmath.beta(a, b + x) / (alpha + T) ** (r + x)
+        dropped = mpmath.beta(a + 1, b + x - 1) / (alpha + t_x) ** (r + x) if x > 0 else 0
+        return common + mpmath.log(alive + dropped)
+
+    truth = float(sum(w * exact(*row) for w, row in zip(weight, zip(x, t_x, T))))
+    mine = float(np.dot(weight, clv.bgnbd_log_likelihood(r, alpha, a, b, x, t_x, T)))
+    fast, _ = clv._bgnbd_objective(x, t_x, T, weight)(np.log([r, alpha, a, b]))
+    assert mine == pytest.approx(truth, abs=1e-6) and -fast == pytest.approx(truth, abs=1e-6)
+    assert float(clv.log_rising(r, 7)) == pytest.approx(float(mpmath.loggamma(r + 7) - mpmath.loggamma(r)), abs=1e-12)
+
+
+def test_drop_out_is_detected_in_cdnow_and_not_where_nobody_leaves(published):
+    bgnbd = clv.fit_bgnbd(published)
+    assert clv.dropout_detected(bgnbd, clv.fit_nbd(published, near=bgnbd))
+    rng = np.random.default_rng(3)
+    T = rng.uniform(10, 78, 3000)
+    rate = rng.gamma(0.8, 1 / 2.0, 3000)          # purchases a week, for ever
+    times = [np.sort(rng.uniform(0, t, rng.poisson(lam * t))) for lam, t in zip(rate, T)]
+    steady = summary_of(frequency=[len(s) for s in times], recency=[s[-1] if len(s) else 0.0 for s in times], T=T)
+    bgnbd = clv.fit_bgnbd(steady)
+    nbd = clv.fit_nbd(steady, near=bgnbd)
+    assert not clv.dropout_detected(bgnbd, nbd)
+    assert nbd.r == pytest.approx(0.8, rel=0.15) and nbd.alpha == pytest.approx(2.0, rel=0.2)
+    assert clv.expected_purchases(nbd, steady, 10) == pytest.approx((nbd.r + steady["frequency"]) / (nbd.alpha + T) * 10)
+
+
+def test_a_spend_model_with_no_finite_mean_is_refused():
+    refused = clv.GammaGammaFit(2.0, 0.78, 9.0, 0.0)
+    customers = summary_of(frequency=[3, 1, 0], recency=[10, 5, 0], T=[20, 20, 20], monetary_value=[12.0, 30.0, 0.0])
+    with pytest.raises(ValueError, match="no finite mean spend"):
+        clv.expected_spend(refused, customers)
+    value = clv.customer_lifetime_value(CDNOW_FIT, refused, customers)
+    fallback = clv.customer_lifetime_value(CDNOW_FIT, None, customers)
+    assert value == pytest.approx(fallback) and (value > 0).all()
+    assert clv.observed_spend(customers).tolist() == [12.0, 30.0, (3 * 12.0 + 30.0) / 4]
+
+
+def test_the_fits_use_one_blas_thread():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    with clv.blas_threads():
+        inside = threadpoolctl.threadpool_info()
+    assert inside and all(pool["num_threads"] == 1 for pool in inside if pool["user_api"] == "blas")

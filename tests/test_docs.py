@@ -6,8 +6,9 @@ import importlib
 import pytest
 
 MODULES = ["metrics", "excel_values", "formulas", "values", "columns", "cleaning", "customers", "i18n", "report",
-           "errors", "sample", "activity", "analysis", "actions", "clv", "workbook.sheet", "duckdb_engine", "split",
-           "scan_columns", "spark_engine", "engine_sql", "engine_table"]
+           "errors", "sample", "activity", "analysis", "actions", "clv", "expectation", "spend", "workbook.sheet",
+           "duckdb_engine", "split", "scan_columns", "spark_engine", "engine_sql", "engine_table", "summary_json",
+           "csvencoding", "rawtable", "reader"]
 
 
 @pytest.mark.parametrize("name", MODULES)

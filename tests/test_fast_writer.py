@@ -11,13 +11,13 @@ import pytest
 from retention_xl.workbook import stream
 from retention_xl.customers import COLUMNS
 from retention_xl.value import VALUE_COLUMNS
-from retention_xl.i18n import labels
+from retention_xl.i18n import fill, labels
 from retention_xl.reader import read_sales
 from retention_xl.report import ReportOptions, analyse, write_workbook
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_workbooks" / "sales_sample.xlsx"
 FORMATS = {"first_purchase": "yyyy-mm-dd", "last_purchase": "yyyy-mm-dd", "orders": "#,##0", "revenue": "#,##0.00",
-           "window_orders": "#,##0", "window_revenue": "#,##0.00", "days_since_last": "#,##0",
+           "window_orders": "#,##0", "window_revenue": "#,##0.00", "days_since_last": "#,##0", "usual_gap": "#,##0",
            "p_alive": "0.0%", "expected_purchases": "#,##0.00", "clv": "#,##0.00"}
 ROUNDED = {"revenue": 2, "window_revenue": 2, "clv": 2, "expected_purchases": 2, "p_alive": 4}
 
@@ -29,7 +29,7 @@ def cell_by_cell(report, path):
     sheet = book.active
     columns = list(COLUMNS) + [k for k in VALUE_COLUMNS if k in report.customers]
     for c, key in enumerate(columns, start=1):
-        sheet.cell(row=1, column=c, value=words[f"col.{key}"].format(horizon=report.options.horizon))
+        sheet.cell(row=1, column=c, value=fill(words[f"col.{key}"], horizon=report.options.horizon))
     for r, record in enumerate(report.customers.itertuples(index=False), start=2):
         for c, key in enumerate(columns, start=1):
             value = getattr(record, key)
@@ -43,12 +43,12 @@ def cell_by_cell(report, path):
                 value = round(float(value), ROUNDED[key])
             elif isinstance(value, (np.integer, np.bool_)):
                 value = int(value)
-            elif value is pd.NA:
+            elif value is pd.NA or (isinstance(value, float) and np.isnan(value)):  # a one-time buyer's usual gap
                 value = None
             cell = sheet.cell(row=r, column=c, value=value)
             if key in ("customer_id", "customer_name") and value is not None:
                 cell.data_type = "s"
-            if key in FORMATS:
+            if key in FORMATS and value is not None:  # the streamed sheet leaves a blank cell out
                 cell.number_format = FORMATS[key]
     book.save(path)
     return sheet.title

@@ -11,6 +11,8 @@ import csv
 import datetime as dt
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -472,6 +474,51 @@ def test_a_sheet_claiming_every_cell_of_excel(tmp_path, capsys):
     assert figures["accounting"]["rows_read"] == len(base_rows())
 
 
+def with_a_far_cell(tmp_path, reference: str, in_first_row: bool) -> Path:
+    """A clean 13 KB workbook plus one number at ``reference``, written inside the first row or in a row of its own."""
+    import zipfile
+
+    source = write_xlsx(tmp_path / "clean.xlsx", [[r[0], r[1], r[2], r[3], float(r[4])] for r in base_rows()])
+    target = tmp_path / f"far_{reference}.xlsx"
+    cell = f'<c r="{reference}" t="n"><v>1</v></c>'.encode()
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new:
+        for info in old.infolist():
+            data = old.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                row = "".join(filter(str.isdigit, reference)).encode()
+                data = data.replace(b"</row>", cell + b"</row>", 1) if in_first_row else \
+                    data.replace(b"</sheetData>", b'<row r="' + row + b'">' + cell + b"</row></sheetData>")
+            new.writestr(info, data)
+    return target
+
+
+def run_with_little_memory(tmp_path, sales: Path) -> subprocess.CompletedProcess:
+    """The command in a process allowed 1.5 GiB of address space: a reader that allocates by address fails there
+    instead of taking the machine down."""
+    program = ("import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (3 << 29, 3 << 29)); "
+               "from retention_xl import cli; sys.exit(cli.main(sys.argv[1:]))")
+    argv = [sys.executable, "-c", program, "report", str(sales), "-o", str(tmp_path / "r.xlsx"), "--as-of", AS_OF,
+            "--quiet", "--json", str(tmp_path / "r.json")]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("reference, in_first_row", [("XFD1048576", True), ("ZZ900000", False)])
+def test_a_cell_far_from_the_table_is_refused_without_allocating_its_grid(tmp_path, reference, in_first_row):
+    sales = with_a_far_cell(tmp_path, reference, in_first_row)
+    assert sales.stat().st_size < 20_000
+    done = run_with_little_memory(tmp_path, sales)
+    err = [line for line in done.stderr.splitlines() if line.strip()]
+    assert_one_line(done.returncode, err, 2, f"its cells reach {reference}", "new sheet")
+
+
+def test_a_stray_value_a_little_way_off_is_read(tmp_path):
+    done = run_with_little_memory(tmp_path, with_a_far_cell(tmp_path, "AB2000", in_first_row=False))
+    assert done.returncode == 0, done.stderr
+    accounting = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["accounting"]
+    assert accounting["rows_read"] == 1999  # rows 2 to 2000: the data, then empty rows down to the stray value
+    assert accounting["excluded"]["empty_row"]["count"] == 1999 - len(base_rows())
+
+
 def test_total_rows_are_counted(tmp_path, capsys):
     rows = base_rows() + [["", "合计", "", "", "9999"]]
     code, err, figures = run(tmp_path, capsys, write_csv(tmp_path / "s.csv", rows))
@@ -489,6 +536,67 @@ def test_chinese_encodings(tmp_path, capsys, encoding):
     assert figures["customers"] == 30
 
 
+# --- every row counted once ----------------------------------------------------------------------
+
+
+def pipeline_rows() -> list[list]:
+    """Clean rows with a salesperson, one row in the middle and eight at the end holding only the salesperson."""
+    rows = [r + [f"业务员{int(r[1][1:]) % 3}"] for r in base_rows()]
+    rows.insert(4, ["", "", "", "", "", "业务员9"])
+    return rows + [["", "", "", "", "", f"业务员{i}"] for i in range(8)]
+
+
+@pytest.mark.parametrize("kind, engine", [("csv", "pandas"), ("csv", "duckdb"), ("xlsx", "pandas"),
+                                          ("parquet", "pandas"), ("parquet", "duckdb")])
+def test_a_row_holding_only_a_salesperson_is_a_row_missing_its_customer(tmp_path, capsys, kind, engine):
+    rows, header = pipeline_rows(), HEADER + ["业务员"]
+    if kind == "csv":
+        sales = write_csv(tmp_path / "s.csv", rows, header=header)
+    elif kind == "xlsx":
+        sales = write_xlsx(tmp_path / "s.xlsx", [[value if value != "" else None for value in r] for r in rows],
+                           header=header)
+    else:
+        sales = tmp_path / "s.parquet"
+        pq.write_table(pa.table({name: [r[i] or None for r in rows] for i, name in enumerate(header)}), sales)
+    code, err, figures = run(tmp_path, capsys, sales, "--engine", engine)
+    assert code == 0, err
+    assert figures["accounting"]["rows_read"] == len(rows)
+    assert excluded(figures, "missing_customer")["count"] == 9
+    assert excluded(figures, "empty_row")["count"] == 0
+
+
+def test_blank_lines_ending_a_csv_file_are_not_rows_but_empty_records_are(tmp_path, capsys):
+    rows = base_rows()
+    path = write_csv(tmp_path / "s.csv", rows + [["", "", "", "", ""]])
+    path.write_text(path.read_text(encoding="utf-8") + "\n\n", encoding="utf-8")
+    code, err, figures = run(tmp_path, capsys, path)
+    assert code == 0, err
+    assert figures["accounting"]["rows_read"] == len(rows) + 1
+    assert excluded(figures, "empty_row") == {"count": 1, "example_rows": [len(rows) + 2]}
+
+
+# --- the month covered ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language, words", [
+    ("en", "The data end on 2017-12-30, one day before the month ends: the report covers 2017-11, the last "
+           "complete month; use --month 2017-12 if December is complete."),
+    ("zh-CN", "数据截止于 2017-12-30，距月末还有 1 天：本报告统计最后一个完整月份 2017-11；如 12 月的数据已完整，请用 --month 2017-12。"),
+    ("zh-TW", "資料截至 2017-12-30，距月底還有 1 天：本報告統計最後一個完整月份 2017-11；如 12 月的資料已完整，請用 --month 2017-12。"),
+])
+def test_data_ending_a_day_before_the_month_ends_say_so(tmp_path, capsys, language, words):
+    rows = [[f"O{c}-{m}", f"C{c:03d}", "", f"2017-{m:02d}-{10 + c:02d}", "100"] for c in range(20) for m in (10, 11)]
+    rows.append(["O-last", "C001", "", "2017-12-30", "100"])
+    sales = write_csv(tmp_path / "s.csv", rows)
+    code = cli.main(["report", str(sales), "-o", str(tmp_path / "r.xlsx"), "--as-of", AS_OF, "--lang", language])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "The data end on 2017-12-30, one day before the month ends" in out and "mid-month" not in out
+    summary = openpyxl.load_workbook(tmp_path / "r.xlsx").worksheets[0]
+    assert summary["A3"].value.startswith(words)
+
+
+# --- files that are not sales files ----------------------------------------------------------------
 # --- files that are not sales files ----------------------------------------------------------------
 
 
@@ -502,6 +610,38 @@ def test_files_that_are_not_spreadsheets(tmp_path, capsys, content, words):
     path.write_bytes(content)
     code, err, _ = run(tmp_path, capsys, path)
     assert_one_line(code, err, 2, words)
+
+
+def zip_of(path: Path, members: dict[str, bytes]) -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as package:
+        for name, data in members.items():
+            package.writestr(name, data)
+    return path
+
+
+NUMBERS_PARTS = {"Index/Document.iwa": b"\x00\x01", "Metadata/Properties.plist": b"<plist/>", "preview.jpg": b"\xff"}
+
+
+@pytest.mark.parametrize("name, members, words", [
+    ("s.numbers", NUMBERS_PARTS, ["Apple Numbers", "File > Export To > Excel"]),
+    ("s.xlsx", NUMBERS_PARTS, ["Apple Numbers", "File > Export To > Excel"]),
+    ("s.xlsx", {"2024/sales.csv": b"a,b", "notes.txt": b"x"}, ["ZIP archive", '"2024/sales.csv"', "unpack it"]),
+    ("s.xlsx", {"photo.jpg": b"\xff\xd8"}, ["ZIP archive", "save it as .xlsx"]),
+])
+def test_files_excel_cannot_read_get_advice_that_works(tmp_path, capsys, name, members, words):
+    code, err, _ = run(tmp_path, capsys, zip_of(tmp_path / name, members))
+    assert_one_line(code, err, 2, *words)
+    assert "calamine" not in err[0] and "_rels" not in err[0]
+
+
+@pytest.mark.parametrize("magic, kind", [(b"Rar!\x1a\x07\x00", "RAR"), (b"7z\xbc\xaf\x27\x1c", "7-Zip")])
+def test_other_archives_renamed_xlsx_say_what_they_are(tmp_path, capsys, magic, kind):
+    path = tmp_path / "s.xlsx"
+    path.write_bytes(magic + bytes(200))
+    code, err, _ = run(tmp_path, capsys, path)
+    assert_one_line(code, err, 2, f"is a {kind} archive", "unpack it")
 
 
 def test_missing_file_and_folder(tmp_path, capsys):
@@ -547,6 +687,7 @@ def test_parquet_text_that_is_not_utf8(tmp_path, capsys):
     (["--month", "March"], "2024-03"),
     (["--lang", "klingon"], "language"),
     (["--top", "0"], "key-account share"),
+    (["--lapse-days", "-1"], "--lapse-days"),
     (["--window", "0"], "window"),
     (["--high", "0.2", "--low", "0.5"], "low"),
 ])

@@ -10,7 +10,7 @@ import pytest
 
 from retention_xl import clv, cli
 from retention_xl.activity import build_customer_months
-from retention_xl.i18n import labels
+from retention_xl.i18n import fill, labels
 from retention_xl.reader import read_sales
 from retention_xl.report import ReportOptions, analyse, write_workbook
 from retention_xl.value import summary_from_table
@@ -59,7 +59,7 @@ def test_customers_get_p_alive_expected_purchases_and_value(sales, tmp_path):
     sheet = openpyxl.load_workbook(path)[words["sheet.customers"]]
     header = [c.value for c in sheet[1]]
     assert header[-3:] == [words["col.p_alive"], words["col.expected_purchases"],
-                           words["col.clv"].format(horizon=12)]
+                           fill(words["col.clv"], horizon=12)]
     assert sheet.cell(row=2, column=len(header) - 2).number_format == "0.0%"
 
     summary = report.summary()["customer_value"]
@@ -87,3 +87,94 @@ def test_horizon_and_discount_options(sales):
     base = analyse(sales.transactions, ReportOptions(month="2024-12", active_window=12), sales)
     longer = analyse(sales.transactions, ReportOptions(month="2024-12", active_window=12, horizon=24, discount=0), sales)
     assert longer.customers["clv"].sum() > base.customers["clv"].sum()
+
+
+def steady_buyers(customers=600, months=24, growth_from=None, growth=1.0, q=3.0, seed=7) -> pd.DataFrame:
+    """Customers who never leave: each buys as a Poisson process (about monthly) from a first day to the end
+    of the data; from ``growth_from`` on everyone buys ``growth`` times as often. Spend per purchase is
+    Gamma(3, nu) with nu ~ Gamma(q, 100): q <= 1 gives a spend with no finite mean."""
+    rng = np.random.default_rng(seed)
+    start = pd.Timestamp("2022-01-01")
+    days = (start + pd.DateOffset(months=months) - start).days
+    rate = rng.gamma(2.0, 1 / 60.0, customers)
+    nu = rng.gamma(q, 1 / 100.0, customers)
+    first = rng.integers(0, days - 60, customers)
+    boost_day = (pd.Timestamp(growth_from) - start).days if growth_from else days
+    rows = []
+    for customer in range(customers):
+        day = float(first[customer])
+        while day < days:
+            rows.append((f"c{customer:04d}", int(day), rng.gamma(3.0, 1 / nu[customer])))
+            day += rng.exponential(1 / (rate[customer] * (growth if day >= boost_day else 1.0)))
+    frame = pd.DataFrame(rows, columns=["customer_id", "day", "amount"])
+    frame["date"] = start + pd.to_timedelta(frame.pop("day"), unit="D")
+    frame["order_id"] = [f"o{i}" for i in range(len(frame))]
+    return frame
+
+
+@pytest.fixture(scope="module")
+def nobody_leaves():
+    transactions = steady_buyers()
+    return analyse(transactions, ReportOptions(language="en", month="2023-12", active_window=12))
+
+
+def test_no_drop_out_is_detected_and_no_p_alive_is_shown(nobody_leaves, tmp_path):
+    report = nobody_leaves
+    value = report.value
+    assert value.available and not value.dropout_detected
+    assert value.bgnbd.log_likelihood - value.nbd.log_likelihood < clv.DROPOUT_GAIN
+    assert report.customers["p_alive"].isna().all()
+    assert report.customers["expected_purchases"].gt(0).all() and report.customers["clv"].gt(0).all()
+    keys = {action.key for action in report.actions}
+    assert not keys & {"probably_gone", "quiet_alive"}
+
+    summary = report.summary()["customer_value"]
+    assert summary["dropout_detected"] is False and summary["bgnbd"] is None
+    assert set(summary["nbd"]) == {"r", "alpha", "log_likelihood"}
+    assert all(account["p_alive"] is None or np.isnan(account["p_alive"]) for account in summary["key_accounts"])
+
+    path = tmp_path / "steady.xlsx"
+    write_workbook(report, path)
+    words = labels("en")
+    book = openpyxl.load_workbook(path)
+    assert book[words["sheet.summary"]]["A4"].value == words["value.no_dropout"]
+    sheet = book[words["sheet.customers"]]
+    header = [c.value for c in sheet[1]]
+    column = header.index(words["col.p_alive"]) + 1
+    assert sheet.cell(row=1, column=column).comment.text.startswith(words["col.p_alive_no_dropout"][:20])
+    assert all(sheet.cell(row=row, column=column).value is None for row in range(2, 50))
+    definitions = "\n".join(str(c.value) for row in book[words["sheet.definitions"]].iter_rows() for c in row if c.value)
+    assert words["value.nbd"] in definitions and words["value.bgnbd"] not in definitions
+
+
+def test_where_drop_out_is_detected_nothing_of_it_appears(sales, tmp_path):
+    report = analyse(sales.transactions, ReportOptions(language="en", month="2024-12", active_window=12), sales)
+    assert report.value.dropout_detected and not report.value.holdout_missed and not report.value.spend_refused
+    summary = report.summary()["customer_value"]
+    assert summary["dropout_detected"] is True and summary["spend_model"] == "gamma_gamma"
+    assert report.customers["p_alive"].notna().all()
+    path = tmp_path / "valued.xlsx"
+    write_workbook(report, path)
+    assert openpyxl.load_workbook(path)[labels("en")["sheet.summary"]]["A4"].value is None
+
+
+@pytest.mark.parametrize("language", ["en", "zh-CN", "zh-TW"])
+def test_a_missed_holdout_and_a_refused_spend_model_are_said_on_the_summary(language, tmp_path):
+    """A business whose customers buy 2.5 times as often in the last 3 months, with spends of no finite mean."""
+    transactions = steady_buyers(growth_from="2023-10-01", growth=2.5, q=0.7)
+    report = analyse(transactions, ReportOptions(language=language, month="2023-12", active_window=12))
+    value = report.value
+    assert value.holdout.error < -0.25 and value.holdout_missed
+    assert value.gamma_gamma.q <= 1 and value.spend_refused
+    summary = report.summary()["customer_value"]
+    assert summary["holdout_missed"] is True and summary["spend_model"] == "observed_mean"
+    spent = transactions.groupby("customer_id")["amount"].sum()
+    assert np.isfinite(report.customers["clv"]).all() and (report.customers["clv"] >= 0).all()
+    assert report.customers["clv"].sum() < 10 * spent.sum()  # a projection of what was spent, not a runaway mean
+
+    path = tmp_path / "growing.xlsx"
+    write_workbook(report, path)
+    words = labels(language)
+    line = openpyxl.load_workbook(path)[words["sheet.summary"]]["A4"].value
+    assert words["value.no_dropout"] in line
+    assert f"{value.holdout.error:+.0%}" in line and f"{value.gamma_gamma.q:.2f}" in line

@@ -24,7 +24,6 @@ from pathlib import Path
 from openpyxl import Workbook
 
 from ..customer_files import customer_file_path, write_customer_file
-from ..i18n import labels_for
 from ..outputs import check_outputs, remove_stale, temporary, write_error
 from . import stream
 from .actions import write_actions
@@ -71,7 +70,7 @@ def write_report_workbook(report, path, progress=None) -> WrittenWorkbook:
     """
     say = progress or (lambda message: None)
     path = Path(path)
-    words = labels_for(report.options.language, report.options.value)
+    words = report.labels()
     book = Workbook()
     register_styles(book, words["font"])
     present = [(key, write) for key, write, applies in SHEETS if applies(report)]

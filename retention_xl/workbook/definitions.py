@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 from openpyxl.styles import Alignment
 
 from ..actions import pct, render_definitions
 from ..accounting import ADJUSTMENTS, EXCLUSION_REASONS, PROFIT_UNKNOWN
-from ..customers import ACTIVE_MONTHS
+from ..csvencoding import display_name
+from ..customers import ACTIVE_MONTHS, LAPSE_MULTIPLE, base_gap
 from ..sources import several_files
 from ..value import CORRELATION_WARNING, FREQUENCY_GROUPS
 from .sheet import SheetWriter
+from .summary import model_limits
 
 DEFINITION_WIDTH = 95  # characters across the merged definition columns
 
@@ -31,6 +34,8 @@ def _parameters(report, words) -> list[tuple[str, object]]:
             (words["param.header_row"], sales.header_row),
             (words["param.columns"], "; ".join(f"{words['role.' + role]} ← {header}" for role, header in sales.columns.items())),
         ]
+        reading = _reading(sales, words)
+        parameters += [(words["param.reading"], reading)] if reading else []
     return parameters + [
         (words["param.month"], str(report.month)),
         (words["param.window"], options.active_window),
@@ -41,6 +46,22 @@ def _parameters(report, words) -> list[tuple[str, object]]:
         (words["param.language"], options.language),
         (words["param.generated"], dt.datetime.now().strftime("%Y-%m-%d %H:%M")),
     ]
+
+
+def _reading(sales, words) -> str:
+    """The reader's choices a user may want to check: a CSV file's encoding, eight-digit dates."""
+    notes = []
+    choice = sales.encoding_choice
+    if choice is not None and choice.clear_cut:
+        notes.append(words["reading.encoding"].format(name=display_name(choice.encoding)))
+    elif choice is not None:
+        word, other_word = choice.example or ("…", "…")
+        notes.append(words["reading.encoding_unclear"].format(
+            name=display_name(choice.encoding), others=" / ".join(map(display_name, choice.others)), word=word,
+            other_word=other_word, option=choice.others[0]))
+    if sales.eight_digit_dates:
+        notes.append(words["reading.yyyymmdd"])
+    return "; ".join(notes)
 
 
 def _accounting(sheet: SheetWriter, row: int, accounting) -> None:
@@ -103,6 +124,7 @@ def write_definitions(sheet: SheetWriter, report) -> None:
         top=options.top_fraction, active_months=min(ACTIVE_MONTHS, options.active_window),
         as_of=report.sales.accounting.as_of if report.sales is not None else "—",
         value=options.value, has_profit=report.current.profit is not None,
+        lapse_days=options.lapse_days, lapse_multiple=LAPSE_MULTIPLE, base_gap=_base_gap(report.customers),
     ):
         sheet.put(row, 1, term, "rx_bold").alignment = Alignment(vertical="top", wrap_text=True)
         sheet.wrapped(row, 2, definition, DEFINITION_WIDTH, last_column=3)
@@ -121,6 +143,12 @@ def write_definitions(sheet: SheetWriter, report) -> None:
     sheet.print_setup()
 
 
+def _base_gap(customers) -> float | None:
+    """The base's usual gap in days, which one-time buyers are judged by; None where nobody bought twice."""
+    gap = base_gap(customers["usual_gap"].to_numpy(dtype=float))
+    return None if math.isnan(gap) else gap
+
+
 def _value_section(sheet: SheetWriter, row: int, report) -> int:
     """How the customer values were made and how far to trust them; returns the next free row."""
     value, words = report.value, sheet.words
@@ -135,11 +163,17 @@ def _value_section(sheet: SheetWriter, row: int, report) -> int:
     for text in texts:
         sheet.wrapped(row, 1, text, DEFINITION_WIDTH + 50, last_column=3)
         row += 1
-    fits = [(words["value.bgnbd"], [value.bgnbd.r, value.bgnbd.alpha, value.bgnbd.a, value.bgnbd.b]),
-            (words["value.gamma_gamma"], [value.gamma_gamma.p, value.gamma_gamma.q, value.gamma_gamma.v])]
+    if value.dropout_detected:
+        purchases = (words["value.bgnbd"], [value.bgnbd.r, value.bgnbd.alpha, value.bgnbd.a, value.bgnbd.b])
+    else:  # a and b ran to the no-drop-out boundary: they are not estimates
+        purchases = (words["value.nbd"], [value.nbd.r, value.nbd.alpha])
+    fits = [purchases, (words["value.gamma_gamma"], [value.gamma_gamma.p, value.gamma_gamma.q, value.gamma_gamma.v])]
     for label, numbers in fits:
         sheet.put(row, 1, label, "rx_bold")
         sheet.put(row, 2, " / ".join(f"{n:.4g}" for n in numbers))
+        row += 1
+    for note in model_limits(value, sheet, holdout=False):  # the holdout check below words its own miss
+        sheet.wrapped(row, 1, note, DEFINITION_WIDTH + 50, last_column=3)
         row += 1
     correlation = value.spend_correlation
     sheet.put(row, 1, words["value.correlation"], "rx_bold")

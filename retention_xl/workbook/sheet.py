@@ -23,6 +23,8 @@ from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Si
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from ..i18n import fill
+
 INT = "#,##0"
 PCT = "0.0%"
 MONEY = "#,##0.00"
@@ -113,9 +115,9 @@ class SheetWriter:
         return self.ws.title
 
     def word(self, key: str, **values) -> str:
-        """The label ``key``, with ``{placeholders}`` filled in."""
+        """The label ``key``, with ``{placeholders}`` filled in (see :func:`retention_xl.i18n.fill`)."""
         text = self.words[key]
-        return text.format(**values) if values else text
+        return fill(text, **values) if values else text
 
     # --- cells ---------------------------------------------------------------------------
 

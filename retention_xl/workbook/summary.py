@@ -14,6 +14,7 @@ from openpyxl.chart import LineChart, Reference
 from openpyxl.utils import get_column_letter
 
 from .. import formulas
+from ..i18n import partial_month_note
 from ..actions import share
 from .customers import CustomerColumns
 from .sheet import DASH, SheetWriter
@@ -184,6 +185,23 @@ def _write_headlines(sheet: SheetWriter, report, trend: TrendTable, customers: C
     lines.add("buyers", from_trend("buyers"))
 
 
+def model_limits(value, sheet: SheetWriter, holdout: bool = True) -> list[str]:
+    """What the reader of the customer values must know, in a sentence each: no drop-out seen, a holdout
+    check that missed by more than a quarter (unless ``holdout`` is False), a spend model refused."""
+    if not value.available:
+        return []
+    notes = []
+    if not value.dropout_detected:
+        notes.append(sheet.words["value.no_dropout"])
+    if holdout and value.holdout_missed:
+        holdout = value.holdout
+        notes.append(sheet.word("value.holdout_miss", months=holdout.months, predicted=f"{holdout.predicted:,.0f}",
+                                actual=f"{holdout.actual:,.0f}", error=f"{holdout.error:+.0%}"))
+    if value.spend_refused:
+        notes.append(sheet.word("value.spend_refused", q=f"{value.gamma_gamma.q:.2f}"))
+    return notes
+
+
 def write_summary(sheet: SheetWriter, report, customers: CustomerColumns) -> None:
     """The whole Summary sheet; ``customers`` says where the Customers sheet's columns are."""
     words = sheet.words
@@ -201,8 +219,11 @@ def write_summary(sheet: SheetWriter, report, customers: CustomerColumns) -> Non
         notes.append(sheet.word("customers.truncated_file", shown=f"{customers.rows:,}", total=f"{len(report.customers):,}",
                                 file=sheet.written.customer_file.name))
     if report.month_was_defaulted_mid_month:
-        notes.insert(0, sheet.word("report.mid_month", last_date=f"{report.last_date:%Y-%m-%d}", month=str(report.month)))
+        notes.insert(0, partial_month_note(report.last_date, sheet.words))
     sheet.put(3, 1, "  ".join(notes), "rx_subtitle")
+    value_notes = model_limits(report.value, sheet)
+    if value_notes:
+        sheet.put(4, 1, "  ".join(value_notes), "rx_subtitle")
 
     trend = write_trend(sheet, report.trend)
     _write_headlines(sheet, report, trend, customers)

@@ -83,7 +83,7 @@ def streamed(table, path):
                                table[key].astype(str) if kinds.get(key) == "text" and key not in ("customer_id", "customer_name")
                                else table[key])
                for c, key in enumerate(COLUMNS, start=1)]
-    stream.stream_rows(layout, path, sheet.title, columns)
+    stream.finish(layout, path, {}, stream.Rows(sheet.title, columns))
     layout.unlink()
 
 

@@ -2,19 +2,18 @@
 
 The first sheet has the four figure functions, each figure twice: computed by the add-in
 (=RETENTION(...) ...) and by the plain Excel formula that gives the same answer without it.
-Without the add-in the first column shows #NAME?, the second still works.
+Without the add-in the first column shows #NAME? once recalculated, the second still works.
 
 The second sheet has a sales list (customer, date, amount) and the five sales-list
-functions beside it, each saved with the table it spills (computed here by the same
-functions), so a reader without the add-in sees the results too. They are saved as array
-formulas over their tables, which every Excel version opens as they are.
+functions beside it, each spilling the table computed here by the same functions. They
+are saved as array formulas over their tables, which every Excel version opens as they are.
+Every formula is saved with its value, as Excel with the add-in saves it, so a preview
+shows the figures.
 
     python examples/functions_demo.py [OUTPUT.xlsx]
 """
 
-import re
 import sys
-import zipfile
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -22,9 +21,10 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.formula import ArrayFormula
 
-from retention_xl import formulas, udfs
+from retention_xl import formulas, metrics, udfs
 from retention_xl.i18n import tier_label
 from retention_xl.sample import sample_sales
+from retention_xl.workbook import save_workbook
 
 MONTHS = ["2024-07", "2024-08", "2024-09", "2024-10", "2024-11", "2024-12"]
 START = [812, 840, 851, 866, 889, 902]        # customers at the start of each month
@@ -37,9 +37,18 @@ REVENUE_PER_CUSTOMER = [52_300, 18_450, 12_900, 9_870, 8_120, 6_400, 5_980, 4_41
 
 
 def build(path: Path) -> Path:
+    """Write the demo workbook to ``path``, every formula saved with the value it computes."""
     book = Workbook()
     sheet = book.active
     sheet.title = "函数示例"
+    values = {}  # every formula's value, saved with it: what the add-in and the plain formula both compute
+
+    def formula(cell: str, text: str, value, number_format: str | None = None) -> None:
+        sheet[cell] = text
+        values[(sheet.title, cell)] = value
+        if number_format:
+            sheet[cell].number_format = number_format
+
     bold = Font(bold=True)
     head = PatternFill("solid", start_color="DDEBF7", end_color="DDEBF7")
     sheet["A1"] = "retention_xl 工作表函数示例 / worksheet functions"
@@ -50,20 +59,21 @@ def build(path: Path) -> Path:
                   "老客销售额", "TXN_GROWTH（插件）", "纯公式"])
     for cell in sheet[3]:
         cell.font, cell.fill = bold, head
+    retention = [metrics.retention_rate(END[i], NEW[i], START[i]) for i in range(len(MONTHS))]
     for i, month in enumerate(MONTHS):
         r = 4 + i
         sheet.append([month, START[i], NEW[i], END[i]])
-        sheet[f"E{r}"] = f"=RETENTION(D{r},C{r},B{r})"
-        sheet[f"F{r}"] = formulas.retention(f"D{r}", f"C{r}", f"B{r}")
+        formula(f"E{r}", f"=RETENTION(D{r},C{r},B{r})", retention[i], "0.0%")
+        formula(f"F{r}", formulas.retention(f"D{r}", f"C{r}", f"B{r}"), retention[i], "0.0%")
         sheet[f"G{r}"] = BASE_REVENUE[i]
         if i:
-            sheet[f"H{r}"] = f"=TXN_GROWTH(G{r},G{r - 1})"
-            sheet[f"I{r}"] = formulas.txn_growth(f"G{r}", f"G{r - 1}")
-        for column in "EFHI":
-            sheet[f"{column}{r}"].number_format = "0.0%"
+            growth = metrics.txn_growth(BASE_REVENUE[i], BASE_REVENUE[i - 1])
+            formula(f"H{r}", f"=TXN_GROWTH(G{r},G{r - 1})", growth, "0.0%")
+            formula(f"I{r}", formulas.txn_growth(f"G{r}", f"G{r - 1}"), growth, "0.0%")
     last = 3 + len(MONTHS)
     sheet[f"A{last + 1}"] = "整列一次计算（动态数组溢出）/ whole columns at once (spills):"
-    sheet[f"E{last + 1}"] = f"=RETENTION(D4:D{last},C4:C{last},B4:B{last})"
+    # Saved without a spill range, the cell holds the first value of the column the add-in returns.
+    formula(f"E{last + 1}", f"=RETENTION(D4:D{last},C4:C{last},B4:B{last})", retention[0])
 
     top = last + 4
     sheet[f"A{top}"] = "客户"
@@ -74,26 +84,29 @@ def build(path: Path) -> Path:
     for i, (orders, revenue) in enumerate(zip(ORDERS_PER_CUSTOMER, REVENUE_PER_CUSTOMER)):
         sheet.append([f"C{i + 1:03d}", orders, revenue])
     first, end = top + 1, top + len(ORDERS_PER_CUSTOMER)
+    rate = metrics.repeat_rate(ORDERS_PER_CUSTOMER)
+    tier = metrics.repeat_tier(rate)
+    share = metrics.pareto_share(REVENUE_PER_CUSTOMER)
+    tiers = tuple(tier_label(t, "zh-CN") for t in ("high", "medium", "low"))
     rows = [
-        ("REPEAT_TIER（插件，订单数）", f"=REPEAT_TIER(B{first}:B{end})", None),
-        ("复购率（纯公式）", formulas.repeat_rate(f"B{first}:B{end}"), "0.0%"),
-        ("REPEAT_TIER（插件，复购率）", f"=REPEAT_TIER(F{end + 3})", None),
-        ("复购档位（纯公式）", formulas.repeat_tier(f"F{end + 3}", tuple(tier_label(t, "zh-CN") for t in ("high", "medium", "low"))), None),
-        ("PARETO_SHARE（插件）", f"=PARETO_SHARE(C{first}:C{end})", "0.0%"),
-        ("前 20% 客户占比（纯公式）", formulas.pareto_share(f"C{first}:C{end}"), "0.0%"),
-        ("REPEAT_TIER 英文标签", f'=REPEAT_TIER(B{first}:B{end},,,"en")', None),
+        ("REPEAT_TIER（插件，订单数）", f"=REPEAT_TIER(B{first}:B{end})", tier_label(tier, "zh-CN"), None),
+        ("复购率（纯公式）", formulas.repeat_rate(f"B{first}:B{end}"), rate, "0.0%"),
+        ("REPEAT_TIER（插件，复购率）", f"=REPEAT_TIER(F{end + 3})", tier_label(tier, "zh-CN"), None),
+        ("复购档位（纯公式）", formulas.repeat_tier(f"F{end + 3}", tiers), tier_label(tier, "zh-CN"), None),
+        ("PARETO_SHARE（插件）", f"=PARETO_SHARE(C{first}:C{end})", share, "0.0%"),
+        ("前 20% 客户占比（纯公式）", formulas.pareto_share(f"C{first}:C{end}"), share, "0.0%"),
+        ("REPEAT_TIER 英文标签", f'=REPEAT_TIER(B{first}:B{end},,,"en")', tier_label(tier, "en"), None),
     ]
-    for offset, (label, formula, number_format) in enumerate(rows, start=2):
+    for offset, (label, text, value, number_format) in enumerate(rows, start=2):
         r = end + offset
         sheet[f"E{r}"] = label
-        sheet[f"F{r}"] = formula
-        if number_format:
-            sheet[f"F{r}"].number_format = number_format
+        formula(f"F{r}", text, value, number_format)
     for column, width in zip("ABCDEFGHI", (12, 10, 10, 10, 28, 18, 12, 20, 10)):
         sheet.column_dimensions[column].width = width
-    anchors = sales_list_sheet(book.create_sheet("销售清单函数"))
-    book.save(path)
-    _save_anchor_values(path, book.sheetnames.index("销售清单函数") + 1, anchors)
+    sales_sheet = book.create_sheet("销售清单函数")
+    for anchor, value in sales_list_sheet(sales_sheet).items():
+        values[(sales_sheet.title, anchor)] = value
+    save_workbook(book, path, values, what="functions demo")
     return path
 
 
@@ -157,23 +170,6 @@ def _block(sheet, top: int, formula: str, table, anchors: dict) -> int:
     anchors[anchor] = table[0][0]
     sheet[anchor] = ArrayFormula(spill, formula)
     return start + len(table) - 1
-
-
-def _save_anchor_values(path: Path, sheet_number: int, anchors: dict[str, object]) -> None:
-    """Write each anchor cell's saved value, which the workbook writer leaves out of a formula cell."""
-    part = f"xl/worksheets/sheet{sheet_number}.xml"
-    with zipfile.ZipFile(path) as book:
-        parts = {name: book.read(name) for name in book.namelist()}
-    xml = parts[part].decode("utf-8")
-    for anchor, value in anchors.items():
-        kind = ' t="str"' if isinstance(value, str) else ""
-        text = str(value).replace("&", "&amp;").replace("<", "&lt;")
-        xml = re.sub(rf'<c r="{anchor}"([^>]*)>(<f [^>]*>.*?</f>)<v\s*/?>(</v>)?</c>',
-                     lambda m: f'<c r="{anchor}"{m[1]}{kind}>{m[2]}<v>{text}</v></c>', xml, count=1)
-    parts[part] = xml.encode("utf-8")
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
-        for name, data in parts.items():
-            book.writestr(name, data)
 
 
 if __name__ == "__main__":

@@ -42,9 +42,10 @@ def require_soffice() -> str:
     return binary
 
 
-def recalculate(workbook: Path, workdir: Path) -> Path:
-    """A copy of ``workbook`` as LibreOffice saves it after recalculating everything."""
+def recalculate_all(workbooks: list[Path], workdir: Path) -> list[Path]:
+    """Copies of ``workbooks`` as LibreOffice saves them after recalculating everything (one start for all)."""
     binary = require_soffice()
+    assert len({workbook.stem for workbook in workbooks}) == len(workbooks), "the copies are named by stem"
     profile = Path(tempfile.mkdtemp(prefix="lo-profile-", dir=workdir))
     (profile / "user").mkdir()
     (profile / "user" / "registrymodifications.xcu").write_text(_PROFILE_SETTINGS, encoding="utf-8")
@@ -60,22 +61,62 @@ def recalculate(workbook: Path, workdir: Path) -> Path:
             "xlsx:Calc MS Excel 2007 XML",
             "--outdir",
             str(outdir),
-            str(workbook),
+            *map(str, workbooks),
         ],
         capture_output=True,
         text=True,
         timeout=300,
     )
-    result = outdir / (workbook.stem + ".xlsx")
-    if completed.returncode != 0 or not result.exists():
-        raise AssertionError(f"LibreOffice could not open {workbook}: {completed.stdout}\n{completed.stderr}")
-    return result
+    results = [outdir / (workbook.stem + ".xlsx") for workbook in workbooks]
+    if completed.returncode != 0 or not all(result.exists() for result in results):
+        raise AssertionError(f"LibreOffice could not open {workbooks}: {completed.stdout}\n{completed.stderr}")
+    return results
 
 
-def recalculated_values(workbook: Path, workdir: Path) -> dict[str, dict[str, object]]:
-    """Every non-empty cell's value after LibreOffice recalculated ``workbook``."""
-    book = openpyxl.load_workbook(recalculate(workbook, workdir), data_only=True)
+def recalculate(workbook: Path, workdir: Path) -> Path:
+    """A copy of ``workbook`` as LibreOffice saves it after recalculating everything."""
+    return recalculate_all([workbook], workdir)[0]
+
+
+def cell_values(workbook: Path) -> dict[str, dict[str, object]]:
+    """Every non-empty cell's saved value (for a formula, the value saved with it)."""
+    book = openpyxl.load_workbook(workbook, data_only=True)
     return {
         sheet.title: {cell.coordinate: cell.value for row in sheet.iter_rows() for cell in row if cell.value is not None}
         for sheet in book.worksheets
     }
+
+
+def recalculated_values(workbook: Path, workdir: Path) -> dict[str, dict[str, object]]:
+    """Every non-empty cell's value after LibreOffice recalculated ``workbook``."""
+    return cell_values(recalculate(workbook, workdir))
+
+
+def formula_cells(workbook: Path) -> dict[str, dict[str, str]]:
+    """Every formula of ``workbook``, by sheet and cell."""
+    book = openpyxl.load_workbook(workbook)
+    return {sheet.title: {cell.coordinate: cell.value for row in sheet.iter_rows() for cell in row
+                          if cell.data_type == "f"} for sheet in book.worksheets}
+
+
+def _same(saved: object, recalculated: object) -> bool:
+    if isinstance(recalculated, bool) or not isinstance(recalculated, (int, float)):
+        return type(saved) is type(recalculated) and saved == recalculated
+    return (isinstance(saved, (int, float)) and not isinstance(saved, bool)
+            and saved == pytest.approx(recalculated, rel=1e-9, abs=1e-12))
+
+
+def assert_saved_values_are_recalculated(workbook: Path, recalculated: dict[str, dict[str, object]],
+                                         unless=lambda sheet, cell, formula: False) -> int:
+    """Every formula cell's saved value equals LibreOffice's recalculation of it (numbers to 1e-9); returns how
+    many were compared. ``unless(sheet, cell, formula)`` names cells LibreOffice cannot compute."""
+    saved = cell_values(workbook)
+    compared = 0
+    for sheet, formulas in formula_cells(workbook).items():
+        for cell, formula in formulas.items():
+            if unless(sheet, cell, formula):
+                continue
+            value, expected = saved[sheet].get(cell), recalculated[sheet].get(cell)
+            assert _same(value, expected), (workbook.name, sheet, cell, formula, value, expected)
+            compared += 1
+    return compared

@@ -96,7 +96,7 @@ COLUMNS_OF_THREE = [
 def test_text_is_escaped_and_cleaned(tmp_path):
     source, target = tmp_path / "s.xlsx", tmp_path / "t.xlsx"
     template_workbook(source)
-    stream.stream_rows(source, target, "data", COLUMNS_OF_THREE)
+    stream.finish(source, target, {}, stream.Rows("data", COLUMNS_OF_THREE))
     sheet = openpyxl.load_workbook(target).active
     assert [sheet[f"A{r}"].value for r in range(2, 7)] == ["<b>&", " padded ", "bell", None, "=1+1"]
     assert sheet["A6"].data_type == "s"
@@ -108,7 +108,7 @@ def test_text_is_escaped_and_cleaned(tmp_path):
 def test_the_sheet_is_found_through_the_workbook_relationships(tmp_path):
     source, target = tmp_path / "s.xlsx", tmp_path / "t.xlsx"
     template_workbook(source, title="客户's", before=("first", "second"))
-    stream.stream_rows(source, target, "客户's", COLUMNS_OF_THREE)
+    stream.finish(source, target, {}, stream.Rows("客户's", COLUMNS_OF_THREE))
     book = openpyxl.load_workbook(target)
     assert book["客户's"]["B3"].value == -2 and book["first"].max_row == 1
 
@@ -118,6 +118,6 @@ def test_a_missing_template_cell_fails_loudly(tmp_path):
     template_workbook(source)
     extra = COLUMNS_OF_THREE + [stream.Column("D", "number", pd.Series([1.0] * 5))]
     with pytest.raises(stream.StreamError, match="no cell for columns D"):
-        stream.stream_rows(source, target, "data", extra)
+        stream.finish(source, target, {}, stream.Rows("data", extra))
     with pytest.raises(stream.StreamError, match="no sheet"):
-        stream.stream_rows(source, target, "other", COLUMNS_OF_THREE)
+        stream.finish(source, target, {}, stream.Rows("other", COLUMNS_OF_THREE))

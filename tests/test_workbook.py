@@ -12,7 +12,7 @@ from openpyxl.utils import get_column_letter
 import pandas as pd
 import pytest
 
-from libreoffice import recalculated_values
+from libreoffice import assert_saved_values_are_recalculated, recalculated_values
 from retention_xl import report as report_module
 from retention_xl.i18n import LANGUAGES, labels
 from retention_xl.reader import read_sales
@@ -60,6 +60,7 @@ def test_every_formula_recalculates_in_libreoffice_to_the_python_value(sample_sa
     assert_recalculates_to_python(written, values)
     assert_no_error_cells(values)
     assert len(written.expected) > 400  # KPI, trend, cohort, class formulas
+    assert assert_saved_values_are_recalculated(path, values) == len(written.expected)  # what a preview shows
 
 
 @pytest.mark.libreoffice
@@ -75,6 +76,7 @@ def test_month_to_month_view_with_a_short_history(tmp_path):
     values = recalculated_values(path, tmp_path)
     assert_recalculates_to_python(written, values)
     assert_no_error_cells(values)
+    assert assert_saved_values_are_recalculated(path, values) == len(written.expected)
 
 
 @pytest.mark.libreoffice

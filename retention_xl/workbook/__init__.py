@@ -4,8 +4,9 @@ Six sheets, named in the report's language: Summary, Cohorts, Customers, Classes
 Actions, Definitions & data; for a chain also Stores, Staff and Channels & regions
 (:mod:`.groups`). Headline figures are live formulas over the
 workbook's own tables (see :mod:`retention_xl.formulas`); every formula written is
-recorded with the value Python computed for it (:class:`WrittenWorkbook`), so tests
-can check that a spreadsheet application recalculates it to the same number.
+recorded with the value Python computed for it (:class:`WrittenWorkbook`) and saved
+with that value, so that a preview or a program reading the file sees the figures,
+and tests can check that a spreadsheet application recalculates it to the same number.
 
 This module decides the order of the sheets, saves the workbook atomically and owns
 every temporary file: the report appears complete or not at all.
@@ -34,7 +35,7 @@ from .groups import write_channels, write_staff, write_stores
 from .sheet import SheetWriter, WrittenWorkbook, display_width, register_styles
 from .summary import write_summary
 
-__all__ = ["SHEETS", "WrittenWorkbook", "display_width", "write_report_workbook", "write_workbook"]
+__all__ = ["SHEETS", "WrittenWorkbook", "display_width", "save_workbook", "write_report_workbook", "write_workbook"]
 
 
 def _always(report) -> bool:
@@ -65,7 +66,7 @@ def write_report_workbook(report, path, progress=None) -> WrittenWorkbook:
     """Write ``report`` (a :class:`retention_xl.report.RetentionReport`) to ``path`` atomically.
 
     The workbook is built in temporary files beside ``path`` and moved into place
-    only when complete; they are removed whatever happens.
+    only when complete (:func:`save_workbook`), every formula with its value.
     """
     say = progress or (lambda message: None)
     path = Path(path)
@@ -95,22 +96,36 @@ def write_report_workbook(report, path, progress=None) -> WrittenWorkbook:
     book.calculation.fullCalcOnLoad = True
 
     remove_stale(path.parent)
-    temporaries = [temporary(path, ".xlsx.tmp")]
+    say("  saving…")
+    streamed = stream.Rows(customers.title, rows) if customers.rows else None
+    save_workbook(book, path, written.expected, streamed, say)
+    return written
+
+
+def save_workbook(book: Workbook, path, values: dict[tuple[str, str], object], rows: stream.Rows | None = None,
+                  progress=None, what: str = "report") -> None:
+    """Save ``book`` to ``path`` atomically, every formula with its value saved beside it.
+
+    ``values`` gives the value of every formula cell, ``{(sheet title, "B7"): value}``, as a
+    spreadsheet computes it; ``rows`` are streamed into their sheet (:mod:`.stream`). The
+    workbook is written to temporary files beside ``path`` and moved into place only when
+    complete; they are removed whatever happens. ``what`` names the file in an error.
+    """
+    say = progress or (lambda message: None)
+    path = Path(path)
+    temporaries = [temporary(path, ".xlsx.tmp"), temporary(path, ".xlsx.streaming")]
     try:
-        say("  saving…")
         book.save(temporaries[0])
-        if customers.rows:
-            say(f"  streaming {customers.rows:,} customer rows…")
-            temporaries.append(temporary(path, ".xlsx.streaming"))
-            stream.stream_rows(temporaries[0], temporaries[1], customers.title, rows)
-        os.replace(temporaries[-1], path)
+        if rows is not None:
+            say(f"  streaming {rows.count:,} rows into {rows.title}…")
+        stream.finish(temporaries[0], temporaries[1], values, rows)
+        os.replace(temporaries[1], path)
     except OSError as error:
-        raise write_error(path, "report", error) from None
+        raise write_error(path, what, error) from None
     finally:
         for name in temporaries:
             if os.path.exists(name):
                 os.unlink(name)
-    return written
 
 
 def write_workbook(report, path, progress=None) -> WrittenWorkbook:

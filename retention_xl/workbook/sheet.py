@@ -40,7 +40,7 @@ _FREE_STYLES = ("rx_title", "rx_subtitle", "rx_section", "rx_warning", "rx_wrap"
 
 @dataclass
 class WrittenWorkbook:
-    """What was written: the sheet titles and, for every formula cell, the value Python expects."""
+    """What was written: the sheet titles and, for every formula cell, the value Python expects (and saves)."""
 
     sheets: dict[str, str]
     expected: dict[tuple[str, str], object] = field(default_factory=dict)
@@ -131,8 +131,8 @@ class SheetWriter:
         return cell
 
     def formula(self, row: int, column: int, formula: str | None, expected, style: str):
-        """A live formula and the value Python computed for it; a dash where there is no figure."""
-        if formula is None or expected is None or (isinstance(expected, float) and math.isnan(expected)):
+        """A live formula and the value Python computed for it, saved with it; a dash where there is no figure."""
+        if formula is None or expected is None or (isinstance(expected, float) and not math.isfinite(expected)):
             return self.put(row, column, DASH, style)
         cell = self.ws.cell(row=row, column=column, value=formula)
         cell.style = style

@@ -95,8 +95,9 @@ def recalculated_values(workbook: Path, workdir: Path) -> dict[str, dict[str, ob
 def formula_cells(workbook: Path) -> dict[str, dict[str, str]]:
     """Every formula of ``workbook``, by sheet and cell."""
     book = openpyxl.load_workbook(workbook)
-    return {sheet.title: {cell.coordinate: cell.value for row in sheet.iter_rows() for cell in row
-                          if cell.data_type == "f"} for sheet in book.worksheets}
+    # An array formula's text is on its ArrayFormula object (its spill range beside it).
+    return {sheet.title: {cell.coordinate: getattr(cell.value, "text", cell.value) for row in sheet.iter_rows()
+                          for cell in row if cell.data_type == "f"} for sheet in book.worksheets}
 
 
 def _same(saved: object, recalculated: object) -> bool:

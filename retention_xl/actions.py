@@ -17,8 +17,8 @@ import pandas as pd
 
 from . import metrics
 from .analysis import MonthFigures
-from .customers import ACTIVE_MONTHS, DEFAULT_LAPSE_DAYS, lapsing
-from .i18n import labels, normalize_language, plural, templates_root
+from .customers import ACTIVE_MONTHS, DEFAULT_LAPSE_DAYS, LAPSE_MULTIPLE, lapsing
+from .i18n import fill, labels, normalize_language, plural, templates_root
 
 WHO_LIMIT = 10
 # Customers of an action kept in rank order for scripts (``--json``): every one in a business of a few
@@ -30,7 +30,7 @@ CALL_LIST_LIMIT = 1000  # rows on a salesperson's call list; the Customers sheet
 # The order in which a salesperson works through their customers: key accounts gone quiet and
 # big past spenders first, winning back the long gone last.
 CALL_PRIORITY = ("key_quiet", "cant_lose", "at_risk", "new_customers", "need_attention", "about_to_sleep",
-                 "potential_loyalist", "promising", "champions", "loyal", "hibernating", "lost")
+                 "potential_loyalist", "promising", "between_purchases", "champions", "loyal", "hibernating", "lost")
 
 
 @dataclass
@@ -47,6 +47,7 @@ class Action:
     ranked_by: str = "revenue"  # the customer-table column (or "loss") that ranks them, shown as ``stake``
     listed: pd.DataFrame | None = None  # the customers in rank order, at most LISTED_LIMIT; ``who`` is its head
     total: int = 0              # all the customers it concerns
+    last_purchase_month: str | None = None  # with ``filter_labels``: the month of their last purchase, to filter on
 
 
 @dataclass
@@ -55,19 +56,25 @@ class WordedAction:
     why: str
     what: str
     filter_value: str
+    more: str  # the line under the customers listed: how many more, and how to find them on the Customers sheet
 
 
-def render_action(action: Action, language: str) -> WordedAction:
-    """The title, reasons, advice and Customers-sheet filter of ``action`` in ``language``."""
+def render_action(action: Action, language: str, words: dict[str, str] | None = None) -> WordedAction:
+    """The title, reasons, advice and Customers-sheet filter of ``action`` in ``language`` (``words``: the
+    report's labels, default the language's own)."""
     macros = environment(language).get_template("actions.j2").module
-    words = labels(language)
+    words = labels(language) if words is None else words
 
     def text(part: str, *arguments) -> str:
         return str(getattr(macros, f"{action.key}_{part}")(*arguments)).strip()
 
+    filter_value = " / ".join(words[key] for key in action.filter_labels)
+    more = "actions.more_plain" if not filter_value else \
+        "actions.more" if action.last_purchase_month is None else "actions.more_in_month"
     return WordedAction(
         title=text("title"), why=text("why", action.figures), what=text("what", action.figures),
-        filter_value=" / ".join(words[key] for key in action.filter_labels),
+        filter_value=filter_value,
+        more=fill(words[more], count=f"{action.remaining:,}", filter=filter_value, month=action.last_purchase_month),
     )
 
 
@@ -136,7 +143,7 @@ def ranked(members: pd.DataFrame, sort_by: str, limit: int) -> pd.DataFrame:
 
 
 def _action(key, members: pd.DataFrame, sort_by: str, figures: dict, filter_labels=(), warning=False,
-            stake_label: str = "who.revenue") -> Action:
+            stake_label: str = "who.revenue", last_purchase_month: str | None = None) -> Action:
     """An action concerning ``members``, the largest by ``sort_by`` listed first."""
     listed = ranked(members, sort_by, LISTED_LIMIT)
     return Action(
@@ -150,7 +157,21 @@ def _action(key, members: pd.DataFrame, sort_by: str, figures: dict, filter_labe
         ranked_by=sort_by,
         listed=listed,
         total=len(members),
+        last_purchase_month=last_purchase_month,
     )
+
+
+def facts(members: pd.DataFrame, lapse_days: int = DEFAULT_LAPSE_DAYS) -> dict:
+    """What is true of every one of ``members`` by absolute measures, for texts that must not claim more: the range
+    of their days since the last purchase and of their orders, with the lapse rule's floor and multiple.
+
+    >>> people = pd.DataFrame({"days_since_last": [3, 40, 12], "orders": [7, 1, 2]})
+    >>> facts(people)
+    {'days_min': 3, 'days_max': 40, 'orders_min': 1, 'orders_max': 7, 'floor': 30, 'multiple': 3}
+    """
+    days, orders = members["days_since_last"], members["orders"]
+    return {"days_min": int(days.min()), "days_max": int(days.max()), "orders_min": int(orders.min()),
+            "orders_max": int(orders.max()), "floor": lapse_days, "multiple": LAPSE_MULTIPLE}
 
 
 def _retention_falling(current: MonthFigures, previous: MonthFigures | None) -> bool:
@@ -172,19 +193,22 @@ def _class_groups(customers: pd.DataFrame, value: str):
          ["segment.potential_loyalist", "segment.promising"]),
         ("need_attention", segment.isin(["need_attention", "about_to_sleep"]), value,
          ["segment.need_attention", "segment.about_to_sleep"]),
+        ("between_purchases", segment == "between_purchases", value, ["segment.between_purchases"]),
         ("hibernating", segment.isin(["hibernating", "lost"]), value, ["segment.hibernating", "segment.lost"]),
     )
 
 
-def _loss_making(customers: pd.DataFrame) -> list[Action]:
-    """Where the data carry profit: the customers of the base whose window profit is below 0, the largest loss first."""
+def _loss_making(customers: pd.DataFrame, value: str) -> list[Action]:
+    """Where the data carry profit: the customers of the base whose window profit is below 0, the largest loss first;
+    its figures say how many of them are key accounts, which depends on the ``value`` measure."""
     if "window_profit" not in customers:
         return []
     losing = customers[customers["in_base"] & (customers["window_profit"] < 0)].assign(
         loss=lambda t: -t["window_profit"])
     if not len(losing):
         return []
-    figures = {"count": len(losing), "loss": float(losing["loss"].sum())}
+    figures = {"count": len(losing), "loss": float(losing["loss"].sum()), "measure": value,
+               "key_accounts": int(losing["key_account"].sum())}
     return [_action("loss_making", losing, "loss", figures, ["col.window_profit"], stake_label="who.loss")]
 
 
@@ -243,7 +267,8 @@ def recommend(
     def group(frame, sort_by=value):
         share = float(frame.loc[frame["in_base"], window_value].clip(lower=0).sum()) / base_value if base_value else None
         return {"count": len(frame), "revenue": float(frame[sort_by].sum()), "share": share,
-                "active_months": min(ACTIVE_MONTHS, active_window), "top": top_fraction, "measure": value}
+                "active_months": min(ACTIVE_MONTHS, active_window), "top": top_fraction, "measure": value,
+                **facts(frame, lapse_days)}
 
     def act(key, members, sort_by, figures, filter_labels=()):
         return _action(key, members, sort_by, figures, filter_labels, stake_label=stake)
@@ -260,12 +285,16 @@ def recommend(
             actions.append(act(key, members, value, group(members), [f"segment.{key}"]))
     if current.L and _retention_falling(current, previous):
         last_month_of_base = pd.Period(current.month, "M") - active_window
+        # Out of the base is lapsing: every one of the L is listed.
         left = customers[~in_base & (customers["last_purchase"].dt.to_period("M") == last_month_of_base) & lapse]
         if len(left):
-            actions.append(act("lost_this_month", left, value, {
-                "L": current.L, "strict_retention": current.strict_retention,
-                "previous_strict_retention": previous.strict_retention, "txn_growth": current.txn_growth}))
-    actions += _loss_making(customers)
+            actions.append(_action("lost_this_month", left, value, {
+                "L": current.L, "count": len(left), "month": str(last_month_of_base), "measure": value,
+                "strict_retention": current.strict_retention,
+                "previous_strict_retention": previous.strict_retention, "txn_growth": current.txn_growth,
+                **facts(left, lapse_days)}, ["status.lapsed"], stake_label=stake,
+                last_purchase_month=str(last_month_of_base)))
+    actions += _loss_making(customers, value)
     actions += _value_actions(customers, group, lapse)
     for key, mask, sort_by, label_keys in _class_groups(customers, value):
         members = customers[mask]

@@ -17,15 +17,23 @@ Definitions, all as of the last day of the report month M:
   (last purchase day - first purchase day) / (purchase days - 1), rounded to whole
   days; none for a customer with one purchase day. The **base's usual gap** is the
   median of the usual gaps of every customer who has one.
-* **Lapsing**: silent (days since the last purchase) for longer than both the floor
-  (``lapse_days``, default 30) and :data:`LAPSE_MULTIPLE` times the customer's usual
-  gap (the base's usual gap for a one-time buyer). The scores are ranks within the
-  base, so where everybody buys often somebody still scores R=1; the segments that
-  claim a lapse (:data:`LAPSING_SEGMENTS`) are kept for lapsing customers only. Any
-  other customer gets the segment of the same F and M with R raised to the lowest
-  score that claims no lapse: 3 where F>=3 (Can't Lose Them -> Loyal, At Risk ->
-  Loyal or Need Attention), 4 where F<=2 (About to Sleep, Hibernating, Lost ->
-  Potential Loyalist at F=2, Promising at F=1).
+* **Lapsing**: out of the base (no purchase in the window: they left by the report's
+  own definition), or silent (days since the last purchase) for longer than both the
+  floor (``lapse_days``, default 30) and :data:`LAPSE_MULTIPLE` times the customer's
+  usual gap (the base's usual gap for a one-time buyer). **Recent**: not lapsing and
+  silent for no longer than the floor.
+* **Honest segments**: the scores are ranks within the base, so where everybody buys
+  often somebody still scores R=1, and where everybody buys seldom somebody silent for
+  a year still scores R=4. The segments that claim a lapse (:data:`LAPSING_SEGMENTS`)
+  are kept for lapsing customers, those that claim recency (:data:`RECENT_SEGMENTS`)
+  for recent ones. A customer who is not lapsing but scored into a lapsing segment
+  gets the segment of the same F and M with R raised to 3 where F>=3 (Can't Lose
+  Them -> Loyal, At Risk -> Loyal or Need Attention) and to 4 where F<=2 (Potential
+  Loyalist at F=2, Promising at F=1). A customer who is not recent but would land in
+  a segment claiming recency gets R=3 instead (Need Attention at F=3, About to Sleep
+  at F<=2). Last, a customer who is neither recent nor lapsing -- quiet for longer
+  than the floor, but within their own rhythm -- and would still land in a lapsing
+  segment is Between Purchases.
 * **Key account**: the top 20% of the customers in the base at the end of M by net
   revenue in the window (rounded up to whole customers) -- the vital few of the
   80/20 rule. Where the report measures value by profit (``value="profit"``), profit
@@ -47,11 +55,12 @@ from .activity import CustomerTable, month_number
 
 SEGMENTS = (
     "champions", "loyal", "potential_loyalist", "new_customers", "promising", "need_attention",
-    "about_to_sleep", "cant_lose", "at_risk", "hibernating", "lost",
+    "between_purchases", "about_to_sleep", "cant_lose", "at_risk", "hibernating", "lost",
 )
 STATUSES = ("new", "active", "at_risk", "lapsed")
 ACTIVE_MONTHS = 3
 LAPSING_SEGMENTS = ("about_to_sleep", "cant_lose", "at_risk", "hibernating", "lost")
+RECENT_SEGMENTS = ("potential_loyalist", "new_customers", "promising")  # their words say "recent customers"
 DEFAULT_LAPSE_DAYS = 30
 # Silence, in multiples of the customer's usual gap, from which they count as lapsing. Chosen from what the
 # Online Retail and CDNOW data say about who comes back: see benchmarks/lapse.py and the README.
@@ -106,14 +115,20 @@ def segments(r: np.ndarray, f: np.ndarray, m: np.ndarray) -> np.ndarray:
     return np.select([condition for _, condition in rules], [name for name, _ in rules], default="")
 
 
-def unlapsed_segments(r: np.ndarray, f: np.ndarray, m: np.ndarray) -> np.ndarray:
-    """The segment of each (R, F, M) with R raised to the lowest score whose segment claims no lapse.
+def honest_segments(r: np.ndarray, f: np.ndarray, m: np.ndarray, lapse: np.ndarray, recent: np.ndarray) -> np.ndarray:
+    """The segment of each (R, F, M) that claims a lapse only of a lapsing customer (``lapse``) and recency only of
+    a recent one (``recent``); the others move as the module's docstring says.
 
-    >>> unlapsed_segments(np.array([1, 1, 2, 1, 1]), np.array([5, 4, 3, 2, 1]), np.array([5, 1, 1, 1, 1])).tolist()
-    ['loyal', 'loyal', 'need_attention', 'potential_loyalist', 'promising']
+    >>> r, f, m = np.array([1, 1, 5, 5, 1, 5]), np.array([4, 2, 2, 3, 2, 1]), np.array([1, 1, 1, 1, 1, 1])
+    >>> lapse, recent = np.array([0, 0, 0, 1, 1, 0], bool), np.array([1, 1, 0, 0, 0, 0], bool)
+    >>> honest_segments(r, f, m, lapse, recent).tolist()
+    ['loyal', 'potential_loyalist', 'between_purchases', 'need_attention', 'lost', 'between_purchases']
     """
-    raised = segments(np.maximum(r, 3), f, m)
-    return np.where(np.isin(raised, LAPSING_SEGMENTS), segments(np.maximum(r, 4), f, m), raised)
+    claims_lapse = np.isin(segments(r, f, m), LAPSING_SEGMENTS) & ~lapse
+    r = np.where(claims_lapse, np.maximum(r, np.where(f >= 3, 3, 4)), r)
+    r = np.where(np.isin(segments(r, f, m), RECENT_SEGMENTS) & ~recent, 3, r)
+    named = segments(r, f, m)
+    return np.where(np.isin(named, LAPSING_SEGMENTS) & ~lapse, "between_purchases", named)
 
 
 def usual_gaps(first_day: np.ndarray, last_day: np.ndarray, purchase_days: np.ndarray) -> np.ndarray:
@@ -140,18 +155,26 @@ def base_gap(gaps: np.ndarray) -> float:
 
 
 def lapsing(customers: pd.DataFrame, lapse_days: int = DEFAULT_LAPSE_DAYS) -> np.ndarray:
-    """Per row of a customer table: silent for longer than ``lapse_days`` and than :data:`LAPSE_MULTIPLE` times the
-    customer's usual gap (the base's usual gap for a one-time buyer).
+    """Per row of a customer table: out of the base, or silent for longer than ``lapse_days`` and than
+    :data:`LAPSE_MULTIPLE` times the customer's usual gap (the base's usual gap for a one-time buyer).
 
-    >>> people = pd.DataFrame({"days_since_last": [3, 40, 40, 40, 100], "usual_gap": [1.0, 7.0, 20.0, np.nan, np.nan]})
-    >>> lapsing(people).tolist()  # the base's usual gap is 7 days: the one-time buyers need over 30 and 21 days
-    [False, True, False, True, True]
+    >>> people = pd.DataFrame({"days_since_last": [3, 40, 40, 40, 100, 200], "in_base": [1, 1, 1, 1, 1, 0],
+    ...                        "usual_gap": [1.0, 7.0, 20.0, np.nan, np.nan, 90.0]})
+    >>> lapsing(people).tolist()  # the base's usual gap is 14 days: the one-time buyers need over 42 days
+    [False, True, False, False, True, True]
     """
     gaps = customers["usual_gap"].to_numpy(dtype=float)
     # Where nobody has bought twice there is no usual gap to go by: the floor alone decides.
     personal = np.nan_to_num(LAPSE_MULTIPLE * np.where(np.isnan(gaps), base_gap(gaps), gaps), nan=0.0)
     silence = customers["days_since_last"].to_numpy()
-    return (silence > lapse_days) & (silence > personal)
+    left = ~customers["in_base"].to_numpy(dtype=bool)
+    return left | ((silence > lapse_days) & (silence > personal))
+
+
+def recent(customers: pd.DataFrame, lapse: np.ndarray, lapse_days: int = DEFAULT_LAPSE_DAYS) -> np.ndarray:
+    """Per row of a customer table: not lapsing (``lapse``) and silent for no longer than ``lapse_days``: the
+    customers whom a segment may call recent."""
+    return ~lapse & (customers["days_since_last"].to_numpy() <= lapse_days)
 
 
 def _ranking(in_base: np.ndarray, window_value: np.ndarray, value: np.ndarray, ids: np.ndarray) -> np.ndarray:
@@ -177,11 +200,12 @@ def _ranking(in_base: np.ndarray, window_value: np.ndarray, value: np.ndarray, i
     return order
 
 
-def _segments_of(frame: pd.DataFrame) -> np.ndarray:
-    """The RFM segments of the customer table ``frame``, those claiming a lapse only for its lapsing customers."""
+def _segments_of(frame: pd.DataFrame, lapse_days: int) -> np.ndarray:
+    """The RFM segments of the customer table ``frame``: lapse claimed only of its lapsing customers, recency of
+    its recent ones."""
     r, f, m = (frame[f"{score}_score"].to_numpy() for score in "rfm")
-    named = segments(r, f, m)
-    return np.where(np.isin(named, LAPSING_SEGMENTS) & ~frame["lapsing"].to_numpy(), unlapsed_segments(r, f, m), named)
+    lapse = frame["lapsing"].to_numpy()
+    return honest_segments(r, f, m, lapse, recent(frame, lapse, lapse_days))
 
 
 def customer_table(
@@ -239,7 +263,7 @@ def customer_table(
     frame["f_score"] = scores(frame["orders"].to_numpy())
     frame["m_score"] = scores(frame[value].to_numpy())
     frame["lapsing"] = lapsing(frame, lapse_days)  # kept until the actions are set, not shown
-    frame["segment"] = _segments_of(frame)
+    frame["segment"] = _segments_of(frame, lapse_days)
     frame["status"] = np.select(
         [frame["new"], frame["recent"], frame["in_base"]], ["new", "active", "at_risk"], default="lapsed"
     )

@@ -22,7 +22,7 @@ def _who_cells(person, words) -> dict[str, object]:
     }
 
 
-def _who_table(sheet: SheetWriter, row: int, action, who_keys: list[str], filter_value: str) -> int:
+def _who_table(sheet: SheetWriter, row: int, action, who_keys: list[str], more: str) -> int:
     """The customers to contact first; returns the next free row."""
     words = sheet.words
     sheet.put(row, 1, words["actions.who"], "rx_bold")
@@ -37,7 +37,7 @@ def _who_table(sheet: SheetWriter, row: int, action, who_keys: list[str], filter
                 sheet.text(row, column, cells[key])
         row += 1
     if action.remaining:
-        sheet.put(row, 2, sheet.word("actions.more", count=f"{action.remaining:,}", filter=filter_value), "rx_subtitle")
+        sheet.put(row, 2, more, "rx_subtitle")
         row += 1
     return row
 
@@ -86,7 +86,7 @@ def write_actions(sheet: SheetWriter, report) -> None:
     if report.customers["customer_name"].isna().all():
         who_keys.remove("customer_name")
     for action in report.actions:
-        worded = render_action(action, language)
+        worded = render_action(action, language, words)
         style = "rx_warning" if action.warning else "rx_section"
         sheet.put(row, 1, worded.title, style)
         sheet.style_row(row, 2, 1 + len(who_keys), style)
@@ -96,7 +96,7 @@ def write_actions(sheet: SheetWriter, report) -> None:
             sheet.wrapped(row, 2, text, TEXT_WIDTH, last_column=1 + len(who_keys))
             row += 1
         if len(action.who):
-            row = _who_table(sheet, row, action, who_keys, worded.filter_value)
+            row = _who_table(sheet, row, action, who_keys, worded.more)
         row += 1
     # On a call list, column D holds the recommended action, the longest text of a row.
     sheet.fit_columns(widths={"A": 14, "B": 16, "C": 22, "D": 32 if report.options.call_list else 18, "E": 14,

@@ -157,13 +157,15 @@ def _value_section(sheet: SheetWriter, row: int, report) -> int:
     if not value.available:
         sheet.wrapped(row, 1, sheet.word(value.unavailable, **value.details), DEFINITION_WIDTH + 50, last_column=3)
         return row + 2
-    texts = [sheet.word("value.about", as_of=f"{report.month.end_time:%Y-%m-%d}"), words["value.def_p_alive"],
-             words["value.def_expected"],
+    # Without drop-out there is no P(alive): the texts say what the model is then, and what is shown instead.
+    detected = value.dropout_detected
+    texts = [sheet.word("value.about" if detected else "value.about_no_dropout", as_of=f"{report.month.end_time:%Y-%m-%d}"),
+             words["value.def_p_alive" if detected else "value.def_p_alive_no_dropout"], words["value.def_expected"],
              sheet.word("value.def_clv", horizon=value.horizon, discount=f"{value.discount:g}")]
     for text in texts:
         sheet.wrapped(row, 1, text, DEFINITION_WIDTH + 50, last_column=3)
         row += 1
-    if value.dropout_detected:
+    if detected:
         purchases = (words["value.bgnbd"], [value.bgnbd.r, value.bgnbd.alpha, value.bgnbd.a, value.bgnbd.b])
     else:  # a and b ran to the no-drop-out boundary: they are not estimates
         purchases = (words["value.nbd"], [value.nbd.r, value.nbd.alpha])

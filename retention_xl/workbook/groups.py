@@ -79,7 +79,7 @@ def _chain_row(sheet: SheetWriter, report, row: int, columns: tuple[str, ...]) -
 def write_group_sheet(sheet: SheetWriter, report, role: str) -> None:
     """One group column's table with a bar chart of retention."""
     sheet.put(1, 1, sheet.word(f"group.title.{role}", month=str(report.month)), "rx_title")
-    sheet.put(2, 1, sheet.words["group.note"], "rx_subtitle")
+    sheet.put(2, 1, sheet.words[f"group.note.{role}"], "rx_subtitle")
     header = 4
     first, last = _section(sheet, report, role, header)
     _chart(sheet, first, last, 2 + _columns(report.groups[role]).index("retention"), f"A{last + 4}")
@@ -91,7 +91,7 @@ def write_group_sheet(sheet: SheetWriter, report, role: str) -> None:
 def write_channels(sheet: SheetWriter, report, customers: CustomerColumns) -> None:
     """Channels and regions, each as a compact section."""
     sheet.put(1, 1, sheet.word("group.title.channels", month=str(report.month)), "rx_title")
-    sheet.put(2, 1, sheet.words["group.note"], "rx_subtitle")
+    sheet.put(2, 1, sheet.words["group.note.channels"], "rx_subtitle")
     row = 4
     for role in ("channel", "region"):
         if role in report.groups and not report.groups[role].empty:

@@ -220,6 +220,8 @@ def test_the_staff_are_called_salespeople_unless_the_column_calls_them_shopping_
     book = openpyxl.load_workbook(output)
     staff = [[cell.value for cell in row] for row in book[word("sheet.staff")].iter_rows()]
     assert staff[0][0] == word("group.title.salesperson").format(month="2024-03")
+    assert staff[1][0] == word("group.note.salesperson")  # a salesperson's customers, not a store's
+    assert not [store for store in ("store", "门店", "門店") if store in staff[1][0]]
     assert staff[3][0] == word("group.salesperson") and word("group.missing.salesperson") in [row[0] for row in staff]
     definitions = [cell for row in book[words["sheet.definitions"]].iter_rows(values_only=True) for cell in row]
     assert any(isinstance(cell, str) and f"{word('role.salesperson')} ← {header}" in cell for cell in definitions)

@@ -1,4 +1,5 @@
-"""Lapsing words only for customers who have lapsed: silent longer than the floor and than 3 times their usual gap."""
+"""Lapsing words only for customers who have lapsed: out of the base, or silent longer than the floor and than 3 times
+their usual gap; recency words only for customers silent no longer than the floor."""
 
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from retention_xl import analysis
 from retention_xl.actions import environment, recommend
 from retention_xl.activity import build_customer_months
 from retention_xl.cli import main
-from retention_xl.customers import LAPSE_MULTIPLE, LAPSING_SEGMENTS, customer_table, segments
+from retention_xl.customers import LAPSE_MULTIPLE, LAPSING_SEGMENTS, RECENT_SEGMENTS, customer_table, segments
 from retention_xl.errors import UsageError
 from retention_xl.i18n import labels
 from retention_xl.reader import read_sales
@@ -84,8 +85,10 @@ KINDS = {  # segment: (others silent longer, subject's orders, subject's revenue
     "hibernating": (2, 2, 1.0),
     "lost": (0, 2, 1.0),
 }
-NOT_LAPSING = {"cant_lose": "loyal", "at_risk": "loyal", "about_to_sleep": "promising", "hibernating": "promising",
-               "lost": "promising"}
+# Not lapsing, and quiet for no longer than the floor (recent) or for longer (within their own rhythm).
+RECENT = {"cant_lose": "loyal", "at_risk": "loyal", "about_to_sleep": "promising", "hibernating": "promising",
+          "lost": "promising"}
+WITHIN_RHYTHM = RECENT | {kind: "between_purchases" for kind in ("about_to_sleep", "hibernating", "lost")}
 
 
 def _base_with(kind: str, gap: int) -> pd.DataFrame:
@@ -111,10 +114,10 @@ def test_a_customer_gets_a_lapsing_segment_only_when_silent_past_the_floor_and_3
     assert both["segment"] == kind
     only_the_floor = _subject(kind, gap=50, lapse_days=30)  # 122 days is within 3 gaps of 50
     only_the_gaps = _subject(kind, gap=10, lapse_days=122)  # 122 days is not longer than the floor
-    for subject in (only_the_floor, only_the_gaps):
+    for subject, expected in ((only_the_floor, WITHIN_RHYTHM), (only_the_gaps, RECENT)):
         assert subject[["r_score", "f_score", "m_score"]].tolist() == both[["r_score", "f_score", "m_score"]].tolist()
-        assert subject["segment"] == NOT_LAPSING[kind]
-        assert subject["action"] == NOT_LAPSING[kind]
+        assert subject["segment"] == expected[kind]
+        assert subject["action"] == expected[kind]
     assert LAPSE_MULTIPLE * 50 >= 122 > LAPSE_MULTIPLE * 10
 
 
@@ -134,28 +137,43 @@ def _left_the_base() -> pd.DataFrame:
     return _transactions(rows)
 
 
-def _month_actions(transactions: pd.DataFrame, lapse_days: int, p_alive: float | None = None) -> dict:
-    month = pd.Period("2024-03", "M")
+def _month_actions(transactions: pd.DataFrame, lapse_days: int, p_alive: float | None = None, month="2024-03",
+                   window: int = 1) -> dict:
+    month = pd.Period(month, "M")
     table = build_customer_months(transactions, month)
-    customers = customer_table(table, month, 1, lapse_days=lapse_days)
+    customers = customer_table(table, month, window, lapse_days=lapse_days)
     if p_alive is not None:  # as where the customer-value models ran
         customers = customers.assign(p_alive=p_alive, expected_purchases=0.1, clv=1.0)
-    current, previous = (analysis.month_figures(table, m, 1) for m in (month, month - 1))
-    actions = recommend(current, previous, customers, active_window=1, lapse_days=lapse_days)
+    current, previous = (analysis.month_figures(table, m, window) for m in (month, month - 1))
+    actions = recommend(current, previous, customers, active_window=window, lapse_days=lapse_days)
     return {action.key: action.who["customer_id"].tolist() for action in actions}
 
 
-def test_customers_who_left_the_base_are_listed_only_when_lapsing():
+def test_every_customer_who_left_the_base_is_lapsing_and_listed():
+    # "slow" is within 3 times its usual gap (31 <= 60), "weekly" is not; both left the base, whatever the floor.
     transactions = _left_the_base()
-    assert _month_actions(transactions, 30)["lost_this_month"] == ["weekly"]  # 31 > 30 and > 3 x 7, not > 3 x 20
-    assert "lost_this_month" not in _month_actions(transactions, 31)
+    for floor in (30, 31, 365):
+        assert sorted(_month_actions(transactions, floor)["lost_this_month"]) == ["slow", "weekly"]
+    month = pd.Period("2024-03", "M")
+    table = customer_table(build_customer_months(transactions, month), month, 1, lapse_days=365)
+    left = table[~table["in_base"]]
+    assert (left["status"] == "lapsed").all() and left["segment"].isin(LAPSING_SEGMENTS).all()
+
+
+def _quiet_in_the_base() -> pd.DataFrame:
+    """Both "weekly" and "slow" last bought on 29 February, 122 days before the end of June, still in a 6-month base:
+    "weekly" bought every 7 days (122 > 3 x 7), "slow" every 50 (122 <= 3 x 50)."""
+    rows = _purchases("weekly", "2024-02-29", 9, 7, 9000.0) + _purchases("slow", "2024-02-29", 3, 50, 9000.0)
+    rows += _purchases("stays", "2024-06-28", 13, 7, 100.0)
+    return _transactions(rows)
 
 
 def test_probably_gone_lists_only_lapsing_customers():
-    transactions = _left_the_base()
-    assert _month_actions(transactions, 30, p_alive=0.1)["probably_gone"] == ["weekly"]
-    assert "probably_gone" not in _month_actions(transactions, 31, p_alive=0.1)
-    assert set(_month_actions(transactions, 31, p_alive=0.9)["quiet_alive"]) == {"weekly", "slow"}
+    transactions = _quiet_in_the_base()
+    actions = (lambda floor, p_alive: _month_actions(transactions, floor, p_alive, month="2024-06", window=6))
+    assert actions(30, 0.1)["probably_gone"] == ["weekly"]
+    assert "probably_gone" not in actions(122, 0.1)
+    assert set(actions(122, 0.9)["quiet_alive"]) == {"weekly", "slow"}
 
 
 def test_one_time_buyers_are_judged_by_the_bases_usual_gap():
@@ -179,7 +197,9 @@ def test_the_online_retail_report_still_finds_its_lapsing_customers():
     lapsing = customers[customers["segment"].isin(LAPSING_SEGMENTS)]
     assert len(lapsing) > 500
     assert (lapsing["days_since_last"] > 30).all()
-    assert (lapsing["days_since_last"] > LAPSE_MULTIPLE * lapsing["usual_gap"].fillna(0)).all()
+    past_their_rhythm = lapsing["days_since_last"] > LAPSE_MULTIPLE * lapsing["usual_gap"].fillna(0)
+    assert (past_their_rhythm | ~lapsing["in_base"]).all() and not past_their_rhythm.all()
+    assert_honest(customers, 30)
     assert {"key_quiet", "cant_lose", "at_risk", "hibernating"} <= {action.key for action in report.actions}
 
 
@@ -196,3 +216,54 @@ def test_the_floor_from_the_command_line(tmp_path, capsys):
     assert main(["report", str(sales), "-o", str(tmp_path / "r.xlsx"), "--lapse-days", "-3"]) == 2
     assert "lapse-days" in capsys.readouterr().err
     assert main(["report", str(sales), "-o", str(tmp_path / "r.xlsx"), "--lapse-days", "45", "--quiet"]) == 0
+
+
+def assert_honest(customers: pd.DataFrame, floor: int) -> None:
+    """Every segment agrees with the customer's own row: recency claimed only of customers in the base and quiet
+    for no longer than the floor, a lapse only of customers out of the base or quiet past the floor and 3 gaps."""
+    gaps = customers["usual_gap"].fillna(customers["usual_gap"].median().round())
+    silence, in_base, segment = customers["days_since_last"], customers["in_base"], customers["segment"]
+    past_rhythm = (silence > floor) & (silence > LAPSE_MULTIPLE * gaps)
+    recent = segment.isin(RECENT_SEGMENTS)
+    assert (in_base[recent] & (silence[recent] <= floor)).all()
+    assert (~in_base | past_rhythm)[segment.isin(LAPSING_SEGMENTS)].all()
+    between = segment == "between_purchases"
+    assert (in_base & (silence > floor) & ~past_rhythm)[between].all()
+    assert segment[~in_base].isin(LAPSING_SEGMENTS + ("need_attention", "loyal", "champions")).all()
+    assert not customers.loc[~in_base, "action"].isin(RECENT_SEGMENTS + ("between_purchases",)).any()
+
+
+def test_the_deal_pipeline_segments_agree_with_each_customers_row(deal_pipeline):
+    report = analyse(deal_pipeline, ReportOptions(month="2024-06", active_window=3, language="en", clv=False))
+    assert_honest(report.customers, 30)
+
+
+@pytest.fixture(scope="module")
+def slow_buyers():
+    """A shop whose customers buy every 100 to 300 days, so that ranks call a customer quiet for over a year recent;
+    among them "bill", 5 purchases 195 days apart, the last 528 days before the end of 2022-11 (out of a 12-month
+    base, but within 3 times his usual gap), and "becky", 4 purchases 301 days apart, quiet for 277 days."""
+    rng = np.random.default_rng(11)
+    rows = _purchases("bill", "2021-06-20", 5, 195, 10_500.0) + _purchases("becky", "2022-02-26", 4, 301, 11_800.0)
+    for customer in range(150):
+        gap = int(rng.integers(100, 300))
+        last = pd.Timestamp("2022-11-30") - pd.Timedelta(days=int(rng.integers(0, 2 * gap)))
+        days = max(1, min(int(rng.integers(1, 8)), (last - pd.Timestamp("2019-01-01")).days // gap))
+        rows += _purchases(f"shop{customer:03d}", str(last.date()), days, gap, float(rng.integers(100, 20_000)))
+    return _transactions(rows)
+
+
+def test_no_customer_silent_past_the_floor_is_called_recent(slow_buyers):
+    report = analyse(slow_buyers, ReportOptions(month="2022-11", active_window=12, language="en", clv=False))
+    customers = report.customers.set_index("customer_id", drop=False)
+    ranked = pd.Series(segments(*(customers[f"{s}_score"].to_numpy() for s in "rfm")), index=customers.index)
+    assert (ranked.isin(RECENT_SEGMENTS) & (customers["days_since_last"] > 30)).sum() >= 10  # what ranks alone say
+    assert_honest(customers, 30)
+    bill, becky = customers.loc["bill"], customers.loc["becky"]
+    assert (bill["days_since_last"], bill["in_base"], bill["status"]) == (528, False, "lapsed")
+    assert bill["segment"] in LAPSING_SEGMENTS and bill["action"] in LAPSING_SEGMENTS
+    assert (becky["days_since_last"], becky["usual_gap"], becky["in_base"]) == (277, 301, True)
+    assert becky["segment"] == {3: "need_attention", 2: "between_purchases", 1: "between_purchases"}[becky["f_score"]]
+    assert (customers["segment"] == "between_purchases").sum() >= 10
+    potential = next(action for action in report.actions if action.key == "potential")
+    assert potential.listed["days_since_last"].max() <= 30 and "bill" not in potential.listed["customer_id"].tolist()

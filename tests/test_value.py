@@ -145,6 +145,9 @@ def test_no_drop_out_is_detected_and_no_p_alive_is_shown(nobody_leaves, tmp_path
     assert all(sheet.cell(row=row, column=column).value is None for row in range(2, 50))
     definitions = "\n".join(str(c.value) for row in book[words["sheet.definitions"]].iter_rows() for c in row if c.value)
     assert words["value.nbd"] in definitions and words["value.bgnbd"] not in definitions
+    # What is shown instead of P(alive) is said; P(alive) and the BG/NBD model for it are not explained.
+    assert words["value.def_p_alive_no_dropout"] in definitions and words["value.def_p_alive"] not in definitions
+    assert "BG/NBD model for purchase days and P(alive)" not in definitions
 
 
 def test_where_drop_out_is_detected_nothing_of_it_appears(sales, tmp_path):
@@ -178,3 +181,5 @@ def test_a_missed_holdout_and_a_refused_spend_model_are_said_on_the_summary(lang
     line = openpyxl.load_workbook(path)[words["sheet.summary"]]["A4"].value
     assert words["value.no_dropout"] in line
     assert f"{value.holdout.error:+.0%}" in line and f"{value.gamma_gamma.q:.2f}" in line
+    lead = {"en": "Customer values:", "zh-CN": "客户价值：", "zh-TW": "客戶價值："}[language]
+    assert line.count(lead) == 0 and line.count(words["value.no_dropout"]) == 1  # no two sentences open alike

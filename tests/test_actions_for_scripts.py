@@ -135,7 +135,8 @@ def render_all(language: str, count: int) -> dict[str, WordedAction]:
     figures = {"count": count, "N": count, "L": count, "window": count, "active_months": count, "revenue": 1234.5,
                "share": 0.25, "top": 0.2, "measure": "revenue", "repeat_rate": 0.2, "low": 0.3,
                "strict_retention": 0.9, "previous_strict_retention": 0.95, "txn_growth": -0.1, "threshold": 0.3,
-               "value": 99.0, "loss": 12.0}
+               "value": 99.0, "loss": 12.0, "key_accounts": count, "month": "2024-05", "days_min": count,
+               "days_max": count, "orders_min": count, "orders_max": count, "floor": 30, "multiple": 3}
     macros = (REPO / "templates" / "en" / "actions.j2").read_text(encoding="utf-8")
     texts = {}
     for key in re.findall(r"macro (\w+)_title\(", macros):
@@ -151,11 +152,12 @@ def test_one_customer_and_one_month_are_singular_in_english():
         assert not re.search(r"\b1 (\w+ ){0,4}?(customer|month)s? (who )?(have|are)\b", text), (key, text)
         assert "(s)" not in text and "each of them" not in text, (key, text)
     one = {key: worded.why for key, worded in render_all("en", 1).items()}
-    assert "1 customer who used to buy often and spend a lot" in one["cant_lose"] and "has not been back" in one["cant_lose"]
+    assert "1 customer who bought more often and spent more than most" in one["cant_lose"]
+    assert "(1 order, " in one["cant_lose"] and "has not bought for 1 day." in one["cant_lose"]
     assert "1 champion or loyal customer brings" in one["champions"]
     assert "in the last 1 month," in one["warning_low_repeat"]
     many = {key: worded.why for key, worded in render_all("en", 2).items()}
-    assert "2 customers who used to buy often" in many["cant_lose"] and "have not been back" in many["cant_lose"]
+    assert "2 customers who bought more often" in many["cant_lose"] and "have not bought for 2 days." in many["cant_lose"]
     assert "2 champions and loyal customers bring" in many["champions"]
     assert "in the last 2 months," in many["warning_low_repeat"]
 

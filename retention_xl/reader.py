@@ -34,7 +34,7 @@ from .csvfile import read_csv_files, read_csv_table
 from .excelfile import read_excel_table
 from .rawtable import (CSV_SUFFIXES, DATE_REASONS, EXCEL_SUFFIXES, NOT_UTF8, PARQUET_SUFFIXES, RawTable, first_line,
                        header_help, invalid_text_column, nan_as_infinite, no_usable_rows, parquet_error)
-from .values import AmbiguousDates, AmbiguousDecimal, eight_digit_dates
+from .values import AmbiguousDates, AmbiguousDecimal, eight_digit_example
 
 Progress = Callable[[str], None]
 # The messages for what only the user can settle; the DuckDB scan gives the same ones.
@@ -64,7 +64,7 @@ class SalesData:
     group: str | None = None  # in one group's workbook: the group (store ...) whose rows these are
     label: str | None = None  # a database source, shown without its password (``file`` is then None)
     encoding_choice: EncodingChoice | None = None  # a CSV file's: how sure, and what else it reads as
-    eight_digit_dates: bool = False  # dates such as 20180111 were read as YYYYMMDD
+    eight_digit_example: str | None = None  # an eight-digit date of the file, where they were read as YYYYMMDD
 
     def reading(self) -> dict:
         """The choices the reader made that a user should be able to check, for ``--json``: the encoding
@@ -72,14 +72,14 @@ class SalesData:
         the forms of date read.
 
         >>> SalesData(None, None, None, None, 1, {}, None, "cp1252", encoding_choice=EncodingChoice(
-        ...     "cp1252", "", ("gb18030",)), eight_digit_dates=True).reading()
+        ...     "cp1252", "", ("gb18030",)), eight_digit_example="20190103").reading()
         {'encoding': 'cp1252', 'encoding_clear_cut': False, 'encoding_also_reads_as': ['gb18030'], 'dates': ['YYYYMMDD']}
         """
         result = {}
         if self.encoding_choice is not None:
             result = {"encoding": self.encoding_choice.encoding, "encoding_clear_cut": self.encoding_choice.clear_cut,
                       "encoding_also_reads_as": list(self.encoding_choice.others)}
-        return result | ({"dates": ["YYYYMMDD"]} if self.eight_digit_dates else {})
+        return result | ({"dates": ["YYYYMMDD"]} if self.eight_digit_example else {})
 
     def reading_note(self) -> str | None:
         """What to tell on the command line about how the file was read: only what might be wrong."""
@@ -87,8 +87,9 @@ class SalesData:
         if self.encoding_choice is not None and not self.encoding_choice.clear_cut:
             notes.append(f"{self.source_name} was read as {self.encoding_choice.describe()}; if names look wrong, "
                          f"give --encoding {self.encoding_choice.others[0]}")
-        if self.eight_digit_dates:
-            notes.append("eight-digit dates such as 20180111 were read as year, month and day (YYYYMMDD)")
+        if self.eight_digit_example:
+            notes.append(f"eight-digit dates such as {self.eight_digit_example} were read as year, month and day "
+                         "(YYYYMMDD)")
         return "; ".join(notes) or None
 
     @property
@@ -205,7 +206,7 @@ def _finish(raw: RawTable, path: Path | None, label: str | None, dayfirst, decim
         encoding=raw.encoding.encoding if raw.encoding else None,
         label=label,
         encoding_choice=raw.encoding,
-        eight_digit_dates=eight_digit_dates(raw.frame[cols.DATE]),
+        eight_digit_example=eight_digit_example(raw.frame[cols.DATE]),
     )
 
 

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from . import columns as cols
-from . import sources
+from . import order_numbers, sources
 from .accounting import EXCLUSION_REASONS
 from .cleaning import _day
 from .csvencoding import EncodingChoice
@@ -436,7 +436,8 @@ def _scan(open_source, path: Path | None, label: str | None, *, columns, dayfirs
                       header_row=raw.header_row,
                       columns={role: headers[index] for role, index in found.positions.items()},
                       dayfirst=roles.dayfirst, label=label, encoding=raw.encoding and raw.encoding.encoding,
-                      encoding_choice=raw.encoding, eight_digit_example=roles.eight_digit_example)
+                      encoding_choice=raw.encoding, eight_digit_example=roles.eight_digit_example,
+                      shared_orders=order_numbers.in_scan(connection) if roles.order else None)
     return ScannedSales(connection, sales, pd.Timestamp(first_date), pd.Timestamp(last_date),
                         [labels["customer"][key] for key in order], labels["customer"], labels["name"],
                         {role: labels[role] for role in roles.groups}, roles.profit is not None, spill,

@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 
 from . import columns as cols
-from . import sources
+from . import order_numbers, sources
 from .accounting import Accounting
 from .cleaning import clean_transactions
 from .errors import InputError, UsageError
@@ -65,6 +65,7 @@ class SalesData:
     label: str | None = None  # a database source, shown without its password (``file`` is then None)
     encoding_choice: EncodingChoice | None = None  # a CSV file's: how sure, and what else it reads as
     eight_digit_example: str | None = None  # an eight-digit date of the file, where they were read as YYYYMMDD
+    shared_orders: order_numbers.SharedOrders | None = None  # order numbers several customers bought under
 
     def reading(self) -> dict:
         """The choices the reader made that a user should be able to check, for ``--json``: the encoding
@@ -79,6 +80,9 @@ class SalesData:
         if self.encoding_choice is not None:
             result = {"encoding": self.encoding_choice.encoding, "encoding_clear_cut": self.encoding_choice.clear_cut,
                       "encoding_also_reads_as": list(self.encoding_choice.others)}
+        if self.shared_orders is not None and self.shared_orders.noted:
+            result |= {"order_numbers": self.shared_orders.numbers,
+                       "order_numbers_shared_by_customers": self.shared_orders.shared}
         return result | ({"dates": ["YYYYMMDD"]} if self.eight_digit_example else {})
 
     def reading_note(self) -> str | None:
@@ -90,6 +94,8 @@ class SalesData:
         if self.eight_digit_example:
             notes.append(f"eight-digit dates such as {self.eight_digit_example} were read as year, month and day "
                          "(YYYYMMDD)")
+        if self.shared_orders is not None and self.shared_orders.noted:
+            notes.append(self.shared_orders.note())
         return "; ".join(notes) or None
 
     @property
@@ -100,7 +106,8 @@ class SalesData:
     def of_group(self, role: str, value, display: str, rows: pd.DataFrame) -> SalesData:
         """The same file seen from one group: its transactions ``rows`` and the accounting of its rows alone."""
         accounting = self.accounting.by_group[role][None if pd.isna(value) else value]
-        return replace(self, transactions=rows, accounting=accounting, group=display)
+        shared = order_numbers.in_transactions(rows) if "order_id" in rows else self.shared_orders
+        return replace(self, transactions=rows, accounting=accounting, group=display, shared_orders=shared)
 
 
 def read_sales(
@@ -207,6 +214,7 @@ def _finish(raw: RawTable, path: Path | None, label: str | None, dayfirst, decim
         label=label,
         encoding_choice=raw.encoding,
         eight_digit_example=eight_digit_example(raw.frame[cols.DATE]),
+        shared_orders=order_numbers.in_transactions(result.transactions),
     )
 
 

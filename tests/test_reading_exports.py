@@ -140,3 +140,37 @@ def test_the_header_example_uses_the_files_own_headers(engine, tmp_path, capsys)
     assert code == 2, err
     assert "会员号" not in err
     assert 'e.g. --customer "Beleg" --date "Tag" --amount "Wert"' in err
+
+
+# --- order numbers shared by several customers ---------------------------------------------------------------
+
+def shared_order_rows():
+    """Twenty customers, two months; in March every order number is also used by the next customer."""
+    rows = [[f"K{c:02d}", f"2024-02-{1 + c:02d}", f"F{c}", "10"] for c in range(20)]
+    rows += [[f"K{c:02d}", f"2024-03-{1 + c:02d}", f"M{c // 2}", "10"] for c in range(20)]
+    return rows
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_order_numbers_shared_by_customers_count_once_per_customer_and_are_said(engine, tmp_path, capsys):
+    sales = write_csv(tmp_path / "shared.csv", ["Customer ID", "Order Date", "Order ID", "Sales"], shared_order_rows())
+    code, out, err, figures = run(tmp_path, capsys, sales, "--engine", engine, "--month", "2024-03")
+    assert code == 0, err
+    assert figures["orders"] == 20 and figures["average_order_value"] == 10
+    assert figures["reading"]["order_numbers"] == 30
+    assert figures["reading"]["order_numbers_shared_by_customers"] == 10
+    assert "10 of 30 order numbers (33%) are shared by several customers: each counts as one order per customer" in out
+    book = openpyxl.load_workbook(tmp_path / "report.xlsx", read_only=True)
+    texts = [cell for row in book["Definitions & data"].iter_rows(values_only=True) for cell in row
+             if isinstance(cell, str)]
+    assert any("10 of 30 order numbers are shared by several customers" in text for text in texts)
+    assert any("a number that several customers share counts once for each of them" in text for text in texts)
+
+
+def test_order_numbers_of_one_customer_each_are_not_mentioned(tmp_path, capsys):
+    rows = [[customer, date, f"U{index}", amount] for index, (customer, date, _, amount) in
+            enumerate(shared_order_rows())]
+    sales = write_csv(tmp_path / "own.csv", ["Customer ID", "Order Date", "Order ID", "Sales"], rows)
+    code, out, err, figures = run(tmp_path, capsys, sales, "--month", "2024-03")
+    assert code == 0, err
+    assert "order_numbers" not in figures["reading"] and "shared by several customers" not in out

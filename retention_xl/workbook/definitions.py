@@ -61,6 +61,9 @@ def _reading(sales, words) -> str:
             other_word=other_word, option=choice.others[0]))
     if sales.eight_digit_example:
         notes.append(words["reading.yyyymmdd"].format(value=sales.eight_digit_example))
+    shared = sales.shared_orders
+    if shared is not None and shared.noted:
+        notes.append(words["reading.shared_orders"].format(shared=f"{shared.shared:,}", numbers=f"{shared.numbers:,}"))
     return "; ".join(notes)
 
 

@@ -421,7 +421,8 @@ def _scan(open_source, path: Path | None, label: str | None, *, columns, dayfirs
         if accounting.purchases == 0:
             date_header = headers[found.positions[cols.DATE]]
             raise InputError(no_usable_rows(accounting, f'"{date_header}"', _date_examples(connection, accounting,
-                                                                                           date_header)), file=where)
+                                                                                           date_header), found),
+                             file=where)
         order = customer_codes(connection)
         first_date, last_date = connection.execute("SELECT min(ts), max(ts) FROM used").fetchone()
     except BaseException as error:

@@ -182,9 +182,11 @@ DATE_REASONS = ("invalid_date", "date_out_of_range")
 _BEFORE_DATES = ("malformed_line", "empty_row", "total_row", "missing_customer")
 
 
-def no_usable_rows(accounting: Accounting, date_column: str, date_examples: list[str] = ()) -> str:
+def no_usable_rows(accounting: Accounting, date_column: str, date_examples: list[str] = (),
+                   column_map: cols.ColumnMap | None = None) -> str:
     """Why a file has no purchase to report on: each reason with example rows, and what to check; when no
-    date of the column could be read, what its values look like (``date_examples``) and which option helps."""
+    date of the column could be read, what its values look like (``date_examples``) and which option helps;
+    when no row has a customer, the next customer column of ``column_map`` to name instead."""
     if accounting.rows_read == 0:
         return "the table has a header row but no data rows below it"
     reasons = [
@@ -194,13 +196,31 @@ def no_usable_rows(accounting: Accounting, date_column: str, date_examples: list
     ]
     hint = ""
     failed = sum(accounting.exclusions[reason].count for reason in DATE_REASONS)
-    if failed and failed == accounting.rows_read - sum(accounting.exclusions[r].count for r in _BEFORE_DATES):
+    filled = accounting.rows_read - sum(accounting.exclusions[r].count for r in _BEFORE_DATES if r != "missing_customer")
+    if column_map is not None and accounting.exclusions["missing_customer"].count == filled:
+        hint = "; " + empty_customer_column(column_map)
+    elif failed and failed == accounting.rows_read - sum(accounting.exclusions[r].count for r in _BEFORE_DATES):
         hint = "; " + unreadable_dates(date_column, date_examples)
     elif accounting.exclusions["formula_without_value"].count:
         hint = "; the amounts are formulas the file holds no values for: open the file in Excel, save it, and try again"
     elif accounting.exclusions["invalid_date"].count:
         hint = f"; check that column {date_column} holds dates"
     return f"no usable sales rows among {accounting.rows_read:,} read ({'; '.join(reasons)}){hint}"
+
+
+def empty_customer_column(column_map: cols.ColumnMap) -> str:
+    """What to do when the customer column read is empty in every row: name the next one the header rule ranks.
+
+    >>> headers = ["order_id", "customer_id", "order_purchase_timestamp", "payment_value", "customer_unique_id"]
+    >>> empty_customer_column(cols.find_header([headers]))
+    'column "customer_unique_id" is empty in every row: name the customer column with --customer "customer_id"'
+    """
+    role = cols.CUSTOMER_ID if cols.CUSTOMER_ID in column_map.positions else cols.CUSTOMER_NAME
+    taken = [column_map.positions[role]]
+    others = cols.detect_roles(column_map.headers, taken)
+    other = next((others[key] for key in (cols.CUSTOMER_ID, cols.CUSTOMER_NAME) if key in others), None)
+    advice = f'--customer "{column_map.headers[other]}"' if other is not None else "--customer"
+    return f'column "{column_map.header_of(role)}" is empty in every row: name the customer column with {advice}'
 
 
 def unreadable_dates(date_column: str, examples: list[str]) -> str:

@@ -286,7 +286,8 @@ def _where(raw: RawTable, role: str) -> str:
 def _no_usable_rows(accounting: Accounting, raw: RawTable) -> str:
     rows = [row for reason in DATE_REASONS for row in accounting.exclusions[reason].example_rows]
     examples = raw.frame[cols.DATE][np.isin(raw.row_numbers, rows)]
-    return no_usable_rows(accounting, _where(raw, cols.DATE), [_as_text(value) for value in examples])
+    return no_usable_rows(accounting, _where(raw, cols.DATE), [_as_text(value) for value in examples],
+                          raw.column_map)
 
 
 def _as_text(value) -> str:

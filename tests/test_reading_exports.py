@@ -174,3 +174,14 @@ def test_order_numbers_of_one_customer_each_are_not_mentioned(tmp_path, capsys):
     code, out, err, figures = run(tmp_path, capsys, sales, "--month", "2024-03")
     assert code == 0, err
     assert "order_numbers" not in figures["reading"] and "shared by several customers" not in out
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_an_empty_person_id_column_says_which_column_to_name(engine, tmp_path, capsys):
+    header = ["order_id", "customer_id", "order_purchase_timestamp", "payment_value", "customer_unique_id"]
+    rows = [[f"o{i}", f"c{i}", f"2024-0{1 + i}-05 10:00:00", "20.0", ""] for i in range(3)]
+    code, _, err, _ = run(tmp_path, capsys, write_csv(tmp_path / "olist.csv", header, rows), "--engine", engine)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert 'column "customer_unique_id" is empty in every row: name the customer column with --customer' in err
+    if engine == "pandas":  # the DuckDB scan of a CSV file holds only the columns it reads
+        assert '--customer "customer_id"' in err

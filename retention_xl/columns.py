@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from .header_words import KNOWN_NAME, HeaderRole, date_rank, header_words, role_by_words, without_notes
+from .header_words import KNOWN_NAME, HeaderRole, header_words, ranked, role_by_words, without_notes
 # The roles are imported from here across the package.
 from .roles import (AMOUNT, CHANNEL, COST, CUSTOMER_ID, CUSTOMER_NAME, DATE, GROUP_ROLES, ORDER_ID,  # noqa: F401
                     PROFIT, PROFIT_ROLES, QUANTITY, REGION, ROLE_OPTIONS, ROLES, SALESPERSON, STORE, UNIT_COST,
@@ -39,9 +39,12 @@ PROFIT_NAMES: dict[str, tuple[str, ...]] = {
     UNIT_COST: ("成本价", "单位成本", "进价", "进货价", "成本單價", "成本價", "單位成本", "進價", "進貨價", "单位成本价",
                 "unitcost", "costprice", "costeach", "unitcostprice"),
     PROFIT: ("毛利", "利润", "毛利额", "毛利润", "毛利金额", "毛利額", "利潤", "毛利潤", "毛利金額", "grossprofit",
-             "profit", "profitamount"),
+             "profit", "profitamount", "gewinn"),
 }
 
+# SAP's technical names (KUNNR the sold-to party, AUDAT the document date, FKDAT the billing date, ERDAT the day
+# the record was created, NETWR the net value, VBELN the sales document) and the German headers most often seen
+# are known names too.
 HEADER_NAMES: dict[str, tuple[str, ...]] = {
     CUSTOMER_ID: (
         "客户编号", "客户id", "客户号", "客户代码", "客户编码", "客户账号", "顾客编号", "顾客id", "会员号", "会员编号",
@@ -49,29 +52,35 @@ HEADER_NAMES: dict[str, tuple[str, ...]] = {
         "會員編號", "會員id", "會員卡號", "客户", "客戶", "顾客", "顧客", "会员", "會員",
         "customerid", "customerno", "customernumber", "customercode", "customer", "clientid", "client",
         "memberid", "memberno", "accountid", "account", "buyerid",
+        "kunnr", "soldtoparty", "soldto", "kunde", "kundennummer", "kundennr", "kundenid",
     ),
     CUSTOMER_NAME: (
         "客户名称", "客户姓名", "客户名", "顾客姓名", "会员姓名", "会员名称", "客戶名稱", "客戶姓名", "客戶名",
         "顧客姓名", "會員姓名", "會員名稱", "姓名", "customername", "clientname", "membername", "buyername", "name",
+        "kundenname",
     ),
     DATE: (
         "订单日期", "交易日期", "销售日期", "下单日期", "购买日期", "开单日期", "单据日期", "发票日期", "日期",
         "下单时间", "交易时间", "订单时间", "訂單日期", "銷售日期", "購買日期", "開單日期", "單據日期", "發票日期",
         "下單時間", "交易時間", "訂單時間", "invoicedate", "orderdate", "transactiondate", "saledate",
         "salesdate", "purchasedate", "date", "datetime", "orderdatetime",
+        "audat", "fkdat", "erdat", "documentdate", "billingdate", "datum", "belegdatum", "bestelldatum",
+        "auftragsdatum", "rechnungsdatum",
     ),
     AMOUNT: (
         "金额", "金額", "销售额", "銷售額", "销售金额", "銷售金額", "实收金额", "實收金額", "订单金额", "訂單金額",
         "交易金额", "交易金額", "应收金额", "應收金額", "成交金额", "成交金額", "营业额", "營業額", "amount",
         "revenue", "sales", "salesamount", "totalamount", "total", "linetotal", "netamount", "value",
-        "ordervalue", "turnover",
+        "ordervalue", "turnover", "netwr", "netvalue", "betrag", "umsatz",
     ),
-    QUANTITY: ("数量", "數量", "销量", "銷量", "件数", "件數", "qty", "quantity", "units"),
+    QUANTITY: ("数量", "數量", "销量", "銷量", "件数", "件數", "qty", "quantity", "units", "menge"),
     UNIT_PRICE: ("单价", "單價", "售价", "售價", "价格", "價格", "unitprice", "price", "priceeach"),
     ORDER_ID: (
         "订单号", "订单编号", "单号", "单据号", "单据编号", "发票号", "小票号", "流水号", "訂單號", "訂單編號",
         "單號", "單據號", "單據編號", "發票號", "小票號", "流水號", "invoice", "invoiceno", "invoicenumber",
         "invoiceid", "orderid", "orderno", "ordernumber", "order", "receiptno", "transactionid",
+        "vbeln", "salesdocument", "billingdocument", "bestellnummer", "auftragsnummer", "belegnummer",
+        "rechnungsnummer",
     ),
 }
 
@@ -111,7 +120,7 @@ def role_of_header(header: object) -> HeaderRole | None:
     role = next((KNOWN_NAMES[name] for name in names if name in KNOWN_NAMES), None)
     words = header_words(text)
     if role is not None:
-        return HeaderRole(role, KNOWN_NAME, date_rank(words) if role == DATE else 0)
+        return ranked(role, KNOWN_NAME, words)
     return role_by_words(words) if words else None
 
 
@@ -169,12 +178,16 @@ def detect_roles(headers: Sequence[object], taken: Sequence[int] = ()) -> dict[s
     Each header has at most one role (:func:`role_of_header`). Where several have the same role,
     the first of these decides: for the date, what it records (:func:`retention_xl.header_words.date_rank`:
     the sale's date, then a plain date, then others, then dates of other events such as engage or
-    ship dates); a known name before a header of known words before one known by its last words;
-    the leftmost.
+    ship dates); for the customer id, one whose words say it names the person (``customer_unique_id``
+    before ``customer_id``, see :func:`retention_xl.header_words.person_rank`); a known name before a header of
+    known words before one known by its last words; the leftmost.
 
     >>> headers = ["opportunity_id", "sales_agent", "account", "engage_date", "close_date", "close_value"]
     >>> {role: headers[position] for role, position in detect_roles(headers).items()}
     {'salesperson': 'sales_agent', 'customer_id': 'account', 'date': 'close_date', 'amount': 'close_value'}
+    >>> headers = ["order_id", "customer_id", "order_purchase_timestamp", "payment_value", "customer_unique_id"]
+    >>> headers[detect_roles(headers)["customer_id"]]
+    'customer_unique_id'
     """
     best: dict[str, tuple[tuple[int, int], int]] = {}
     for position, header in enumerate(headers):
@@ -230,12 +243,20 @@ def _cells(row: Sequence[object]) -> list[str]:
     return ["" if cell is None else str(cell).strip() for cell in row]
 
 
+def most_header_like(rows: Sequence[Sequence[object]]) -> int | None:
+    """The position of the row with the most text cells (the first of equals), or None when every row is empty.
+
+    >>> most_header_like([["Report"], [], ["Kunde", "Datum", "Betrag"], ["K1", 3, 4.5]])
+    2
+    """
+    filled = [index for index, row in enumerate(rows) if any(cell not in (None, "") for cell in row)]
+    return max(filled, key=lambda index: sum(isinstance(cell, str) and cell.strip() != "" for cell in rows[index]),
+               default=None)
+
+
 def _most_header_like(rows: Sequence[Sequence[object]]) -> Sequence[object]:
-    return max(
-        (row for row in rows if any(cell not in (None, "") for cell in row)),
-        key=lambda row: sum(isinstance(cell, str) and cell.strip() != "" for cell in row),
-        default=[],
-    )
+    index = most_header_like(rows)
+    return [] if index is None else rows[index]
 
 
 def describe_headers(rows: Sequence[Sequence[object]]) -> str:

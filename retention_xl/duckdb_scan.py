@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from . import columns as cols
-from . import sources
+from . import order_numbers, sources
 from .accounting import EXCLUSION_REASONS
 from .cleaning import _day
 from .csvencoding import EncodingChoice
@@ -148,7 +148,7 @@ class _Roles:
     dayfirst: bool | None
     joins: list[str]  # every mapping table the columns need, once
     prepared: dict[str, str]  # the columns' per-row expressions computed once beneath the joins
-    eight_digit_dates: bool  # dates such as 20180111 read as YYYYMMDD
+    eight_digit_example: str | None  # an eight-digit date of the file, where they were read as YYYYMMDD
 
 
 def _profit_sql(roles: dict, numbers: dict[str, ColumnSql], amount: str) -> str | None:
@@ -421,7 +421,8 @@ def _scan(open_source, path: Path | None, label: str | None, *, columns, dayfirs
         if accounting.purchases == 0:
             date_header = headers[found.positions[cols.DATE]]
             raise InputError(no_usable_rows(accounting, f'"{date_header}"', _date_examples(connection, accounting,
-                                                                                           date_header)), file=where)
+                                                                                           date_header), found),
+                             file=where)
         order = customer_codes(connection)
         first_date, last_date = connection.execute("SELECT min(ts), max(ts) FROM used").fetchone()
     except BaseException as error:
@@ -436,7 +437,8 @@ def _scan(open_source, path: Path | None, label: str | None, *, columns, dayfirs
                       header_row=raw.header_row,
                       columns={role: headers[index] for role, index in found.positions.items()},
                       dayfirst=roles.dayfirst, label=label, encoding=raw.encoding and raw.encoding.encoding,
-                      encoding_choice=raw.encoding, eight_digit_dates=roles.eight_digit_dates)
+                      encoding_choice=raw.encoding, eight_digit_example=roles.eight_digit_example,
+                      shared_orders=order_numbers.in_scan(connection) if roles.order else None)
     return ScannedSales(connection, sales, pd.Timestamp(first_date), pd.Timestamp(last_date),
                         [labels["customer"][key] for key in order], labels["customer"], labels["name"],
                         {role: labels[role] for role in roles.groups}, roles.profit is not None, spill,

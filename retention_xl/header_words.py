@@ -10,7 +10,8 @@ A header has at most one role. A known name (the whole header, as
 decide, as in English and Chinese the last word names the thing: ``sales_agent`` is an agent,
 so a salesperson, never an amount; ``close_value`` is an amount; ``Salesperson Name`` and
 ``业务员姓名`` name a salesperson (an id or name word at the end names what comes before it);
-``订单 ID`` is the order number. Stores, salespeople, channels, regions, cost and profit
+``订单 ID`` is the order number; ``customer_unique_id`` is a customer id that says it names the person
+(:data:`PERSON_WORDS`). Stores, salespeople, channels, regions, cost and profit
 must be a known phrase with nothing before it (支付渠道 is not a channel, ``Shipping cost``
 not the cost); an amount whose words name a discount, tax, freight, cost or profit is not
 the amount.
@@ -61,6 +62,9 @@ PHRASES: dict[str, tuple[str, ...]] = {
 ID_WORDS = {"id", "no", "nr", "num", "number", "code", "#", "编号", "編號", "号", "號", "代码", "代碼", "编码", "編碼",
             "号码", "號碼", "账号", "賬號", "帳號", "卡号", "卡號"}
 NAME_WORDS = {"name", "名称", "名稱", "姓名", "名"}
+# Words before an id that say it names the person, not an account or an order (Olist's customer_id is one per
+# order, its customer_unique_id the person): such a customer id ranks first.
+PERSON_WORDS = {"unique", "person", "master", "global"}
 # Words after the thing they describe (``Quantity Ordered``, ``Amount Paid``, ``金额 元``).
 AFTER_WORDS = {"ordered", "sold", "paid", "received", "invoiced", "purchased", "shipped", "delivered", "due",
                "created", "usd", "eur", "gbp", "rmb", "cny", "yuan", "元", "万元", "萬元"}
@@ -68,7 +72,7 @@ AFTER_WORDS = {"ordered", "sold", "paid", "received", "invoiced", "purchased", "
 SALE_DATE_WORDS = {"order", "orders", "invoice", "invoiced", "transaction", "sale", "sales", "purchase", "purchased",
                    "close", "closed", "closing", "deal", "receipt", "sold", "订单", "訂單", "成交", "下单", "下單",
                    "交易", "销售", "銷售", "开单", "開單", "购买", "購買", "单据", "單據", "发票", "發票", "消费", "消費",
-                   "开票", "開票"}
+                   "开票", "開票", "document", "billing", "audat", "fkdat"}
 OTHER_DATE_WORDS = {"engage", "engaged", "engagement", "create", "created", "creation", "ship", "shipped",
                     "shipping", "delivery", "delivered", "due", "expected", "register", "registered", "registration",
                     "signup", "join", "joined", "update", "updated", "modified", "birth", "birthday", "first", "last",
@@ -89,7 +93,7 @@ KNOWN_NAME, KNOWN_WORDS, LAST_WORDS = 0, 1, 2  # how sure a header's role is, su
 
 _PHRASE_KIND = {tuple(phrase.split()): kind for kind, phrases in PHRASES.items() for phrase in phrases}
 _LONGEST_PHRASE = max(map(len, _PHRASE_KIND))
-VOCABULARY = ({word for phrase in _PHRASE_KIND for word in phrase} | ID_WORDS | NAME_WORDS | AFTER_WORDS
+VOCABULARY = ({word for phrase in _PHRASE_KIND for word in phrase} | ID_WORDS | NAME_WORDS | PERSON_WORDS | AFTER_WORDS
               | SALE_DATE_WORDS | OTHER_DATE_WORDS | NOT_SALE_WORDS | PLAIN_WORDS)
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # The known Chinese words, longest first: at each place the longest that fits is taken.
@@ -163,11 +167,34 @@ class HeaderRole:
     role: str
     sureness: int  # KNOWN_NAME, KNOWN_WORDS or LAST_WORDS
     date_rank: int = 0
+    person_rank: int = 0  # for customer ids: 0 where the header says the id names the person, else 1
 
     @property
-    def rank(self) -> tuple[int, int]:
-        """Smaller is better: for dates, what the date records comes first; then how sure the role is."""
-        return self.date_rank, self.sureness
+    def rank(self) -> tuple[int, int, int]:
+        """Smaller is better: for dates, what the date records comes first, for customer ids one that names the
+        person; then how sure the role is."""
+        return self.date_rank, self.person_rank, self.sureness
+
+
+def ranked(role: str, sureness: int, words) -> HeaderRole:
+    """A header's role with what ranks it among the headers of that role.
+
+    >>> ranked("customer_id", KNOWN_WORDS, ("customer", "unique", "id")).rank, ranked("customer_id", 0, ("customer", "id")).rank
+    ((0, 0, 1), (0, 1, 0))
+    """
+    return HeaderRole(role, sureness, date_rank(words) if role == DATE else 0,
+                      person_rank(words) if role == CUSTOMER_ID else 0)
+
+
+def person_rank(words) -> int:
+    """0 for a customer id whose words say it names the person (``customer_unique_id``, ``Customer Person
+    ID``, ``customer_member_id``: a member number beside another customer word), else 1.
+
+    >>> person_rank(("customer", "unique", "id")), person_rank(("customer", "member", "id")), person_rank(("member", "id"))
+    (0, 0, 1)
+    """
+    words = list(words)
+    return 0 if PERSON_WORDS.intersection(words) or any(w in ("member", "会员", "會員") for w in words[1:]) else 1
 
 
 def date_rank(words) -> int:
@@ -198,6 +225,8 @@ def role_by_words(words: tuple[str, ...]) -> HeaderRole | None:
     key_word = None
     while core and (core[-1] in ID_WORDS or core[-1] in NAME_WORDS):
         key_word = core.pop()
+    while key_word in ID_WORDS and core and core[-1] in PERSON_WORDS:
+        core.pop()
     head = next((tuple(core[-n:]) for n in range(min(len(core), _LONGEST_PHRASE), 0, -1)
                  if tuple(core[-n:]) in _PHRASE_KIND), None)
     if head is None:
@@ -206,8 +235,7 @@ def role_by_words(words: tuple[str, ...]) -> HeaderRole | None:
     before = core[:-len(head)]
     if role is None or (role in STRICT_ROLES and before) or (role == AMOUNT and NOT_SALE_WORDS.intersection(before)):
         return None
-    sureness = KNOWN_WORDS if all(word in VOCABULARY for word in words) else LAST_WORDS
-    return HeaderRole(role, sureness, date_rank(words) if role == DATE else 0)
+    return ranked(role, KNOWN_WORDS if all(word in VOCABULARY for word in words) else LAST_WORDS, words)
 
 
 def _role_of_thing(kind: str, key_word: str | None) -> str | None:

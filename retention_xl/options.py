@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
+
+import pandas as pd
 
 from . import metrics
 from .customers import DEFAULT_LAPSE_DAYS
@@ -67,6 +70,7 @@ class ReportOptions:
             raise UsageError(f"the value horizon must be a whole number of months from 1 to 120, got {self.horizon}")
         if not 0 <= self.discount < 1:
             raise UsageError(f"the monthly discount rate must be at least 0 and below 1, got {self.discount}")
+        month = None if self.month is None else report_month_text(self.month)
         if self.memory_limit is not None:
             from .duckdb_engine import memory_limit
 
@@ -81,7 +85,27 @@ class ReportOptions:
             raise UsageError(f"unknown value measure {self.value!r}: use {' or '.join(VALUE_MEASURES)}")
         if not 0 < self.top_fraction <= 1:
             raise UsageError(f"the key-account share must be above 0 and at most 1, got {self.top_fraction}")
-        return replace(self, language=language)
+        return replace(self, language=language, month=month)
+
+
+def report_month_text(text: object) -> str:
+    """A report month as ``"YYYY-MM"``, from the ways people write one; a year alone is refused, as it names
+    no month (it would otherwise be read as January without a word).
+
+    >>> [report_month_text(t) for t in ("2021-05", "05/2021", "2021/05", "2021-5", "May-2021")]
+    ['2021-05', '2021-05', '2021-05', '2021-05', '2021-05']
+    >>> report_month_text("2021")
+    Traceback (most recent call last):
+    ...
+    retention_xl.errors.UsageError: --month 2021 is a year, not a month: give the month as well, e.g. --month 2021-12
+    """
+    written = str(text).strip()
+    if re.fullmatch(r"\d{4}", written):
+        raise UsageError(f"--month {written} is a year, not a month: give the month as well, e.g. --month {written}-12")
+    try:
+        return str(pd.Period(written, freq="M"))
+    except ValueError:
+        raise UsageError(f"--month must look like 2024-03, got {text!r}") from None
 
 
 def engine_name(options: ReportOptions) -> str:

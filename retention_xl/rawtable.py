@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from . import columns as cols
+from . import values
 from .accounting import Accounting
 from .csvencoding import EncodingChoice
 from .errors import InputError
@@ -133,17 +134,59 @@ def header_help(rows, mapping: dict[str, str]) -> str:
     message = f"cannot find the header row: need {wanted}. Headers seen: {cols.describe_headers(rows)}. "
     if mapping:
         message += "Check that the names given with --customer/--date/--amount/... match these headers exactly. "
-    return message + ('Name the columns, e.g. --customer "会员号" --date "日期" --amount "实付金额", '
-                      "or put them in a --config file")
+    return message + f"Name the columns, e.g. {example_options(rows)}, or put them in a --config file"
+
+
+def example_options(rows) -> str:
+    """Options that would name the customer, date and amount among ``rows``, in the file's own headers: the
+    header each role was detected in, else the first whose values below look like that role's (date-like text,
+    numbers, other text), else the first header not taken.
+
+    >>> example_options([["Beleg", "Kd", "Tag", "Wert"], ["A1", "K7", "03.01.2019", "16,4"]])
+    '--customer "Beleg" --date "Tag" --amount "Wert"'
+    >>> example_options([["VBELN", "ERDAT", "Partner", "Summe"]])
+    '--customer "VBELN" --date "ERDAT" --amount "Partner"'
+    """
+    header_row = cols.most_header_like(rows)
+    if header_row is None:
+        return '--customer "…" --date "…" --amount "…"'
+    headers = [str(cell).strip() if cell is not None else "" for cell in rows[header_row]]
+    below = [list(row) + [None] * (len(headers) - len(row)) for row in rows[header_row + 1:]]
+    kinds = [_kind_of_cells([row[position] for row in below]) for position in range(len(headers))]
+    found = cols.detect_roles(headers)
+    chosen: dict[str, int] = {}
+    for option, roles, kind in (("date", [cols.DATE], "date"), ("customer", [cols.CUSTOMER_ID, cols.CUSTOMER_NAME],
+                                "text"), ("amount", [cols.AMOUNT], "number")):
+        free = [p for p, header in enumerate(headers) if header and p not in chosen.values()]
+        detected = [found[role] for role in roles if role in found and found[role] in free]
+        likely = [p for p in free if kinds[p] == kind]
+        if detected or likely or free:
+            chosen[option] = (detected or likely or free)[0]
+    return " ".join(f'--{option} "{headers[chosen[option]]}"' for option in ("customer", "date", "amount")
+                    if option in chosen)
+
+
+def _kind_of_cells(cells) -> str | None:
+    """"date", "number" or "text" where every filled cell of a column is of that kind, else None."""
+    filled = pd.Series([cell for cell in cells if cell is not None and str(cell).strip() != ""], dtype=object)
+    if filled.empty:
+        return None
+    if filled.map(lambda cell: hasattr(cell, "year")).all() or (
+            filled.map(lambda cell: isinstance(cell, str)).all() and values.looks_like_date(filled).all()):
+        return "date"
+    numbers = pd.to_numeric(filled.map(lambda cell: str(cell).strip().replace(",", ".")), errors="coerce")
+    return "number" if numbers.notna().all() else "text"
 
 
 DATE_REASONS = ("invalid_date", "date_out_of_range")
 _BEFORE_DATES = ("malformed_line", "empty_row", "total_row", "missing_customer")
 
 
-def no_usable_rows(accounting: Accounting, date_column: str, date_examples: list[str] = ()) -> str:
+def no_usable_rows(accounting: Accounting, date_column: str, date_examples: list[str] = (),
+                   column_map: cols.ColumnMap | None = None) -> str:
     """Why a file has no purchase to report on: each reason with example rows, and what to check; when no
-    date of the column could be read, what its values look like (``date_examples``) and which option helps."""
+    date of the column could be read, what its values look like (``date_examples``) and which option helps;
+    when no row has a customer, the next customer column of ``column_map`` to name instead."""
     if accounting.rows_read == 0:
         return "the table has a header row but no data rows below it"
     reasons = [
@@ -153,13 +196,31 @@ def no_usable_rows(accounting: Accounting, date_column: str, date_examples: list
     ]
     hint = ""
     failed = sum(accounting.exclusions[reason].count for reason in DATE_REASONS)
-    if failed and failed == accounting.rows_read - sum(accounting.exclusions[r].count for r in _BEFORE_DATES):
+    filled = accounting.rows_read - sum(accounting.exclusions[r].count for r in _BEFORE_DATES if r != "missing_customer")
+    if column_map is not None and accounting.exclusions["missing_customer"].count == filled:
+        hint = "; " + empty_customer_column(column_map)
+    elif failed and failed == accounting.rows_read - sum(accounting.exclusions[r].count for r in _BEFORE_DATES):
         hint = "; " + unreadable_dates(date_column, date_examples)
     elif accounting.exclusions["formula_without_value"].count:
         hint = "; the amounts are formulas the file holds no values for: open the file in Excel, save it, and try again"
     elif accounting.exclusions["invalid_date"].count:
         hint = f"; check that column {date_column} holds dates"
     return f"no usable sales rows among {accounting.rows_read:,} read ({'; '.join(reasons)}){hint}"
+
+
+def empty_customer_column(column_map: cols.ColumnMap) -> str:
+    """What to do when the customer column read is empty in every row: name the next one the header rule ranks.
+
+    >>> headers = ["order_id", "customer_id", "order_purchase_timestamp", "payment_value", "customer_unique_id"]
+    >>> empty_customer_column(cols.find_header([headers]))
+    'column "customer_unique_id" is empty in every row: name the customer column with --customer "customer_id"'
+    """
+    role = cols.CUSTOMER_ID if cols.CUSTOMER_ID in column_map.positions else cols.CUSTOMER_NAME
+    taken = [column_map.positions[role]]
+    others = cols.detect_roles(column_map.headers, taken)
+    other = next((others[key] for key in (cols.CUSTOMER_ID, cols.CUSTOMER_NAME) if key in others), None)
+    advice = f'--customer "{column_map.headers[other]}"' if other is not None else "--customer"
+    return f'column "{column_map.header_of(role)}" is empty in every row: name the customer column with {advice}'
 
 
 def unreadable_dates(date_column: str, examples: list[str]) -> str:

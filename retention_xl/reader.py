@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 
 from . import columns as cols
-from . import sources
+from . import order_numbers, sources
 from .accounting import Accounting
 from .cleaning import clean_transactions
 from .errors import InputError, UsageError
@@ -34,7 +34,7 @@ from .csvfile import read_csv_files, read_csv_table
 from .excelfile import read_excel_table
 from .rawtable import (CSV_SUFFIXES, DATE_REASONS, EXCEL_SUFFIXES, NOT_UTF8, PARQUET_SUFFIXES, RawTable, first_line,
                        header_help, invalid_text_column, nan_as_infinite, no_usable_rows, parquet_error)
-from .values import AmbiguousDates, AmbiguousDecimal, eight_digit_dates
+from .values import AmbiguousDates, AmbiguousDecimal, eight_digit_example
 
 Progress = Callable[[str], None]
 # The messages for what only the user can settle; the DuckDB scan gives the same ones.
@@ -64,7 +64,8 @@ class SalesData:
     group: str | None = None  # in one group's workbook: the group (store ...) whose rows these are
     label: str | None = None  # a database source, shown without its password (``file`` is then None)
     encoding_choice: EncodingChoice | None = None  # a CSV file's: how sure, and what else it reads as
-    eight_digit_dates: bool = False  # dates such as 20180111 were read as YYYYMMDD
+    eight_digit_example: str | None = None  # an eight-digit date of the file, where they were read as YYYYMMDD
+    shared_orders: order_numbers.SharedOrders | None = None  # order numbers several customers bought under
 
     def reading(self) -> dict:
         """The choices the reader made that a user should be able to check, for ``--json``: the encoding
@@ -72,14 +73,17 @@ class SalesData:
         the forms of date read.
 
         >>> SalesData(None, None, None, None, 1, {}, None, "cp1252", encoding_choice=EncodingChoice(
-        ...     "cp1252", "", ("gb18030",)), eight_digit_dates=True).reading()
+        ...     "cp1252", "", ("gb18030",)), eight_digit_example="20190103").reading()
         {'encoding': 'cp1252', 'encoding_clear_cut': False, 'encoding_also_reads_as': ['gb18030'], 'dates': ['YYYYMMDD']}
         """
         result = {}
         if self.encoding_choice is not None:
             result = {"encoding": self.encoding_choice.encoding, "encoding_clear_cut": self.encoding_choice.clear_cut,
                       "encoding_also_reads_as": list(self.encoding_choice.others)}
-        return result | ({"dates": ["YYYYMMDD"]} if self.eight_digit_dates else {})
+        if self.shared_orders is not None and self.shared_orders.noted:
+            result |= {"order_numbers": self.shared_orders.numbers,
+                       "order_numbers_shared_by_customers": self.shared_orders.shared}
+        return result | ({"dates": ["YYYYMMDD"]} if self.eight_digit_example else {})
 
     def reading_note(self) -> str | None:
         """What to tell on the command line about how the file was read: only what might be wrong."""
@@ -87,8 +91,11 @@ class SalesData:
         if self.encoding_choice is not None and not self.encoding_choice.clear_cut:
             notes.append(f"{self.source_name} was read as {self.encoding_choice.describe()}; if names look wrong, "
                          f"give --encoding {self.encoding_choice.others[0]}")
-        if self.eight_digit_dates:
-            notes.append("eight-digit dates such as 20180111 were read as year, month and day (YYYYMMDD)")
+        if self.eight_digit_example:
+            notes.append(f"eight-digit dates such as {self.eight_digit_example} were read as year, month and day "
+                         "(YYYYMMDD)")
+        if self.shared_orders is not None and self.shared_orders.noted:
+            notes.append(self.shared_orders.note())
         return "; ".join(notes) or None
 
     @property
@@ -99,7 +106,8 @@ class SalesData:
     def of_group(self, role: str, value, display: str, rows: pd.DataFrame) -> SalesData:
         """The same file seen from one group: its transactions ``rows`` and the accounting of its rows alone."""
         accounting = self.accounting.by_group[role][None if pd.isna(value) else value]
-        return replace(self, transactions=rows, accounting=accounting, group=display)
+        shared = order_numbers.in_transactions(rows) if "order_id" in rows else self.shared_orders
+        return replace(self, transactions=rows, accounting=accounting, group=display, shared_orders=shared)
 
 
 def read_sales(
@@ -205,7 +213,8 @@ def _finish(raw: RawTable, path: Path | None, label: str | None, dayfirst, decim
         encoding=raw.encoding.encoding if raw.encoding else None,
         label=label,
         encoding_choice=raw.encoding,
-        eight_digit_dates=eight_digit_dates(raw.frame[cols.DATE]),
+        eight_digit_example=eight_digit_example(raw.frame[cols.DATE]),
+        shared_orders=order_numbers.in_transactions(result.transactions),
     )
 
 
@@ -277,7 +286,8 @@ def _where(raw: RawTable, role: str) -> str:
 def _no_usable_rows(accounting: Accounting, raw: RawTable) -> str:
     rows = [row for reason in DATE_REASONS for row in accounting.exclusions[reason].example_rows]
     examples = raw.frame[cols.DATE][np.isin(raw.row_numbers, rows)]
-    return no_usable_rows(accounting, _where(raw, cols.DATE), [_as_text(value) for value in examples])
+    return no_usable_rows(accounting, _where(raw, cols.DATE), [_as_text(value) for value in examples],
+                          raw.column_map)
 
 
 def _as_text(value) -> str:

@@ -211,15 +211,15 @@ def group_column(mapper: Mapper, column: str, sql_type: str) -> tuple[ColumnSql,
 
 
 def date_column(mapper: Mapper, column: str, sql_type: str,
-                dayfirst: bool | None) -> tuple[ColumnSql, bool | None, bool]:
+                dayfirst: bool | None) -> tuple[ColumnSql, bool | None, str | None]:
     """The date: a range check for real timestamps, the reader's date rules for anything else; also the
-    day order used and whether eight-digit dates (YYYYMMDD) were read."""
+    day order used and the first eight-digit date (YYYYMMDD) read, if any."""
     kind = base_type(sql_type)
     quoted = f"r.{identifier(column)}"
     if kind in TIMESTAMP_TYPES:
         stamp = mapper.sql.timestamp(quoted, sql_type)
         value = f"(CASE WHEN {stamp} >= TIMESTAMP '1900-01-01' AND {stamp} < TIMESTAMP '{LAST_DATE}' THEN {stamp} END)"
-        return ColumnSql(value, f"({quoted} IS NULL)", flags={"date_like": f"({quoted} IS NOT NULL)"}), None, False
+        return ColumnSql(value, f"({quoted} IS NULL)", flags={"date_like": f"({quoted} IS NOT NULL)"}), None, None
     if kind not in TEXT_TYPES + NUMERIC_TYPES:
         raise ScanUnsupported(f"a date column of type {sql_type}")
     raw = mapper.distinct(column, sql_type)
@@ -230,7 +230,7 @@ def date_column(mapper: Mapper, column: str, sql_type: str,
                           "total": values.is_total_label(raw).to_numpy(dtype=bool)})
     alias, join = mapper.table(column, sql_type, frame)
     return ColumnSql(mapper.sql.timestamp(f"{alias}.date", "TIMESTAMP"), f"{alias}.blank", f"{alias}.total",
-                     {"date_like": f"{alias}.date_like"}, [join]), used, values.eight_digit_dates(raw)
+                     {"date_like": f"{alias}.date_like"}, [join]), used, values.eight_digit_example(raw)
 
 
 def number_column(mapper: Mapper, column: str, sql_type: str, decimal: str | None) -> ColumnSql:

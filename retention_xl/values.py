@@ -383,38 +383,45 @@ def _is_eight_digits(numbers: pd.Series) -> pd.Series:
     return (numbers >= 10_000_000) & (numbers < 100_000_000) & (numbers == np.floor(numbers))
 
 
-def eight_digit_dates(series: pd.Series) -> bool:
-    """Whether a date column holds eight-digit dates (``20180111``, as a number or text), which
-    :func:`dates` reads as YYYYMMDD: the report says so.
+def eight_digit_example(series: pd.Series) -> str | None:
+    """The first eight-digit date of a column (``20180111``, as a number or text), which :func:`dates` reads as
+    YYYYMMDD, or None: the report says so, quoting it.
 
-    >>> eight_digit_dates(pd.Series([20180111, 20180112])), eight_digit_dates(pd.Series(["2018-01-11", "20180111"]))
-    (True, True)
-    >>> eight_digit_dates(pd.Series([45360.0])), eight_digit_dates(pd.Series(["2018-01-11"]))
-    (False, False)
+    >>> eight_digit_example(pd.Series([20190103, 20190104])), eight_digit_example(pd.Series(["2018-01-11", " 20180112 "]))
+    ('20190103', '20180112')
+    >>> eight_digit_example(pd.Series([45360.0])), eight_digit_example(pd.Series(["2018-01-11"]))
+    (None, None)
     """
     if isinstance(series.dtype, pd.CategoricalDtype):
         series = pd.Series(series.cat.categories)
     if pd.api.types.is_bool_dtype(series) or pd.api.types.is_datetime64_any_dtype(series):
-        return False
+        return None
     if pd.api.types.is_numeric_dtype(series):
-        return bool(_is_eight_digits(series.astype(float)).any())
+        return _first_eight_digit_number(series.astype(float))
     numbers = pd.Series(False, index=series.index)
     if series.dtype == object:  # cells of mixed kinds
         numbers = series.map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), na_action="ignore")
         numbers = numbers.fillna(False).astype(bool)
-        if numbers.any() and _is_eight_digits(series[numbers].astype(float)).any():
-            return True
-    return _has_eight_digit_text(series.where(~numbers) if numbers.any() else series)
+        found = _first_eight_digit_number(series[numbers].astype(float)) if numbers.any() else None
+        if found is not None:
+            return found
+    return _first_eight_digit_text(series.where(~numbers) if numbers.any() else series)
 
 
-def _has_eight_digit_text(series: pd.Series) -> bool:
-    """Whether some text cell is eight digits (``20180111``, ``２０１８０１１１``, ``20180111.0``)."""
+def _first_eight_digit_number(numbers: pd.Series) -> str | None:
+    eight = numbers[_is_eight_digits(numbers)]
+    return None if eight.empty else str(int(eight.iloc[0]))
+
+
+def _first_eight_digit_text(series: pd.Series) -> str | None:
+    """The first text cell that is eight digits (``20180111``, ``２０１８０１１１``, ``20180111.0``), trimmed."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     # Arrow's string kernels: a text column of ten million dates is scanned in a fraction of a second.
     text = pc.utf8_trim_whitespace(pa.array(series.astype("string"), type=pa.string(), from_pandas=True))
-    if pc.any(pc.and_(pc.equal(pc.utf8_length(text), 8), pc.utf8_is_digit(text))).as_py():
-        return True
-    floats = pc.filter(text, pc.fill_null(pc.ends_with(text, ".0"), False))
-    return bool(len(floats)) and bool(pc.any(pc.match_substring_regex(floats, r"^[0-9０-９]{8}\.0+$")).as_py())
+    found = pc.filter(text, pc.fill_null(pc.and_(pc.equal(pc.utf8_length(text), 8), pc.utf8_is_digit(text)), False))
+    if not len(found):  # only the few cells ending in .0 go through the regular expression
+        floats = pc.filter(text, pc.fill_null(pc.ends_with(text, ".0"), False))
+        found = pc.filter(floats, pc.match_substring_regex(floats, r"^[0-9０-９]{8}\.0+$"))
+    return found[0].as_py() if len(found) else None

@@ -59,8 +59,11 @@ def _reading(sales, words) -> str:
         notes.append(words["reading.encoding_unclear"].format(
             name=display_name(choice.encoding), others=" / ".join(map(display_name, choice.others)), word=word,
             other_word=other_word, option=choice.others[0]))
-    if sales.eight_digit_dates:
-        notes.append(words["reading.yyyymmdd"])
+    if sales.eight_digit_example:
+        notes.append(words["reading.yyyymmdd"].format(value=sales.eight_digit_example))
+    shared = sales.shared_orders
+    if shared is not None and shared.noted:
+        notes.append(words["reading.shared_orders"].format(shared=f"{shared.shared:,}", numbers=f"{shared.numbers:,}"))
     return "; ".join(notes)
 
 

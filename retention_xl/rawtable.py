@@ -226,13 +226,17 @@ def empty_customer_column(column_map: cols.ColumnMap) -> str:
 def unreadable_dates(date_column: str, examples: list[str]) -> str:
     """A date column none of whose values could be read: what they look like, and which option helps.
 
+    >>> unreadable_dates('"Posting"', [None, " "]).split(". ")[0]
+    'no date could be read in column "Posting": its cells are blank'
     >>> unreadable_dates('"Posting"', ["2018-13-45", "2018-13-46"])
     'no date could be read in column "Posting": its values look like "2018-13-45", "2018-13-46". Dates are read from date cells, Excel serial numbers, eight-digit numbers (20180111) and text such as 2024-03-05, 2024/3/5, 05/03/2024 or 2024年3月5日; if another column holds the dates, name it with --date'
     """
-    shown = ", ".join(f'"{value}"' for value in list(dict.fromkeys(examples))[:3]) or "nothing readable"
-    message = (f"no date could be read in column {date_column}: its values look like {shown}. "
+    filled = [value for value in examples if value is not None and value.strip()]
+    shown = ", ".join(f'"{value}"' for value in list(dict.fromkeys(filled))[:3])
+    looks = f"its values look like {shown}" if shown else "its cells are blank"
+    message = (f"no date could be read in column {date_column}: {looks}. "
                "Dates are read from date cells, Excel serial numbers, eight-digit numbers (20180111) and text such as "
                "2024-03-05, 2024/3/5, 05/03/2024 or 2024年3月5日; if another column holds the dates, name it with --date")
-    if any(re.match(r"\s*\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b", value) for value in examples):
+    if any(re.match(r"\s*\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b", value) for value in filled):
         message += "; --dayfirst or --monthfirst says how to read 05/03/2024"
     return message

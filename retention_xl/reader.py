@@ -15,6 +15,7 @@ and notes above it are skipped) and its columns are recognised by
 from __future__ import annotations
 
 import codecs
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -290,8 +291,10 @@ def _no_usable_rows(accounting: Accounting, raw: RawTable) -> str:
                           raw.column_map)
 
 
-def _as_text(value) -> str:
-    """A raw cell as the user typed it: 20180111 rather than 20180111.0."""
+def _as_text(value) -> str | None:
+    """A raw cell as the user typed it: 20180111 rather than 20180111.0; None for a blank cell."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)

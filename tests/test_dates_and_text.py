@@ -104,6 +104,14 @@ def test_a_date_column_nothing_of_which_reads_says_what_it_holds(engine, tmp_pat
 
 
 @pytest.mark.parametrize("engine", ENGINES)
+def test_a_blank_date_column_is_said_to_be_blank(engine, tmp_path, capsys):
+    rows = erp_rows(lambda year, month, day: "")
+    code, _, err, _ = run(tmp_path, capsys, write_csv(tmp_path / "orders.csv", rows), "--engine", engine)
+    assert code == 2 and len(err) == 1, err
+    assert ': its cells are blank. Dates are read from' in err[0] and '"None"' not in err[0]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 def test_day_month_text_that_never_reads_points_at_the_day_order_options(engine, tmp_path, capsys):
     rows = erp_rows(lambda year, month, day: f"{day + 29}/{month:02d}/{year}")  # no month has day 32
     code, _, err, _ = run(tmp_path, capsys, write_csv(tmp_path / "orders.csv", rows), "--engine", engine)

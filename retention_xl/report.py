@@ -13,6 +13,8 @@ workbook; :func:`create_report` does both from a file, as the command line does.
 
 from __future__ import annotations
 
+import importlib
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -262,6 +264,7 @@ def create_report(
             raise UsageError(f"--figures-in-engine works on sales DuckDB scans (Parquet or CSV files, folders, globs "
                              f"and databases); {Path(sales_file).name} is read in memory: save the sheet as CSV or "
                              f"Parquet, or leave the option out")
+        _import_ahead(options)
         if source is not None:
             sales = read_database(source, table=table, query=query, **reading)
         else:
@@ -279,6 +282,22 @@ def create_report(
     if json_path is not None:
         write_summary_json(report, json_path)
     return report
+
+
+def _import_ahead(options: ReportOptions) -> None:
+    """Import the workbook writer and, where the models may run, the models (SciPy) on a thread of their own
+    while the sales are read in memory: the reading lets go of the interpreter for seconds (calamine, zlib and
+    Arrow work outside it), so on a machine with a core to spare these imports take no time of the run's."""
+    names = ["retention_xl.workbook", *(["retention_xl.clv"] if options.clv is not False else [])]
+    threading.Thread(target=_import_quietly, args=(names,), name="retention-xl imports", daemon=True).start()
+
+
+def _import_quietly(names: list[str]) -> None:
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 -- imported again where it is used, which says what is wrong
+            return
 
 
 def _write(report: RetentionReport, output, progress) -> None:

@@ -26,7 +26,7 @@ import pandas as pd
 
 from . import analysis, outputs
 from .actions import recommend
-from .activity import build_customer_months
+from .activity import build_customer_months, with_order_keys
 from .groups import chain_groups
 from .result import RetentionReport
 from .summary_json import write_summary_json
@@ -107,6 +107,8 @@ def analyse(transactions: pd.DataFrame, options: ReportOptions | None = None, sa
     engine_started = time.perf_counter()
     if progress:
         progress(f"The customer x month table ({engine_name(options)})…")
+    if options.engine not in ("duckdb", "spark") and any(role in transactions for role in GROUP_ROLES):
+        transactions = with_order_keys(transactions)  # for the chain's table and each group's
     table = _table(transactions, month, options)
     engine_seconds = time.perf_counter() - engine_started
 

@@ -266,7 +266,7 @@ def create_report(
             raise UsageError(f"--figures-in-engine works on sales DuckDB scans (Parquet or CSV files, folders, globs "
                              f"and databases); {Path(sales_file).name} is read in memory: save the sheet as CSV or "
                              f"Parquet, or leave the option out")
-        _import_ahead(options)
+        _import_ahead(options, sales_file)
         if source is not None:
             sales = read_database(source, table=table, query=query, **reading)
         else:
@@ -286,11 +286,18 @@ def create_report(
     return report
 
 
-def _import_ahead(options: ReportOptions) -> None:
-    """Import the workbook writer and, where the models may run, the models (SciPy) on a thread of their own
-    while the sales are read in memory: the reading lets go of the interpreter for seconds (calamine, zlib and
-    Arrow work outside it), so on a machine with a core to spare these imports take no time of the run's."""
-    names = ["retention_xl.workbook", *(["retention_xl.clv"] if options.clv is not False else [])]
+IMPORT_MODELS_AHEAD_FROM = 10_000_000  # bytes of sales file: its reading takes a second or more
+
+
+def _import_ahead(options: ReportOptions, sales_file) -> None:
+    """Import the workbook writer and, where the models will probably run, the models (SciPy) on a thread of
+    their own while the sales are read in memory: the reading lets go of the interpreter for seconds
+    (calamine, zlib and Arrow work outside it), so on a machine with a core to spare these imports take no
+    time of the run's. The models are imported ahead only for a sales file of 10 MB or more, whose reading
+    hides their import and whose data nearly always allow them; a small run imports them only if it fits them."""
+    big = sales_file is not None and Path(sales_file).is_file() and \
+        Path(sales_file).stat().st_size >= IMPORT_MODELS_AHEAD_FROM
+    names = ["retention_xl.workbook", *(["retention_xl.clv"] if big and options.clv is not False else [])]
     threading.Thread(target=_import_quietly, args=(names,), name="retention-xl imports", daemon=True).start()
 
 

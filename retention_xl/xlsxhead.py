@@ -170,49 +170,47 @@ class SheetExtent:
 
 
 def _inflated(path: str | Path, package: zipfile.ZipFile, member: str, size: int = 1 << 22):
-    """A read function giving the member's bytes ``size`` at a time: a deflated member is inflated with ISA-L
-    where it is installed (about three times zlib's speed); any other member is read through ``zipfile``."""
+    """The member's bytes, about ``size`` at a time: a deflated member inflated with ISA-L where it is installed
+    (about three times zlib's speed), any other member read through ``zipfile``."""
     info = package.getinfo(member)
     if _fast_zlib is None or info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & 0x1:
-        stream = package.open(member)
-        return lambda: stream.read(size)
-    with open(path, "rb") as handle:  # where the data start: after the local header, its name and extra field
-        handle.seek(info.header_offset)
-        header = handle.read(30)
-    if header[:4] != b"PK\x03\x04":
-        raise zipfile.BadZipFile(f"no local header for {member}")
-    start = info.header_offset + 30 + int.from_bytes(header[26:28], "little") + int.from_bytes(header[28:30], "little")
-    raw = open(path, "rb")
-    raw.seek(start)
-    left, inflater = info.compress_size, _fast_zlib.decompressobj(-15)
-
-    def read() -> bytes:
-        nonlocal left
-        block = b""
-        while not block and (left or inflater.unconsumed_tail):
+        with package.open(member) as stream:
+            while block := stream.read(size):
+                yield block
+        return
+    with open(path, "rb") as raw:
+        raw.seek(info.header_offset)  # the data follow the local header, its name and its extra field
+        header = raw.read(30)
+        if header[:4] != b"PK\x03\x04":
+            raise zipfile.BadZipFile(f"no local header for {member}")
+        raw.seek(info.header_offset + 30 + int.from_bytes(header[26:28], "little")
+                 + int.from_bytes(header[28:30], "little"))
+        left, inflater = info.compress_size, _fast_zlib.decompressobj(-15)
+        while left or inflater.unconsumed_tail:
             compressed = inflater.unconsumed_tail
             if not compressed:
                 compressed = raw.read(min(left, max(size // 8, 1)))
                 if not compressed:
                     raise zipfile.BadZipFile(f"{member} ends before its compressed size")
                 left -= len(compressed)
-            block = inflater.decompress(compressed, size)
-        if not block:
-            block = inflater.flush()
-            raw.close()
-        return block
+            try:
+                block = inflater.decompress(compressed, size)
+            except _fast_zlib.error as error:  # damaged data: the workbook reader says what is wrong
+                raise zipfile.BadZipFile(f"{member}: {error}") from None
+            if block:
+                yield block
+        if block := inflater.flush():
+            yield block
 
-    return read
 
-
-def _pieces(read):
-    """The bytes ``read`` gives as (bytes, start, end) pieces that each begin and end between tags (never inside
-    one), mostly whole blocks as read, not copied; the next block is inflated on another thread meanwhile (zlib
+def _pieces(blocks):
+    """The ``blocks`` as (bytes, start, end) pieces that each begin and end between tags (never inside one),
+    mostly whole blocks as read, not copied; the next block is inflated on another thread meanwhile (zlib
     lets go of the interpreter while it works)."""
     with ThreadPoolExecutor(max_workers=1) as reader:
-        carry, pending = b"", reader.submit(read)
+        carry, pending = b"", reader.submit(next, blocks, b"")
         while block := pending.result():
-            pending = reader.submit(read)
+            pending = reader.submit(next, blocks, b"")
             first, last = block.find(b"<"), block.rfind(b"<")
             if first < 0:  # no tag begins in this block: all of it continues the one before
                 carry += block
@@ -223,10 +221,10 @@ def _pieces(read):
         yield carry, 0, len(carry)
 
 
-def _extent(read, pattern: re.Pattern) -> SheetExtent:
+def _extent(blocks, pattern: re.Pattern) -> SheetExtent:
     """The grid the cell references ``pattern`` finds make, and their number."""
     rows = columns = cells = 0
-    for data, start, end in _pieces(read):
+    for data, start, end in _pieces(blocks):
         references = pattern.findall(data, start, end)
         if references:
             cells += len(references)

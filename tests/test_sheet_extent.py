@@ -50,8 +50,8 @@ def test_the_extent_is_the_same_read_any_way(tmp_path, monkeypatch, compression,
         pytest.skip("ISA-L is not installed")
     path = workbook_with_a_far_cell(tmp_path / "far.xlsx", compression)
     with zipfile.ZipFile(path) as package:
-        read = xlsxhead._inflated(path, package, "xl/worksheets/sheet1.xml", size=block)
-        found = xlsxhead._extent(read, xlsxhead._ANY_REFERENCE)
+        blocks = xlsxhead._inflated(path, package, "xl/worksheets/sheet1.xml", size=block)
+        found = xlsxhead._extent(blocks, xlsxhead._ANY_REFERENCE)
         far = xlsxhead._extent(xlsxhead._inflated(path, package, "xl/worksheets/sheet1.xml", size=block),
                                xlsxhead._FAR_REFERENCE)
     assert (found.rows, found.columns, found.cells) == exact_extent(path)

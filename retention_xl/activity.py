@@ -329,13 +329,25 @@ def _order_hashes(orders: pd.Series, day: np.ndarray) -> np.ndarray:
     return keys
 
 
+ORDER_KEY = "order_key"
+
+
+def with_order_keys(transactions: pd.DataFrame) -> pd.DataFrame:
+    """The transactions with each row's 64-bit order key as a column, which :func:`build_customer_months`
+    then uses rather than hash the order ids again: hashed once for the whole data, not once more for the
+    table of each store or salesperson (hashing a million order ids takes about a tenth of a second)."""
+    days = transactions["date"].to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
+    return transactions.assign(**{ORDER_KEY: _order_hashes(transactions["order_id"], days.astype(np.int32))})
+
+
 def _order_groups(customer, order, month, group_of) -> np.ndarray:
     """Orders per group: each distinct (customer, order) pair counted once, in the group of its earliest month."""
     by_month = np.argsort(month, kind="stable") if month.size and (np.diff(month) < 0).any() else None
     if by_month is not None:
         customer, order, group_of = customer[by_month], order[by_month], group_of[by_month]
     pairs = order ^ (customer.astype(np.uint64) * _MIX)
-    _, first = np.unique(pairs, return_index=True)
+    # Each pair's first row, found with a hash table: a third of the time of sorting the pairs.
+    first = np.flatnonzero(~pd.Series(pairs, copy=False).duplicated(keep="first").to_numpy())
     return group_of[first]
 
 
@@ -382,7 +394,8 @@ def build_customer_months(transactions: pd.DataFrame, until: pd.Period) -> Custo
     purchases = np.bincount(group, weights=np.where(purchase, amount, 0.0), minlength=groups)
     returned = np.bincount(group, weights=np.where(purchase, 0.0, -amount), minlength=groups)
 
-    order_keys = kept(_order_hashes(transactions["order_id"], all_days))
+    hashed = transactions[ORDER_KEY].to_numpy() if ORDER_KEY in transactions else None
+    order_keys = kept(hashed if hashed is not None else _order_hashes(transactions["order_id"], all_days))
     del all_days
     order_group = _order_groups(customer[purchase], order_keys[purchase], month[purchase], group[purchase])
     orders = np.bincount(order_group, minlength=groups).astype(np.int32)

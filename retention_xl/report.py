@@ -13,6 +13,8 @@ workbook; :func:`create_report` does both from a file, as the command line does.
 
 from __future__ import annotations
 
+import importlib
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -24,7 +26,7 @@ import pandas as pd
 
 from . import analysis, outputs
 from .actions import recommend
-from .activity import build_customer_months
+from .activity import build_customer_months, with_order_keys
 from .groups import chain_groups
 from .result import RetentionReport
 from .summary_json import write_summary_json
@@ -105,6 +107,8 @@ def analyse(transactions: pd.DataFrame, options: ReportOptions | None = None, sa
     engine_started = time.perf_counter()
     if progress:
         progress(f"The customer x month table ({engine_name(options)})…")
+    if options.engine not in ("duckdb", "spark") and any(role in transactions for role in GROUP_ROLES):
+        transactions = with_order_keys(transactions)  # for the chain's table and each group's
     table = _table(transactions, month, options)
     engine_seconds = time.perf_counter() - engine_started
 
@@ -262,6 +266,7 @@ def create_report(
             raise UsageError(f"--figures-in-engine works on sales DuckDB scans (Parquet or CSV files, folders, globs "
                              f"and databases); {Path(sales_file).name} is read in memory: save the sheet as CSV or "
                              f"Parquet, or leave the option out")
+        _import_ahead(options, sales_file)
         if source is not None:
             sales = read_database(source, table=table, query=query, **reading)
         else:
@@ -279,6 +284,29 @@ def create_report(
     if json_path is not None:
         write_summary_json(report, json_path)
     return report
+
+
+IMPORT_MODELS_AHEAD_FROM = 10_000_000  # bytes of sales file: its reading takes a second or more
+
+
+def _import_ahead(options: ReportOptions, sales_file) -> None:
+    """Import the workbook writer and, where the models will probably run, the models (SciPy) on a thread of
+    their own while the sales are read in memory: the reading lets go of the interpreter for seconds
+    (calamine, zlib and Arrow work outside it), so on a machine with a core to spare these imports take no
+    time of the run's. The models are imported ahead only for a sales file of 10 MB or more, whose reading
+    hides their import and whose data nearly always allow them; a small run imports them only if it fits them."""
+    big = sales_file is not None and Path(sales_file).is_file() and \
+        Path(sales_file).stat().st_size >= IMPORT_MODELS_AHEAD_FROM
+    names = ["retention_xl.workbook", *(["retention_xl.clv"] if big and options.clv is not False else [])]
+    threading.Thread(target=_import_quietly, args=(names,), name="retention-xl imports", daemon=True).start()
+
+
+def _import_quietly(names: list[str]) -> None:
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 -- imported again where it is used, which says what is wrong
+            return
 
 
 def _write(report: RetentionReport, output, progress) -> None:

@@ -23,11 +23,11 @@ At their limits the models say so rather than print numbers they cannot support:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from . import clv
 from .activity import CustomerTable, month_number
 
 MIN_REPEAT_CUSTOMERS = 100
@@ -38,6 +38,17 @@ CORRELATION_WARNING = 0.3
 HOLDOUT_MISS = 0.25  # a holdout error beyond this, either way, is said on the Summary
 EXPECTED_DAYS = 90
 WEEK = 7.0
+
+if TYPE_CHECKING:
+    from . import clv
+
+
+def _models():
+    """The models' module, imported where a run fits or reads a model: it brings SciPy (about a third of a
+    second), which a report without the models never needs."""
+    from . import clv
+
+    return clv
 
 
 @dataclass
@@ -77,7 +88,7 @@ class CustomerValue:
     @property
     def dropout_detected(self) -> bool:
         """Whether the data show customers leaving; without it there is no P(alive)."""
-        return self.bgnbd is not None and self.nbd is not None and clv.dropout_detected(self.bgnbd, self.nbd)
+        return self.bgnbd is not None and self.nbd is not None and _models().dropout_detected(self.bgnbd, self.nbd)
 
     @property
     def purchase_model(self) -> clv.BgNbdFit | clv.NbdFit:
@@ -87,7 +98,7 @@ class CustomerValue:
     @property
     def spend_refused(self) -> bool:
         """Whether the spend model was refused for want of a finite mean spend (q <= 1)."""
-        return self.gamma_gamma is not None and not clv.has_finite_mean_spend(self.gamma_gamma)
+        return self.gamma_gamma is not None and not _models().has_finite_mean_spend(self.gamma_gamma)
 
     @property
     def holdout_missed(self) -> bool:
@@ -135,6 +146,7 @@ def _day_number(moment: pd.Timestamp) -> int:
 def _holdout(table: CustomerTable, month: pd.Period, value: CustomerValue) -> Holdout:
     """Fit the model the values come from on the data up to ``month`` - 3, predict the 3 months after,
     and count what happened."""
+    clv = _models()
     calibration_end = month - HOLDOUT_MONTHS
     summary, codes = _summary(table, month_number(calibration_end), _end_day(calibration_end))
     if value.dropout_detected:
@@ -171,7 +183,7 @@ def customer_value(table: CustomerTable, month: pd.Period, first_date: pd.Timest
         result.unavailable = "value.too_few"
         result.details = {"repeat_customers": repeaters}
         return result
-    with clv.blas_threads():
+    with _models().blas_threads():
         _fit_and_predict(result, summary)
         if months_of_data >= MIN_MONTHS + HOLDOUT_MONTHS:
             result.holdout = _holdout(table, month, result)
@@ -180,6 +192,7 @@ def customer_value(table: CustomerTable, month: pd.Period, first_date: pd.Timest
 
 def _fit_and_predict(result: CustomerValue, summary: pd.DataFrame) -> None:
     """The fits, and each customer's P(alive) (where drop-out is detected), expected purchases and value."""
+    clv = _models()
     result.bgnbd, result.gamma_gamma = clv.fit_bgnbd(summary), clv.fit_gamma_gamma(summary)
     result.nbd = clv.fit_nbd(summary, near=result.bgnbd)
     model = result.purchase_model

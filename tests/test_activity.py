@@ -109,3 +109,21 @@ def test_month_ranges_match_a_plain_scan(span):
         net = np.zeros(45)
         np.add.at(net, months["customer"].to_numpy()[rows], table.net[rows])
         assert table.revenue_in(low, high) == pytest.approx(net, abs=1e-9)
+
+
+def test_order_keys_hashed_once_give_every_part_the_same_table():
+    """A store's table built from the chain's order keys is the table built by hashing its own rows."""
+    from retention_xl.activity import with_order_keys
+
+    frame = pd.DataFrame(ROWS, columns=["order_id", "customer_id", "date", "amount"])
+    frame["date"] = pd.to_datetime(frame["date"])
+    frame["store"] = ["N", "S"] * 6 + ["N"]
+    keyed = with_order_keys(frame)
+    assert "order_key" not in frame
+    month = pd.Period("2024-03", "M")
+    for (_, part), (_, keyed_part) in zip(frame.groupby("store"), keyed.groupby("store")):
+        alone, shared = build_customer_months(part, month), build_customer_months(keyed_part, month)
+        pd.testing.assert_frame_equal(alone.months, shared.months)
+        pd.testing.assert_frame_equal(alone.customers, shared.customers)
+    assert build_customer_months(keyed, month).months["orders"].tolist() == \
+        build_customer_months(frame, month).months["orders"].tolist()

@@ -178,7 +178,7 @@ def analyse_table(source: DataSource, month: pd.Period, options: ReportOptions, 
         valued = CustomerValue(horizon=options.horizon, discount=options.discount, unavailable="value.off")
         if options.clv is not False:
             say("The customer-value models…")
-            valued = customer_value(table, month, first_date, options.horizon, options.discount)
+            valued = customer_value(table, month, options.horizon, options.discount)
             customers = with_value(customers, valued)
         actions = recommend(current, previous, customers, active_window=window, low=options.low,
                             top_fraction=options.top_fraction, value=options.value, lapse_days=options.lapse_days)

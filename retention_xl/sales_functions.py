@@ -154,7 +154,7 @@ def customer_value(transactions: pd.DataFrame, as_of: pd.Timestamp | None = None
     words = labels(language)
     day, month = _as_of_month(transactions, as_of)
     table = build_customer_months(transactions, month)
-    valued = value.customer_value(table, month, transactions["date"].min(), months, monthly_discount, as_of=day)
+    valued = value.customer_value(table, month, months, monthly_discount, as_of=day)
     if not valued.available:
         raise ExcelError(NA, valued.unavailable or "")
     summary = value.summary_from_table(table, month_number(month), int((day - pd.Timestamp("1970-01-01")).days))

@@ -79,6 +79,7 @@ class CustomerValue:
     horizon: int = 12
     discount: float = 0.01
     unavailable: str | None = None           # why there are no predictions (a label key)
+    no_holdout: str = "value.no_holdout"     # why there is no holdout check, where there is none (a label key)
     details: dict = field(default_factory=dict)
 
     @property
@@ -143,12 +144,28 @@ def _day_number(moment: pd.Timestamp) -> int:
     return int((pd.Timestamp(moment).normalize() - pd.Timestamp("1970-01-01")).days)
 
 
-def _holdout(table: CustomerTable, month: pd.Period, value: CustomerValue) -> Holdout:
+def _repeat_customers(summary: pd.DataFrame) -> int:
+    """Customers of ``summary`` who came back and spent: those the models learn from."""
+    return int(((summary["frequency"] > 0) & (summary["monetary_value"] > 0)).sum())
+
+
+def _months_of_data(table: CustomerTable, month: pd.Period) -> int:
+    """Months from the table's first purchase to the end of ``month`` (0 for a table without one). A group's
+    table counts from the group's own first purchase: a store opened last month has a month of data however
+    long the chain has sold."""
+    firsts = table.first_month
+    firsts = firsts[firsts >= 0]
+    return month_number(month) - int(firsts.min()) + 1 if firsts.size else 0
+
+
+def _holdout(table: CustomerTable, month: pd.Period, value: CustomerValue) -> Holdout | None:
     """Fit the model the values come from on the data up to ``month`` - 3, predict the 3 months after,
-    and count what happened."""
+    and count what happened; None where those first months had too few repeat customers to fit on."""
     clv = _models()
     calibration_end = month - HOLDOUT_MONTHS
     summary, codes = _summary(table, month_number(calibration_end), _end_day(calibration_end))
+    if _repeat_customers(summary) < MIN_REPEAT_CUSTOMERS:
+        return None
     if value.dropout_detected:
         model = clv.fit_bgnbd(summary, near=value.bgnbd)
     else:
@@ -164,21 +181,21 @@ def _holdout(table: CustomerTable, month: pd.Period, value: CustomerValue) -> Ho
     return Holdout(HOLDOUT_MONTHS, by_group, float(predicted.sum()), float(actual.sum()))
 
 
-def customer_value(table: CustomerTable, month: pd.Period, first_date: pd.Timestamp, horizon: int = 12,
-                   discount: float = 0.01, as_of: pd.Timestamp | None = None) -> CustomerValue:
+def customer_value(table: CustomerTable, month: pd.Period, horizon: int = 12, discount: float = 0.01,
+                   as_of: pd.Timestamp | None = None) -> CustomerValue:
     """The models fitted on everything up to the end of ``month``, each customer valued over ``horizon`` months.
 
-    Each customer's age T counts to ``as_of``, a day of ``month`` (default: its last day) for a table that holds
-    nothing after that day.
+    The months of data count from the table's first purchase. Each customer's age T counts to ``as_of``, a day
+    of ``month`` (default: its last day) for a table that holds nothing after that day.
     """
     result = CustomerValue(horizon=horizon, discount=discount)
-    months_of_data = month_number(month) - month_number(pd.Timestamp(first_date).to_period("M")) + 1
+    months_of_data = _months_of_data(table, month)
     if months_of_data < MIN_MONTHS:
         result.unavailable = "value.too_short"
         return result
     end_day = _end_day(month) if as_of is None else _day_number(as_of)
     summary = summary_from_table(table, month_number(month), end_day)
-    repeaters = int(((summary["frequency"] > 0) & (summary["monetary_value"] > 0)).sum())
+    repeaters = _repeat_customers(summary)
     if repeaters < MIN_REPEAT_CUSTOMERS:
         result.unavailable = "value.too_few"
         result.details = {"repeat_customers": repeaters}
@@ -187,6 +204,8 @@ def customer_value(table: CustomerTable, month: pd.Period, first_date: pd.Timest
         _fit_and_predict(result, summary)
         if months_of_data >= MIN_MONTHS + HOLDOUT_MONTHS:
             result.holdout = _holdout(table, month, result)
+            if result.holdout is None:
+                result.no_holdout = "value.no_holdout_few"
     return result
 
 

@@ -67,7 +67,7 @@ def test_the_figures_are_identical(source):  # noqa: F811
     customers = [customer_table(table, period, 6, value=value) for table in tables.values()]
     _same(*(frame.fillna({"customer_name": ""}) for frame in customers))
     assert customers[0]["usual_gap"].notna().any()  # the lapse rule's gaps, from either table
-    values = [customer_value(table, period, first_date) for table in tables.values()]
+    values = [customer_value(table, period) for table in tables.values()]
     assert values[0].available == values[1].available
     if values[0].available:
         pd.testing.assert_frame_equal(values[0].customers, values[1].customers, rtol=1e-6)

@@ -192,7 +192,7 @@ def _value_section(sheet: SheetWriter, row: int, report) -> int:
 def _holdout(sheet: SheetWriter, row: int, report) -> int:
     holdout, words = report.value.holdout, sheet.words
     if holdout is None:
-        sheet.put(row, 1, words["value.no_holdout"])
+        sheet.put(row, 1, words[report.value.no_holdout])
         return row + 1
     sheet.put(row, 1, sheet.word("value.holdout_title", calibration_end=f"{(report.month - holdout.months).end_time:%Y-%m-%d}",
                                  months=holdout.months), "rx_bold")

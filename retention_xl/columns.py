@@ -71,7 +71,7 @@ HEADER_NAMES: dict[str, tuple[str, ...]] = {
         "金额", "金額", "销售额", "銷售額", "销售金额", "銷售金額", "实收金额", "實收金額", "订单金额", "訂單金額",
         "交易金额", "交易金額", "应收金额", "應收金額", "成交金额", "成交金額", "营业额", "營業額", "amount",
         "revenue", "sales", "salesamount", "totalamount", "total", "linetotal", "netamount", "value",
-        "ordervalue", "turnover", "netwr", "netvalue", "betrag", "umsatz",
+        "ordervalue", "turnover", "netwr", "netvalue", "betrag", "umsatz", "totalprice", "总价", "總價",
     ),
     QUANTITY: ("数量", "數量", "销量", "銷量", "件数", "件數", "qty", "quantity", "units", "menge"),
     UNIT_PRICE: ("单价", "單價", "售价", "售價", "价格", "價格", "unitprice", "price", "priceeach"),

@@ -8,7 +8,8 @@ Text in brackets is a note (``金额(元)``), and a header holding ``%`` is a ra
 A header has at most one role. A known name (the whole header, as
 :data:`retention_xl.columns.KNOWN_NAMES` lists them) decides it. Otherwise the last words
 decide, as in English and Chinese the last word names the thing: ``sales_agent`` is an agent,
-so a salesperson, never an amount; ``close_value`` is an amount; ``Salesperson Name`` and
+so a salesperson, never an amount; ``close_value`` is an amount, and so is ``Total Price`` (a price alone
+is a unit price); ``Salesperson Name`` and
 ``业务员姓名`` name a salesperson (an id or name word at the end names what comes before it);
 ``订单 ID`` is the order number; ``customer_unique_id`` is a customer id that says it names the person
 (:data:`PERSON_WORDS`). Stores, salespeople, channels, regions, cost and profit
@@ -47,7 +48,9 @@ PHRASES: dict[str, tuple[str, ...]] = {
     REGION: ("region", "area", "sales region", "区域", "區域", "地区", "地區", "大区", "大區"),
     DATE: ("date", "time", "datetime", "timestamp", "日期", "时间", "時間"),
     AMOUNT: ("amount", "amt", "revenue", "sales", "total", "value", "turnover", "gmv", "金额", "金額", "销售额",
-             "銷售額", "营业额", "營業額", "成交额", "成交額", "总额", "總額"),
+             "銷售額", "营业额", "營業額", "成交额", "成交額", "总额", "總額",
+             # a total or line price is the line's amount, not a price to multiply by the quantity
+             "total price", "line price", "extended price", "总价", "總價", "总价格", "總價格"),
     QUANTITY: ("qty", "quantity", "units", "数量", "數量", "销量", "銷量", "件数", "件數"),
     UNIT_PRICE: ("price", "单价", "單價", "售价", "售價", "价格", "價格", "价", "價"),
     COST: ("cost", "cogs", "total cost", "line cost", "cost amount", "成本", "成本 金额", "成本 金額", "成本额",

@@ -212,3 +212,26 @@ def test_a_name_given_by_hand_in_a_sheet_with_a_title(tmp_path):
         read_sales(tmp_path / "titled.xlsx", columns={"salesperson": "导购", "customer": "会员号"})
     assert "no column named '导购' (given with --salesperson); the headers are: '会员号', '日期', '金额'" in \
         str(raised.value)
+
+
+@pytest.mark.parametrize("header", ["Total Price", "TotalPrice", "TOTAL_PRICE", "Line Total", "Line Price",
+                                    "Extended Price", "总价", "總價"])
+def test_a_total_price_is_the_lines_amount(header):
+    """A total or line price is the line's amount, not a price to multiply by the quantity."""
+    assert roles(["Customer", "Order Date", "Qty", header]) == \
+        {"customer_id": "Customer", "date": "Order Date", "quantity": "Qty", "amount": header}
+
+
+@pytest.mark.parametrize("header", ["Unit Price", "Price", "单价", "Sales Price"])
+def test_a_price_beside_a_quantity_is_the_unit_price(header):
+    assert roles(["Customer", "Order Date", "Qty", header]) == \
+        {"customer_id": "Customer", "date": "Order Date", "quantity": "Qty", "unit_price": header}
+
+
+def test_the_amount_of_a_total_price_is_not_multiplied_by_the_quantity(tmp_path):
+    """2 units at a total price of 20.00 are 20.00 of revenue, not 40.00."""
+    path = tmp_path / "sales.csv"
+    path.write_text("Customer,Order Date,Qty,Total Price\nA,2024-01-05,2,20.00\nB,2024-01-06,3,30.00\n",
+                    encoding="utf-8")
+    sales = read_sales(path, as_of=AS_OF)
+    assert sales.transactions["amount"].tolist() == [20.0, 30.0]

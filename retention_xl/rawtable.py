@@ -197,7 +197,7 @@ def no_usable_rows(accounting: Accounting, date_column: str, date_examples: list
     hint = ""
     failed = sum(accounting.exclusions[reason].count for reason in DATE_REASONS)
     filled = accounting.rows_read - sum(accounting.exclusions[r].count for r in _BEFORE_DATES if r != "missing_customer")
-    if column_map is not None and accounting.exclusions["missing_customer"].count == filled:
+    if column_map is not None and filled > 0 and accounting.exclusions["missing_customer"].count == filled:
         hint = "; " + empty_customer_column(column_map)
     elif failed and failed == accounting.rows_read - sum(accounting.exclusions[r].count for r in _BEFORE_DATES):
         hint = "; " + unreadable_dates(date_column, date_examples)

@@ -755,3 +755,19 @@ def test_the_report_is_an_ordinary_file_not_a_private_one(tmp_path, capsys):
     assert code == 0, err
     assert (tmp_path / "report.xlsx").stat().st_mode & 0o777 == 0o644
     assert (tmp_path / "figures.json").stat().st_mode & 0o777 == 0o644
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+@pytest.mark.parametrize("lines, reason", [
+    ("customer,date,amount\n合计,,100\n", "total row: 1"),
+    ("customer,date,amount,customer_name\n,,,\n,,,\n", "empty row: 2"),
+], ids=["total-row", "empty-rows"])
+def test_a_file_without_a_filled_row_is_not_told_its_customer_column_is_empty(engine, lines, reason, tmp_path,
+                                                                               capsys):
+    """Only a total row, or only empty rows: no row has anything in it, so naming another customer column cannot
+    help; the message says what the rows were."""
+    sales = tmp_path / "sales.csv"
+    sales.write_text(lines, encoding="utf-8")
+    code, err, _ = run(tmp_path, capsys, sales, "--engine", engine)
+    assert code == 2 and len(err) == 1, err
+    assert reason in err[0] and "empty in every row" not in err[0] and "--customer" not in err[0]

@@ -39,7 +39,7 @@ from scipy import special
 from . import expectation
 from .fitting import blas_threads, columns, maximise, weighted_rows
 from .spend import (GammaGammaFit, expected_spend, fit_gamma_gamma, gamma_gamma_log_likelihood,  # noqa: F401
-                    has_finite_mean_spend, observed_spend)
+                    has_finite_mean_spend, mean_spend, observed_mean_spend, observed_spend, spend_model_usable)
 
 PERIOD_DAYS = {"W": 7.0, "D": 1.0}
 MONTH_DAYS = 365.25 / 12

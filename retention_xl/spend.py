@@ -1,7 +1,8 @@
 """What a customer spends per purchase: the Gamma-Gamma model (Fader, Hardie & Lee 2005, "RFM and CLV").
 
 It is fitted on the repeat customers' mean spend per repeat purchase; where its fit has
-no finite mean spend (q <= 1), it is refused and :func:`observed_spend` is the rule.
+no finite mean spend (q <= 1), or a mean spend far above the one observed (:func:`spend_model_usable`),
+it is refused and :func:`observed_spend` is the rule.
 """
 
 from __future__ import annotations
@@ -13,6 +14,11 @@ import pandas as pd
 from scipy import special
 
 from .fitting import blas_threads, columns, maximise, weighted_rows
+
+# The most the model's population mean spend may be, in multiples of the observed mean spend per repeat purchase
+# day: as q falls towards 1 the mean p v / (q - 1) grows without bound (q = 1.05: 20 p v), and with it the value
+# of every customer the model knows little about.
+MEAN_SPEND_MULTIPLE = 3
 
 
 @dataclass
@@ -91,6 +97,26 @@ def has_finite_mean_spend(fit: GammaGammaFit) -> bool:
     return fit.q > 1
 
 
+def mean_spend(fit: GammaGammaFit) -> float:
+    """The model's population mean spend per purchase, p v / (q - 1); infinite where q <= 1.
+
+    >>> round(mean_spend(GammaGammaFit(6.25, 3.74, 15.44, 0.0)), 2), mean_spend(GammaGammaFit(2.0, 0.78, 9.0, 0.0))
+    (35.22, inf)
+    """
+    return fit.p * fit.v / (fit.q - 1) if has_finite_mean_spend(fit) else float("inf")
+
+
+def spend_model_usable(fit: GammaGammaFit, observed_mean: float) -> bool:
+    """Whether the spend model may value the customers of data whose mean spend per repeat purchase day is
+    ``observed_mean`` (:func:`observed_mean_spend`): its mean spend must be finite and at most
+    :data:`MEAN_SPEND_MULTIPLE` times the observed one.
+
+    >>> spend_model_usable(GammaGammaFit(6.25, 3.74, 15.44, 0.0), 35.0), spend_model_usable(GammaGammaFit(2.0, 1.05, 9.0, 0.0), 20.0)
+    (True, False)
+    """
+    return mean_spend(fit) <= MEAN_SPEND_MULTIPLE * observed_mean
+
+
 def expected_spend(fit: GammaGammaFit, summary: pd.DataFrame) -> np.ndarray:
     """Expected spend per purchase of each customer: (p (v + x m)) / (p x + q - 1); the population mean
     p v / (q - 1) for customers without a positive repeat spend. Refused (ValueError) where q <= 1: the
@@ -111,6 +137,15 @@ def observed_spend(summary: pd.DataFrame) -> np.ndarray:
     [10.0, 40.0, 20.0]
     """
     x, m = columns(summary, "frequency", "monetary_value")
+    return np.where((x > 0) & (m > 0), m, observed_mean_spend(summary))
+
+
+def observed_mean_spend(summary: pd.DataFrame) -> float:
+    """The mean spend over every positive repeat purchase day of ``summary`` (0.0 without one).
+
+    >>> observed_mean_spend(pd.DataFrame({"frequency": [2, 1, 0], "monetary_value": [10.0, 40.0, 0.0]}))
+    20.0
+    """
+    x, m = columns(summary, "frequency", "monetary_value")
     usable = (x > 0) & (m > 0)
-    overall = float(np.dot(x[usable], m[usable]) / x[usable].sum()) if usable.any() else 0.0
-    return np.where(usable, m, overall)
+    return float(np.dot(x[usable], m[usable]) / x[usable].sum()) if usable.any() else 0.0

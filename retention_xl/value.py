@@ -16,8 +16,9 @@ At their limits the models say so rather than print numbers they cannot support:
 * where the data show no customer leaving (:func:`retention_xl.clv.dropout_detected`),
   there is no P(alive), and the expected purchases and values come from the model in
   which nobody leaves: each customer's past rate of buying carried forward;
-* where the spend model has no finite mean (q <= 1), the spend per purchase is the
-  customer's own mean (:func:`retention_xl.clv.observed_spend`).
+* where the spend model has no finite mean (q <= 1), or a mean far above the observed one
+  (:func:`retention_xl.clv.spend_model_usable`), the spend per purchase is the customer's
+  own mean (:func:`retention_xl.clv.observed_spend`).
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ class CustomerValue:
     customers: pd.DataFrame | None = None    # index customer_id: p_alive, expected_purchases, clv
     holdout: Holdout | None = None
     spend_correlation: float | None = None
+    observed_mean_spend: float | None = None  # per repeat purchase day, what the spend model is checked against
     horizon: int = 12
     discount: float = 0.01
     unavailable: str | None = None           # why there are no predictions (a label key)
@@ -98,8 +100,9 @@ class CustomerValue:
 
     @property
     def spend_refused(self) -> bool:
-        """Whether the spend model was refused for want of a finite mean spend (q <= 1)."""
-        return self.gamma_gamma is not None and not _models().has_finite_mean_spend(self.gamma_gamma)
+        """Whether the spend model was refused: no finite mean spend (q <= 1), or one far above the observed mean."""
+        return self.gamma_gamma is not None and not _models().spend_model_usable(self.gamma_gamma,
+                                                                                  self.observed_mean_spend)
 
     @property
     def holdout_missed(self) -> bool:
@@ -214,13 +217,14 @@ def _fit_and_predict(result: CustomerValue, summary: pd.DataFrame) -> None:
     clv = _models()
     result.bgnbd, result.gamma_gamma = clv.fit_bgnbd(summary), clv.fit_gamma_gamma(summary)
     result.nbd = clv.fit_nbd(summary, near=result.bgnbd)
-    model = result.purchase_model
+    result.observed_mean_spend = clv.observed_mean_spend(summary)
+    model, spend_model = result.purchase_model, None if result.spend_refused else result.gamma_gamma
     alive = clv.p_alive(model, summary) if result.dropout_detected else np.full(len(summary), np.nan)
     result.customers = pd.DataFrame(
         {
             "p_alive": alive,
             "expected_purchases": clv.expected_purchases(model, summary, EXPECTED_DAYS / WEEK),
-            "clv": np.round(clv.customer_lifetime_value(model, result.gamma_gamma, summary, result.horizon,
+            "clv": np.round(clv.customer_lifetime_value(model, spend_model, summary, result.horizon,
                                                         result.discount), 2),
         },
         index=summary.index,

@@ -256,3 +256,16 @@ def test_the_fits_use_one_blas_thread():
     with clv.blas_threads():
         inside = threadpoolctl.threadpool_info()
     assert inside and all(pool["num_threads"] == 1 for pool in inside if pool["user_api"] == "blas")
+
+
+def test_a_spend_model_whose_mean_runs_far_above_the_observed_one_is_refused():
+    """q = 1.05 has a finite mean spend, but p v / (q - 1) = 20 p v: here 360 against 20 observed, which would
+    value every one-time buyer at 18 times what a purchase brings."""
+    near_one = clv.GammaGammaFit(2.0, 1.05, 9.0, 0.0)
+    customers = summary_of(frequency=[3, 1, 0], recency=[10, 5, 0], T=[20, 20, 20], monetary_value=[15.0, 35.0, 0.0])
+    observed = clv.observed_mean_spend(customers)
+    assert observed == 20.0 and clv.mean_spend(near_one) == pytest.approx(360.0)
+    assert clv.has_finite_mean_spend(near_one) and not clv.spend_model_usable(near_one, observed)
+    assert clv.spend_model_usable(clv.GammaGammaFit(2.0, 1.05, 9.0 * 20 * spend.MEAN_SPEND_MULTIPLE / 360, 0.0),
+                                  observed)  # at the multiple exactly: still used
+    assert clv.spend_model_usable(clv.GammaGammaFit(6.25, 3.74, 15.44, 0.0), 35.0)  # CDNOW's published fit

@@ -183,3 +183,22 @@ def test_a_missed_holdout_and_a_refused_spend_model_are_said_on_the_summary(lang
     assert f"{value.holdout.error:+.0%}" in line and f"{value.gamma_gamma.q:.2f}" in line
     lead = {"en": "Customer values:", "zh-CN": "客户价值：", "zh-TW": "客戶價值："}[language]
     assert line.count(lead) == 0 and line.count(words["value.no_dropout"]) == 1  # no two sentences open alike
+
+
+@pytest.mark.parametrize("language", ["en", "zh-CN", "zh-TW"])
+def test_a_spend_model_with_q_just_above_one_is_refused_and_said_why(language, tmp_path):
+    """Spends drawn with q = 1.05: the fit's q is above 1, but its mean spend is many times the observed one, so
+    the values use the observed spends, and the Summary gives both means."""
+    report = analyse(steady_buyers(q=1.05, seed=8), ReportOptions(language=language, month="2023-12",
+                                                                 active_window=12))
+    value = report.value
+    assert 1 < value.gamma_gamma.q < 1.1 and value.spend_refused
+    assert clv.mean_spend(value.gamma_gamma) > 3 * value.observed_mean_spend
+    assert report.summary()["customer_value"]["spend_model"] == "observed_mean"
+    path = tmp_path / "heavy.xlsx"
+    write_workbook(report, path)
+    words = labels(language)
+    note = fill(words["value.spend_refused_mean"], q=f"{value.gamma_gamma.q:.2f}",
+                model_mean=f"{clv.mean_spend(value.gamma_gamma):,.2f}", observed=f"{value.observed_mean_spend:,.2f}",
+                multiple=3)
+    assert note in openpyxl.load_workbook(path)[words["sheet.summary"]]["A4"].value

@@ -198,8 +198,20 @@ def model_limits(value, sheet: SheetWriter, holdout: bool = True) -> list[str]:
         notes.append(sheet.word("value.holdout_miss", months=holdout.months, predicted=f"{holdout.predicted:,.0f}",
                                 actual=f"{holdout.actual:,.0f}", error=f"{holdout.error:+.0%}"))
     if value.spend_refused:
-        notes.append(sheet.word("value.spend_refused", q=f"{value.gamma_gamma.q:.2f}"))
+        notes.append(spend_refusal(value, sheet))
     return notes
+
+
+def spend_refusal(value, sheet: SheetWriter) -> str:
+    """Why the spend model is not used, in a sentence: it has no finite mean spend, or one far above the
+    observed mean."""
+    from ..spend import MEAN_SPEND_MULTIPLE, has_finite_mean_spend, mean_spend  # loaded where the models ran
+
+    fit = value.gamma_gamma
+    if not has_finite_mean_spend(fit):
+        return sheet.word("value.spend_refused", q=f"{fit.q:.2f}")
+    return sheet.word("value.spend_refused_mean", q=f"{fit.q:.2f}", model_mean=f"{mean_spend(fit):,.2f}",
+                      observed=f"{value.observed_mean_spend:,.2f}", multiple=MEAN_SPEND_MULTIPLE)
 
 
 def write_summary(sheet: SheetWriter, report, customers: CustomerColumns) -> None:

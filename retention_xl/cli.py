@@ -173,6 +173,7 @@ def load_config(path: Path) -> dict:
 
 
 def _report(args) -> int:
+    from .actions import counted
     from .columns import columns_line
     from .report import ReportOptions, create_report
 
@@ -229,13 +230,14 @@ def _report(args) -> int:
         if report.sales is not None:
             print(columns_line(report.sales.columns))
         if report.split is not None:
-            print(f"Wrote {len(report.split.files):,} workbooks into {report.split.folder}")
+            print(f"Wrote {counted(len(report.split.files), 'workbook', 'workbooks')} into {report.split.folder}")
             if report.split.skipped:
                 print(report.split.skipped_line())
             for group, reason in report.split.failed.items():
                 print(f"retention-xl: no workbook for {group}: {reason}", file=sys.stderr)
-        print(f"Wrote {args.output} for {current.month}: {current.E:,} customers in the base, retention {retention}, "
-              f"{len(report.customers):,} customers listed; active window {window} ({time.perf_counter() - started:.1f} s)")
+        print(f"Wrote {args.output} for {current.month}: {counted(current.E, 'customer', 'customers')} in the base, "
+              f"retention {retention}, {counted(len(report.customers), 'customer', 'customers')} listed; "
+              f"active window {window} ({time.perf_counter() - started:.1f} s)")
     return 0
 
 

@@ -99,3 +99,16 @@ def test_the_customers_who_left_are_all_listed_with_a_filter_that_finds_them(lan
     customers = report.customers
     found = customers[(customers["status"] == "lapsed") & (customers["last_purchase"].dt.strftime("%Y-%m") == "2024-02")]
     assert len(found) == 15
+
+
+def test_the_commands_last_lines_count_one_customer_and_one_workbook_in_the_singular(tmp_path, capsys):
+    from retention_xl import cli
+
+    sales = tmp_path / "one.csv"
+    sales.write_text("customer,date,amount,store\nA,2024-01-05,10,S1\nA,2024-02-10,12,S1\n", encoding="utf-8")
+    code = cli.main(["report", str(sales), "-o", str(tmp_path / "one.xlsx"), "--month", "2024-02",
+                     "--as-of", "2024-12-31", "--store", "store", "--split-by", "store", "--no-clv"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "1 customer in the base" in out and "1 customer listed" in out and "Wrote 1 workbook into" in out
+    assert "1 customers" not in out and "1 workbooks" not in out

@@ -239,6 +239,24 @@ def _value_actions(customers: pd.DataFrame, group, lapse) -> list[Action]:
     return found
 
 
+def _lost_this_month(current: MonthFigures, previous: MonthFigures | None, customers: pd.DataFrame,
+                     active_window: int, value: str, lapse_days: int) -> list[Action]:
+    """The customers who left the base this month (the L), where retention fell: their last purchase was in the
+    month that has just left the active window. Out of the base is lapsing: every one of the L is listed."""
+    if not (current.L and _retention_falling(current, previous)):
+        return []
+    last_month_of_base = pd.Period(current.month, "M") - active_window
+    left = customers[~customers["in_base"] & (customers["last_purchase"].dt.to_period("M") == last_month_of_base)]
+    if not len(left):
+        return []
+    stake = "who.revenue" if value == "revenue" else "who.profit"
+    return [_action("lost_this_month", left, value, {
+        "L": current.L, "count": len(left), "month": str(last_month_of_base), "measure": value,
+        "strict_retention": current.strict_retention, "previous_strict_retention": previous.strict_retention,
+        "txn_growth": current.txn_growth, **facts(left, lapse_days)}, ["status.lapsed"], stake_label=stake,
+        last_purchase_month=str(last_month_of_base))]
+
+
 def recommend(
     current: MonthFigures,
     previous: MonthFigures | None,
@@ -283,17 +301,7 @@ def recommend(
         members = customers[(customers["segment"] == key) & (customers["action"] != "key_quiet")]
         if len(members):
             actions.append(act(key, members, value, group(members), [f"segment.{key}"]))
-    if current.L and _retention_falling(current, previous):
-        last_month_of_base = pd.Period(current.month, "M") - active_window
-        # Out of the base is lapsing: every one of the L is listed.
-        left = customers[~in_base & (customers["last_purchase"].dt.to_period("M") == last_month_of_base) & lapse]
-        if len(left):
-            actions.append(_action("lost_this_month", left, value, {
-                "L": current.L, "count": len(left), "month": str(last_month_of_base), "measure": value,
-                "strict_retention": current.strict_retention,
-                "previous_strict_retention": previous.strict_retention, "txn_growth": current.txn_growth,
-                **facts(left, lapse_days)}, ["status.lapsed"], stake_label=stake,
-                last_purchase_month=str(last_month_of_base)))
+    actions += _lost_this_month(current, previous, customers, active_window, value, lapse_days)
     actions += _loss_making(customers, value)
     actions += _value_actions(customers, group, lapse)
     for key, mask, sort_by, label_keys in _class_groups(customers, value):

@@ -200,12 +200,28 @@ def _ranking(in_base: np.ndarray, window_value: np.ndarray, value: np.ndarray, i
     return order
 
 
-def _segments_of(frame: pd.DataFrame, lapse_days: int) -> np.ndarray:
-    """The RFM segments of the customer table ``frame``: lapse claimed only of its lapsing customers, recency of
-    its recent ones."""
+def _segmented(frame: pd.DataFrame, value: str, top_fraction: float, lapse_days: int) -> pd.DataFrame:
+    """The customer table ``frame`` with each customer's RFM scores, segment, status, key-account flag and action,
+    best prospects first (:func:`_ranking`). Lapse is claimed only of lapsing customers (:func:`lapsing`: the
+    rule is not a column of the table; the actions apply it again to the table's columns), recency only of
+    recent ones."""
+    frame["r_score"] = scores(-frame["days_since_last"].to_numpy())
+    frame["f_score"] = scores(frame["orders"].to_numpy())
+    frame["m_score"] = scores(frame[value].to_numpy())
+    lapse = lapsing(frame, lapse_days)
     r, f, m = (frame[f"{score}_score"].to_numpy() for score in "rfm")
-    lapse = frame["lapsing"].to_numpy()
-    return honest_segments(r, f, m, lapse, recent(frame, lapse, lapse_days))
+    frame["segment"] = honest_segments(r, f, m, lapse, recent(frame, lapse, lapse_days))
+    frame["status"] = np.select(
+        [frame["new"], frame["recent"], frame["in_base"]], ["new", "active", "at_risk"], default="lapsed"
+    )
+    order = _ranking(frame["in_base"].to_numpy(), frame[f"window_{value}"].to_numpy(), frame[value].to_numpy(),
+                     frame["customer_id"].to_numpy())
+    frame, lapse = frame.take(order).reset_index(drop=True), lapse[order]
+    key_count = math.ceil(top_fraction * int(frame["in_base"].sum()) - 1e-9)
+    frame["key_account"] = np.arange(len(frame)) < key_count
+    key_quiet = frame["key_account"] & (frame["status"] == "at_risk") & lapse
+    frame["action"] = np.where(key_quiet, "key_quiet", frame["segment"])
+    return frame
 
 
 def customer_table(
@@ -259,21 +275,7 @@ def customer_table(
     frame = frame[first_day >= 0].reset_index(drop=True)
 
     frame["days_since_last"] = as_of - frame["last_purchase"]
-    frame["r_score"] = scores(-frame["days_since_last"].to_numpy())
-    frame["f_score"] = scores(frame["orders"].to_numpy())
-    frame["m_score"] = scores(frame[value].to_numpy())
-    frame["lapsing"] = lapsing(frame, lapse_days)  # kept until the actions are set, not shown
-    frame["segment"] = _segments_of(frame, lapse_days)
-    frame["status"] = np.select(
-        [frame["new"], frame["recent"], frame["in_base"]], ["new", "active", "at_risk"], default="lapsed"
-    )
-
-    frame = frame.take(_ranking(frame["in_base"].to_numpy(), frame[f"window_{value}"].to_numpy(),
-                                frame[value].to_numpy(), frame["customer_id"].to_numpy())).reset_index(drop=True)
-    key_count = math.ceil(top_fraction * int(frame["in_base"].sum()) - 1e-9)
-    frame["key_account"] = np.arange(len(frame)) < key_count
-    key_quiet = frame["key_account"] & (frame["status"] == "at_risk") & frame["lapsing"]
-    frame["action"] = np.where(key_quiet, "key_quiet", frame["segment"])
+    frame = _segmented(frame, value, top_fraction, lapse_days)
 
     epoch = np.datetime64("1970-01-01", "D")
     for column in ("first_purchase", "last_purchase"):

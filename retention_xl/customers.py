@@ -124,11 +124,20 @@ def honest_segments(r: np.ndarray, f: np.ndarray, m: np.ndarray, lapse: np.ndarr
     >>> honest_segments(r, f, m, lapse, recent).tolist()
     ['loyal', 'potential_loyalist', 'between_purchases', 'need_attention', 'lost', 'between_purchases']
     """
-    claims_lapse = np.isin(segments(r, f, m), LAPSING_SEGMENTS) & ~lapse
-    r = np.where(claims_lapse, np.maximum(r, np.where(f >= 3, 3, 4)), r)
-    r = np.where(np.isin(segments(r, f, m), RECENT_SEGMENTS) & ~recent, 3, r)
     named = segments(r, f, m)
+    claims_lapse = np.isin(named, LAPSING_SEGMENTS) & ~lapse
+    r = np.where(claims_lapse, np.maximum(r, np.where(f >= 3, 3, 4)), r)
+    _rename(named, claims_lapse, r, f, m)
+    claims_recency = np.isin(named, RECENT_SEGMENTS) & ~recent
+    r = np.where(claims_recency, 3, r)
+    _rename(named, claims_recency, r, f, m)
     return np.where(np.isin(named, LAPSING_SEGMENTS) & ~lapse, "between_purchases", named)
+
+
+def _rename(named: np.ndarray, moved: np.ndarray, r: np.ndarray, f: np.ndarray, m: np.ndarray) -> None:
+    """Give the rows ``moved`` (whose R score changed) the segment of their new scores, in place: the rules
+    run over those rows only, not over every customer again."""
+    named[moved] = segments(r[moved], f[moved], m[moved])
 
 
 def usual_gaps(first_day: np.ndarray, last_day: np.ndarray, purchase_days: np.ndarray) -> np.ndarray:

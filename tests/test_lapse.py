@@ -267,3 +267,21 @@ def test_no_customer_silent_past_the_floor_is_called_recent(slow_buyers):
     assert (customers["segment"] == "between_purchases").sum() >= 10
     potential = next(action for action in report.actions if action.key == "potential")
     assert potential.listed["days_since_last"].max() <= 30 and "bill" not in potential.listed["customer_id"].tolist()
+
+
+def test_the_segments_renamed_in_place_are_those_of_the_rules_run_over_every_customer_three_times():
+    """honest_segments runs the segment rules once over every customer, then again only over those whose R
+    moved: the same segments as running them over everyone after each move, for every scores and flags."""
+    import itertools
+
+    from retention_xl.customers import honest_segments
+
+    def over_everyone(r, f, m, lapse, recent):
+        r = np.where(np.isin(segments(r, f, m), LAPSING_SEGMENTS) & ~lapse, np.maximum(r, np.where(f >= 3, 3, 4)), r)
+        r = np.where(np.isin(segments(r, f, m), RECENT_SEGMENTS) & ~recent, 3, r)
+        named = segments(r, f, m)
+        return np.where(np.isin(named, LAPSING_SEGMENTS) & ~lapse, "between_purchases", named)
+
+    r, f, m, lapse, recent = np.array(list(itertools.product(range(1, 6), range(1, 6), range(1, 6), [0, 1], [0, 1]))).T
+    lapse, recent = lapse.astype(bool), recent.astype(bool) & ~lapse.astype(bool)
+    assert honest_segments(r, f, m, lapse, recent).tolist() == over_everyone(r, f, m, lapse, recent).tolist()

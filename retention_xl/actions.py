@@ -62,11 +62,10 @@ class WordedAction:
 def render_action(action: Action, language: str, words: dict[str, str] | None = None) -> WordedAction:
     """The title, reasons, advice and Customers-sheet filter of ``action`` in ``language`` (``words``: the
     report's labels, default the language's own)."""
-    macros = environment(language).get_template("actions.j2").module
     words = labels(language) if words is None else words
 
     def text(part: str, *arguments) -> str:
-        return str(getattr(macros, f"{action.key}_{part}")(*arguments)).strip()
+        return _worded(action.key, part, language, *arguments)
 
     filter_value = " / ".join(words[key] for key in action.filter_labels)
     more = "actions.more_plain" if not filter_value else \
@@ -76,6 +75,18 @@ def render_action(action: Action, language: str, words: dict[str, str] | None = 
         filter_value=filter_value,
         more=fill(words[more], count=f"{action.remaining:,}", filter=filter_value, month=action.last_purchase_month),
     )
+
+
+def action_title(action: Action, language: str) -> str:
+    """The title of ``action`` in ``language``, as the Actions sheet shows it: a title quotes no figure and no
+    label, so it is the same under every value measure and staff word, and is rendered alone."""
+    return _worded(action.key, "title", language)
+
+
+def _worded(key: str, part: str, language: str, *arguments) -> str:
+    """The text of macro ``<key>_<part>`` of the language's ``actions.j2``, called with ``arguments``."""
+    macros = environment(language).get_template("actions.j2").module
+    return str(getattr(macros, f"{key}_{part}")(*arguments)).strip()
 
 
 def pct(value: float | None) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import outputs
-from .actions import Action, render_action
+from .actions import Action, action_title
 from .groups import MISSING
 
 
@@ -55,7 +55,7 @@ def actions_json(actions: list[Action], language: str) -> list[dict]:
     for action in actions:
         listed = _listed_json(action.listed) if action.listed is not None else []
         sections.append({
-            "key": action.key, "title": render_action(action, language).title, "warning": action.warning,
+            "key": action.key, "title": action_title(action, language), "warning": action.warning,
             "count": action.total, "ranked_by": action.ranked_by, "figures": _figures(action.figures),
             "customers": listed, "not_listed": action.total - len(listed),
         })

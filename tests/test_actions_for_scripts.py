@@ -184,3 +184,26 @@ def test_labels_name_one_month_in_the_singular(tmp_path):
     assert "Lifetime value, next 1 month" in texts
     for text in texts:
         assert "(s)" not in text and not re.search(r"\b1 (months|customers)\b", text), text
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_the_json_titles_of_a_profit_valued_report_are_the_sheets_and_only_the_titles_are_rendered(
+        language, tmp_path, monkeypatch):
+    from retention_xl.summary_json import actions_json
+
+    rows = pd.read_excel(SAMPLE, header=1)
+    rows["成本"] = rows["金额"] * rows["会员号"].str[-1].isin(["0", "5"]).map({True: 1.3, False: 0.6})
+    sales = tmp_path / "sales_with_cost.csv"
+    rows.to_csv(sales, index=False)
+    output = tmp_path / "report.xlsx"
+    report = create_report(sales, output, ReportOptions(month="2024-12", active_window=12, language=language,
+                                                        clv=False, value="profit"), as_of="2026-01-01")
+    rendered = []
+    worded = actions_module._worded
+    monkeypatch.setattr(actions_module, "_worded", lambda key, part, *rest: rendered.append(part) or
+                        worded(key, part, *rest))
+    sections = actions_json(report.actions, language)
+    assert set(rendered) == {"title"} and len(rendered) == len(report.actions)
+    on_sheet = sheet_sections(output, report.labels())
+    assert [section["title"] for section in on_sheet] == [section["title"] for section in sections]
+    assert any(section["key"] == "loss_making" for section in sections)

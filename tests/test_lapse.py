@@ -285,3 +285,22 @@ def test_the_segments_renamed_in_place_are_those_of_the_rules_run_over_every_cus
     r, f, m, lapse, recent = np.array(list(itertools.product(range(1, 6), range(1, 6), range(1, 6), [0, 1], [0, 1]))).T
     lapse, recent = lapse.astype(bool), recent.astype(bool) & ~lapse.astype(bool)
     assert honest_segments(r, f, m, lapse, recent).tolist() == over_everyone(r, f, m, lapse, recent).tolist()
+
+
+@pytest.mark.parametrize("language, term, times, points", [
+    ("en", "Lapsing", ("up to 4 times", "beyond 4 times"), "5 to 9 percentage points"),
+    ("zh-CN", "流失判定", ("平均间隔 4 倍", "超过 4 倍"), "5 到 9 个百分点"),
+    ("zh-TW", "流失判定", ("平均間隔 4 倍", "超過 4 倍"), "5 到 9 個百分點"),
+])
+def test_the_lapsing_definition_takes_every_number_from_the_rule_and_names_no_data_set(language, term, times,
+                                                                                       points):
+    """A manager reads why the multiple was chosen in general terms; the data sets are named in the README."""
+    from retention_xl.actions import render_definitions
+
+    definitions = dict(render_definitions(
+        language, window=12, high=0.5, low=0.2, top=0.2, active_months=3, as_of="2024-12-31", value="revenue",
+        has_profit=False, lapse_days=30, lapse_multiple=4, lapse_step=(5, 9), base_gap=None))
+    lapsing_text = definitions[term]
+    assert all(part in lapsing_text for part in times) and points in lapsing_text
+    assert "3 倍" not in lapsing_text and "3 times" not in lapsing_text and "12" not in lapsing_text
+    assert not any(name in text for text in definitions.values() for name in ("Online Retail", "CDNOW"))

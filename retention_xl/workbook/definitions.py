@@ -10,7 +10,7 @@ from openpyxl.styles import Alignment
 from ..actions import pct, render_definitions
 from ..accounting import ADJUSTMENTS, EXCLUSION_REASONS, PROFIT_UNKNOWN
 from ..csvencoding import display_name
-from ..customers import ACTIVE_MONTHS, LAPSE_MULTIPLE, base_gap
+from ..customers import ACTIVE_MONTHS, LAPSE_MULTIPLE, LAPSE_STEP_POINTS, base_gap
 from ..sources import several_files
 from ..value import CORRELATION_WARNING, FREQUENCY_GROUPS
 from .sheet import SheetWriter
@@ -127,7 +127,8 @@ def write_definitions(sheet: SheetWriter, report) -> None:
         top=options.top_fraction, active_months=min(ACTIVE_MONTHS, options.active_window),
         as_of=report.sales.accounting.as_of if report.sales is not None else "—",
         value=options.value, has_profit=report.current.profit is not None,
-        lapse_days=options.lapse_days, lapse_multiple=LAPSE_MULTIPLE, base_gap=_base_gap(report.customers),
+        lapse_days=options.lapse_days, lapse_multiple=LAPSE_MULTIPLE, lapse_step=LAPSE_STEP_POINTS,
+        base_gap=_base_gap(report.customers),
     ):
         sheet.put(row, 1, term, "rx_bold").alignment = Alignment(vertical="top", wrap_text=True)
         sheet.wrapped(row, 2, definition, DEFINITION_WIDTH, last_column=3)

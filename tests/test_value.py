@@ -202,3 +202,27 @@ def test_a_spend_model_with_q_just_above_one_is_refused_and_said_why(language, t
                 model_mean=f"{clv.mean_spend(value.gamma_gamma):,.2f}", observed=f"{value.observed_mean_spend:,.2f}",
                 multiple=3)
     assert note in openpyxl.load_workbook(path)[words["sheet.summary"]]["A4"].value
+
+
+def _definitions_text(path, words) -> list[str]:
+    sheet = openpyxl.load_workbook(path)[words["sheet.definitions"]]
+    return [str(cell) for row in sheet.iter_rows(values_only=True) for cell in row if cell is not None]
+
+
+@pytest.mark.parametrize("language", ["en", "zh-CN", "zh-TW"])
+def test_the_definitions_of_a_refused_spend_model_name_no_gamma_gamma_estimate(language, tmp_path):
+    """Spends of no finite mean, and nobody leaving: the Definitions sheet says the spend is each customer's own
+    average, and prints no p, q, v as estimates; where the spend model is used, they are printed as before."""
+    words = labels(language)
+    refused = analyse(steady_buyers(q=0.7), ReportOptions(language=language, month="2023-12", active_window=12))
+    assert refused.value.spend_refused and not refused.value.dropout_detected
+    write_workbook(refused, tmp_path / "refused.xlsx")
+    text = _definitions_text(tmp_path / "refused.xlsx", words)
+    assert fill(words["value.about_no_dropout_observed_spend"], as_of="2023-12-31") in text
+    assert words["value.gamma_gamma"] not in text and not any("Gamma-Gamma" in line for line in text)
+
+    used = analyse(steady_buyers(), ReportOptions(language=language, month="2023-12", active_window=12))
+    assert not used.value.spend_refused
+    write_workbook(used, tmp_path / "used.xlsx")
+    text = _definitions_text(tmp_path / "used.xlsx", words)
+    assert fill(words["value.about_no_dropout"], as_of="2023-12-31") in text and words["value.gamma_gamma"] in text

@@ -161,9 +161,11 @@ def _value_section(sheet: SheetWriter, row: int, report) -> int:
     if not value.available:
         sheet.wrapped(row, 1, sheet.word(value.unavailable, **value.details), DEFINITION_WIDTH + 50, last_column=3)
         return row + 2
-    # Without drop-out there is no P(alive): the texts say what the model is then, and what is shown instead.
+    # Without drop-out there is no P(alive), and without the spend model no Gamma-Gamma: the texts say what the
+    # models are then, and what is shown instead.
     detected = value.dropout_detected
-    texts = [sheet.word("value.about" if detected else "value.about_no_dropout", as_of=f"{report.month.end_time:%Y-%m-%d}"),
+    about = ("value.about" if detected else "value.about_no_dropout") + ("_observed_spend" if value.spend_refused else "")
+    texts = [sheet.word(about, as_of=f"{report.month.end_time:%Y-%m-%d}"),
              words["value.def_p_alive" if detected else "value.def_p_alive_no_dropout"], words["value.def_expected"],
              sheet.word("value.def_clv", horizon=value.horizon, discount=f"{value.discount:g}")]
     for text in texts:
@@ -173,7 +175,9 @@ def _value_section(sheet: SheetWriter, row: int, report) -> int:
         purchases = (words["value.bgnbd"], [value.bgnbd.r, value.bgnbd.alpha, value.bgnbd.a, value.bgnbd.b])
     else:  # a and b ran to the no-drop-out boundary: they are not estimates
         purchases = (words["value.nbd"], [value.nbd.r, value.nbd.alpha])
-    fits = [purchases, (words["value.gamma_gamma"], [value.gamma_gamma.p, value.gamma_gamma.q, value.gamma_gamma.v])]
+    fits = [purchases]
+    if not value.spend_refused:  # a refused fit's p, q, v estimate nothing the values use
+        fits.append((words["value.gamma_gamma"], [value.gamma_gamma.p, value.gamma_gamma.q, value.gamma_gamma.v]))
     for label, numbers in fits:
         sheet.put(row, 1, label, "rx_bold")
         sheet.put(row, 2, " / ".join(f"{n:.4g}" for n in numbers))

@@ -1,7 +1,5 @@
 """The same report whichever engine builds the customer x month table: pandas or DuckDB (embedded, real)."""
 
-import os
-import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -48,13 +46,10 @@ def source(request):
     return read_sales(path, as_of="2026-01-01"), month
 
 
-@pytest.fixture(scope="module", params=["duckdb", "spark"])
+@pytest.fixture(scope="module", params=["duckdb", pytest.param("spark", marks=pytest.mark.spark)])
 def engine(request):
     if request.param == "spark":
         from retention_xl import spark_engine
-
-        if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-            pytest.skip("no Java here: .ci/run installs openjdk-17-jre-headless")
 
         spark_engine.session()  # started once for the module; a second start would cost seconds per test
     return request.param
@@ -112,6 +107,7 @@ def test_the_reports_are_identical(source, engine):
     assert reports[engine].summary()["engine"] == engine
 
 
+@pytest.mark.spark
 def test_spark_aggregates_the_rows_it_classified(tmp_path):
     """For Parquet input Spark's executors read, clean and classify the rows and aggregate them, nothing passing
     through the driver; the report is DuckDB's, figure for figure, and --json times each engine's stages."""
@@ -121,8 +117,6 @@ def test_spark_aggregates_the_rows_it_classified(tmp_path):
 
     from retention_xl.report import create_report
 
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        pytest.skip("no Java here: .ci/run installs openjdk-17-jre-headless")
     path = tmp_path / "sample.parquet"
     pd.read_excel(REPO / "sample_workbooks" / "sales_sample.xlsx", header=1).to_parquet(path, index=False)
     summaries = {}

@@ -2,8 +2,6 @@
 for the same reasons, the same customer x month table, the same report."""
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -41,13 +39,12 @@ STORES = ["东店", "西店", " 东店", None, "", "Store x"]
 COSTS = ["60", "", None, "n/a", "(5)", "30.5"]
 
 
+SPARK = pytest.param("spark", marks=pytest.mark.spark)
+
+
 def _spark(engine: str) -> dict:
     """The scan's arguments for ``engine``: with ``spark``, Spark reads and classifies the rows."""
-    if engine != "spark":
-        return {}
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        pytest.skip("no Java here: .ci/run installs openjdk-17-jre-headless")
-    return {"spark": True}
+    return {"spark": True} if engine == "spark" else {}
 
 
 def _same_reading(frame: pd.DataFrame, tmp_path: Path, name: str = "sales.parquet", **reading):
@@ -102,7 +99,7 @@ def test_eight_digit_dates_are_read_the_same(kind, tmp_path):
     assert in_memory.accounting.exclusions["date_out_of_range"].count == 12
 
 
-@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+@pytest.mark.parametrize("engine", ["duckdb", SPARK])
 @pytest.mark.parametrize("kind", ["parquet", "csv"])
 def test_every_messy_cell_is_read_the_same(kind, engine, tmp_path):
     count = 400
@@ -116,7 +113,7 @@ def test_every_messy_cell_is_read_the_same(kind, engine, tmp_path):
     assert sales is not None and sum(e.count for e in sales.accounting.exclusions.values()) > 50
 
 
-@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+@pytest.mark.parametrize("engine", ["duckdb", SPARK])
 @pytest.mark.parametrize("kind", ["parquet", "csv"])
 def test_rows_filled_only_in_a_store_or_cost_are_counted_the_same(kind, engine, tmp_path):
     count = 60
@@ -140,7 +137,7 @@ def pick_from(rng, pool: list, count: int) -> list:
     return [pool[i] for i in rng.integers(0, len(pool), count)]
 
 
-@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+@pytest.mark.parametrize("engine", ["duckdb", SPARK])
 @pytest.mark.parametrize("kind", ["parquet", "csv"])
 def test_typed_columns_are_read_the_same(kind, engine, tmp_path):
     count = 300
@@ -170,7 +167,7 @@ def test_random_messy_tables_are_read_the_same(tmp_path, data):
     _same_reading(frame, tmp_path, name=f"case-{data.draw(st.integers(0, 10**9))}.{kind}")
 
 
-@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+@pytest.mark.parametrize("engine", ["duckdb", SPARK])
 @pytest.mark.parametrize("kind", ["parquet", "csv"])
 def test_ambiguous_dates_and_decimals_need_the_same_answer(kind, engine, tmp_path):
     spark = _spark(engine)
@@ -203,6 +200,7 @@ def _spark_reads_as_duckdb(path: Path, **reading):
             scan.close()
 
 
+@pytest.mark.spark
 def test_files_whose_columns_differ_in_type_are_read_by_spark_as_by_duckdb(tmp_path):
     """Exports of the same sales whose columns came out typed differently: DuckDB reads a column typed in one
     file and text in another as text, and whole numbers beside decimals as decimals; a column some files lack
@@ -224,6 +222,7 @@ def test_files_whose_columns_differ_in_type_are_read_by_spark_as_by_duckdb(tmp_p
     assert accounting.rows_read == 11 and accounting.purchases >= 7
 
 
+@pytest.mark.spark
 def test_a_mix_of_types_spark_would_widen_otherwise_is_cleaned_by_duckdb(tmp_path):
     """Decimals of two scales: DuckDB widens them to a decimal Spark has no rule to match, so DuckDB cleans the rows,
     says so, and Spark only aggregates them; the accounting is DuckDB's."""
@@ -250,7 +249,7 @@ def test_a_mix_of_types_spark_would_widen_otherwise_is_cleaned_by_duckdb(tmp_pat
         scanned.close()
 
 
-@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+@pytest.mark.parametrize("engine", ["duckdb", SPARK])
 def test_files_whose_columns_differ_in_type_are_read_as_in_memory(engine, tmp_path):
     """Where the in-memory reader reads such files too (text in the first file), every scan reads them as it does."""
     folder = tmp_path / "sales"
@@ -262,6 +261,7 @@ def test_files_whose_columns_differ_in_type_are_read_as_in_memory(engine, tmp_pa
     _same_reading_of(folder, **_spark(engine))
 
 
+@pytest.mark.spark
 def test_a_stray_text_value_in_one_csv_file_is_read_the_same_by_spark(tmp_path):
     """A folder of CSV exports where one file's amounts hold a word: that file's amounts are text, the others'
     numbers, and Spark still reads, cleans and counts every row as the in-memory reader does."""
@@ -273,12 +273,12 @@ def test_a_stray_text_value_in_one_csv_file_is_read_the_same_by_spark(tmp_path):
     assert _same_reading_of(folder).accounting.purchases == 3
 
 
+@pytest.mark.spark
 def test_a_file_gone_while_spark_reads_is_one_line_and_leaves_nothing(tmp_path):
     """Spark listed the files, then one is removed before its executors read it: one line naming the failure,
     and the scan's temporary folder is gone."""
     from retention_xl.errors import EngineError
 
-    _spark("spark")
     folder = tmp_path / "sales"
     folder.mkdir()
     frame = pd.DataFrame({"customer": ["a", "b"], "date": ["2024-01-05", "2024-02-06"], "amount": [10.0, 20.5]})
@@ -364,9 +364,10 @@ def test_a_csv_file_read_a_block_at_a_time_is_read_the_same(case, tmp_path, monk
 
 @pytest.mark.parametrize("source, engine", [(source, "duckdb") for source in
                                             ("sample", "online-retail", "online-retail-csv", "hive-folder")] +
-                         [("online-retail", "spark"), ("online-retail-csv", "spark"), ("hive-folder", "spark")] +
+                         [pytest.param(source, "spark", marks=pytest.mark.spark)
+                          for source in ("online-retail", "online-retail-csv", "hive-folder")] +
                          [(source, "duckdb-in-engine") for source in ("sample", "online-retail", "hive-folder")] +
-                         [("online-retail", "spark-in-engine")])
+                         [pytest.param("online-retail", "spark-in-engine", marks=pytest.mark.spark)])
 def test_the_reports_are_identical(source, engine, tmp_path):
     """The report from the scan (``-in-engine``: with every figure computed inside DuckDB) is the one computed
     in memory."""
@@ -388,7 +389,6 @@ def test_the_reports_are_identical(source, engine, tmp_path):
             for store, part in rows[rows["门店"].notna()].groupby("门店"):
                 (path / f"门店={store}").mkdir(parents=True)
                 part.drop(columns="门店").to_parquet(path / f"门店={store}" / "part-0.parquet", index=False)
-    _spark(engine)
     summaries = {}
     for name in ("pandas", engine):
         output = tmp_path / f"{name}.xlsx"
@@ -620,7 +620,7 @@ def _cell_values(path: Path) -> list:
     return [[[value(cell) for cell in row] for row in sheet.iter_rows()] for sheet in openpyxl.load_workbook(path)]
 
 
-@pytest.mark.parametrize("engine", ["duckdb", "spark", "duckdb-in-engine"])
+@pytest.mark.parametrize("engine", ["duckdb", SPARK, "duckdb-in-engine"])
 def test_workbooks_split_by_store_from_the_scan_are_those_from_memory(engine, tmp_path):
     """Each store's workbook from the scanned rows, one store after another in DuckDB (aggregated by DuckDB or
     Spark; ``-in-engine``: every figure computed inside DuckDB), is the workbook computed in memory from that

@@ -2,8 +2,6 @@
 missing."""
 
 import json
-import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -14,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from compare import assert_close
+from helpers.dependencies import has_spark
 
 from retention_xl import sources, spark_engine
 from retention_xl.duckdb_scan import scan_sales
@@ -84,7 +83,7 @@ def test_a_folder_of_csv_files_each_in_its_own_form(sample, tmp_path):
     assert _figures(from_folder) == _figures(sample)
     assert scan_wanted(folder, "auto")  # CSV files are scanned by DuckDB, as Parquet files are
     summaries = {}
-    engines = ("pandas", "auto") + (("spark",) if shutil.which("java") or os.environ.get("JAVA_HOME") else ())
+    engines = ("pandas", "auto") + (("spark",) if has_spark() else ())
     for engine in engines:
         output = tmp_path / f"{engine}.xlsx"
         report = create_report(folder, output, ReportOptions(engine=engine), as_of="2026-01-01",
@@ -115,7 +114,7 @@ def test_csv_files_are_numbered_as_data_lines_across_the_files(tmp_path):
     assert accounting.exclusions["malformed_line"].count == 2
     assert accounting.exclusions["invalid_date"].example_rows == [5]        # b.csv, its third data line
     assert accounting.balances()
-    for spark in (False, True) if shutil.which("java") or os.environ.get("JAVA_HOME") else (False,):
+    for spark in (False, True) if has_spark() else (False,):
         scanned = scan_sales(folder, as_of="2026-01-01", spark=spark)
         try:
             assert scanned.sales.accounting.as_dict() == accounting.as_dict()

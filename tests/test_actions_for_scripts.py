@@ -87,8 +87,8 @@ def test_the_json_actions_are_the_sheets_sections(case, tmp_path):
             assert person["value"] == pytest.approx(ranking[person["customer_id"]], abs=0.005), where
 
 
-def test_customers_valued_by_profit_and_the_loss_makers_ranked_by_their_loss(tmp_path):
-    rows = pd.read_excel(SAMPLE, header=1)
+def test_customers_valued_by_profit_and_the_loss_makers_ranked_by_their_loss(tmp_path, sample_rows):
+    rows = sample_rows
     # Every fifth member sold at a loss: cost above the amount.
     losing = rows["会员号"].str[-1].isin(["0", "5"])
     rows["成本"] = rows["金额"] * losing.map({True: 1.3, False: 0.6})

@@ -108,7 +108,7 @@ def test_the_reports_are_identical(source, engine):
 
 
 @pytest.mark.spark
-def test_spark_aggregates_the_rows_it_classified(tmp_path):
+def test_spark_aggregates_the_rows_it_classified(tmp_path, sample_rows_once):
     """For Parquet input Spark's executors read, clean and classify the rows and aggregate them, nothing passing
     through the driver; the report is DuckDB's, figure for figure, and --json times each engine's stages."""
     import json
@@ -118,7 +118,7 @@ def test_spark_aggregates_the_rows_it_classified(tmp_path):
     from retention_xl.report import create_report
 
     path = tmp_path / "sample.parquet"
-    pd.read_excel(REPO / "sample_workbooks" / "sales_sample.xlsx", header=1).to_parquet(path, index=False)
+    sample_rows_once.to_parquet(path, index=False)
     summaries = {}
     for engine in ("duckdb", "spark"):
         output = tmp_path / f"{engine}.xlsx"

@@ -296,7 +296,8 @@ def test_a_file_gone_while_spark_reads_is_one_line_and_leaves_nothing(tmp_path):
     assert "\n" not in str(error.value) and list(spill.iterdir()) == []
 
 
-def test_a_table_larger_than_memory_allows_stays_in_duckdb_with_the_same_figures(tmp_path, monkeypatch):
+def test_a_table_larger_than_memory_allows_stays_in_duckdb_with_the_same_figures(tmp_path, monkeypatch,
+                                                                                  sample_rows_once):
     """Where the customer x month table outgrows what the machine can hold, DuckDB keeps it and computes the
     figures from it, as the fetch passes the memory available, and says so: every cell of the workbook is
     the one computed in memory, and no temporary files are left."""
@@ -305,7 +306,7 @@ def test_a_table_larger_than_memory_allows_stays_in_duckdb_with_the_same_figures
     from retention_xl import scanned_tables
 
     path = tmp_path / "sample.parquet"
-    pd.read_excel(SAMPLE, header=1).to_parquet(path, index=False)
+    sample_rows_once.to_parquet(path, index=False)
     spill = tmp_path / "tmp"
     spill.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(spill))
@@ -368,7 +369,7 @@ def test_a_csv_file_read_a_block_at_a_time_is_read_the_same(case, tmp_path, monk
                           for source in ("online-retail", "online-retail-csv", "hive-folder")] +
                          [(source, "duckdb-in-engine") for source in ("sample", "online-retail", "hive-folder")] +
                          [pytest.param("online-retail", "spark-in-engine", marks=pytest.mark.spark)])
-def test_the_reports_are_identical(source, engine, tmp_path):
+def test_the_reports_are_identical(source, engine, tmp_path, sample_rows_once):
     """The report from the scan (``-in-engine``: with every figure computed inside DuckDB) is the one computed
     in memory."""
     if source.startswith("online-retail"):
@@ -381,7 +382,7 @@ def test_the_reports_are_identical(source, engine, tmp_path):
             path = tmp_path / "online_retail.csv"
             pacsv.write_csv(pq.read_table(ONLINE_RETAIL), path)
     else:
-        rows = pd.read_excel(SAMPLE, header=1)
+        rows = sample_rows_once
         path = tmp_path / "sample.parquet"
         rows.to_parquet(path, index=False)
         if source == "hive-folder":
@@ -621,12 +622,12 @@ def _cell_values(path: Path) -> list:
 
 
 @pytest.mark.parametrize("engine", ["duckdb", SPARK, "duckdb-in-engine"])
-def test_workbooks_split_by_store_from_the_scan_are_those_from_memory(engine, tmp_path):
+def test_workbooks_split_by_store_from_the_scan_are_those_from_memory(engine, tmp_path, sample_rows_once):
     """Each store's workbook from the scanned rows, one store after another in DuckDB (aggregated by DuckDB or
     Spark; ``-in-engine``: every figure computed inside DuckDB), is the workbook computed in memory from that
     store's rows: every cell, its accounting with example rows included (money to the cent: another engine may
     add in another order); and so is the chain's."""
-    rows = pd.read_excel(SAMPLE, header=1)
+    rows = sample_rows_once
     extra = pd.DataFrame([
         ("X1", "2024-11-03", "M09001", "散客", None, "茶", 1, 30, 30),            # no store: a group of its own
         ("X2", "2024-12-04", "M09001", "散客", None, "茶", 1, 45, 45),

@@ -95,11 +95,9 @@ def test_a_standalone_cluster_gives_the_same_report(cluster, tmp_path):
     assert_close(by_cluster, by_pandas)
 
 
-def test_the_cluster_reads_and_classifies_a_folder_of_parquet_files(cluster, tmp_path):
+def test_the_cluster_reads_and_classifies_a_folder_of_parquet_files(cluster, tmp_path, sample_rows_once):
     """The executors read the files, clean and classify every row: the figures equal those read in memory."""
-    import pandas as pd
-
-    rows = pd.read_excel(SAMPLE, header=1)
+    rows = sample_rows_once
     folder = tmp_path / "sales folder"
     folder.mkdir()
     half = len(rows) // 2

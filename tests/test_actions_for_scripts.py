@@ -8,6 +8,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+from helpers.data import real_data_slow
 
 from retention_xl import actions as actions_module
 from retention_xl.actions import WHO_LIMIT, WordedAction, render_action
@@ -56,7 +57,7 @@ CASES = {  # name: (sales, month, window, language, customer-value models)
 }
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("case", real_data_slow(sorted(CASES)))
 def test_the_json_actions_are_the_sheets_sections(case, tmp_path):
     sales, month, window, language, valued = CASES[case]
     if not sales.exists():

@@ -6,6 +6,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+from helpers.data import real_data_slow
 
 from retention_xl import activity, duckdb_engine
 from retention_xl.cleaning import clean_transactions
@@ -36,7 +37,7 @@ def generated_sales():
     return result.transactions
 
 
-@pytest.fixture(scope="module", params=sorted(SOURCES) + ["generated"])
+@pytest.fixture(scope="module", params=real_data_slow(sorted(SOURCES) + ["generated"]))
 def source(request):
     if request.param == "generated":
         return SimpleNamespace(transactions=generated_sales()), "2024-05"
@@ -46,7 +47,8 @@ def source(request):
     return read_sales(path, as_of="2026-01-01"), month
 
 
-@pytest.fixture(scope="module", params=["duckdb", pytest.param("spark", marks=pytest.mark.spark)])
+@pytest.fixture(scope="module", params=["duckdb",
+                                        pytest.param("spark", marks=[pytest.mark.spark, pytest.mark.slow])])
 def engine(request):
     if request.param == "spark":
         from retention_xl import spark_engine
@@ -108,6 +110,7 @@ def test_the_reports_are_identical(source, engine):
 
 
 @pytest.mark.spark
+@pytest.mark.slow
 def test_spark_aggregates_the_rows_it_classified(tmp_path, sample_rows_once):
     """For Parquet input Spark's executors read, clean and classify the rows and aggregate them, nothing passing
     through the driver; the report is DuckDB's, figure for figure, and --json times each engine's stages."""

@@ -7,10 +7,15 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+# Each example runs as a script of its own: a Python start and a report or a workbook each.
+pytestmark = pytest.mark.slow
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
-@pytest.mark.parametrize("script", [pytest.param(name, marks=pytest.mark.spark) if name == "spark_report.py" else name
+SPARK_EXAMPLE = pytest.param("spark_report.py", marks=pytest.mark.spark)
+
+
+@pytest.mark.parametrize("script", [SPARK_EXAMPLE if name == "spark_report.py" else name
                                     for name in sorted(p.name for p in EXAMPLES.glob("*.py"))])
 def test_example_runs(script, tmp_path):
     output = tmp_path / "out.xlsx"

@@ -158,7 +158,7 @@ def report(tmp_path, sales, *options):
 READERS = [(".xlsx", "pandas"), (".csv", "pandas"), (".parquet", "pandas"), (".csv", "duckdb"),
            (".parquet", "duckdb")]
 # The columns are chosen before Spark starts: one case shows they reach its figures.
-WITH_SPARK = READERS + [pytest.param(".parquet", "spark", marks=pytest.mark.spark)]
+WITH_SPARK = READERS + [pytest.param(".parquet", "spark", marks=[pytest.mark.spark, pytest.mark.slow])]
 
 
 @pytest.mark.parametrize("suffix, engine", WITH_SPARK)

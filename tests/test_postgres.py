@@ -20,7 +20,7 @@ import pytest
 
 from compare import assert_close
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]  # a server to start and load
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "sample_workbooks" / "sales_sample.xlsx"
 ROLE, DATABASE = "retention_xl_test", "retention_xl_test"

@@ -39,7 +39,7 @@ STORES = ["东店", "西店", " 东店", None, "", "Store x"]
 COSTS = ["60", "", None, "n/a", "(5)", "30.5"]
 
 
-SPARK = pytest.param("spark", marks=pytest.mark.spark)
+SPARK = pytest.param("spark", marks=[pytest.mark.spark, pytest.mark.slow])
 
 
 def _spark(engine: str) -> dict:
@@ -156,6 +156,7 @@ def test_typed_columns_are_read_the_same(kind, engine, tmp_path):
     _same_reading(frame.astype({"Amount": float}), tmp_path, name=f"typed.{kind}", **_spark(engine))
 
 
+@pytest.mark.slow  # 25 random tables, each read in memory and scanned
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.data())
 def test_random_messy_tables_are_read_the_same(tmp_path, data):
@@ -201,6 +202,7 @@ def _spark_reads_as_duckdb(path: Path, **reading):
 
 
 @pytest.mark.spark
+@pytest.mark.slow
 def test_files_whose_columns_differ_in_type_are_read_by_spark_as_by_duckdb(tmp_path):
     """Exports of the same sales whose columns came out typed differently: DuckDB reads a column typed in one
     file and text in another as text, and whole numbers beside decimals as decimals; a column some files lack
@@ -223,6 +225,7 @@ def test_files_whose_columns_differ_in_type_are_read_by_spark_as_by_duckdb(tmp_p
 
 
 @pytest.mark.spark
+@pytest.mark.slow
 def test_a_mix_of_types_spark_would_widen_otherwise_is_cleaned_by_duckdb(tmp_path):
     """Decimals of two scales: DuckDB widens them to a decimal Spark has no rule to match, so DuckDB cleans the rows,
     says so, and Spark only aggregates them; the accounting is DuckDB's."""
@@ -262,6 +265,7 @@ def test_files_whose_columns_differ_in_type_are_read_as_in_memory(engine, tmp_pa
 
 
 @pytest.mark.spark
+@pytest.mark.slow
 def test_a_stray_text_value_in_one_csv_file_is_read_the_same_by_spark(tmp_path):
     """A folder of CSV exports where one file's amounts hold a word: that file's amounts are text, the others'
     numbers, and Spark still reads, cleans and counts every row as the in-memory reader does."""
@@ -274,6 +278,7 @@ def test_a_stray_text_value_in_one_csv_file_is_read_the_same_by_spark(tmp_path):
 
 
 @pytest.mark.spark
+@pytest.mark.slow
 def test_a_file_gone_while_spark_reads_is_one_line_and_leaves_nothing(tmp_path):
     """Spark listed the files, then one is removed before its executors read it: one line naming the failure,
     and the scan's temporary folder is gone."""
@@ -296,6 +301,7 @@ def test_a_file_gone_while_spark_reads_is_one_line_and_leaves_nothing(tmp_path):
     assert "\n" not in str(error.value) and list(spill.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_a_table_larger_than_memory_allows_stays_in_duckdb_with_the_same_figures(tmp_path, monkeypatch,
                                                                                   sample_rows_once):
     """Where the customer x month table outgrows what the machine can hold, DuckDB keeps it and computes the
@@ -364,11 +370,15 @@ def test_a_csv_file_read_a_block_at_a_time_is_read_the_same(case, tmp_path, monk
 
 
 @pytest.mark.parametrize("source, engine", [(source, "duckdb") for source in
-                                            ("sample", "online-retail", "online-retail-csv", "hive-folder")] +
-                         [pytest.param(source, "spark", marks=pytest.mark.spark)
+                                            ("sample", "hive-folder")] +
+                         [pytest.param(source, "duckdb", marks=pytest.mark.slow)  # the real data: seconds each
+                          for source in ("online-retail", "online-retail-csv")] +
+                         [pytest.param(source, "spark", marks=[pytest.mark.spark, pytest.mark.slow])
                           for source in ("online-retail", "online-retail-csv", "hive-folder")] +
-                         [(source, "duckdb-in-engine") for source in ("sample", "online-retail", "hive-folder")] +
-                         [pytest.param("online-retail", "spark-in-engine", marks=pytest.mark.spark)])
+                         [(source, "duckdb-in-engine") for source in ("sample", "hive-folder")] +
+                         [pytest.param("online-retail", "duckdb-in-engine", marks=pytest.mark.slow)] +
+                         [pytest.param("online-retail", "spark-in-engine",
+                                       marks=[pytest.mark.spark, pytest.mark.slow])])
 def test_the_reports_are_identical(source, engine, tmp_path, sample_rows_once):
     """The report from the scan (``-in-engine``: with every figure computed inside DuckDB) is the one computed
     in memory."""
@@ -621,6 +631,7 @@ def _cell_values(path: Path) -> list:
     return [[[value(cell) for cell in row] for row in sheet.iter_rows()] for sheet in openpyxl.load_workbook(path)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", ["duckdb", SPARK, "duckdb-in-engine"])
 def test_workbooks_split_by_store_from_the_scan_are_those_from_memory(engine, tmp_path, sample_rows_once):
     """Each store's workbook from the scanned rows, one store after another in DuckDB (aggregated by DuckDB or

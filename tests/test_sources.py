@@ -58,6 +58,7 @@ def test_a_glob_of_files(sample_sales, tmp_path, sample_rows_once):
     assert _figures(from_glob) == _figures(sample_sales)
 
 
+@pytest.mark.slow  # a report from the folder by each engine, Spark included
 def test_a_folder_of_csv_files_each_in_its_own_form(sample_sales, tmp_path, sample_rows_once):
     """Exports of several months: each file's encoding, separator and header row found on its own."""
     rows = _sample_rows(sample_rows_once)
@@ -93,6 +94,7 @@ def test_a_folder_of_csv_files_each_in_its_own_form(sample_sales, tmp_path, samp
     assert report.current.retention == analyse(sample_sales.transactions).current.retention
 
 
+@pytest.mark.slow  # read in memory, by DuckDB and by Spark
 def test_csv_files_are_numbered_as_data_lines_across_the_files(tmp_path):
     folder = tmp_path / "exports"
     folder.mkdir()

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from compare import assert_close
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.slow]  # a JVM, a master and a worker to start
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "sample_workbooks" / "sales_sample.xlsx"
 

@@ -1,4 +1,4 @@
-"""One check for each program or package outside the test extra's reach that some tests need.
+"""One check for each thing beyond the Python packages that some tests need: Spark, PostgreSQL, LibreOffice, Node.
 
 Each ``require_*`` skips the calling test, saying what is missing, when it is not installed; on CI (the
 environment variable ``CI`` set, as ``.ci/run`` does) it fails instead, because CI installs everything and a

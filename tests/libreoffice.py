@@ -8,14 +8,13 @@ openpyxl reads back. Any formula it cannot evaluate shows up as an error value.
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
 import openpyxl
 import pytest
+from helpers.dependencies import require_soffice
 
 _PROFILE_SETTINGS = """<?xml version="1.0" encoding="UTF-8"?>
 <oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
@@ -26,20 +25,6 @@ _PROFILE_SETTINGS = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 ERROR_VALUES = {"#DIV/0!", "#VALUE!", "#NUM!", "#N/A", "#NAME?", "#NULL!", "#REF!", "Err:502", "Err:504", "Err:508"}
-
-
-def soffice() -> str | None:
-    return shutil.which("soffice") or shutil.which("libreoffice")
-
-
-def require_soffice() -> str:
-    """The soffice binary; skips the test without it, except on CI where it must exist."""
-    binary = soffice()
-    if binary is None:
-        if os.environ.get("CI"):
-            pytest.fail("LibreOffice (soffice) is required on CI; .ci/run installs it")
-        pytest.skip("LibreOffice (soffice) is not installed")
-    return binary
 
 
 def recalculate_all(workbooks: list[Path], workdir: Path) -> list[Path]:

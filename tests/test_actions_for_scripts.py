@@ -8,6 +8,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+from helpers.data import real_data_slow
 
 from retention_xl import actions as actions_module
 from retention_xl.actions import WHO_LIMIT, WordedAction, render_action
@@ -56,7 +57,7 @@ CASES = {  # name: (sales, month, window, language, customer-value models)
 }
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("case", real_data_slow(sorted(CASES)))
 def test_the_json_actions_are_the_sheets_sections(case, tmp_path):
     sales, month, window, language, valued = CASES[case]
     if not sales.exists():
@@ -87,8 +88,8 @@ def test_the_json_actions_are_the_sheets_sections(case, tmp_path):
             assert person["value"] == pytest.approx(ranking[person["customer_id"]], abs=0.005), where
 
 
-def test_customers_valued_by_profit_and_the_loss_makers_ranked_by_their_loss(tmp_path):
-    rows = pd.read_excel(SAMPLE, header=1)
+def test_customers_valued_by_profit_and_the_loss_makers_ranked_by_their_loss(tmp_path, sample_rows):
+    rows = sample_rows
     # Every fifth member sold at a loss: cost above the amount.
     losing = rows["会员号"].str[-1].isin(["0", "5"])
     rows["成本"] = rows["金额"] * losing.map({True: 1.3, False: 0.6})

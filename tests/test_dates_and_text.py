@@ -157,10 +157,10 @@ def _parquet_with_bad_bytes(path, where: str):
     return path
 
 
-@pytest.mark.parametrize("engine", [*ENGINES, "spark"])
+@pytest.mark.parametrize("engine", [
+    *ENGINES, pytest.param("spark", marks=[pytest.mark.spark, pytest.mark.slow])
+])
 def test_parquet_text_that_is_not_utf8_names_the_column(engine, tmp_path, capsys):
-    if engine == "spark":
-        pytest.importorskip("pyspark")
     path = _parquet_with_bad_bytes(tmp_path / "sales.parquet", "text")
     code, _, err, _ = run(tmp_path, capsys, path, "--engine", engine)
     assert code == 2 and len(err) == 1, err

@@ -105,6 +105,7 @@ def test_blank_lines_of_a_utf16_file_keep_their_line_numbers(engine, tmp_path, c
     assert figures["accounting"]["excluded"]["invalid_date"]["count"] == 0
 
 
+@pytest.mark.slow  # a file of more than a megabyte, written and read by each engine
 @pytest.mark.parametrize("engine", ENGINES)
 def test_an_accented_name_past_the_first_megabyte_decides(engine, tmp_path, capsys):
     rows = sales_lines(["Plain Name Ltd"], True, customers=24)

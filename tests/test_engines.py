@@ -1,13 +1,12 @@
 """The same report whichever engine builds the customer x month table: pandas or DuckDB (embedded, real)."""
 
-import os
-import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
+from helpers.data import real_data_slow
 
 from retention_xl import activity, duckdb_engine
 from retention_xl.cleaning import clean_transactions
@@ -38,7 +37,7 @@ def generated_sales():
     return result.transactions
 
 
-@pytest.fixture(scope="module", params=sorted(SOURCES) + ["generated"])
+@pytest.fixture(scope="module", params=real_data_slow(sorted(SOURCES) + ["generated"]))
 def source(request):
     if request.param == "generated":
         return SimpleNamespace(transactions=generated_sales()), "2024-05"
@@ -48,13 +47,11 @@ def source(request):
     return read_sales(path, as_of="2026-01-01"), month
 
 
-@pytest.fixture(scope="module", params=["duckdb", "spark"])
+@pytest.fixture(scope="module", params=["duckdb",
+                                        pytest.param("spark", marks=[pytest.mark.spark, pytest.mark.slow])])
 def engine(request):
     if request.param == "spark":
         from retention_xl import spark_engine
-
-        if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-            pytest.skip("no Java here: .ci/run installs openjdk-17-jre-headless")
 
         spark_engine.session()  # started once for the module; a second start would cost seconds per test
     return request.param
@@ -112,7 +109,9 @@ def test_the_reports_are_identical(source, engine):
     assert reports[engine].summary()["engine"] == engine
 
 
-def test_spark_aggregates_the_rows_it_classified(tmp_path):
+@pytest.mark.spark
+@pytest.mark.slow
+def test_spark_aggregates_the_rows_it_classified(tmp_path, sample_rows_once):
     """For Parquet input Spark's executors read, clean and classify the rows and aggregate them, nothing passing
     through the driver; the report is DuckDB's, figure for figure, and --json times each engine's stages."""
     import json
@@ -121,10 +120,8 @@ def test_spark_aggregates_the_rows_it_classified(tmp_path):
 
     from retention_xl.report import create_report
 
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        pytest.skip("no Java here: .ci/run installs openjdk-17-jre-headless")
     path = tmp_path / "sample.parquet"
-    pd.read_excel(REPO / "sample_workbooks" / "sales_sample.xlsx", header=1).to_parquet(path, index=False)
+    sample_rows_once.to_parquet(path, index=False)
     summaries = {}
     for engine in ("duckdb", "spark"):
         output = tmp_path / f"{engine}.xlsx"

@@ -1,7 +1,5 @@
 """The runnable examples keep working."""
 
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -9,13 +7,17 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+# Each example runs as a script of its own: a Python start and a report or a workbook each.
+pytestmark = pytest.mark.slow
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
-@pytest.mark.parametrize("script", sorted(p.name for p in EXAMPLES.glob("*.py")))
+SPARK_EXAMPLE = pytest.param("spark_report.py", marks=pytest.mark.spark)
+
+
+@pytest.mark.parametrize("script", [SPARK_EXAMPLE if name == "spark_report.py" else name
+                                    for name in sorted(p.name for p in EXAMPLES.glob("*.py"))])
 def test_example_runs(script, tmp_path):
-    if script == "spark_report.py" and shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        pytest.skip("no Java here: .ci/run installs openjdk-17-jre-headless")
     output = tmp_path / "out.xlsx"
     result = subprocess.run([sys.executable, str(EXAMPLES / script), str(output)], capture_output=True, text=True,
                             cwd=tmp_path, timeout=600)  # a bound for a hung process, not a speed check

@@ -15,7 +15,7 @@ from libreoffice import recalculated_values
 from retention_xl import formulas, metrics
 from retention_xl.i18n import LANGUAGES, tier_label
 
-pytestmark = pytest.mark.libreoffice
+pytestmark = [pytest.mark.libreoffice, pytest.mark.slow]
 
 RETENTION_CASES = [(110, 20, 100), (95, 0, 100), (40, 35, 12), (1, 1, 1), (8123, 912, 9004)]
 GROWTH_CASES = [(12_000, 10_000), (7_500.5, 10_000), (-300, 1_200), (1, 3)]

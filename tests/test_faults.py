@@ -16,6 +16,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+# A million rows interrupted at every stage, file systems mounted and filled: seconds per test.
+pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "sample_workbooks" / "sales_sample.xlsx"
 OLD_REPORT = b"the report of last month"

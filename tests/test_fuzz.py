@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 import openpyxl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -15,6 +16,8 @@ from retention_xl.errors import RetentionXLError
 from retention_xl.reader import read_sales
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Sixty random files for each reader: seconds, and a new failure found can take minutes to shrink.
+pytestmark = pytest.mark.slow
 
 cells = st.one_of(
     st.none(),

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
+from helpers.data import real_data_slow
 
 from golden import fingerprints
 from retention_xl.i18n import LANGUAGES
@@ -41,7 +42,7 @@ def sales():
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("case", real_data_slow(sorted(CASES)))
 def test_workbook_matches_its_golden_fingerprints(sales, case, language, tmp_path):
     path, month, window, valued = CASES[case]
     data = sales(path)

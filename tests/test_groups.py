@@ -102,6 +102,7 @@ def test_channels_and_regions_as_compact_sections(tmp_path):
 
 
 @pytest.mark.libreoffice
+@pytest.mark.slow
 def test_one_workbook_per_store_with_safe_names(tmp_path):
     from libreoffice import recalculated_values
 
@@ -141,6 +142,7 @@ def test_each_groups_accounting_is_its_own_rows_and_they_add_up_to_the_files():
 
 
 @pytest.mark.libreoffice
+@pytest.mark.slow
 def test_a_salespersons_workbook_is_their_call_list_and_their_rows_only(tmp_path):
     from libreoffice import recalculated_values
 

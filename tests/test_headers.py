@@ -3,8 +3,6 @@
 import csv
 import datetime as dt
 import json
-import os
-import shutil
 from pathlib import Path
 
 import openpyxl
@@ -160,19 +158,13 @@ def report(tmp_path, sales, *options):
 READERS = [(".xlsx", "pandas"), (".csv", "pandas"), (".parquet", "pandas"), (".csv", "duckdb"),
            (".parquet", "duckdb")]
 # The columns are chosen before Spark starts: one case shows they reach its figures.
-WITH_SPARK = READERS + [(".parquet", "spark")]
-
-
-def engine_here(engine: str) -> str:
-    if engine == "spark" and shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        pytest.skip("no Java here: .ci/run installs openjdk-17-jre-headless")
-    return engine
+WITH_SPARK = READERS + [pytest.param(".parquet", "spark", marks=[pytest.mark.spark, pytest.mark.slow])]
 
 
 @pytest.mark.parametrize("suffix, engine", WITH_SPARK)
 def test_every_reader_uses_the_close_date_and_says_so(tmp_path, capsys, suffix, engine):
     sales = write_file(tmp_path / f"pipeline{suffix}", PIPELINE, pipeline_rows())
-    assert report(tmp_path, sales, "--engine", engine_here(engine)) == 0
+    assert report(tmp_path, sales, "--engine", engine) == 0
     out = capsys.readouterr().out.splitlines()
     assert "columns: customer ← account, date ← close_date, amount ← close_value, salesperson ← sales_agent" in out
     figures = json.loads((tmp_path / "figures.json").read_text(encoding="utf-8"))

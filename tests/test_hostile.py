@@ -711,6 +711,7 @@ def test_no_temporary_files_are_left(tmp_path, capsys):
 
 
 @pytest.mark.libreoffice
+@pytest.mark.slow
 def test_a_report_from_hostile_rows_recalculates_in_libreoffice(tmp_path):
     from libreoffice import recalculated_values
 

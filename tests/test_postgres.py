@@ -9,7 +9,6 @@ tests at another server instead.
 import json
 import os
 import secrets
-import shutil
 import subprocess
 import sys
 import threading
@@ -21,6 +20,7 @@ import pytest
 
 from compare import assert_close
 
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]  # a server to start and load
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "sample_workbooks" / "sales_sample.xlsx"
 ROLE, DATABASE = "retention_xl_test", "retention_xl_test"
@@ -35,8 +35,6 @@ def _as_postgres(sql: str) -> str:
 
 def _local_server() -> tuple[str, str]:
     """Start Debian's cluster if needed; a fresh role with a random password and its own database."""
-    if shutil.which("pg_lsclusters") is None or os.geteuid() != 0:
-        pytest.skip("no PostgreSQL server here: .ci/run installs Debian's package (run as root)")
     version, name, port, status = subprocess.run(["pg_lsclusters", "--no-header"], capture_output=True, text=True,
                                                  check=True).stdout.split()[:4]
     if status != "online":
@@ -50,24 +48,18 @@ def _local_server() -> tuple[str, str]:
 
 
 @pytest.fixture(scope="module")
-def server():
-    pytest.importorskip("adbc_driver_postgresql")
+def server(sample_rows_once):
     url = os.environ.get("RETENTION_XL_TEST_POSTGRES")
     password = os.environ.get("PGPASSWORD", "")
     if not url:
         url, password = _local_server()
-    sheet = _sample_rows()
+    sheet = sample_rows_once
     with _connect(url, password) as connection, connection.cursor() as cursor:
         import pyarrow as pa
 
         cursor.adbc_ingest("sales", pa.Table.from_pandas(sheet, preserve_index=False), mode="replace")
         connection.commit()
     return url, password
-
-
-def _sample_rows() -> pd.DataFrame:
-    """The sample's rows as they stand below its title, Chinese headers, total row and all."""
-    return pd.read_excel(SAMPLE, header=1)
 
 
 def _connect(url: str, password: str):
@@ -100,7 +92,7 @@ def _figures(path: Path) -> dict:
                                           "customers", "key_accounts", "pareto_share", "stores")}
 
 
-def test_a_table_gives_the_same_report_as_the_file(server, tmp_path):
+def test_a_table_gives_the_same_report_as_the_file(server, tmp_path, sample_rows_once):
     url, password = server
     result = _run("--source", url, "--table", "sales", "-o", tmp_path / "db.xlsx", "--json", tmp_path / "db.json",
                   "--as-of", "2026-01-01", "--no-clv", password=password)
@@ -110,7 +102,7 @@ def test_a_table_gives_the_same_report_as_the_file(server, tmp_path):
     assert _figures(tmp_path / "db.json") == _figures(tmp_path / "file.json")
     summary = json.loads((tmp_path / "db.json").read_text(encoding="utf-8"))
     assert password not in (tmp_path / "db.json").read_text(encoding="utf-8")
-    assert summary["accounting"]["rows_read"] == len(_sample_rows())
+    assert summary["accounting"]["rows_read"] == len(sample_rows_once)
 
 
 def test_a_query(server, tmp_path):
@@ -165,7 +157,8 @@ def test_a_dropped_connection_is_one_line_and_exit_2(server, tmp_path):
     assert not (tmp_path / "r.xlsx").exists()
 
 
-def test_duckdb_takes_the_rows_as_they_stream_with_the_figures_of_reading_them_in_memory(server, tmp_path):
+def test_duckdb_takes_the_rows_as_they_stream_with_the_figures_of_reading_them_in_memory(server, tmp_path,
+                                                                                        sample_rows_once):
     """By default the rows go from the server into DuckDB, never into Python; every figure and count is as in memory."""
     url, password = server
     summaries = {}
@@ -177,7 +170,7 @@ def test_duckdb_takes_the_rows_as_they_stream_with_the_figures_of_reading_them_i
         summaries[engine].pop("timings")
     assert (summaries["auto"].pop("engine"), summaries["pandas"].pop("engine")) == ("duckdb", "pandas")
     assert_close(summaries["auto"], summaries["pandas"])
-    assert summaries["auto"]["accounting"]["rows_read"] == len(_sample_rows())
+    assert summaries["auto"]["accounting"]["rows_read"] == len(sample_rows_once)
 
 
 def test_a_table_gets_the_columns_a_file_gets(server, tmp_path):

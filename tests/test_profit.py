@@ -133,6 +133,7 @@ def test_without_cost_nothing_about_profit_appears(tmp_path):
 
 
 @pytest.mark.libreoffice
+@pytest.mark.slow
 def test_profit_workbook_recalculates_in_libreoffice(by_profit, tmp_path):
     from libreoffice import recalculated_values
     from test_workbook import assert_no_error_cells, assert_recalculates_to_python

@@ -16,20 +16,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers.dependencies import require_node
+from helpers.wheel import build_wheel
 
 REPO = Path(__file__).resolve().parents[1]
 HARNESS = Path(__file__).resolve().parent / "pyodide"
 PYODIDE_VERSION = os.environ.get("RETENTION_XL_PYODIDE_VERSION", "314.0.7")
 CACHE = Path(os.environ.get("RETENTION_XL_PYODIDE_CACHE", Path.home() / ".cache" / "retention_xl_pyodide"))
-
-
-def _require(tool: str) -> str:
-    found = shutil.which(tool)
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{tool} is required on CI for the Pyodide test; .ci/run installs it")
-        pytest.skip(f"{tool} is not installed: the Pyodide test needs node and npm")
-    return found
 
 
 def _run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
@@ -46,7 +39,7 @@ def _pyodide() -> Path:
             json.loads((package / "package.json").read_text())["version"] != PYODIDE_VERSION:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "package.json").write_text('{"private": true}')
-        _run([_require("npm"), "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(folder),
+        _run([require_node("npm"), "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(folder),
               f"pyodide@{PYODIDE_VERSION}"], timeout=600)
     return package
 
@@ -76,7 +69,7 @@ def lite_requirements() -> list[str]:
 
 @pytest.fixture(scope="module")
 def in_pyodide(tmp_path_factory) -> dict:
-    node = _require("node")
+    node = require_node("node")
     package = _pyodide()
     lock = json.loads((package / "pyodide-lock.json").read_text())
     wheels = tmp_path_factory.mktemp("wheels")
@@ -87,14 +80,7 @@ def in_pyodide(tmp_path_factory) -> dict:
     micropip = _download(f"micropip=={lock['packages']['micropip']['version']}", cache, lock, False)
     xlwings_wheel = _download(f"xlwings=={xlwings.__version__}", cache, lock, True)
     shutil.copy(xlwings_wheel, wheels)
-    source = tmp_path_factory.mktemp("source")  # built from a copy: the checkout is never written to
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(REPO / name, source)
-    for name in ("retention_xl", "templates"):
-        shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
-    _run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(wheels),
-          str(source)], timeout=300)
-    project_wheel = next(p.name for p in wheels.glob("retention_xl-*.whl"))
+    project_wheel = build_wheel(tmp_path_factory.mktemp("source"), wheels).name
     out = tmp_path_factory.mktemp("out") / "pyodide.json"
     config = {
         "pyodide": str(package), "packages": str(CACHE / f"packages-{PYODIDE_VERSION}"), "micropip": str(micropip),
@@ -117,6 +103,8 @@ def in_cpython(tmp_path_factory) -> dict:
     return json.loads(out.read_text(encoding="utf-8"))
 
 
+@pytest.mark.pyodide
+@pytest.mark.slow  # Node starts Pyodide and micropip installs the wheels: tens of seconds
 def test_micropip_installs_the_functions_in_pyodide(in_pyodide):
     assert in_pyodide["platform"] == "emscripten"
     assert in_pyodide["functions"] == ["COHORT_TABLE", "CUSTOMER_BRIDGE", "CUSTOMER_SEGMENTS", "CUSTOMER_VALUE",
@@ -126,6 +114,8 @@ def test_micropip_installs_the_functions_in_pyodide(in_pyodide):
     assert in_pyodide["report_modules_loaded"] == []
 
 
+@pytest.mark.pyodide
+@pytest.mark.slow
 def test_every_call_gives_the_same_cells_as_in_cpython(in_pyodide, in_cpython):
     assert in_pyodide["cells"] == in_cpython["cells"]
     assert in_cpython["cells"]["retention"] == [[0.9]]
@@ -133,6 +123,8 @@ def test_every_call_gives_the_same_cells_as_in_cpython(in_pyodide, in_cpython):
     assert in_cpython["cells"]["retention S = 0"][0][0]["errorType"] == "Div0"
 
 
+@pytest.mark.pyodide
+@pytest.mark.slow
 def test_a_ten_thousand_row_spill(in_pyodide, in_cpython):
     assert in_pyodide["spill_rows"] == in_cpython["spill_rows"] == 10_000
     assert in_pyodide["spill_sample"] == in_cpython["spill_sample"]
@@ -143,6 +135,8 @@ def test_the_lite_requirements_name_pyodide_builds_unpinned():
     assert lite_requirements() == ["retention-xl", "pandas", "scipy", "pyarrow"]
 
 
+@pytest.mark.pyodide
+@pytest.mark.slow
 def test_the_sales_list_functions_in_pyodide(in_pyodide, in_cpython):
     """With requirements.txt's packages installed, every sales-list call gives CPython's cells, and each function
     takes at most 20 s on 100,000 rows; without them a call says which lines requirements.txt needs."""

@@ -404,6 +404,7 @@ def frame():
 
 
 @pytest.mark.skipif(not SHARED_DATA.exists(), reason="the Online Retail II data set is not beside the repository")
+@pytest.mark.slow  # the real data: 525,461 rows written and read in each format
 class TestRealData:
     """Online Retail II (UCI, CC BY 4.0): 525,461 real rows with blanks, cancellations and text dates."""
 
@@ -424,6 +425,7 @@ class TestRealData:
         frame.to_csv(path, index=False)
         self.check(read_sales(path), frame)
 
+    @pytest.mark.slow  # 525,461 rows written as a workbook and read back
     def test_xlsx(self, frame, tmp_path_factory):
         import xlsxwriter
 

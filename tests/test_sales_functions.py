@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers.data import real_data_slow
 
 from excel_protocol import call, call_scalar, error, returned_error
 from retention_xl.activity import build_customer_months
@@ -132,7 +133,7 @@ def _sales_list(path: Path) -> pd.DataFrame:
     return pd.DataFrame({"id": raw["会员号"], "date": raw["订单日期"], "amount": raw["金额"].astype(float)})
 
 
-@pytest.fixture(scope="module", params=["sample", "online-retail"])
+@pytest.fixture(scope="module", params=real_data_slow(["sample", "online-retail"]))
 def report_and_cells(request, tmp_path_factory):
     """The report on a sales list of three columns, and the same list as cells."""
     path, month, window = {"sample": (SAMPLE, "2024-12", 12),

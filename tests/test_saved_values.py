@@ -117,6 +117,7 @@ def addin_value(formula: str, sheet: dict[str, object]):
 
 
 @pytest.mark.libreoffice
+@pytest.mark.slow
 def test_saved_values_are_libreoffices_in_every_kind_of_workbook(tmp_path):
     rows = chain_rows()
     rows["channel"] = pd.Series(["线上" if i % 2 else "门店" for i in range(len(rows))], dtype="string")

@@ -2,8 +2,6 @@
 for the same reasons, the same customer x month table, the same report."""
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -41,13 +39,12 @@ STORES = ["东店", "西店", " 东店", None, "", "Store x"]
 COSTS = ["60", "", None, "n/a", "(5)", "30.5"]
 
 
+SPARK = pytest.param("spark", marks=[pytest.mark.spark, pytest.mark.slow])
+
+
 def _spark(engine: str) -> dict:
     """The scan's arguments for ``engine``: with ``spark``, Spark reads and classifies the rows."""
-    if engine != "spark":
-        return {}
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        pytest.skip("no Java here: .ci/run installs openjdk-17-jre-headless")
-    return {"spark": True}
+    return {"spark": True} if engine == "spark" else {}
 
 
 def _same_reading(frame: pd.DataFrame, tmp_path: Path, name: str = "sales.parquet", **reading):
@@ -102,7 +99,7 @@ def test_eight_digit_dates_are_read_the_same(kind, tmp_path):
     assert in_memory.accounting.exclusions["date_out_of_range"].count == 12
 
 
-@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+@pytest.mark.parametrize("engine", ["duckdb", SPARK])
 @pytest.mark.parametrize("kind", ["parquet", "csv"])
 def test_every_messy_cell_is_read_the_same(kind, engine, tmp_path):
     count = 400
@@ -116,7 +113,7 @@ def test_every_messy_cell_is_read_the_same(kind, engine, tmp_path):
     assert sales is not None and sum(e.count for e in sales.accounting.exclusions.values()) > 50
 
 
-@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+@pytest.mark.parametrize("engine", ["duckdb", SPARK])
 @pytest.mark.parametrize("kind", ["parquet", "csv"])
 def test_rows_filled_only_in_a_store_or_cost_are_counted_the_same(kind, engine, tmp_path):
     count = 60
@@ -140,7 +137,7 @@ def pick_from(rng, pool: list, count: int) -> list:
     return [pool[i] for i in rng.integers(0, len(pool), count)]
 
 
-@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+@pytest.mark.parametrize("engine", ["duckdb", SPARK])
 @pytest.mark.parametrize("kind", ["parquet", "csv"])
 def test_typed_columns_are_read_the_same(kind, engine, tmp_path):
     count = 300
@@ -159,6 +156,7 @@ def test_typed_columns_are_read_the_same(kind, engine, tmp_path):
     _same_reading(frame.astype({"Amount": float}), tmp_path, name=f"typed.{kind}", **_spark(engine))
 
 
+@pytest.mark.slow  # 25 random tables, each read in memory and scanned
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.data())
 def test_random_messy_tables_are_read_the_same(tmp_path, data):
@@ -170,7 +168,7 @@ def test_random_messy_tables_are_read_the_same(tmp_path, data):
     _same_reading(frame, tmp_path, name=f"case-{data.draw(st.integers(0, 10**9))}.{kind}")
 
 
-@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+@pytest.mark.parametrize("engine", ["duckdb", SPARK])
 @pytest.mark.parametrize("kind", ["parquet", "csv"])
 def test_ambiguous_dates_and_decimals_need_the_same_answer(kind, engine, tmp_path):
     spark = _spark(engine)
@@ -203,6 +201,8 @@ def _spark_reads_as_duckdb(path: Path, **reading):
             scan.close()
 
 
+@pytest.mark.spark
+@pytest.mark.slow
 def test_files_whose_columns_differ_in_type_are_read_by_spark_as_by_duckdb(tmp_path):
     """Exports of the same sales whose columns came out typed differently: DuckDB reads a column typed in one
     file and text in another as text, and whole numbers beside decimals as decimals; a column some files lack
@@ -224,6 +224,8 @@ def test_files_whose_columns_differ_in_type_are_read_by_spark_as_by_duckdb(tmp_p
     assert accounting.rows_read == 11 and accounting.purchases >= 7
 
 
+@pytest.mark.spark
+@pytest.mark.slow
 def test_a_mix_of_types_spark_would_widen_otherwise_is_cleaned_by_duckdb(tmp_path):
     """Decimals of two scales: DuckDB widens them to a decimal Spark has no rule to match, so DuckDB cleans the rows,
     says so, and Spark only aggregates them; the accounting is DuckDB's."""
@@ -250,7 +252,7 @@ def test_a_mix_of_types_spark_would_widen_otherwise_is_cleaned_by_duckdb(tmp_pat
         scanned.close()
 
 
-@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+@pytest.mark.parametrize("engine", ["duckdb", SPARK])
 def test_files_whose_columns_differ_in_type_are_read_as_in_memory(engine, tmp_path):
     """Where the in-memory reader reads such files too (text in the first file), every scan reads them as it does."""
     folder = tmp_path / "sales"
@@ -262,6 +264,8 @@ def test_files_whose_columns_differ_in_type_are_read_as_in_memory(engine, tmp_pa
     _same_reading_of(folder, **_spark(engine))
 
 
+@pytest.mark.spark
+@pytest.mark.slow
 def test_a_stray_text_value_in_one_csv_file_is_read_the_same_by_spark(tmp_path):
     """A folder of CSV exports where one file's amounts hold a word: that file's amounts are text, the others'
     numbers, and Spark still reads, cleans and counts every row as the in-memory reader does."""
@@ -273,12 +277,13 @@ def test_a_stray_text_value_in_one_csv_file_is_read_the_same_by_spark(tmp_path):
     assert _same_reading_of(folder).accounting.purchases == 3
 
 
+@pytest.mark.spark
+@pytest.mark.slow
 def test_a_file_gone_while_spark_reads_is_one_line_and_leaves_nothing(tmp_path):
     """Spark listed the files, then one is removed before its executors read it: one line naming the failure,
     and the scan's temporary folder is gone."""
     from retention_xl.errors import EngineError
 
-    _spark("spark")
     folder = tmp_path / "sales"
     folder.mkdir()
     frame = pd.DataFrame({"customer": ["a", "b"], "date": ["2024-01-05", "2024-02-06"], "amount": [10.0, 20.5]})
@@ -296,7 +301,9 @@ def test_a_file_gone_while_spark_reads_is_one_line_and_leaves_nothing(tmp_path):
     assert "\n" not in str(error.value) and list(spill.iterdir()) == []
 
 
-def test_a_table_larger_than_memory_allows_stays_in_duckdb_with_the_same_figures(tmp_path, monkeypatch):
+@pytest.mark.slow
+def test_a_table_larger_than_memory_allows_stays_in_duckdb_with_the_same_figures(tmp_path, monkeypatch,
+                                                                                  sample_rows_once):
     """Where the customer x month table outgrows what the machine can hold, DuckDB keeps it and computes the
     figures from it, as the fetch passes the memory available, and says so: every cell of the workbook is
     the one computed in memory, and no temporary files are left."""
@@ -305,7 +312,7 @@ def test_a_table_larger_than_memory_allows_stays_in_duckdb_with_the_same_figures
     from retention_xl import scanned_tables
 
     path = tmp_path / "sample.parquet"
-    pd.read_excel(SAMPLE, header=1).to_parquet(path, index=False)
+    sample_rows_once.to_parquet(path, index=False)
     spill = tmp_path / "tmp"
     spill.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(spill))
@@ -363,11 +370,16 @@ def test_a_csv_file_read_a_block_at_a_time_is_read_the_same(case, tmp_path, monk
 
 
 @pytest.mark.parametrize("source, engine", [(source, "duckdb") for source in
-                                            ("sample", "online-retail", "online-retail-csv", "hive-folder")] +
-                         [("online-retail", "spark"), ("online-retail-csv", "spark"), ("hive-folder", "spark")] +
-                         [(source, "duckdb-in-engine") for source in ("sample", "online-retail", "hive-folder")] +
-                         [("online-retail", "spark-in-engine")])
-def test_the_reports_are_identical(source, engine, tmp_path):
+                                            ("sample", "hive-folder")] +
+                         [pytest.param(source, "duckdb", marks=pytest.mark.slow)  # the real data: seconds each
+                          for source in ("online-retail", "online-retail-csv")] +
+                         [pytest.param(source, "spark", marks=[pytest.mark.spark, pytest.mark.slow])
+                          for source in ("online-retail", "online-retail-csv", "hive-folder")] +
+                         [(source, "duckdb-in-engine") for source in ("sample", "hive-folder")] +
+                         [pytest.param("online-retail", "duckdb-in-engine", marks=pytest.mark.slow)] +
+                         [pytest.param("online-retail", "spark-in-engine",
+                                       marks=[pytest.mark.spark, pytest.mark.slow])])
+def test_the_reports_are_identical(source, engine, tmp_path, sample_rows_once):
     """The report from the scan (``-in-engine``: with every figure computed inside DuckDB) is the one computed
     in memory."""
     if source.startswith("online-retail"):
@@ -380,7 +392,7 @@ def test_the_reports_are_identical(source, engine, tmp_path):
             path = tmp_path / "online_retail.csv"
             pacsv.write_csv(pq.read_table(ONLINE_RETAIL), path)
     else:
-        rows = pd.read_excel(SAMPLE, header=1)
+        rows = sample_rows_once
         path = tmp_path / "sample.parquet"
         rows.to_parquet(path, index=False)
         if source == "hive-folder":
@@ -388,7 +400,6 @@ def test_the_reports_are_identical(source, engine, tmp_path):
             for store, part in rows[rows["门店"].notna()].groupby("门店"):
                 (path / f"门店={store}").mkdir(parents=True)
                 part.drop(columns="门店").to_parquet(path / f"门店={store}" / "part-0.parquet", index=False)
-    _spark(engine)
     summaries = {}
     for name in ("pandas", engine):
         output = tmp_path / f"{name}.xlsx"
@@ -620,13 +631,14 @@ def _cell_values(path: Path) -> list:
     return [[[value(cell) for cell in row] for row in sheet.iter_rows()] for sheet in openpyxl.load_workbook(path)]
 
 
-@pytest.mark.parametrize("engine", ["duckdb", "spark", "duckdb-in-engine"])
-def test_workbooks_split_by_store_from_the_scan_are_those_from_memory(engine, tmp_path):
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ["duckdb", SPARK, "duckdb-in-engine"])
+def test_workbooks_split_by_store_from_the_scan_are_those_from_memory(engine, tmp_path, sample_rows_once):
     """Each store's workbook from the scanned rows, one store after another in DuckDB (aggregated by DuckDB or
     Spark; ``-in-engine``: every figure computed inside DuckDB), is the workbook computed in memory from that
     store's rows: every cell, its accounting with example rows included (money to the cent: another engine may
     add in another order); and so is the chain's."""
-    rows = pd.read_excel(SAMPLE, header=1)
+    rows = sample_rows_once
     extra = pd.DataFrame([
         ("X1", "2024-11-03", "M09001", "散客", None, "茶", 1, 30, 30),            # no store: a group of its own
         ("X2", "2024-12-04", "M09001", "散客", None, "茶", 1, 45, 45),

@@ -2,8 +2,6 @@
 missing."""
 
 import json
-import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -14,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from compare import assert_close
+from helpers.dependencies import has_spark
 
 from retention_xl import sources, spark_engine
 from retention_xl.duckdb_scan import scan_sales
@@ -26,24 +25,18 @@ REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "sample_workbooks" / "sales_sample.xlsx"
 
 
-@pytest.fixture(scope="module")
-def sample():
-    return read_sales(SAMPLE, as_of="2026-01-01")
-
-
 def _figures(sales) -> dict:
     summary = analyse(sales.transactions, ReportOptions(clv=False), sales).summary()
     return {key: summary[key] for key in ("month", "S", "N", "E", "R", "L", "revenue", "cohorts", "stores",
                                           "pareto_share", "customers")}
 
 
-def _sample_rows() -> pd.DataFrame:
-    rows = pd.read_excel(SAMPLE, header=1)
+def _sample_rows(rows: pd.DataFrame) -> pd.DataFrame:
     return rows[rows["订单号"] != "合计"]  # a total row says nothing about a store
 
 
-def test_a_hive_partitioned_folder_gives_the_stores_of_its_folders(sample, tmp_path):
-    rows = _sample_rows()
+def test_a_hive_partitioned_folder_gives_the_stores_of_its_folders(sample_sales, tmp_path, sample_rows_once):
+    rows = _sample_rows(sample_rows_once)
     for store, part in rows.groupby("门店"):
         folder = tmp_path / "sales" / f"门店={store}"
         folder.mkdir(parents=True)
@@ -54,20 +47,21 @@ def test_a_hive_partitioned_folder_gives_the_stores_of_its_folders(sample, tmp_p
     from_folder = read_sales(tmp_path / "sales", as_of="2026-01-01")
     assert from_folder.accounting.rows_read == len(rows) and from_folder.accounting.balances()
     assert from_folder.columns["store"] == "门店"
-    assert _figures(from_folder) == _figures(sample)
+    assert _figures(from_folder) == _figures(sample_sales)
 
 
-def test_a_glob_of_files(sample, tmp_path):
-    rows = _sample_rows()
+def test_a_glob_of_files(sample_sales, tmp_path, sample_rows_once):
+    rows = _sample_rows(sample_rows_once)
     for month, part in rows.groupby(pd.to_datetime(rows["订单日期"]).dt.to_period("M")):
         pq.write_table(pa.Table.from_pandas(part, preserve_index=False), tmp_path / f"sales-{month}.parquet")
     from_glob = read_sales(str(tmp_path / "sales-*.parquet"), as_of="2026-01-01")
-    assert _figures(from_glob) == _figures(sample)
+    assert _figures(from_glob) == _figures(sample_sales)
 
 
-def test_a_folder_of_csv_files_each_in_its_own_form(sample, tmp_path):
+@pytest.mark.slow  # a report from the folder by each engine, Spark included
+def test_a_folder_of_csv_files_each_in_its_own_form(sample_sales, tmp_path, sample_rows_once):
     """Exports of several months: each file's encoding, separator and header row found on its own."""
-    rows = _sample_rows()
+    rows = _sample_rows(sample_rows_once)
     folder = tmp_path / "exports"
     folder.mkdir()
     forms = [("utf-8", ",", "门店销售导出,,\n"), ("gb18030", ";", ""), ("utf-8-sig", "\t", "")]
@@ -81,10 +75,10 @@ def test_a_folder_of_csv_files_each_in_its_own_form(sample, tmp_path):
             handle.write(text)
     from_folder = read_sales(folder, as_of="2026-01-01")
     assert from_folder.accounting.rows_read == len(rows) + 3 and from_folder.accounting.balances()
-    assert _figures(from_folder) == _figures(sample)
+    assert _figures(from_folder) == _figures(sample_sales)
     assert scan_wanted(folder, "auto")  # CSV files are scanned by DuckDB, as Parquet files are
     summaries = {}
-    engines = ("pandas", "auto") + (("spark",) if shutil.which("java") or os.environ.get("JAVA_HOME") else ())
+    engines = ("pandas", "auto") + (("spark",) if has_spark() else ())
     for engine in engines:
         output = tmp_path / f"{engine}.xlsx"
         report = create_report(folder, output, ReportOptions(engine=engine), as_of="2026-01-01",
@@ -97,9 +91,10 @@ def test_a_folder_of_csv_files_each_in_its_own_form(sample, tmp_path):
     if "spark" in summaries:  # Spark's executors read the files written as Parquet under the CSV rules
         assert summaries["spark"].pop("engine") == "spark"
         assert_close(summaries["spark"], summaries["pandas"])
-    assert report.current.retention == analyse(sample.transactions).current.retention
+    assert report.current.retention == analyse(sample_sales.transactions).current.retention
 
 
+@pytest.mark.slow  # read in memory, by DuckDB and by Spark
 def test_csv_files_are_numbered_as_data_lines_across_the_files(tmp_path):
     folder = tmp_path / "exports"
     folder.mkdir()
@@ -115,7 +110,7 @@ def test_csv_files_are_numbered_as_data_lines_across_the_files(tmp_path):
     assert accounting.exclusions["malformed_line"].count == 2
     assert accounting.exclusions["invalid_date"].example_rows == [5]        # b.csv, its third data line
     assert accounting.balances()
-    for spark in (False, True) if shutil.which("java") or os.environ.get("JAVA_HOME") else (False,):
+    for spark in (False, True) if has_spark() else (False,):
         scanned = scan_sales(folder, as_of="2026-01-01", spark=spark)
         try:
             assert scanned.sales.accounting.as_dict() == accounting.as_dict()

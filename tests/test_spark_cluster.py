@@ -3,7 +3,6 @@ pyspark's own ``bin/spark-class`` and stopped afterwards by the process ids star
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 from compare import assert_close
 
+pytestmark = [pytest.mark.spark, pytest.mark.slow]  # a JVM, a master and a worker to start
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "sample_workbooks" / "sales_sample.xlsx"
 
@@ -44,9 +44,8 @@ def _stop(process: subprocess.Popen) -> None:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    pyspark = pytest.importorskip("pyspark")
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        pytest.skip("no Java here: .ci/run installs openjdk-17-jre-headless")
+    import pyspark
+
     spark_home = Path(pyspark.__file__).parent
     logs = tmp_path_factory.mktemp("spark")
     port, master_ui, worker_ui = _free_port(), _free_port(), _free_port()
@@ -96,11 +95,9 @@ def test_a_standalone_cluster_gives_the_same_report(cluster, tmp_path):
     assert_close(by_cluster, by_pandas)
 
 
-def test_the_cluster_reads_and_classifies_a_folder_of_parquet_files(cluster, tmp_path):
+def test_the_cluster_reads_and_classifies_a_folder_of_parquet_files(cluster, tmp_path, sample_rows_once):
     """The executors read the files, clean and classify every row: the figures equal those read in memory."""
-    import pandas as pd
-
-    rows = pd.read_excel(SAMPLE, header=1)
+    rows = sample_rows_once
     folder = tmp_path / "sales folder"
     folder.mkdir()
     half = len(rows) // 2
@@ -114,7 +111,6 @@ def test_the_cluster_reads_and_classifies_a_folder_of_parquet_files(cluster, tmp
 
 
 def test_a_master_that_does_not_answer_is_one_line_and_exit_2(tmp_path):
-    pytest.importorskip("pyspark")
     result = subprocess.run([sys.executable, "-m", "retention_xl.cli", "report", SAMPLE, "-o", tmp_path / "r.xlsx",
                              "--engine", "spark", "--spark-master", "nonsense://nowhere", "--no-clv"],
                             capture_output=True, text=True, timeout=300)

@@ -55,6 +55,7 @@ def month_row(store_workbook) -> dict:
     return {key: row[WORDS[f"trend.{key}"]] for key in COMPARED}
 
 
+@pytest.mark.slow  # a workbook per store, by each engine
 @pytest.mark.parametrize("engine", ["pandas", "duckdb", "duckdb-in-engine"])
 def test_a_quiet_store_keeps_its_workbook_and_a_store_without_customers_is_skipped(engine, tmp_path):
     """Rows in memory (pandas) and rows scanned in DuckDB (whose split Spark's aggregation shares; ``-in-engine``:

@@ -11,7 +11,6 @@ import pytest
 from retention_xl import clv, cli
 from retention_xl.activity import build_customer_months
 from retention_xl.i18n import fill, labels
-from retention_xl.reader import read_sales
 from retention_xl.report import ReportOptions, analyse, write_workbook
 from retention_xl.value import summary_from_table
 
@@ -20,8 +19,8 @@ SAMPLE = REPO / "sample_workbooks" / "sales_sample.xlsx"
 
 
 @pytest.fixture(scope="module")
-def sales():
-    return read_sales(SAMPLE, as_of="2026-01-01")
+def sales(sample_sales):
+    return sample_sales
 
 
 def test_the_summary_from_the_table_is_the_summary_from_the_transactions(sales):

@@ -48,6 +48,7 @@ def assert_no_error_cells(values):
 
 
 @pytest.mark.libreoffice
+@pytest.mark.slow
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_formula_recalculates_in_libreoffice_to_the_python_value(sample_sales_data, language, tmp_path):
     report = analyse(sample_sales_data.transactions, ReportOptions(language=language), sample_sales_data)
@@ -64,6 +65,7 @@ def test_every_formula_recalculates_in_libreoffice_to_the_python_value(sample_sa
 
 
 @pytest.mark.libreoffice
+@pytest.mark.slow
 def test_month_to_month_view_with_a_short_history(tmp_path):
     frame = sample_sales(seed=11, customers=80)
     transactions = pd.DataFrame({
@@ -80,6 +82,7 @@ def test_month_to_month_view_with_a_short_history(tmp_path):
 
 
 @pytest.mark.libreoffice
+@pytest.mark.slow
 def test_text_from_the_data_never_becomes_a_formula(tmp_path):
     hostile = ['=HYPERLINK("http://example.com","click")', "+SUM(1,2)", "-1+1", "@cmd", "=1/0"]
     rows = []
@@ -237,6 +240,7 @@ class TestCommandLine:
 
 
 @pytest.mark.libreoffice
+@pytest.mark.slow
 def test_more_customers_than_a_sheet_holds(sample_sales_data, tmp_path, monkeypatch):
     monkeypatch.setattr("retention_xl.workbook.customers.EXCEL_MAX_ROWS", 101)  # a sheet of 100 data rows
     report = analyse(sample_sales_data.transactions, ReportOptions(language="en"), sample_sales_data)

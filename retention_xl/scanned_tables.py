@@ -204,7 +204,8 @@ class ScannedSales:
         """DuckDB's memory limit set to ``limit``, or as near it as DuckDB can go.
 
         Buffers DuckDB cannot spill (the sorted table being fetched) may already exceed a
-        smaller share: it then keeps the memory it holds, rather than fail the report.
+        smaller share: it then keeps the memory it holds and the share on top of it, since the
+        queries still to come (the stores' tables) need room of their own, rather than fail the report.
         """
         import duckdb
 
@@ -214,8 +215,9 @@ class ScannedSales:
             connection.execute(f"SET memory_limit = '{limit}'")
         except duckdb.OutOfMemoryException:
             held = connection.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchone()[0] or 0
+            share = int(memory_part(limit, 1.0)[:-len("MiB")])
             try:
-                connection.execute(f"SET memory_limit = '{int(held) // 2**20 + 1}MiB'")
+                connection.execute(f"SET memory_limit = '{int(held) // 2**20 + 1 + share}MiB'")
             except duckdb.OutOfMemoryException:
                 pass  # still above it: DuckDB keeps the limit it has
 

@@ -5,8 +5,6 @@ one line naming the column."""
 
 from __future__ import annotations
 
-import csv
-import json
 import re
 
 import openpyxl
@@ -14,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from retention_xl import cli
+from helpers.command import run_report, write_csv
 
 AS_OF = "2026-01-01"
 ENGINES = ["pandas", "duckdb"]
@@ -31,21 +29,10 @@ def erp_rows(date_of) -> list[list]:
     return rows
 
 
-def write_csv(path, rows, header=HEADER):
-    with open(path, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
-
-
 def run(tmp_path, capsys, sales, *options):
     """(exit code, standard output, standard error lines, figures or None)."""
-    code = cli.main(["report", str(sales), "-o", str(tmp_path / "report.xlsx"), "--as-of", AS_OF, "--lang", "en",
-                     "--json", str(tmp_path / "figures.json"), *options])
-    captured = capsys.readouterr()
-    figures = json.loads((tmp_path / "figures.json").read_text(encoding="utf-8")) if code == 0 else None
-    return code, captured.out, [line for line in captured.err.splitlines() if line.strip()], figures
+    code, out, err, figures = run_report(tmp_path, capsys, sales, *options, as_of=AS_OF)
+    return code, out, [line for line in err.splitlines() if line.strip()], figures
 
 
 def excluded(figures, reason):
@@ -61,7 +48,7 @@ def test_eight_digit_erp_dates_are_read_and_said(kind, engine, tmp_path, capsys)
     if kind.endswith("text"):
         rows = [[order, customer, str(date), amount] for order, customer, date, amount in rows]
     if kind.startswith("csv"):
-        path = write_csv(tmp_path / "orders.csv", rows)
+        path = write_csv(tmp_path / "orders.csv", HEADER, rows)
     elif kind.startswith("parquet"):
         path = tmp_path / "orders.parquet"
         pq.write_table(pa.table({name: [row[i] for row in rows] for i, name in enumerate(HEADER)}), path)
@@ -89,7 +76,8 @@ def test_eight_digit_erp_dates_are_read_and_said(kind, engine, tmp_path, capsys)
 def test_impossible_eight_digit_dates_are_out_of_range(engine, tmp_path, capsys):
     rows = erp_rows(lambda year, month, day: year * 10_000 + month * 100 + day)
     rows[0][2], rows[1][2] = 20181301, 18991231
-    code, _, err, figures = run(tmp_path, capsys, write_csv(tmp_path / "orders.csv", rows), "--engine", engine)
+    sales = write_csv(tmp_path / "orders.csv", HEADER, rows)
+    code, _, err, figures = run(tmp_path, capsys, sales, "--engine", engine)
     assert code == 0, err
     assert excluded(figures, "date_out_of_range") == {"count": 2, "example_rows": [2, 3]}
 
@@ -97,7 +85,8 @@ def test_impossible_eight_digit_dates_are_out_of_range(engine, tmp_path, capsys)
 @pytest.mark.parametrize("engine", ENGINES)
 def test_a_date_column_nothing_of_which_reads_says_what_it_holds(engine, tmp_path, capsys):
     rows = erp_rows(lambda year, month, day: f"{year}-{day + 12}-{month:02d}")  # year, day, month: no month 15
-    code, _, err, _ = run(tmp_path, capsys, write_csv(tmp_path / "orders.csv", rows), "--engine", engine)
+    sales = write_csv(tmp_path / "orders.csv", HEADER, rows)
+    code, _, err, _ = run(tmp_path, capsys, sales, "--engine", engine)
     assert code == 2 and len(err) == 1, err
     assert 'no date could be read in column "Date"' in err[0] or 'no date could be read in column C ("Date")' in err[0]
     assert 'its values look like "2018-15-01", "2018-15-02", "2018-16-01".' in err[0] and "--date" in err[0]
@@ -106,7 +95,8 @@ def test_a_date_column_nothing_of_which_reads_says_what_it_holds(engine, tmp_pat
 @pytest.mark.parametrize("engine", ENGINES)
 def test_a_blank_date_column_is_said_to_be_blank(engine, tmp_path, capsys):
     rows = erp_rows(lambda year, month, day: "")
-    code, _, err, _ = run(tmp_path, capsys, write_csv(tmp_path / "orders.csv", rows), "--engine", engine)
+    sales = write_csv(tmp_path / "orders.csv", HEADER, rows)
+    code, _, err, _ = run(tmp_path, capsys, sales, "--engine", engine)
     assert code == 2 and len(err) == 1, err
     assert ': its cells are blank. Dates are read from' in err[0] and '"None"' not in err[0]
 
@@ -114,7 +104,8 @@ def test_a_blank_date_column_is_said_to_be_blank(engine, tmp_path, capsys):
 @pytest.mark.parametrize("engine", ENGINES)
 def test_day_month_text_that_never_reads_points_at_the_day_order_options(engine, tmp_path, capsys):
     rows = erp_rows(lambda year, month, day: f"{day + 29}/{month:02d}/{year}")  # no month has day 32
-    code, _, err, _ = run(tmp_path, capsys, write_csv(tmp_path / "orders.csv", rows), "--engine", engine)
+    sales = write_csv(tmp_path / "orders.csv", HEADER, rows)
+    code, _, err, _ = run(tmp_path, capsys, sales, "--engine", engine)
     assert code == 2 and len(err) == 1, err
     assert "--dayfirst or --monthfirst" in err[0] and '"32/01/2018"' in err[0]
 
@@ -125,7 +116,8 @@ def test_day_month_text_that_never_reads_points_at_the_day_order_options(engine,
 def test_text_dates_beyond_pandas_range_are_counted(value, engine, tmp_path, capsys):
     rows = erp_rows(lambda year, month, day: f"{year}-{month:02d}-{day:02d}")
     rows[0][2] = value
-    code, _, err, figures = run(tmp_path, capsys, write_csv(tmp_path / "orders.csv", rows), "--engine", engine)
+    sales = write_csv(tmp_path / "orders.csv", HEADER, rows)
+    code, _, err, figures = run(tmp_path, capsys, sales, "--engine", engine)
     assert code == 0, err
     assert excluded(figures, "date_out_of_range") == {"count": 1, "example_rows": [2]}
     assert figures["accounting"]["purchases"] == len(rows) - 1
@@ -135,7 +127,8 @@ def test_text_dates_beyond_pandas_range_are_counted(value, engine, tmp_path, cap
 def test_text_times_with_different_utc_offsets_are_their_wall_clock(engine, tmp_path, capsys):
     rows = erp_rows(lambda year, month, day: f"{year}-{month:02d}-{day:02d}T10:00:00")
     rows[0][2], rows[1][2] = "2018-01-03T23:30:00+08:00", "2018-01-04T01:00:00-05:00"
-    code, _, err, figures = run(tmp_path, capsys, write_csv(tmp_path / "orders.csv", rows), "--engine", engine)
+    sales = write_csv(tmp_path / "orders.csv", HEADER, rows)
+    code, _, err, figures = run(tmp_path, capsys, sales, "--engine", engine)
     assert code == 0, err
     assert figures["accounting"]["purchases"] == len(rows)
     assert figures["data_range"][0] == "2018-01-03"

@@ -4,37 +4,24 @@ header example in the file's own headers, and order numbers shared by several cu
 
 from __future__ import annotations
 
-import csv
-import json
 import re
 
 import openpyxl
 import pytest
 
-from retention_xl import cli
 from retention_xl.columns import detect_roles
 from retention_xl.errors import UsageError
 from retention_xl.options import ReportOptions
+
+from helpers.command import run_report, write_csv
 
 AS_OF = "2026-01-01"
 ENGINES = ["pandas", "duckdb"]
 
 
-def write_csv(path, header, rows, delimiter=",", encoding="utf-8"):
-    with open(path, "w", encoding=encoding, newline="") as handle:
-        writer = csv.writer(handle, delimiter=delimiter)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
-
-
 def run(tmp_path, capsys, sales, *options):
     """(exit code, standard output, standard error, figures or None)."""
-    code = cli.main(["report", str(sales), "-o", str(tmp_path / "report.xlsx"), "--as-of", AS_OF, "--lang", "en",
-                     "--json", str(tmp_path / "figures.json"), *options])
-    captured = capsys.readouterr()
-    figures = json.loads((tmp_path / "figures.json").read_text(encoding="utf-8")) if code == 0 else None
-    return code, captured.out, captured.err, figures
+    return run_report(tmp_path, capsys, sales, *options, as_of=AS_OF)
 
 
 def orders(date_of, customers=12):

@@ -133,7 +133,7 @@ def clean_transactions(
         profit = _profits(frame, amounts, profit_col, cost_col, unit_cost_col, quantity_col, decimal)
         adjusted[PROFIT_UNKNOWN] = np.isnan(profit) & ~excluded
         transactions["profit"] = profit[~excluded] if excluded.any() else profit
-    day = str(_day(as_of).date())
+    day = str(as_of_day(as_of).date())
     accounting = account_rows(np.arange(len(rows)), rows, amounts, reason_of, adjusted, day)
     for group, column in (group_cols or {}).items():
         labels = _group_labels(frame[column])
@@ -156,7 +156,8 @@ def _profits(frame: pd.DataFrame, amounts: np.ndarray, profit_col, cost_col, uni
     return np.where(np.isfinite(profit), profit, np.nan)
 
 
-def _day(as_of) -> pd.Timestamp:
+def as_of_day(as_of) -> pd.Timestamp:
+    """The day of the as-of cut: ``as_of`` (default: today) without its time."""
     return pd.Timestamp.now().normalize() if as_of is None else pd.Timestamp(as_of).normalize()
 
 
@@ -172,7 +173,7 @@ def _group_labels(column: pd.Series) -> pd.Series:
 
 
 def _end_of(as_of) -> np.datetime64:
-    day = _day(as_of)
+    day = as_of_day(as_of)
     if day >= pd.Timestamp("2262-04-10"):  # past the last representable date: nothing is in the future
         return np.datetime64("NaT")
     return (day + pd.Timedelta(days=1)).to_datetime64()

@@ -1,9 +1,11 @@
-"""What shapes a report besides its data: :class:`ReportOptions`, checked before anything is read."""
+"""What a report is asked for: :class:`ReportOptions` (what shapes it besides its data, checked before anything is
+read), :class:`ReadOptions` (how to read the sales) and :class:`Database` (sales in a database rather than a file)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import pandas as pd
 
@@ -111,3 +113,56 @@ def report_month_text(text: object) -> str:
 def engine_name(options: ReportOptions) -> str:
     """The engine that builds the customer x month table under ``options``."""
     return "pandas" if options.engine == "auto" else options.engine
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read the sales, where the reader's own choices are not what is wanted.
+
+    ``sheet`` picks a worksheet by name or 0-based position; ``columns`` maps roles (``customer``,
+    ``date``, ``amount``, ``store`` ...) to header text or column letters; ``dayfirst`` settles dates
+    such as 03/04/2024 (True: 3 April); ``encoding`` is a CSV file's; ``decimal`` the decimal mark
+    (``"."`` or ``","``); ``as_of`` the day after which rows count as future dates (default: today).
+
+    >>> ReadOptions(columns={"customer": "会员号"}, as_of="2026-01-01").reading()["as_of"]
+    '2026-01-01'
+    """
+
+    sheet: str | int | None = None
+    columns: dict[str, str] | None = None
+    dayfirst: bool | None = None
+    encoding: str | None = None
+    decimal: str | None = None
+    as_of: str | pd.Timestamp | None = None
+
+    def reading(self) -> dict:
+        """The keywords every reader takes (all but the sheet and the encoding, which only some sources have)."""
+        return {"columns": self.columns, "dayfirst": self.dayfirst, "decimal": self.decimal, "as_of": self.as_of}
+
+
+@dataclass(frozen=True)
+class Database:
+    """Sales in a PostgreSQL ``table``, or the rows of a ``query``, at ``url`` (``postgresql://user@host/db``,
+    without a password: libpq takes it from ``PGPASSWORD`` or ``~/.pgpass``).
+
+    >>> Database("postgresql://ana@db/shop", table="sales")
+    Database(url='postgresql://ana@db/shop', table='sales', query=None)
+    """
+
+    url: str
+    table: str | None = None
+    query: str | None = None
+
+
+def sales_location(sales_file: str | Path | None, source: str | None, table: str | None = None,
+                   query: str | None = None) -> Path | Database:
+    """Where the sales are, from a file and a database's URL, table and query of which only one may be given.
+
+    >>> sales_location("sales.xlsx", None)
+    PosixPath('sales.xlsx')
+    """
+    if (sales_file is None) == (source is None):
+        raise UsageError("give a sales file, or a database with --source (not both)")
+    if source is None and (table is not None or query is not None):
+        raise UsageError("--table and --query go with --source")
+    return Path(sales_file) if source is None else Database(source, table, query)

@@ -18,7 +18,6 @@ import codecs
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,85 +29,20 @@ from . import order_numbers, sources
 from .accounting import Accounting
 from .cleaning import clean_transactions
 from .errors import InputError, UsageError
-from .csvencoding import EncodingChoice
 from .csvfile import read_csv_files, read_csv_table
 from .excelfile import read_excel_table
+from .sales import Provenance, SalesData
 from .rawtable import (CSV_SUFFIXES, DATE_REASONS, EXCEL_SUFFIXES, NOT_UTF8, PARQUET_SUFFIXES, RawTable, first_line,
                        header_help, invalid_text_column, nan_as_infinite, no_usable_rows, parquet_error)
 from .values import AmbiguousDates, AmbiguousDecimal, eight_digit_example
 
 Progress = Callable[[str], None]
+__all__ = ["Progress", "SalesData", "read_database", "read_sales"]
 # The messages for what only the user can settle; the DuckDB scan gives the same ones.
 UNIT_COST_WITHOUT_QUANTITY = ("column {column} is a unit cost, but the sheet has no quantity column to multiply it by; "
                               "name one with --quantity, or give the line's total cost with --cost")
 SAY_DAY_ORDER = "; say which with --dayfirst or --monthfirst"
 SAY_DECIMAL = "; say which with --decimal , or --decimal ."
-
-
-@dataclass
-class SalesData:
-    """Clean transactions and how they were obtained.
-
-    ``transactions`` has one row per purchase or return: ``customer_id``,
-    ``customer_name`` (where the sheet has one), ``date``, ``amount`` (negative for
-    returns), ``order_id`` (where the sheet has one) and ``row`` (its row in the file).
-    """
-
-    transactions: pd.DataFrame
-    accounting: Accounting
-    file: Path | None
-    sheet: str | None
-    header_row: int
-    columns: dict[str, str]
-    dayfirst: bool | None
-    encoding: str | None = None
-    group: str | None = None  # in one group's workbook: the group (store ...) whose rows these are
-    label: str | None = None  # a database source, shown without its password (``file`` is then None)
-    encoding_choice: EncodingChoice | None = None  # a CSV file's: how sure, and what else it reads as
-    eight_digit_example: str | None = None  # an eight-digit date of the file, where they were read as YYYYMMDD
-    shared_orders: order_numbers.SharedOrders | None = None  # order numbers several customers bought under
-
-    def reading(self) -> dict:
-        """The choices the reader made that a user should be able to check, for ``--json``: the encoding
-        of a CSV file (with the other encodings it also reads in, when the choice was not clear-cut) and
-        the forms of date read.
-
-        >>> SalesData(None, None, None, None, 1, {}, None, "cp1252", encoding_choice=EncodingChoice(
-        ...     "cp1252", "", ("gb18030",)), eight_digit_example="20190103").reading()
-        {'encoding': 'cp1252', 'encoding_clear_cut': False, 'encoding_also_reads_as': ['gb18030'], 'dates': ['YYYYMMDD']}
-        """
-        result = {}
-        if self.encoding_choice is not None:
-            result = {"encoding": self.encoding_choice.encoding, "encoding_clear_cut": self.encoding_choice.clear_cut,
-                      "encoding_also_reads_as": list(self.encoding_choice.others)}
-        if self.shared_orders is not None and self.shared_orders.noted:
-            result |= {"order_numbers": self.shared_orders.numbers,
-                       "order_numbers_shared_by_customers": self.shared_orders.shared}
-        return result | ({"dates": ["YYYYMMDD"]} if self.eight_digit_example else {})
-
-    def reading_note(self) -> str | None:
-        """What to tell on the command line about how the file was read: only what might be wrong."""
-        notes = []
-        if self.encoding_choice is not None and not self.encoding_choice.clear_cut:
-            notes.append(f"{self.source_name} was read as {self.encoding_choice.describe()}; if names look wrong, "
-                         f"give --encoding {self.encoding_choice.others[0]}")
-        if self.eight_digit_example:
-            notes.append(f"eight-digit dates such as {self.eight_digit_example} were read as year, month and day "
-                         "(YYYYMMDD)")
-        if self.shared_orders is not None and self.shared_orders.noted:
-            notes.append(self.shared_orders.note())
-        return "; ".join(notes) or None
-
-    @property
-    def source_name(self) -> str:
-        """What the sales were read from, as the report shows it."""
-        return self.label if self.file is None else self.file.name
-
-    def of_group(self, role: str, value, display: str, rows: pd.DataFrame) -> SalesData:
-        """The same file seen from one group: its transactions ``rows`` and the accounting of its rows alone."""
-        accounting = self.accounting.by_group[role][None if pd.isna(value) else value]
-        shared = order_numbers.in_transactions(rows) if "order_id" in rows else self.shared_orders
-        return replace(self, transactions=rows, accounting=accounting, group=display, shared_orders=shared)
 
 
 def read_sales(
@@ -138,8 +72,8 @@ def read_sales(
     """
     path = Path(path)
     say = progress or (lambda message: None)
-    mapping = _role_mapping(columns)
-    _check_reading_options(encoding, decimal, as_of)
+    mapping = role_mapping(columns)
+    check_reading_options(encoding, decimal, as_of)
     started = time.perf_counter()
     if sources.several_files(path):
         files = sources.dataset_files(path)
@@ -180,8 +114,8 @@ def read_database(
     example rows are record numbers in the order the database returned them.
     """
     say = progress or (lambda message: None)
-    mapping = _role_mapping(columns)
-    _check_reading_options(None, decimal, as_of)
+    mapping = role_mapping(columns)
+    check_reading_options(None, decimal, as_of)
     started = time.perf_counter()
     headers, read, what = sources.read_postgres(url, table, query)
     say(f"Reading {what}…")
@@ -203,8 +137,7 @@ def _finish(raw: RawTable, path: Path | None, label: str | None, dayfirst, decim
         f"{accounting.purchases:,} purchases, {accounting.returns:,} returns, "
         f"{accounting.excluded:,} rows excluded ({time.perf_counter() - started:.1f} s)"
     )
-    return SalesData(
-        transactions=result.transactions,
+    return SalesData(result.transactions, Provenance(
         accounting=accounting,
         file=path,
         sheet=raw.sheet,
@@ -216,10 +149,10 @@ def _finish(raw: RawTable, path: Path | None, label: str | None, dayfirst, decim
         encoding_choice=raw.encoding,
         eight_digit_example=eight_digit_example(raw.frame[cols.DATE]),
         shared_orders=order_numbers.in_transactions(result.transactions),
-    )
+    ))
 
 
-def _check_reading_options(encoding: str | None, decimal: str | None, as_of) -> None:
+def check_reading_options(encoding: str | None, decimal: str | None, as_of) -> None:
     if encoding is not None:
         try:
             codecs.lookup(encoding)
@@ -266,7 +199,7 @@ def _clean(raw: RawTable, path: Path, dayfirst: bool | None, decimal: str | None
         raise InputError(f"{error}{SAY_DECIMAL}", file=path, sheet=raw.sheet, column=_where(raw, amount_role)) from None
 
 
-def _role_mapping(columns: Mapping[str, str] | None) -> dict[str, str]:
+def role_mapping(columns: Mapping[str, str] | None) -> dict[str, str]:
     by_option = {option: role for role, option in cols.ROLE_OPTIONS.items()}
     mapping = {}
     for key, header in (columns or {}).items():

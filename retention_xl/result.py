@@ -16,7 +16,6 @@ from .columns import used_columns
 from .customers import SEGMENTS, STATUSES
 from .i18n import fill, labels_for
 from .options import ReportOptions, engine_name
-from .reader import SalesData
 from .summary_json import JSON_GROUPS, actions_json, groups_json
 from .value import CustomerValue, value_summary
 
@@ -37,7 +36,7 @@ class RetentionReport:
     last_date: pd.Timestamp
     month_was_defaulted_mid_month: bool
     window_reason: str = analysis.WINDOW_GIVEN
-    sales: SalesData | None = None
+    sales: Provenance | None = None  # how the sales were read (retention_xl.sales.Provenance)
     timings: dict[str, float] = field(default_factory=dict)
     value: CustomerValue = field(default_factory=CustomerValue)
     groups: dict[str, pd.DataFrame] = field(default_factory=dict)  # store, salesperson ... -> figures per group

@@ -109,7 +109,7 @@ def groups_figures(sales: Sales, chain: CustomerTable, month: pd.Period, window:
     if not roles:
         return {}
     if progress:
-        progress(f"{'DuckDB: the' if sales.scanned else 'The'} figures of each {' and each '.join(roles)}…")
+        progress(f"{'DuckDB: the' if sales.scanned else 'The'} figures of each group ({', '.join(roles)})…")
     m = month_number(month)
     chain_buyers = set(chain.customers["customer_id"].to_numpy()[chain.active_in(m, m)])
     return {role: group_figures(((MISSING if value is None else value, table)

@@ -26,7 +26,7 @@ from .columns import GROUP_ROLES
 from .errors import RetentionXLError, UsageError
 from .groups import MISSING
 from .pipeline import analyse, write_workbook
-from .sales import Sales, in_memory
+from .sales import Sales, SalesData
 
 NAME_LIMIT = 100
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
@@ -169,14 +169,16 @@ def _result(folder: Path, plan: _Plan, outcomes, progress) -> SplitResult:
 def write_split(report, sales: Sales | pd.DataFrame, role: str, folder: Path, progress=None,
                 workers: int | None = None) -> SplitResult:
     """One workbook per value of column ``role`` of ``sales`` in ``folder``, each the report of that group's
-    rows alone (:meth:`.Sales.of_group`), for the chain's month, window and data range.
+    rows alone (:meth:`.Sales.of_group`), for the chain's month, window and data range. ``sales`` are those
+    ``report`` was made from, or their transactions.
 
     Sales held in memory travel to ``workers`` processes (default: one per core), each of which computes
     and writes a group's workbook; sales scanned in DuckDB are computed one group after another, their rows
     never in Python, while the processes write the workbooks of the groups computed so far. Each workbook is
     written atomically, as the chain's own report is.
     """
-    sales = in_memory(sales)
+    if isinstance(sales, pd.DataFrame):  # the rows of the sales the report was made from
+        sales = SalesData.of_rows(sales, report.sales)
     check_role(role, role in sales.group_roles)
     plan = _plan(report, role, sales.groups(role), folder)
     sales.prepare_split(role, progress)

@@ -1,7 +1,6 @@
 """The same report whichever engine builds the customer x month table: pandas or DuckDB (embedded, real)."""
 
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -11,7 +10,7 @@ from helpers.data import real_data_slow
 from retention_xl import activity, duckdb_engine
 from retention_xl.cleaning import clean_transactions
 from retention_xl.reader import SalesData, read_sales
-from retention_xl.report import ReportOptions, analyse
+from retention_xl.report import ReadOptions, ReportOptions, analyse
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCES = {
@@ -40,7 +39,7 @@ def generated_sales():
 @pytest.fixture(scope="module", params=real_data_slow(sorted(SOURCES) + ["generated"]))
 def source(request):
     if request.param == "generated":
-        return SimpleNamespace(transactions=generated_sales()), "2024-05"
+        return SalesData.of_rows(generated_sales()), "2024-05"
     path, month = SOURCES[request.param]
     if not path.exists():
         pytest.skip(f"{path} is not here")
@@ -88,8 +87,7 @@ def test_the_tables_are_equal(source, engine):
 
 def test_the_reports_are_identical(source, engine):
     sales, month = source
-    sales_data = sales if isinstance(sales, SalesData) else None
-    reports = {name: analyse(sales.transactions, ReportOptions(month=month, engine=name, clv=False), sales_data)
+    reports = {name: analyse(sales, ReportOptions(month=month, engine=name, clv=False))
                for name in ("pandas", engine)}
     summaries = {name: report.summary() for name, report in reports.items()}
     for summary in summaries.values():
@@ -125,8 +123,8 @@ def test_spark_aggregates_the_rows_it_classified(tmp_path, sample_rows_once):
     summaries = {}
     for engine in ("duckdb", "spark"):
         output = tmp_path / f"{engine}.xlsx"
-        report = create_report(path, output, ReportOptions(engine=engine), as_of="2026-01-01",
-                               json_path=output.with_suffix(".json"))
+        report = create_report(path, output, ReportOptions(engine=engine),
+                               json_path=output.with_suffix(".json"), read=ReadOptions(as_of="2026-01-01"))
         assert report.sales.transactions.empty  # the rows were scanned, not read into memory
         summaries[engine] = json.loads(output.with_suffix(".json").read_text(encoding="utf-8"))
         timings = summaries[engine].pop("timings")

@@ -135,7 +135,7 @@ def _sales_list(path: Path) -> pd.DataFrame:
 
 @pytest.fixture(scope="module", params=real_data_slow(["sample", "online-retail"]))
 def report_and_cells(request, tmp_path_factory):
-    """The report on a sales list of three columns, and the same list as cells."""
+    """The report on a sales list of three columns, the same list as cells, and the sales the report read."""
     path, month, window = {"sample": (SAMPLE, "2024-12", 12),
                            "online-retail": (REAL_DATA, "2010-11", 6)}[request.param]
     if not path.exists():
@@ -144,9 +144,9 @@ def report_and_cells(request, tmp_path_factory):
     file = tmp_path_factory.mktemp("list") / "sales.parquet"
     sales.rename(columns={"id": "Customer ID", "date": "Date", "amount": "Amount"}).to_parquet(file)
     data = read_sales(file, as_of="2026-01-01")
-    report = analyse(data.transactions, ReportOptions(month=month, active_window=window, language="en"), data)
+    report = analyse(data, ReportOptions(month=month, active_window=window, language="en"))
     ids, dates, amounts = _cells(sales[sales["date"] < pd.Period(month, "M").end_time])
-    return report, (ids, dates, amounts)
+    return report, (ids, dates, amounts), data
 
 
 def _close(a, b) -> bool:
@@ -156,7 +156,7 @@ def _close(a, b) -> bool:
 
 
 def test_the_bridge_is_the_summary_trend(report_and_cells):
-    report, cells = report_and_cells
+    report, cells, _ = report_and_cells
     table = call("CUSTOMER_BRIDGE", *cells, report.options.active_window, "en")
     by_month = {pd.Timestamp(EPOCH + pd.Timedelta(days=serial(row[0]))).to_period("M"): row for row in table[1:]}
     assert len(report.trend) == 12
@@ -171,7 +171,7 @@ def test_the_bridge_is_the_summary_trend(report_and_cells):
 
 @pytest.mark.parametrize("measure", ["customers", "retention", "revenue"])
 def test_the_cohort_table_is_the_cohorts_sheet(report_and_cells, measure):
-    report, cells = report_and_cells
+    report, cells, _ = report_and_cells
     table = call("COHORT_TABLE", *cells, measure, "en")
     by_month = {str(pd.Timestamp(EPOCH + pd.Timedelta(days=serial(row[0]))).to_period("M")): row for row in table[1:]}
     cohorts = report.cohorts
@@ -184,7 +184,7 @@ def test_the_cohort_table_is_the_cohorts_sheet(report_and_cells, measure):
 
 
 def test_the_segments_are_the_customers_sheet(report_and_cells):
-    report, cells = report_and_cells
+    report, cells, sales = report_and_cells
     end = report.month.end_time.normalize()
     table = call("CUSTOMER_SEGMENTS", *cells, (end - EPOCH).days, "en")
     words = labels("en")
@@ -197,7 +197,7 @@ def test_the_segments_are_the_customers_sheet(report_and_cells):
         assert shown[column].tolist() == sheet[column].tolist(), column
     # A customer out of the base is lapsing, so the segments are those of a report on the function's 12-month base.
     month = report.month
-    twelve = customer_table(build_customer_months(report.sales.transactions, month), month, SEGMENT_WINDOW)
+    twelve = customer_table(build_customer_months(sales.transactions, month), month, SEGMENT_WINDOW)
     segments = twelve.set_index("customer_id").loc[shown.index, "segment"]
     assert shown["segment"].tolist() == [words[f"segment.{s}"] for s in segments]
     if report.options.active_window == SEGMENT_WINDOW:
@@ -205,7 +205,7 @@ def test_the_segments_are_the_customers_sheet(report_and_cells):
 
 
 def test_the_values_are_the_customers_sheet(report_and_cells):
-    report, cells = report_and_cells
+    report, cells, _ = report_and_cells
     end = report.month.end_time.normalize()
     table = call("CUSTOMER_VALUE", *cells, (end - EPOCH).days, report.options.horizon, report.options.discount, "en")
     assert report.value.available

@@ -36,7 +36,7 @@ from .csvencoding import EncodingChoice
 from .csvfile import ROW_COLUMN, csv_as_parquet
 from .duckdb_engine import memory_limit, memory_part
 from .errors import InputError
-from .rawtable import (DATE_REASONS, NOT_UTF8, column_not_utf8, header_help, no_usable_rows, parquet_error,
+from .rawtable import (NOT_UTF8, column_not_utf8, header_help, no_usable_rows, parquet_error,
                        says_not_utf8)
 from .reader import check_reading_options, role_mapping
 from .sales import Provenance

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,9 @@ from .i18n import fill, labels_for
 from .options import ReportOptions, engine_name
 from .summary_json import JSON_GROUPS, actions_json, groups_json
 from .value import CustomerValue, value_summary
+
+if TYPE_CHECKING:  # the result names the reader's record without depending on the reader
+    from .sales import Provenance
 
 PARETO_POINTS = 20
 @dataclass
@@ -36,7 +40,7 @@ class RetentionReport:
     last_date: pd.Timestamp
     month_was_defaulted_mid_month: bool
     window_reason: str = analysis.WINDOW_GIVEN
-    sales: Provenance | None = None  # how the sales were read (retention_xl.sales.Provenance)
+    sales: Provenance | None = None  # how the sales were read and every row accounted for
     timings: dict[str, float] = field(default_factory=dict)
     value: CustomerValue = field(default_factory=CustomerValue)
     groups: dict[str, pd.DataFrame] = field(default_factory=dict)  # store, salesperson ... -> figures per group

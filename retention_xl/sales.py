@@ -232,7 +232,7 @@ class SalesData(Sales):
 
     def unknown_profit(self) -> tuple[int, list[int]]:
         unknown = self.transactions["profit"].isna().to_numpy()
-        return int(unknown.sum()), list(self.transactions["row"].to_numpy()[unknown][:5])
+        return int(unknown.sum()), [int(row) for row in self.transactions["row"].to_numpy()[unknown][:5]]
 
     @property
     def group_roles(self) -> list[str]:

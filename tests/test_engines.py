@@ -1,4 +1,5 @@
-"""The same report whichever engine builds the customer x month table: pandas or DuckDB (embedded, real)."""
+"""The same report whichever engine builds the customer x month table: pandas or DuckDB (embedded, real). The
+tables themselves are compared in test_customer_table_contract.py."""
 
 from pathlib import Path
 
@@ -7,7 +8,6 @@ import pandas as pd
 import pytest
 from helpers.data import real_data_slow
 
-from retention_xl import activity, duckdb_engine
 from retention_xl.cleaning import clean_transactions
 from retention_xl.reader import SalesData, read_sales
 from retention_xl.report import ReadOptions, ReportOptions, analyse
@@ -56,14 +56,6 @@ def engine(request):
     return request.param
 
 
-def _build(engine: str, transactions: pd.DataFrame, period: pd.Period):
-    if engine == "spark":
-        from retention_xl import spark_engine
-
-        return spark_engine.build_customer_months(transactions, period)
-    return duckdb_engine.build_customer_months(transactions, period)
-
-
 def _same(left: pd.DataFrame, right: pd.DataFrame):
     assert list(left.columns) == list(right.columns)
     for column in left.columns:
@@ -72,17 +64,6 @@ def _same(left: pd.DataFrame, right: pd.DataFrame):
             assert np.allclose(a, b, rtol=0, atol=0.005, equal_nan=True), column  # money to the cent
         else:
             assert (a == b).all(), column
-
-
-def test_the_tables_are_equal(source, engine):
-    sales, month = source
-    period = pd.Period(month, "M")
-    by_pandas = activity.build_customer_months(sales.transactions, period)
-    by_engine = _build(engine, sales.transactions, period)
-    assert {k: str(v) for k, v in by_engine.months.dtypes.items()} == {k: str(v) for k, v in by_pandas.months.dtypes.items()}
-    _same(by_pandas.months, by_engine.months)
-    _same(by_pandas.customers.drop(columns=["customer_id", "customer_name"]),
-          by_engine.customers.drop(columns=["customer_id", "customer_name"]))
 
 
 def test_the_reports_are_identical(source, engine):

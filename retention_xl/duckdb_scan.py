@@ -31,7 +31,7 @@ import pandas as pd
 
 from . import columns as cols
 from . import order_numbers, sources
-from .cleaning import as_of_day
+from .row_rules import as_of_day
 from .csvencoding import EncodingChoice
 from .csvfile import ROW_COLUMN, csv_as_parquet
 from .duckdb_engine import memory_limit, memory_part

@@ -31,6 +31,7 @@ from .cleaning import clean_transactions
 from .errors import InputError, UsageError
 from .csvfile import read_csv_files, read_csv_table
 from .excelfile import read_excel_table
+from .row_rules import UNIT_COST_WITHOUT_QUANTITY, unit_cost_lacks_quantity
 from .sales import Provenance, SalesData
 from .rawtable import (CSV_SUFFIXES, DATE_REASONS, EXCEL_SUFFIXES, NOT_UTF8, PARQUET_SUFFIXES, RawTable, first_line,
                        header_help, invalid_text_column, nan_as_infinite, no_usable_rows, parquet_error)
@@ -39,8 +40,6 @@ from .values import AmbiguousDates, AmbiguousDecimal, eight_digit_example
 Progress = Callable[[str], None]
 __all__ = ["Progress", "SalesData", "read_database", "read_sales"]
 # The messages for what only the user can settle; the DuckDB scan gives the same ones.
-UNIT_COST_WITHOUT_QUANTITY = ("column {column} is a unit cost, but the sheet has no quantity column to multiply it by; "
-                              "name one with --quantity, or give the line's total cost with --cost")
 SAY_DAY_ORDER = "; say which with --dayfirst or --monthfirst"
 SAY_DECIMAL = "; say which with --decimal , or --decimal ."
 
@@ -153,6 +152,8 @@ def _finish(raw: RawTable, path: Path | None, label: str | None, dayfirst, decim
 
 
 def check_reading_options(encoding: str | None, decimal: str | None, as_of) -> None:
+    """Refuse an unknown ``encoding``, a decimal mark other than a point or a comma, and an as-of day that is not
+    a date, before anything is read (the scan checks them the same way)."""
     if encoding is not None:
         try:
             codecs.lookup(encoding)
@@ -172,7 +173,7 @@ def _clean(raw: RawTable, path: Path, dayfirst: bool | None, decimal: str | None
     positions = raw.column_map.positions
     profit_roles = [role for role in cols.PROFIT_ROLES if role in positions]
     uses_unit_cost = profit_roles[:1] == [cols.UNIT_COST]
-    if uses_unit_cost and cols.QUANTITY not in positions:
+    if unit_cost_lacks_quantity(profit_roles[0] if profit_roles else None, positions):
         raise InputError(UNIT_COST_WITHOUT_QUANTITY.format(column=_where(raw, cols.UNIT_COST)), file=path, sheet=raw.sheet)
     try:
         return clean_transactions(
@@ -200,6 +201,11 @@ def _clean(raw: RawTable, path: Path, dayfirst: bool | None, decimal: str | None
 
 
 def role_mapping(columns: Mapping[str, str] | None) -> dict[str, str]:
+    """The roles of ``columns`` as given (by option name or role) mapped to header text or column letters.
+
+    >>> role_mapping({"customer": "会员号", "order": "B", "store": ""})
+    {'customer_id': '会员号', 'order_id': 'B'}
+    """
     by_option = {option: role for role, option in cols.ROLE_OPTIONS.items()}
     mapping = {}
     for key, header in (columns or {}).items():

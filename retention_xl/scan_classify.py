@@ -2,7 +2,7 @@
 reason it is set aside (or none), as SQL that DuckDB runs -- or Spark's executors, from the same files.
 
 The rules are the reader's (:mod:`retention_xl.scan_columns` runs them on each column's distinct
-values); the reasons come in the documented order of :data:`retention_xl.accounting.EXCLUSION_REASONS`.
+values); the reasons, the as-of cut and the profit are those of :mod:`retention_xl.row_rules`.
 """
 
 from __future__ import annotations
@@ -10,21 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
 
 from . import columns as cols
-from .accounting import EXCLUSION_REASONS
-from .cleaning import as_of_day
 from .csvfile import ROW_COLUMN
 from .errors import InputError
 from .rawtable import DATE_REASONS
-from .reader import SAY_DAY_ORDER, SAY_DECIMAL, UNIT_COST_WITHOUT_QUANTITY
+from .reader import SAY_DAY_ORDER, SAY_DECIMAL
+from .row_rules import (UNIT_COST_WITHOUT_QUANTITY, after_as_of_sql, line_profit_sql, reason_sql,
+                        unit_cost_lacks_quantity)
 from .scan_columns import (DUCKDB, SPARK, ColumnSql, Dialect, Mapper, blank_cell, date_column, group_column,
                            identifier, is_finite, is_infinite, key_column, number_column, order_column)
 from .values import AmbiguousDates, AmbiguousDecimal
 
 _ROW = ROW_COLUMN
-_REASON = {reason: position for position, reason in enumerate(EXCLUSION_REASONS)}
 
 
 @dataclass
@@ -51,14 +49,12 @@ class Roles:
 def _profit_sql(roles: dict, numbers: dict[str, ColumnSql], amount: str) -> str | None:
     """The line's profit: the profit column, or amount minus the line's cost (negative on a return)."""
     if cols.PROFIT in roles:
-        profit = numbers[cols.PROFIT].value
-    elif cols.COST in roles or cols.UNIT_COST in roles:
+        return line_profit_sql(amount, is_finite, profit=numbers[cols.PROFIT].value)
+    if cols.COST in roles or cols.UNIT_COST in roles:
         cost = numbers[cols.COST].value if cols.COST in roles else \
             f"({numbers[cols.UNIT_COST].value} * {numbers[cols.QUANTITY].value})"
-        profit = f"({amount} - CASE WHEN {amount} < 0 THEN -abs({cost}) ELSE {cost} END)"
-    else:
-        return None
-    return f"(CASE WHEN {is_finite(profit)} THEN {profit} END)"
+        return line_profit_sql(amount, is_finite, cost=cost)
+    return None
 
 
 def column_roles(mapper: Mapper, path: Path, headers: list[str], types: dict[str, str], found, dayfirst, decimal) -> Roles:
@@ -66,7 +62,7 @@ def column_roles(mapper: Mapper, path: Path, headers: list[str], types: dict[str
     roles = {role: headers[index] for role, index in positions.items()}
     profit_role = next((role for role in cols.PROFIT_ROLES if role in roles), None)
     with_amount = cols.AMOUNT in roles
-    if profit_role == cols.UNIT_COST and cols.QUANTITY not in roles:
+    if unit_cost_lacks_quantity(profit_role, roles):
         raise InputError(UNIT_COST_WITHOUT_QUANTITY.format(column=f'"{roles[cols.UNIT_COST]}"'), file=path)
     key_role = cols.CUSTOMER_ID if cols.CUSTOMER_ID in roles else cols.CUSTOMER_NAME
     customer, customer_labels = key_column(mapper, roles[key_role], types[roles[key_role]], total=True, visible=True)
@@ -113,8 +109,11 @@ def classified_rows(roles: Roles, as_of, sql: Dialect = DUCKDB) -> str:
     empty = " AND ".join([f"coalesce({c.blank}, true)" for c in roles.used] + roles.other_blanks)
     total = " OR ".join(f"coalesce({c.total}, false)" for c in (roles.customer, roles.name, roles.date, roles.order) if c)
     spelled = " OR ".join(f"coalesce({c.flags['spelled_nan']}, false)" for c in roles.spelled)
-    end = as_of_day(as_of) + pd.Timedelta(days=1)
-    future = "false" if end > pd.Timestamp("2262-04-11") else f"ts >= TIMESTAMP '{end:%Y-%m-%d}'"
+    reason = reason_sql({
+        "empty_row": "empty", "total_row": "total", "missing_customer": "customer_key IS NULL",
+        "invalid_date": "ts IS NULL AND NOT date_like", "date_out_of_range": "ts IS NULL",
+        "future_date": after_as_of_sql("ts", as_of), "invalid_amount": "(amount IS NULL OR isnan(amount)) AND NOT spelled",
+        "non_finite_amount": f"{is_infinite('amount')} OR spelled", "zero_amount": "amount = 0"})
     visible = [roles.customer] + ([roles.name] if roles.name else [])
     control = " OR ".join(f"coalesce({c.flags['control']}, false)" for c in visible)
     cut = " OR ".join(f"coalesce({c.flags['cut']}, false)" for c in visible)
@@ -126,15 +125,7 @@ def classified_rows(roles: Roles, as_of, sql: Dialect = DUCKDB) -> str:
                -- whole day and month numbers, as the customer x month table's SQL reads them
                CAST({sql.epoch_day('ts')} AS INT) AS day,
                CAST(year(ts) * 12 + month(ts) - 1 AS INT) AS month,
-               CAST(CASE WHEN empty THEN {_REASON['empty_row']} WHEN total THEN {_REASON['total_row']}
-                    WHEN customer_key IS NULL THEN {_REASON['missing_customer']}
-                    WHEN ts IS NULL AND NOT date_like THEN {_REASON['invalid_date']}
-                    WHEN ts IS NULL THEN {_REASON['date_out_of_range']}
-                    WHEN {future} THEN {_REASON['future_date']}
-                    WHEN (amount IS NULL OR isnan(amount)) AND NOT spelled THEN {_REASON['invalid_amount']}
-                    WHEN {is_infinite('amount')} OR spelled THEN {_REASON['non_finite_amount']}
-                    WHEN amount = 0 THEN {_REASON['zero_amount']}
-                    ELSE -1 END AS TINYINT) AS reason
+               CAST({reason} AS TINYINT) AS reason
         FROM (SELECT r.{_ROW} AS row, {roles.customer.value} AS customer_key,
                      {roles.name.value if roles.name else 'CAST(NULL AS BIGINT)'} AS name_key, {roles.date.value} AS ts,
                      {roles.amount} AS amount,

@@ -20,6 +20,7 @@ from .activity import CustomerMonths, CustomerTable, month_number
 from .duckdb_engine import available_memory, memory_part
 from .engine_sql import FIRST_DAYS_SQL, MONTHS_SQL, customers_frame, months_sql, table_from_results
 from .engine_table import EngineTable
+from .order_keys import order_key_sql
 from .sales import Progress, Provenance, Sales
 from .scan_fetch import (MONTH_TYPES, TABLE_PEAK_FACTOR, Chunks, TableTooLarge, fetched, joined_parts,
                          single_group_parts)
@@ -182,7 +183,7 @@ class ScannedSales(Sales):
         self.connection.execute(f"""
             CREATE OR REPLACE TEMP VIEW rows AS
             SELECT customer_key AS customer, day, month, amount, coalesce(profit, 0) AS profit,
-                   coalesce(order_key, hash(-1 - day)) AS order_key{groups}
+                   {order_key_sql('order_key', 'day', 'hash')} AS order_key{groups}
             FROM used WHERE ts < TIMESTAMP '{end}'""")
         self.rows_until = until
 

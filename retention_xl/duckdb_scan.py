@@ -200,6 +200,27 @@ def _stream_source(connection, batches, failure) -> _RawRows:
     return _described(connection)
 
 
+def _classified(connection, spill: Path, raw: _RawRows, where, found, reading: tuple, spark: bool,
+                spark_master: str | None, say):
+    """The ``scanned`` rows, classified by Spark's executors (local mode, or the cluster at ``spark_master``) where
+    ``spark`` and they can read the files, else by DuckDB; ``reading`` is (dayfirst, decimal, as_of). Returns the
+    columns' roles, Spark's Parquet files of the classified rows (or None) and the stage's time."""
+    dayfirst, decimal, as_of = reading
+    by_spark, started = None, time.perf_counter()
+    if spark and raw.files:
+        by_spark = classify_with_spark(connection, spill, raw, where, found, dayfirst, decimal, as_of, spark_master,
+                                       say)
+    if by_spark:
+        roles, classified = by_spark
+    else:
+        say("DuckDB: cleaning the distinct values of each column…")
+        roles = column_roles(Mapper(connection, "raw"), where, raw.headers, raw.types, found, dayfirst, decimal)
+        say("DuckDB: reading and classifying every row…")
+        classify(connection, roles, as_of)
+        classified = None
+    return roles, classified, {f"classify_{'spark' if by_spark else 'duckdb'}": time.perf_counter() - started}
+
+
 def _scan(open_source, path: Path | None, label: str | None, *, columns, dayfirst, decimal, as_of, memory, spill_dir,
           progress, spark: bool = False, spark_master: str | None = None) -> ScannedSales:
     """The scan of the ``raw`` relation ``open_source(connection, spill folder)`` makes; ``path`` or ``label``
@@ -221,23 +242,12 @@ def _scan(open_source, path: Path | None, label: str | None, *, columns, dayfirs
     raw = None
     try:
         raw = open_source(connection, Path(spill))
-        headers, types = raw.headers, raw.types
+        headers = raw.headers
         found = raw.found or cols.find_header([headers], mapping)
         if found is None:
             raise InputError(header_help([headers], mapping), file=where)
-        by_spark, started = None, time.perf_counter()
-        if spark and raw.files:
-            by_spark = classify_with_spark(connection, Path(spill), raw, where, found, dayfirst, decimal, as_of,
-                                            spark_master, say)
-        if by_spark:
-            roles, classified = by_spark
-        else:
-            say("DuckDB: cleaning the distinct values of each column…")
-            roles = column_roles(Mapper(connection, "raw"), where, headers, types, found, dayfirst, decimal)
-            say("DuckDB: reading and classifying every row…")
-            classify(connection, roles, as_of)
-            classified = None
-        stage = {f"classify_{'spark' if by_spark else 'duckdb'}": time.perf_counter() - started}
+        roles, classified, stage = _classified(connection, Path(spill), raw, where, found, (dayfirst, decimal, as_of),
+                                               spark, spark_master, say)
         accounting = scanned_accounting(connection, str(as_of_day(as_of).date()), roles.profit is not None)
         if raw.malformed_count:
             accounting.add_malformed(raw.malformed_lines, raw.malformed_count)

@@ -110,11 +110,6 @@ def report_month_text(text: object) -> str:
         raise UsageError(f"--month must look like 2024-03, got {text!r}") from None
 
 
-def engine_name(options: ReportOptions) -> str:
-    """The engine that builds the customer x month table under ``options``."""
-    return "pandas" if options.engine == "auto" else options.engine
-
-
 @dataclass(frozen=True)
 class ReadOptions:
     """How to read the sales, where the reader's own choices are not what is wanted.

@@ -16,7 +16,7 @@ from .actions import Action
 from .columns import used_columns
 from .customers import SEGMENTS, STATUSES
 from .i18n import fill, labels_for
-from .options import ReportOptions, engine_name
+from .options import ReportOptions
 from .summary_json import JSON_GROUPS, actions_json, groups_json
 from .value import CustomerValue, value_summary
 
@@ -127,7 +127,7 @@ class RetentionReport:
             "customer_value": value_summary(self.value, self.customers),
             "actions": actions_json(self.actions, self.options.language),
             **{JSON_GROUPS[role]: groups_json(table) for role, table in self.groups.items()},
-            "engine": engine_name(self.options),
+            "engine": self.options.engine,  # what built the table: the pipeline names it in the options
             **({"split": self.split.as_dict()} if self.split is not None else {}),
             **({"customer_file": str(self.customer_file)} if self.customer_file is not None else {}),
             "timings": {stage: round(seconds, 3) for stage, seconds in self.timings.items()},

@@ -199,15 +199,16 @@ class SalesData(Sales):
 
     transactions: pd.DataFrame
     provenance: Provenance | None = None
-    chain_range: tuple[pd.Timestamp, pd.Timestamp] | None = None  # one group's view: the dates the chain covers
+    # The dates the data cover: their own first and last, or in one group's view the chain's.
+    dates_covered: tuple[pd.Timestamp, pd.Timestamp] | None = None
     timings: dict[str, float] = field(default_factory=dict)
     _keyed: pd.DataFrame | None = field(default=None, repr=False)  # with order keys hashed once for the groups
 
     @classmethod
     def of_rows(cls, transactions: pd.DataFrame, provenance: Provenance | None = None,
-                chain_range: tuple[pd.Timestamp, pd.Timestamp] | None = None) -> SalesData:
+                dates_covered: tuple[pd.Timestamp, pd.Timestamp] | None = None) -> SalesData:
         """Any DataFrame of clean transactions (see :func:`retention_xl.cleaning.clean_transactions`) as sales."""
-        return cls(transactions, provenance, chain_range)
+        return cls(transactions, provenance, dates_covered)
 
     def __getattr__(self, name: str):
         # The reading's record was once part of these sales: ``sales.columns`` and the like keep working
@@ -224,7 +225,9 @@ class SalesData(Sales):
 
     @property
     def data_range(self) -> tuple[pd.Timestamp, pd.Timestamp]:
-        return self.chain_range or (self.transactions["date"].min(), self.transactions["date"].max())
+        if self.dates_covered is None:  # once: each group's view takes it over
+            self.dates_covered = (self.transactions["date"].min(), self.transactions["date"].max())
+        return self.dates_covered
 
     @property
     def has_profit(self) -> bool:

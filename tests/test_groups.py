@@ -153,7 +153,8 @@ def test_a_salespersons_workbook_is_their_call_list_and_their_rows_only(tmp_path
     rows += [(None, "2024-03-09", 40, "S1"), ("C90", "not a date", 40, "S0")]  # one bad row for each salesperson
     sales = tmp_path / "sales.csv"
     pd.DataFrame(rows, columns=["客户编号", "订单日期", "金额", "导购"]).to_csv(sales, index=False)
-    report = create_report(sales, tmp_path / "chain.xlsx", ReportOptions(month="2024-03", clv=False, language="en"), split_by="salesperson", read=ReadOptions(as_of="2026-01-01"))
+    report = create_report(sales, tmp_path / "chain.xlsx", ReportOptions(month="2024-03", clv=False, language="en"),
+                           split_by="salesperson", read=ReadOptions(as_of="2026-01-01"))
     words = labels("en")
     s1 = openpyxl.load_workbook(tmp_path / "chain_by_salesperson" / "S1.xlsx")
     actions = [[c.value for c in row] for row in s1[words["sheet.actions"]].iter_rows()]

@@ -79,7 +79,8 @@ class TestAsANewUserWouldTryIt:
         assert accounting.exclusions["total_row"].example_rows == [8]
         assert accounting.balances()
         assert sales.provenance.header_row == 3
-        assert sales.provenance.columns == {"order_id": "订单号", "customer_id": "客户编号", "date": "订单日期", "amount": "金额"}
+        assert sales.provenance.columns == {"order_id": "订单号", "customer_id": "客户编号", "date": "订单日期",
+                                            "amount": "金额"}
         assert fingerprint(path) == before
 
 

@@ -409,7 +409,8 @@ def test_the_reports_are_identical(source, engine, tmp_path, sample_rows_once):
     for name in ("pandas", engine):
         output = tmp_path / f"{name}.xlsx"
         report = create_report(path, output, ReportOptions(engine=name.split("-")[0],
-                                                           figures_in_engine=name.endswith("-in-engine")), json_path=output.with_suffix(".json"), read=ReadOptions(as_of=AS_OF))
+                                                           figures_in_engine=name.endswith("-in-engine")),
+                               json_path=output.with_suffix(".json"), read=ReadOptions(as_of=AS_OF))
         summaries[name] = json.loads(output.with_suffix(".json").read_text(encoding="utf-8"))
         summaries[name].pop("timings")
         assert summaries[name].pop("engine") == name.split("-")[0]
@@ -661,7 +662,8 @@ def test_workbooks_split_by_store_from_the_scan_are_those_from_memory(engine, tm
     splits = {}
     for each in ("pandas", engine):
         options = ReportOptions(engine=each.split("-")[0], language="en", figures_in_engine=each.endswith("-in-engine"))
-        report = create_report(path, tmp_path / f"{each}.xlsx", options, split_by="store", read=ReadOptions(as_of=AS_OF))
+        report = create_report(path, tmp_path / f"{each}.xlsx", options, split_by="store",
+                               read=ReadOptions(as_of=AS_OF))
         splits[each] = report.split
         if each == engine:
             assert any(stage.startswith("classify") for stage in report.timings)  # the rows stayed in DuckDB

@@ -116,7 +116,8 @@ def test_csv_files_are_numbered_as_data_lines_across_the_files(tmp_path):
             assert scanned.accounting.as_dict() == accounting.as_dict()
         finally:
             scanned.close()
-    create_report(folder, tmp_path / "r.xlsx", ReportOptions(language="en", clv=False), read=ReadOptions(as_of="2026-01-01"))
+    create_report(folder, tmp_path / "r.xlsx", ReportOptions(language="en", clv=False),
+                  read=ReadOptions(as_of="2026-01-01"))
     definitions = openpyxl.load_workbook(tmp_path / "r.xlsx").worksheets[-1]
     notes = [cell.value for cell in definitions["A"] if isinstance(cell.value, str) and "several files" in cell.value]
     assert notes and "numbered across them in path order" in notes[0]

@@ -333,7 +333,8 @@ def test_every_customer_as_csv_on_request(sample_sales_data, tmp_path):
 def test_progress_names_every_stage_of_the_computation(tmp_path):
     """Each stage that can take long on big data says so before it starts, in the order they run."""
     messages = []
-    create_report(SAMPLE, tmp_path / "r.xlsx", ReportOptions(), progress=messages.append, read=ReadOptions(as_of="2026-01-01"))
+    create_report(SAMPLE, tmp_path / "r.xlsx", ReportOptions(), progress=messages.append,
+                  read=ReadOptions(as_of="2026-01-01"))
     stages = ["customer x month table", "month's figures", "customers…", "customer-value models", "each group",
               "Writing r.xlsx"]
     positions = [next((i for i, message in enumerate(messages) if stage in message), None) for stage in stages]

@@ -106,7 +106,6 @@ def test_spark_aggregates_the_rows_it_classified(tmp_path, sample_rows_once):
         output = tmp_path / f"{engine}.xlsx"
         report = create_report(path, output, ReportOptions(engine=engine),
                                json_path=output.with_suffix(".json"), read=ReadOptions(as_of="2026-01-01"))
-        assert report.sales.transactions.empty  # the rows were scanned, not read into memory
         summaries[engine] = json.loads(output.with_suffix(".json").read_text(encoding="utf-8"))
         timings = summaries[engine].pop("timings")
         assert summaries[engine].pop("engine") == engine and {f"classify_{engine}", f"table_{engine}"} <= set(timings)

@@ -415,7 +415,7 @@ def test_the_reports_are_identical(source, engine, tmp_path, sample_rows_once):
         summaries[name].pop("timings")
         assert summaries[name].pop("engine") == name.split("-")[0]
         if name != "pandas":
-            assert "classify_duckdb" in report.timings  # the rows were scanned, not read into memory
+            assert any(stage.startswith("classify_") for stage in report.timings)  # scanned, not read into memory
     assert_close(summaries[engine], summaries["pandas"])
 
 

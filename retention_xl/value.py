@@ -229,8 +229,24 @@ def _fit_and_predict(result: CustomerValue, summary: pd.DataFrame) -> None:
         },
         index=summary.index,
     )
+    result.spend_correlation = spend_correlation(summary)
+
+
+def spend_correlation(summary: pd.DataFrame) -> float | None:
+    """Pearson's correlation of purchase frequency and mean spend among repeat customers, or None where it
+    has no meaning: fewer than two of them, or all alike in frequency or in spend (a zero spread).
+
+    >>> summary = pd.DataFrame({"frequency": [0, 2, 2, 2], "monetary_value": [0.0, 10.0, 20.0, 30.0]})
+    >>> spend_correlation(summary) is None
+    True
+    >>> spend_correlation(summary.assign(frequency=[0, 1, 2, 3]))
+    1.0
+    """
     spenders = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
-    result.spend_correlation = float(np.corrcoef(spenders["frequency"], spenders["monetary_value"])[0, 1])
+    frequency, spend = spenders["frequency"].to_numpy(float), spenders["monetary_value"].to_numpy(float)
+    if len(spenders) < 2 or np.ptp(frequency) == 0 or np.ptp(spend) == 0:
+        return None
+    return float(np.corrcoef(frequency, spend)[0, 1])
 
 
 VALUE_COLUMNS = ("p_alive", "expected_purchases", "clv")

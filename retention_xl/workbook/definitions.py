@@ -189,8 +189,8 @@ def _value_section(sheet: SheetWriter, row: int, report) -> int:
     sheet.put(row, 1, words["value.correlation"], "rx_bold")
     verdict = "value.correlation_warning" if correlation is not None and correlation > CORRELATION_WARNING \
         else "value.correlation_ok"
-    sheet.put(row, 2, f"{correlation:.2f}: {words[verdict]}" if correlation is not None else "—",
-              "rx_warning" if verdict.endswith("warning") else "rx_wrap")
+    sheet.put(row, 2, f"{correlation:.2f}: {words[verdict]}" if correlation is not None
+              else words["value.correlation_undefined"], "rx_warning" if verdict.endswith("warning") else "rx_wrap")
     return _holdout(sheet, row + 2, report) + 1
 
 

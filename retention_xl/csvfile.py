@@ -280,6 +280,16 @@ def _arrow_options(layout: _Layout, column_types: dict, invalid: list):
     return {"read_options": read_options, "parse_options": parse_options, "convert_options": convert_options}
 
 
+def _zoned_as_text(schema) -> dict:
+    """The columns Arrow read as times with a UTC offset, to be read again as text: Arrow turns
+    "2023-01-01T02:00+08:00" into 2022-12-31 18:00 UTC, while the reader's rules keep the wall-clock
+    time the text shows (the shop's own day and month)."""
+    import pyarrow as pa
+
+    return {field.name: pa.string() for field in schema
+            if pa.types.is_timestamp(field.type) and field.type.tz is not None}
+
+
 def _cannot_read(layout: _Layout, error: Exception | None) -> InputError:
     return InputError(f"cannot be read as {display_name(layout.encoding)} CSV ({first_line(error)}); "
                       "save it as UTF-8 CSV or give --encoding", file=layout.path)
@@ -296,6 +306,8 @@ def _arrow_csv(layout: _Layout, attempts: list[dict]):
         invalid: list = []
         try:
             table = pacsv.read_csv(layout.path, **_arrow_options(layout, column_types, invalid))
+            if zoned := _zoned_as_text(table.schema):
+                table = pacsv.read_csv(layout.path, **_arrow_options(layout, {**column_types, **zoned}, invalid))
             return None if invalid else table
         except (pa.ArrowInvalid, UnicodeDecodeError) as error:
             failure = error
@@ -423,7 +435,7 @@ def _arrow_csv_to_parquet(layout: _Layout, target: Path, numbered) -> int | None
     try:  # Arrow guesses the types from the first block; a column empty there is read as text
         with pacsv.open_csv(layout.path, **_arrow_options(layout, text, [])) as reader:
             guessed = {field.name: pa.string() if pa.types.is_null(field.type) else field.type
-                       for field in reader.schema}
+                       for field in reader.schema} | _zoned_as_text(reader.schema)
     except (pa.ArrowInvalid, UnicodeDecodeError) as error:
         raise _cannot_read(layout, error) from None
     failure: Exception | None = None

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from retention_xl.engine_sql import MONTHS_SQL  # noqa: E402
+from retention_xl.table.engine_sql import MONTHS_SQL  # noqa: E402
 
 
 def generate(rows: int, path: Path) -> None:

@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from retention_xl.activity import build_customer_months
-from retention_xl.customers import DEFAULT_LAPSE_DAYS, base_gap, customer_table
-from retention_xl.reader import read_sales
+from retention_xl.table.contract import build_customer_months
+from retention_xl.figures.customers import DEFAULT_LAPSE_DAYS, base_gap, customer_table
+from retention_xl.read.reader import read_sales
 
 REPO = Path(__file__).resolve().parents[1]
 ONLINE_RETAIL = REPO.parent / "shared" / "data" / "online_retail_II_2009-2010.parquet"

@@ -173,8 +173,8 @@ def load_config(path: Path) -> dict:
 
 
 def _report(args) -> int:
-    from .actions import counted
-    from .columns import columns_line
+    from .figures.actions import counted
+    from .read.columns import columns_line
     from .report import ReportOptions, create_report
 
     config = load_config(args.config) if args.config else {}

@@ -25,10 +25,11 @@ import math
 import numpy as np
 import pandas as pd
 
-from . import analysis, clv, value
-from .activity import build_customer_months, month_number
-from .cleaning import clean_transactions
-from .customers import customer_table
+from .figures import month as analysis, customer_value as value
+from .figures.models import clv
+from .table.contract import build_customer_months, month_number
+from .read.cleaning import clean_transactions
+from .figures.customers import customer_table
 from .excel_values import ERROR_CODES, NA, NUM, VALUE, ExcelError, as_matrix, cell
 from .i18n import fill, labels
 

@@ -9,10 +9,11 @@ import pytest
 
 from compare import assert_close
 from test_engines import _same, source  # noqa: F401  (the sources every engine is compared on)
-from retention_xl import activity, analysis
-from retention_xl.customers import customer_table
-from retention_xl.engine_table import EngineTable
-from retention_xl.value import customer_value
+from retention_xl.table import contract as activity
+from retention_xl.figures import month as analysis
+from retention_xl.figures.customers import customer_table
+from retention_xl.table.engine_table import EngineTable
+from retention_xl.figures.customer_value import customer_value
 
 
 def _in_duckdb(table: activity.CustomerMonths) -> EngineTable:

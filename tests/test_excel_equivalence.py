@@ -12,7 +12,8 @@ import pytest
 
 from excel_protocol import call_scalar
 from libreoffice import recalculated_values
-from retention_xl import formulas, metrics
+from retention_xl.workbook import formulas
+from retention_xl import metrics
 from retention_xl.i18n import LANGUAGES, tier_label
 
 pytestmark = [pytest.mark.libreoffice, pytest.mark.slow]

@@ -16,11 +16,12 @@ from hypothesis import strategies as st
 
 from compare import assert_close
 
-from retention_xl import activity, csvfile
-from retention_xl.duckdb_scan import scan_sales
+from retention_xl.table import contract as activity
+from retention_xl.read import csvfile
+from retention_xl.read.scan.duckdb_scan import scan_sales
 from retention_xl.errors import InputError
-from retention_xl.scan_columns import ScanUnsupported
-from retention_xl.reader import read_sales
+from retention_xl.read.scan.scan_columns import ScanUnsupported
+from retention_xl.read.reader import read_sales
 from retention_xl.report import ReportOptions, create_report
 
 REPO = Path(__file__).resolve().parents[1]
@@ -314,7 +315,7 @@ def test_a_table_larger_than_memory_allows_stays_in_duckdb_with_the_same_figures
     the one computed in memory, and no temporary files are left."""
     import tempfile
 
-    from retention_xl import scanned_tables
+    from retention_xl.read.scan import scanned_tables
 
     path = tmp_path / "sample.parquet"
     sample_rows_once.to_parquet(path, index=False)
@@ -516,7 +517,7 @@ def test_an_error_elsewhere_stops_the_group_tables_at_once(monkeypatch):
     import threading
     import time
 
-    from retention_xl import analysis
+    from retention_xl.figures import month as analysis
     from retention_xl.report import DataSource, analyse_table
 
     sales = read_sales(SAMPLE, as_of=AS_OF)
@@ -598,7 +599,7 @@ def test_group_rows_are_taken_a_run_of_keys_at_a_time_across_fetches(monkeypatch
     """The stores' rows come from DuckDB in chunks; a group whose rows span chunks gets all of them, once."""
     import duckdb
 
-    from retention_xl.scanned_tables import _Chunks
+    from retention_xl.read.scan.scanned_tables import _Chunks
 
     monkeypatch.setattr(_Chunks, "CHUNK_VECTORS", 1)  # 2,048 rows a fetch
     connection = duckdb.connect()
@@ -613,7 +614,7 @@ def test_a_result_fetched_a_chunk_at_a_time_is_the_whole_result():
     """The customer x month table comes over in chunks; joined, they are the result as one fetch gives it."""
     import duckdb
 
-    from retention_xl.scanned_tables import _fetched
+    from retention_xl.read.scan.scanned_tables import _fetched
 
     connection = duckdb.connect()
     query = "SELECT range::INTEGER AS customer, range * 0.5 AS amount FROM range(5000) ORDER BY 1"

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
-from ..customer_files import customer_file_path, write_customer_file
+from .customer_files import customer_file_path, write_customer_file
 from ..outputs import check_outputs, remove_stale, temporary, write_error
 from . import stream
 from .actions import write_actions

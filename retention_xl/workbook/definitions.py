@@ -7,12 +7,12 @@ import math
 
 from openpyxl.styles import Alignment
 
-from ..actions import pct, render_definitions
-from ..accounting import ADJUSTMENTS, EXCLUSION_REASONS, PROFIT_UNKNOWN
-from ..csvencoding import display_name
-from ..customers import ACTIVE_MONTHS, LAPSE_MULTIPLE, LAPSE_STEP_POINTS, base_gap
-from ..sources import several_files
-from ..value import CORRELATION_WARNING, FREQUENCY_GROUPS
+from ..figures.actions import pct, render_definitions
+from ..read.accounting import ADJUSTMENTS, EXCLUSION_REASONS, PROFIT_UNKNOWN
+from ..read.csvencoding import display_name
+from ..figures.customers import ACTIVE_MONTHS, LAPSE_MULTIPLE, LAPSE_STEP_POINTS, base_gap
+from ..read.sources import several_files
+from ..figures.customer_value import CORRELATION_WARNING, FREQUENCY_GROUPS
 from .sheet import SheetWriter
 from .summary import model_limits
 

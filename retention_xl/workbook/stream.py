@@ -31,9 +31,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..columns import column_index
-from ..values import EXCEL_EPOCH
-from ..xlsxhead import sheet_member
+from ..read.columns import column_index
+from ..read.cells import EXCEL_EPOCH
+from ..read.xlsxhead import sheet_member
 from .cached import FormulaValues
 
 CHUNK_ROWS = 50_000

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from . import values
+from . import cells as values
 from .accounting import EXCLUSION_REASONS, PROFIT_UNKNOWN, Accounting, account_rows, group_members
 
 TRANSACTION_COLUMNS = ("customer_id", "customer_name", "date", "amount", "order_id", "row")

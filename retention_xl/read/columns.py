@@ -16,9 +16,8 @@ from functools import lru_cache
 
 from .header_words import KNOWN_NAME, HeaderRole, header_words, ranked, role_by_words, without_notes
 # The roles are imported from here across the package.
-from .roles import (AMOUNT, CHANNEL, COST, CUSTOMER_ID, CUSTOMER_NAME, DATE, GROUP_ROLES, ORDER_ID,  # noqa: F401
-                    PROFIT, PROFIT_ROLES, QUANTITY, REGION, ROLE_OPTIONS, ROLES, SALESPERSON, STORE, UNIT_COST,
-                    UNIT_PRICE)
+from .roles import (AMOUNT, CHANNEL, COST, CUSTOMER_ID, CUSTOMER_NAME, DATE, GROUP_ROLES, ORDER_ID, PROFIT,
+                    PROFIT_ROLES, QUANTITY, REGION, ROLE_OPTIONS, ROLES, SALESPERSON, STORE, UNIT_COST, UNIT_PRICE)
 
 # Known names of the columns that group a chain's sales (others are a known phrase with an id or
 # name word after it: Store Code, 业务员姓名).

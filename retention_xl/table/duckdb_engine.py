@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .activity import CustomerMonths
+from .contract import CustomerMonths
 from .engine_sql import FIRST_DAYS_SQL, MONTHS_SQL, customer_months, engine_rows
-from .errors import UsageError
+from ..errors import UsageError
 
 MEMORY_SHARE = 0.5  # of the machine's memory, DuckDB's default limit: pandas holds the transactions beside it
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*$", re.IGNORECASE)

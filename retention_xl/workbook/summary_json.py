@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import outputs
-from .actions import Action, action_title
-from .groups import MISSING
+from .. import outputs
+from ..figures.actions import Action, action_title
+from ..figures.groups import MISSING
 
 
 JSON_GROUPS = {"store": "stores", "salesperson": "salespeople", "channel": "channels", "region": "regions"}

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .activity import CustomerTable, month_number
+from ..table.contract import CustomerTable, month_number
 
 MIN_REPEAT_CUSTOMERS = 100
 MIN_MONTHS = 6
@@ -41,13 +41,13 @@ EXPECTED_DAYS = 90
 WEEK = 7.0
 
 if TYPE_CHECKING:
-    from . import clv
+    from .models import clv
 
 
 def _models():
     """The models' module, imported where a run fits or reads a model: it brings SciPy (about a third of a
     second), which a report without the models never needs."""
-    from . import clv
+    from .models import clv
 
     return clv
 

@@ -25,9 +25,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .activity import CustomerMonths
+from .contract import CustomerMonths
 from .engine_sql import FIRST_DAYS_SQL, MONTHS_SQL, customer_months, engine_rows
-from .errors import EngineError, UsageError
+from ..errors import EngineError, UsageError
 
 LOCAL = "local[*]"
 DRIVER_SHARE = 0.4  # of this machine's memory, for Spark's driver

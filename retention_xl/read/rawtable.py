@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 
 from . import columns as cols
-from . import values
+from . import cells as values
 from .accounting import Accounting
 from .csvencoding import EncodingChoice
-from .errors import InputError
+from ..errors import InputError
 
 HEADER_SEARCH_ROWS = 40
 TEXT_ROLES = {cols.CUSTOMER_ID, cols.CUSTOMER_NAME, cols.ORDER_ID, *cols.GROUP_ROLES}

@@ -15,9 +15,9 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from . import analysis
-from .activity import CustomerMonths, build_customer_months, month_number
-from .columns import GROUP_ROLES
+from . import month as analysis
+from ..table.contract import CustomerMonths, build_customer_months, month_number
+from ..read.columns import GROUP_ROLES
 
 MISSING = object()  # the key of the rows without a group value, apart from any real name
 FIGURES = ("S", "N", "E", "R", "L", "retention", "strict_retention", "revenue", "orders", "repeat_rate",

@@ -16,7 +16,7 @@ import pandas as pd
 from . import columns as cols
 from .csvencoding import (SAMPLE_BYTES, EncodingChoice, UnclearEncoding, choose_encoding, codec_without_bom,
                           common_encoding, display_name, file_sample)
-from .errors import InputError
+from ..errors import InputError
 from .rawtable import HEADER_SEARCH_ROWS, TEXT_ROLES, RawTable, first_line, header_help, nan_as_infinite
 
 # A note or address field may be long; Python's csv module refuses fields over 128 KiB by default.

@@ -29,22 +29,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import columns as cols
-from . import order_numbers, sources
-from .accounting import EXCLUSION_REASONS
-from .cleaning import _day
-from .csvencoding import EncodingChoice
-from .csvfile import ROW_COLUMN, csv_as_parquet
-from .duckdb_engine import memory_limit, memory_part
-from .errors import InputError
-from .rawtable import (DATE_REASONS, NOT_UTF8, column_not_utf8, header_help, no_usable_rows, parquet_error,
-                       says_not_utf8)
-from .reader import (SAY_DAY_ORDER, SAY_DECIMAL, UNIT_COST_WITHOUT_QUANTITY, SalesData, _check_reading_options,
-                     _role_mapping, no_usable_rows)
+from .. import columns as cols
+from .. import order_numbers, sources
+from ..accounting import EXCLUSION_REASONS
+from ..cleaning import _day
+from ..csvencoding import EncodingChoice
+from ..csvfile import ROW_COLUMN, csv_as_parquet
+from ...table.duckdb_engine import memory_limit, memory_part
+from ...errors import InputError
+from ..rawtable import (DATE_REASONS, NOT_UTF8, column_not_utf8, header_help, no_usable_rows, parquet_error,
+                        says_not_utf8)
+from ..reader import (SAY_DAY_ORDER, SAY_DECIMAL, UNIT_COST_WITHOUT_QUANTITY, SalesData, _check_reading_options,
+                      _role_mapping, no_usable_rows)
 from .scan_columns import (DUCKDB, SPARK, ColumnSql, Dialect, Mapper, ScanUnsupported, blank_cell, date_column,
                            group_column, identifier, is_finite, is_infinite, key_column, number_column, order_column)
 from .scanned_tables import ScannedSales, customer_codes, scanned_accounting
-from .values import AmbiguousDates, AmbiguousDecimal
+from ..cells import AmbiguousDates, AmbiguousDecimal
 
 __all__ = ["ScanUnsupported", "ScannedSales", "scan_database", "scan_sales"]
 _FILE, _ROW = "rx_file", ROW_COLUMN
@@ -258,7 +258,8 @@ def _classify_with_spark(connection, spill: Path, raw: _RawRows, where, found, d
                          master: str | None, say) -> tuple[_Roles, str] | None:
     """The ``scanned`` rows classified by Spark's executors from the same files (:mod:`.spark_scan`): the roles
     and the classified Parquet files; None where Spark cannot read the files as DuckDB does."""
-    from . import spark_engine, spark_scan
+    from ...table import spark_engine
+    from . import spark_scan
 
     try:
         expected, groups = spark_scan.check_files(raw.files)

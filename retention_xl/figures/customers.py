@@ -50,8 +50,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from . import metrics
-from .activity import CustomerTable, month_number
+from .. import metrics
+from ..table.contract import CustomerTable, month_number
 
 SEGMENTS = (
     "champions", "loyal", "potential_loyalist", "new_customers", "promising", "need_attention",

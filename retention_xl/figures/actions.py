@@ -15,10 +15,10 @@ from functools import lru_cache
 import jinja2
 import pandas as pd
 
-from . import metrics
-from .analysis import MonthFigures
+from .. import metrics
+from .month import MonthFigures
 from .customers import ACTIVE_MONTHS, DEFAULT_LAPSE_DAYS, LAPSE_MULTIPLE, lapsing
-from .i18n import fill, labels, normalize_language, plural, templates_root
+from ..i18n import fill, labels, normalize_language, plural, templates_root
 
 WHO_LIMIT = 10
 # Customers of an action kept in rank order for scripts (``--json``): every one in a business of a few

@@ -11,7 +11,7 @@ Arguments are cell references or ranges as text, e.g. ``"B2"`` or ``"Customers!F
 
 from __future__ import annotations
 
-from . import metrics
+from .. import metrics
 
 
 def retention(end: str, new: str, start: str) -> str:

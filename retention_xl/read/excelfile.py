@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from . import columns as cols
-from .errors import InputError
+from ..errors import InputError
 from .rawtable import HEADER_SEARCH_ROWS, TEXT_ROLES, RawTable, first_line, header_help, quoted
 from .xlsxhead import etree, formulas_without_values, sheet_extent, xlsx_head
 

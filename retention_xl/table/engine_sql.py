@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .activity import NO_DAY, CustomerMonths, _latest_names
+from .contract import NO_DAY, CustomerMonths, _latest_names
 
 _MONTHS_TEMPLATE = """
 WITH per_month AS (  -- a month's purchase days as bits (a day's number mod 31 differs within any month): no

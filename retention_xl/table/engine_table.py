@@ -30,7 +30,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from .activity import NO_DAY, CustomerTable
+from .contract import NO_DAY, CustomerTable
 
 _VALUES = {"net": "purchases - returned", "purchases": "purchases", "returned": "returned", "orders": "orders",
            "purchase_days": "purchase_days", "profit": "profit"}

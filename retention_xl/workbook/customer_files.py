@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import outputs
+from .. import outputs
 
 FORMATS = ("parquet", "csv")
 

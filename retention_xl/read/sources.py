@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from .errors import InputError, UsageError
+from ..errors import InputError, UsageError
 from .rawtable import CSV_SUFFIXES, PARQUET_SUFFIXES, first_line, parquet_error
 
 GLOB_CHARACTERS = re.compile(r"[*?\[]")

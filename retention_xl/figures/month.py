@@ -30,8 +30,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from . import metrics
-from .activity import CustomerTable, month_number, month_period
+from .. import metrics
+from ..table.contract import CustomerTable, month_number, month_period
 
 
 @dataclass

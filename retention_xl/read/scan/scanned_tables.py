@@ -15,12 +15,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .accounting import ADJUSTMENTS, EXCLUSION_REASONS, PROFIT_UNKNOWN, Accounting, Exclusion
-from .activity import NO_DAY, CustomerMonths, CustomerTable, month_number
-from .duckdb_engine import available_memory, memory_part
-from .engine_sql import FIRST_DAYS_SQL, MONTH_DTYPES, MONTHS_SQL, customers_frame, months_sql, table_from_results
-from .engine_table import EngineTable
-from .errors import EngineError
+from ..accounting import ADJUSTMENTS, EXCLUSION_REASONS, PROFIT_UNKNOWN, Accounting, Exclusion
+from ...table.contract import NO_DAY, CustomerMonths, CustomerTable, month_number
+from ...table.duckdb_engine import available_memory, memory_part
+from ...table.engine_sql import (FIRST_DAYS_SQL, MONTH_DTYPES, MONTHS_SQL, customers_frame, months_sql,
+                                 table_from_results)
+from ...table.engine_table import EngineTable
+from ...errors import EngineError
 
 _MONTH_TYPES = {column: dtype for column, dtype in MONTH_DTYPES.items() if column != "customer"}
 # The report holds about this many times the customer x month table at its peak. At 100,000,000 rows the
@@ -229,7 +230,7 @@ class ScannedSales:
         or else the ``rows`` DuckDB cleaned, written into the scan's temporary folder. Nothing
         passes through the driver on the way in, nor the table on the way out.
         """
-        from .spark_engine import aggregate_classified, aggregate_parquet
+        from ...table.spark_engine import aggregate_classified, aggregate_parquet
 
         months_folder = Path(self.spill) / "months"
         if self.classified:

@@ -23,8 +23,8 @@ from urllib.parse import unquote, urlparse
 
 import pandas as pd
 
-from .errors import EngineError
-from .spark_engine import local_url
+from ...errors import EngineError
+from ...table.spark_engine import local_url
 from .scan_columns import SPARK, Mapper, base_type
 
 # Timestamps without a time zone stay as they are written; nanosecond timestamps (which Spark

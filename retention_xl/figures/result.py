@@ -10,15 +10,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import analysis, metrics
+from . import month as analysis
+from .. import metrics
 from .actions import Action
-from .columns import used_columns
+from ..read.columns import used_columns
 from .customers import SEGMENTS, STATUSES
-from .i18n import fill, labels_for
-from .options import ReportOptions, engine_name
-from .reader import SalesData
-from .summary_json import JSON_GROUPS, actions_json, groups_json
-from .value import CustomerValue, value_summary
+from ..i18n import fill, labels_for
+from ..options import ReportOptions, engine_name
+from ..read.reader import SalesData
+from ..workbook.summary_json import JSON_GROUPS, actions_json, groups_json
+from .customer_value import CustomerValue, value_summary
 
 PARETO_POINTS = 20
 @dataclass

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from retention_xl.table.contract import build_customer_months
+from retention_xl.table.numpy_builder import build_customer_months
 from retention_xl.figures.customers import DEFAULT_LAPSE_DAYS, base_gap, customer_table
 from retention_xl.read.reader import read_sales
 

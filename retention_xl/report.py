@@ -27,7 +27,7 @@ import pandas as pd
 from .figures import month as analysis
 from . import outputs
 from .figures.actions import recommend
-from .table.contract import build_customer_months, with_order_keys
+from .table.numpy_builder import build_customer_months, with_order_keys
 from .figures.groups import chain_groups
 from .figures.result import RetentionReport
 from .workbook.summary_json import write_summary_json

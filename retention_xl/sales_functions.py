@@ -27,7 +27,8 @@ import pandas as pd
 
 from .figures import month as analysis, customer_value as value
 from .figures.models import clv
-from .table.contract import build_customer_months, month_number
+from .table.contract import month_number
+from .table.numpy_builder import build_customer_months
 from .read.cleaning import clean_transactions
 from .figures.customers import customer_table
 from .excel_values import ERROR_CODES, NA, NUM, VALUE, ExcelError, as_matrix, cell

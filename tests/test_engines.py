@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from helpers.data import real_data_slow
 
-from retention_xl.table import contract as activity, duckdb_engine
+from retention_xl.table import duckdb_engine, numpy_builder
 from retention_xl.read.cleaning import clean_transactions
 from retention_xl.read.reader import SalesData, read_sales
 from retention_xl.report import ReportOptions, analyse
@@ -78,7 +78,7 @@ def _same(left: pd.DataFrame, right: pd.DataFrame):
 def test_the_tables_are_equal(source, engine):
     sales, month = source
     period = pd.Period(month, "M")
-    by_pandas = activity.build_customer_months(sales.transactions, period)
+    by_pandas = numpy_builder.build_customer_months(sales.transactions, period)
     by_engine = _build(engine, sales.transactions, period)
     assert {k: str(v) for k, v in by_engine.months.dtypes.items()} == {k: str(v) for k, v in by_pandas.months.dtypes.items()}
     _same(by_pandas.months, by_engine.months)

@@ -10,7 +10,7 @@ import pytest
 
 from retention_xl.figures import month as analysis
 from retention_xl.figures.actions import environment, recommend
-from retention_xl.table.contract import build_customer_months
+from retention_xl.table.numpy_builder import build_customer_months
 from retention_xl.cli import main
 from retention_xl.figures.customers import LAPSE_MULTIPLE, LAPSING_SEGMENTS, RECENT_SEGMENTS, customer_table, segments
 from retention_xl.errors import UsageError

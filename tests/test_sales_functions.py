@@ -16,7 +16,7 @@ import pytest
 from helpers.data import real_data_slow
 
 from excel_protocol import call, call_scalar, error, returned_error
-from retention_xl.table.contract import build_customer_months
+from retention_xl.table.numpy_builder import build_customer_months
 from retention_xl.figures.customers import customer_table
 from retention_xl.i18n import labels
 from retention_xl.sales_functions import SEGMENT_WINDOW

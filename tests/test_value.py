@@ -10,7 +10,7 @@ import pytest
 
 from retention_xl.figures.models import clv
 from retention_xl import cli
-from retention_xl.table.contract import build_customer_months
+from retention_xl.table.numpy_builder import build_customer_months
 from retention_xl.i18n import fill, labels
 from retention_xl.report import ReportOptions, analyse, write_workbook
 from retention_xl.figures.customer_value import summary_from_table

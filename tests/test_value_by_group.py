@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from retention_xl.table.contract import build_customer_months
+from retention_xl.table.numpy_builder import build_customer_months
 from retention_xl.report import ReportOptions, create_report
 from retention_xl.figures.customer_value import MIN_REPEAT_CUSTOMERS, customer_value
 

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from . import month as analysis
-from ..table.contract import CustomerMonths, build_customer_months, month_number
+from ..table.contract import CustomerMonths, month_number
+from ..table.numpy_builder import build_customer_months
 from ..read.columns import GROUP_ROLES
 
 MISSING = object()  # the key of the rows without a group value, apart from any real name

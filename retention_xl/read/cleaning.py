@@ -42,6 +42,7 @@ import pandas as pd
 import pyarrow as pa
 
 from . import cells as values
+from . import dates as date_cells
 from .accounting import EXCLUSION_REASONS, PROFIT_UNKNOWN, Accounting, account_rows, group_members
 
 TRANSACTION_COLUMNS = ("customer_id", "customer_name", "date", "amount", "order_id", "row")
@@ -91,7 +92,7 @@ def clean_transactions(
     transactions as text; a missing value stays missing (its own group). ``profit_col``,
     ``cost_col`` or ``unit_cost_col`` (the first given counts; a unit cost needs
     ``quantity_col``) add a ``profit`` column (see the module's rules).
-    ``ValueError`` subclasses ``values.AmbiguousDates`` and ``values.AmbiguousDecimal``
+    ``ValueError`` subclasses ``date_cells.AmbiguousDates`` and ``values.AmbiguousDecimal``
     say that a column needs ``dayfirst`` or ``decimal``.
 
     Give either ``amount_col`` or both ``quantity_col`` and ``unit_price_col``
@@ -185,7 +186,7 @@ def _reasons(frame: pd.DataFrame, names: "_Columns", parsed: "_Parsed", empty: n
     # Only the rows without a date or an amount need a second look at their cells: usually none.
     date_like = np.zeros(len(frame), dtype=bool)
     if no_date.any():
-        date_like[no_date] = values.looks_like_date(frame[names.date][no_date]).to_numpy(dtype=bool)
+        date_like[no_date] = date_cells.looks_like_date(frame[names.date][no_date]).to_numpy(dtype=bool)
     spelled_nan = np.zeros(len(frame), dtype=bool)
     no_amount = np.isnan(amounts)
     for column in (names.amount, names.quantity, names.price):
@@ -281,7 +282,7 @@ def _total_rows(frame: pd.DataFrame, names: _Columns) -> np.ndarray:
 
 def _parse(frame: pd.DataFrame, names: _Columns, dayfirst: bool | None, decimal: str | None) -> _Parsed:
     key_column = names.customer if names.customer is not None else names.name
-    dates, dayfirst_used = values.dates(frame[names.date], dayfirst)
+    dates, dayfirst_used = date_cells.dates(frame[names.date], dayfirst)
     if names.amount is not None:
         amounts = values.amounts(frame[names.amount], decimal)
     else:

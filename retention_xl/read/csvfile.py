@@ -1,12 +1,10 @@
-"""Reading the sales table of a CSV file: encoding and separator detected, read by Arrow."""
+"""Reading the sales table of a CSV file: encoding and separator detected, read by Arrow (or line by line
+where lines are blank or malformed). :mod:`retention_xl.read.csv_parquet` writes the same rows as Parquet."""
 
 from __future__ import annotations
 
 import csv
-import os
 import sys
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,7 +49,7 @@ def _sniff_delimiter(lines: list[str]) -> str:
 
 
 @dataclass
-class _Layout:
+class CsvLayout:
     """What reading a CSV file's rows needs: its encoding, separator and header, found from its first lines."""
 
     path: Path
@@ -78,7 +76,7 @@ class _Layout:
         return self.found.header_row + 2
 
 
-def _layout(path: Path, mapping: dict[str, str], encoding: str | None) -> _Layout:
+def csv_layout(path: Path, mapping: dict[str, str], encoding: str | None) -> CsvLayout:
     choice = _encoding_of(path, mapping, encoding)
     text = choice.text.lstrip("\ufeff")
     lines = text.splitlines()
@@ -89,7 +87,7 @@ def _layout(path: Path, mapping: dict[str, str], encoding: str | None) -> _Layou
     found = cols.find_header(rows, mapping)
     if found is None:
         raise InputError(header_help(rows, mapping), file=path)
-    return _Layout(path, choice, delimiter, found)
+    return CsvLayout(path, choice, delimiter, found)
 
 
 def _encoding_of(path: Path, mapping: dict[str, str], encoding: str | None) -> EncodingChoice:
@@ -105,23 +103,23 @@ def _encoding_of(path: Path, mapping: dict[str, str], encoding: str | None) -> E
         raise InputError(str(error), file=path) from None
 
 
-def _letters(layout: _Layout) -> dict[str, str]:
+def _letters(layout: CsvLayout) -> dict[str, str]:
     return {role: cols.column_letter(index) for role, index in layout.found.positions.items()}
 
 
 def read_csv_table(path: Path, mapping: dict[str, str], encoding: str | None) -> RawTable:
-    layout = _layout(path, mapping, encoding)
+    layout = csv_layout(path, mapping, encoding)
     role_of = layout.role_of
     frame = None
     # Arrow skips blank lines and lines with the wrong number of fields without saying where:
     # then the file is read line by line, so that every row keeps its line number.
-    if not _has_blank_lines(path, layout.encoding):
-        table = _arrow_csv(layout, _arrow_types(layout))
+    if not has_blank_lines(path, layout.encoding):
+        table = _arrow_csv(layout, arrow_types(layout))
         frame = None if table is None else nan_as_infinite(table).to_pandas(
             self_destruct=True, split_blocks=True, date_as_object=False)
     if frame is None:
         malformed: list[int] = []
-        (columns, lines), = _records_by_line(layout, malformed)  # one chunk: the whole file
+        (columns, lines), = records_by_line(layout, malformed)  # one chunk: the whole file
         frame = pd.DataFrame({role: pd.Series(columns[index], dtype="string") for index, role in role_of.items()})
         return RawTable(frame, np.asarray(lines, dtype=np.int64), layout.found, None,
                         encoding=layout.choice.without_text(), letters=_letters(layout),
@@ -132,7 +130,7 @@ def read_csv_table(path: Path, mapping: dict[str, str], encoding: str | None) ->
                     letters=_letters(layout))
 
 
-def _check_same_roles(path: Path, roles: list[str], first: Path, first_roles: list[str]) -> None:
+def check_same_roles(path: Path, roles: list[str], first: Path, first_roles: list[str]) -> None:
     if set(roles) != set(first_roles):
         raise InputError(f"its columns ({', '.join(roles)}) are not those of {first.name} "
                          f"({', '.join(first_roles)}); the files of a folder or glob are read as one table", file=path)
@@ -151,7 +149,7 @@ def read_csv_files(files: list[Path], mapping: dict[str, str], encoding: str | N
     for path in files:
         raw = read_csv_table(path, mapping, encoding)
         if tables:
-            _check_same_roles(path, list(raw.frame.columns), files[0], list(tables[0].frame.columns))
+            check_same_roles(path, list(raw.frame.columns), files[0], list(tables[0].frame.columns))
         first_line_number = raw.column_map.header_row + 2
         numbers.append(raw.row_numbers - first_line_number + 1 + offset)
         malformed += [line - first_line_number + 1 + offset for line in raw.malformed_lines]
@@ -174,7 +172,7 @@ MALFORMED_SHARE = 0.01
 MALFORMED_LIMIT = 1_000
 
 
-def _records_by_line(layout: _Layout, malformed: list[int], chunk_rows: int | None = None):
+def records_by_line(layout: CsvLayout, malformed: list[int], chunk_rows: int | None = None):
     """The wanted fields of every record after the header, a chunk at a time: (fields by column position, the
     physical line each record starts on).
 
@@ -232,7 +230,7 @@ def _records_by_line(layout: _Layout, malformed: list[int], chunk_rows: int | No
     yield columns, lines
 
 
-def _has_blank_lines(path: Path, encoding: str, chunk: int = 1 << 24) -> bool:
+def has_blank_lines(path: Path, encoding: str, chunk: int = 1 << 24) -> bool:
     """Whether the file holds an empty line, scanned in chunks rather than read whole."""
     with path.open("rb") as handle:
         codec = codec_without_bom(encoding, handle.read(2))
@@ -247,7 +245,7 @@ def _has_blank_lines(path: Path, encoding: str, chunk: int = 1 << 24) -> bool:
     return False
 
 
-def _arrow_types(layout: _Layout) -> list[dict]:
+def arrow_types(layout: CsvLayout) -> list[dict]:
     """The column types to try in turn: ids and labels as text, the rest as Arrow guesses them; then all text.
 
     Typed columns (dates, numbers) keep ten million rows within memory; when a
@@ -261,7 +259,7 @@ def _arrow_types(layout: _Layout) -> list[dict]:
     return [text, {name: pa.string() for name in names.values()}]
 
 
-def _arrow_options(layout: _Layout, column_types: dict, invalid: list):
+def arrow_options(layout: CsvLayout, column_types: dict, invalid: list):
     """Arrow's read, parse and convert options for the wanted columns of ``layout``'s file; lines with the
     wrong number of fields go into ``invalid``."""
     import pyarrow.csv as pacsv
@@ -280,12 +278,12 @@ def _arrow_options(layout: _Layout, column_types: dict, invalid: list):
     return {"read_options": read_options, "parse_options": parse_options, "convert_options": convert_options}
 
 
-def _cannot_read(layout: _Layout, error: Exception | None) -> InputError:
+def cannot_read(layout: CsvLayout, error: Exception | None) -> InputError:
     return InputError(f"cannot be read as {display_name(layout.encoding)} CSV ({first_line(error)}); "
                       "save it as UTF-8 CSV or give --encoding", file=layout.path)
 
 
-def _arrow_csv(layout: _Layout, attempts: list[dict]):
+def _arrow_csv(layout: CsvLayout, attempts: list[dict]):
     """The wanted CSV columns as an Arrow table (columns ``c<position>``), typed by the first of ``attempts``
     that fits; None when a line has the wrong number of fields: the caller then reads line by line."""
     import pyarrow as pa
@@ -295,153 +293,8 @@ def _arrow_csv(layout: _Layout, attempts: list[dict]):
     for column_types in attempts:
         invalid: list = []
         try:
-            table = pacsv.read_csv(layout.path, **_arrow_options(layout, column_types, invalid))
+            table = pacsv.read_csv(layout.path, **arrow_options(layout, column_types, invalid))
             return None if invalid else table
         except (pa.ArrowInvalid, UnicodeDecodeError) as error:
             failure = error
-    raise _cannot_read(layout, failure)
-
-
-ROW_COLUMN = "rx_row"
-PARQUET_CHUNK_ROWS = 1 << 20
-
-
-@dataclass
-class CsvAsParquet:
-    """CSV files written as Parquet files (:func:`csv_as_parquet`): what the reader found on the way."""
-
-    files: list[Path]
-    offsets: list[int]          # per Parquet file: what its rows' numbers add up to across the files
-    columns: dict[str, str]     # role -> its Parquet column, named after the first file's header
-    header_row: int             # of the first file, counted from 1
-    malformed_lines: list[int]  # numbered as the rows are
-    malformed_count: int
-    encoding: EncodingChoice | None  # the files' encoding, where they share one
-
-
-def csv_as_parquet(files: list[Path], mapping: dict[str, str], encoding: str | None, folder: Path, *,
-                   lone_file: bool, progress=None, workers: int | None = None) -> CsvAsParquet:
-    """Write the CSV ``files`` (a ``lone_file``, or a folder's or glob's in path order) as Parquet files in ``folder``.
-
-    The rows are those :func:`read_csv_table` and :func:`read_csv_files` read: each file with
-    its own encoding, separator, header row and malformed lines, every value as Arrow or the
-    line-by-line reader gives it (typed or text), and a :data:`ROW_COLUMN` which, plus the
-    file's offset, is the row's number as those readers give it (a lone file's line; else
-    its data line across the files). Only a chunk of rows per file is in memory at a time,
-    so that DuckDB can scan files of any size out of core; ``workers`` threads (default: one
-    per core) write several files at once.
-
-    >>> files = sorted(Path("exports").glob("*.csv"))                                  # doctest: +SKIP
-    >>> written = csv_as_parquet(files, {}, None, Path("tmp"), lone_file=False)       # doctest: +SKIP
-    >>> written.files[0].name, written.offsets[:2], written.malformed_count           # doctest: +SKIP
-    ('000000.parquet', [0, 70], 0)
-    """
-    say = progress or (lambda message: None)
-    layouts = [_layout(path, mapping, encoding) for path in files]
-    first = layouts[0]
-    for layout in layouts[1:]:
-        _check_same_roles(layout.path, list(layout.role_of.values()), first.path, list(first.role_of.values()))
-    names = _column_names(first)  # every file's columns take the first file's names
-
-    stopping = threading.Event()
-
-    def convert(number: int, layout: _Layout) -> tuple[Path, int, list[int]]:
-        if layout.path.stat().st_size > 1 << 26:
-            say(f"Writing {layout.path.name} ({layout.path.stat().st_size / 1e6:,.0f} MB) as Parquet for DuckDB…")
-        target = folder / f"{number:06d}.parquet"
-        malformed: list[int] = []
-        # A lone file's rows are numbered by line, the files of a folder by data line within each file.
-        start = layout.first_line - 1 if lone_file else 0
-        last = _write_parquet(layout, target, [names[role] for role in layout.role_of.values()], start, malformed,
-                              stopping)
-        return target, max([last, *malformed]), malformed
-
-    with ThreadPoolExecutor(workers or os.cpu_count() or 1) as pool:
-        try:
-            results = [job.result() for job in [pool.submit(convert, n, layout) for n, layout in enumerate(layouts)]]
-        except BaseException:  # an error, Ctrl-C or SIGTERM: the other files stop at their next block
-            stopping.set()
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
-    written, offsets, malformed = [], [], []
-    offset = 0
-    for layout, (target, last, lines) in zip(layouts, results):
-        start = layout.first_line - 1 if lone_file else 0
-        written.append(target)
-        offsets.append(offset)
-        malformed += [line - layout.first_line + 1 + start + offset for line in lines]
-        offset += last - layout.first_line + 1
-    return CsvAsParquet(written, offsets, names, first.found.header_row + 1, malformed, len(malformed),
-                        common_encoding([layout.choice for layout in layouts]))
-
-
-def _column_names(layout: _Layout) -> dict[str, str]:
-    """Role -> the name of its Parquet column: the header's text, told apart where two are the same."""
-    names: dict[str, str] = {}
-    for index, role in layout.role_of.items():
-        header = layout.found.headers[index] or cols.column_letter(index)
-        names[role] = header if header not in names.values() else f"{header} ({cols.column_letter(index)})"
-    return names
-
-
-def _write_parquet(layout: _Layout, target: Path, names: list[str], offset: int, malformed: list[int],
-                   stopping: threading.Event) -> int:
-    """Write the rows of ``layout``'s file to ``target``; returns the last line read (malformed lines go into
-    ``malformed``). Rows are numbered by data line from ``offset`` + 1. Ends early once ``stopping`` is set."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    def numbered(arrays: list, lines: np.ndarray):
-        if stopping.is_set():
-            raise InterruptedError("stopped")
-        return pa.table(arrays + [pa.array(lines - layout.first_line + 1 + offset, pa.int64())],
-                        names=names + [ROW_COLUMN])
-
-    if not _has_blank_lines(layout.path, layout.encoding):
-        rows = _arrow_csv_to_parquet(layout, target, numbered)
-        if rows is not None:
-            return layout.first_line - 1 + rows
-    writer = None
-    last = layout.first_line - 1
-    for columns, lines in _records_by_line(layout, malformed, PARQUET_CHUNK_ROWS):
-        table = numbered([pa.array(values, pa.string()) for values in columns.values()], np.asarray(lines, np.int64))
-        writer = writer or pq.ParquetWriter(target, table.schema)
-        writer.write_table(table)
-        last = max([last, *lines[-1:]])
-    writer.close()
-    return last
-
-
-def _arrow_csv_to_parquet(layout: _Layout, target: Path, numbered) -> int | None:
-    """Stream the file through Arrow into ``target``: the number of rows, or None when a line has the wrong
-    number of fields (then only the line-by-line reader can number the rows)."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
-
-    text, all_text = _arrow_types(layout)
-    try:  # Arrow guesses the types from the first block; a column empty there is read as text
-        with pacsv.open_csv(layout.path, **_arrow_options(layout, text, [])) as reader:
-            guessed = {field.name: pa.string() if pa.types.is_null(field.type) else field.type
-                       for field in reader.schema}
-    except (pa.ArrowInvalid, UnicodeDecodeError) as error:
-        raise _cannot_read(layout, error) from None
-    failure: Exception | None = None
-    for column_types in (guessed, all_text):
-        invalid: list = []
-        rows = 0
-        try:
-            with pacsv.open_csv(layout.path, **_arrow_options(layout, column_types, invalid)) as reader, \
-                    pq.ParquetWriter(target, numbered(
-                        [pa.array([], field.type) for field in reader.schema], np.empty(0, np.int64)).schema) as writer:
-                for batch in reader:
-                    if invalid:
-                        return None
-                    table = nan_as_infinite(pa.Table.from_batches([batch]))
-                    lines = np.arange(rows, rows + batch.num_rows) + layout.first_line
-                    writer.write_table(numbered(table.columns, lines))
-                    rows += batch.num_rows
-            return None if invalid else rows
-        except (pa.ArrowInvalid, UnicodeDecodeError) as error:
-            failure = error
-    raise _cannot_read(layout, failure)
+    raise cannot_read(layout, failure)

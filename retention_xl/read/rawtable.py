@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from . import columns as cols
-from . import cells as values
+from . import dates as date_cells
 from .accounting import Accounting
 from .csvencoding import EncodingChoice
 from ..errors import InputError
@@ -172,7 +172,7 @@ def _kind_of_cells(cells) -> str | None:
     if filled.empty:
         return None
     if filled.map(lambda cell: hasattr(cell, "year")).all() or (
-            filled.map(lambda cell: isinstance(cell, str)).all() and values.looks_like_date(filled).all()):
+            filled.map(lambda cell: isinstance(cell, str)).all() and date_cells.looks_like_date(filled).all()):
         return "date"
     numbers = pd.to_numeric(filled.map(lambda cell: str(cell).strip().replace(",", ".")), errors="coerce")
     return "number" if numbers.notna().all() else "text"

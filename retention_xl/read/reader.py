@@ -35,7 +35,8 @@ from .csvfile import read_csv_files, read_csv_table
 from .excelfile import read_excel_table
 from .rawtable import (CSV_SUFFIXES, DATE_REASONS, EXCEL_SUFFIXES, NOT_UTF8, PARQUET_SUFFIXES, RawTable, first_line,
                        header_help, invalid_text_column, nan_as_infinite, no_usable_rows, parquet_error)
-from .cells import AmbiguousDates, AmbiguousDecimal, eight_digit_example
+from .cells import AmbiguousDecimal
+from .dates import AmbiguousDates, eight_digit_example
 
 Progress = Callable[[str], None]
 # The messages for what only the user can settle; the DuckDB scan gives the same ones.

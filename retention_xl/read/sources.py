@@ -10,7 +10,7 @@ a single file, so the same rows are used or set aside for the same reasons.
   in the order of their paths; examples of set-aside rows use those numbers. A folder or
   glob of CSV files (``exports/*.csv``) is read file by file, each as a lone CSV file is,
   its data lines numbered across the files in the same way (in memory, or written as
-  Parquet for DuckDB's scan by :func:`retention_xl.csvfile.csv_as_parquet`).
+  Parquet for DuckDB's scan by :func:`retention_xl.read.csv_parquet.csv_as_parquet`).
 * **PostgreSQL** -- ``postgresql://user@host:5432/db`` with a table or a query, read
   through ADBC (the ``[postgres]`` extra) as Arrow, never row by row. The password never
   goes on the command line: libpq takes it from ``PGPASSWORD`` or the password file

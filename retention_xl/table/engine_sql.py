@@ -17,7 +17,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .contract import NO_DAY, CustomerMonths, _latest_names
+from .contract import NO_DAY, CustomerMonths
+from .numpy_builder import latest_names
 
 _MONTHS_TEMPLATE = """
 WITH per_month AS (  -- a month's purchase days as bits (a day's number mod 31 differs within any month): no
@@ -92,7 +93,7 @@ def engine_rows(transactions: pd.DataFrame, until: pd.Period) -> tuple[pd.DataFr
 
 def customer_months(months: pd.DataFrame, firsts: pd.DataFrame, transactions: pd.DataFrame, ids: pd.Index) -> CustomerMonths:
     """The table from an engine's two results (``MONTHS_SQL``, ``FIRST_DAYS_SQL``), in the contract's order and dtypes."""
-    names = _latest_names(transactions, ids).to_numpy(dtype=object)
+    names = latest_names(transactions, ids).to_numpy(dtype=object)
     return table_from_results(months, firsts, np.asarray(ids, dtype=object), names, "profit" in transactions)
 
 

@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..read.columns import column_index
-from ..read.cells import EXCEL_EPOCH
+from ..read.dates import EXCEL_EPOCH
 from ..read.xlsxhead import sheet_member
 from .cached import FormulaValues
 

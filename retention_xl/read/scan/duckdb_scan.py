@@ -34,7 +34,7 @@ from .. import order_numbers, sources
 from ..accounting import EXCLUSION_REASONS
 from ..cleaning import _day
 from ..csvencoding import EncodingChoice
-from ..csvfile import ROW_COLUMN, csv_as_parquet
+from ..csv_parquet import ROW_COLUMN, csv_as_parquet
 from ...table.duckdb_engine import memory_limit, memory_part
 from ...errors import InputError
 from ..rawtable import (DATE_REASONS, NOT_UTF8, column_not_utf8, header_help, no_usable_rows, parquet_error,
@@ -44,7 +44,8 @@ from ..reader import (SAY_DAY_ORDER, SAY_DECIMAL, UNIT_COST_WITHOUT_QUANTITY, Sa
 from .scan_columns import (DUCKDB, SPARK, ColumnSql, Dialect, Mapper, ScanUnsupported, blank_cell, date_column,
                            group_column, identifier, is_finite, is_infinite, key_column, number_column, order_column)
 from .scanned_tables import ScannedSales, customer_codes, scanned_accounting
-from ..cells import AmbiguousDates, AmbiguousDecimal
+from ..cells import AmbiguousDecimal
+from ..dates import AmbiguousDates
 
 __all__ = ["ScanUnsupported", "ScannedSales", "scan_database", "scan_sales"]
 _FILE, _ROW = "rx_file", ROW_COLUMN

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .. import cells as values
+from .. import dates as date_cells
 from ..cleaning import _blank, _group_labels
 
 NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
@@ -223,14 +224,14 @@ def date_column(mapper: Mapper, column: str, sql_type: str,
     if kind not in TEXT_TYPES + NUMERIC_TYPES:
         raise ScanUnsupported(f"a date column of type {sql_type}")
     raw = mapper.distinct(column, sql_type)
-    parsed, used = values.dates(raw, dayfirst)
+    parsed, used = date_cells.dates(raw, dayfirst)
     frame = pd.DataFrame({"raw": raw, "date": parsed.to_numpy(dtype="datetime64[us]"),
-                          "date_like": values.looks_like_date(raw).to_numpy(dtype=bool),
+                          "date_like": date_cells.looks_like_date(raw).to_numpy(dtype=bool),
                           "blank": _blank(raw).to_numpy(dtype=bool),
                           "total": values.is_total_label(raw).to_numpy(dtype=bool)})
     alias, join = mapper.table(column, sql_type, frame)
     return ColumnSql(mapper.sql.timestamp(f"{alias}.date", "TIMESTAMP"), f"{alias}.blank", f"{alias}.total",
-                     {"date_like": f"{alias}.date_like"}, [join]), used, values.eight_digit_example(raw)
+                     {"date_like": f"{alias}.date_like"}, [join]), used, date_cells.eight_digit_example(raw)
 
 
 def number_column(mapper: Mapper, column: str, sql_type: str, decimal: str | None) -> ColumnSql:

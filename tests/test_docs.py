@@ -10,7 +10,7 @@ MODULES = ["metrics", "excel_values", "sales_functions", "workbook.formulas", "r
            "table.contract", "table.numpy_builder", "figures.month", "figures.actions", "figures.models.clv", "clv",
            "figures.models.expectation", "figures.models.spend", "workbook.sheet", "workbook.cached",
            "table.duckdb_engine", "split", "read.scan.scan_columns", "table.spark_engine", "table.engine_sql",
-           "table.engine_table", "workbook.summary_json", "read.csvencoding", "read.rawtable", "read.reader"]
+           "table.engine_table", "workbook.summary_json", "old_paths", "read.csvencoding", "read.rawtable", "read.reader"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -26,7 +26,7 @@ OLD_PATHS = {
     "accounting": "read.accounting", "cleaning": "read.cleaning", "columns": "read.columns",
     "csvencoding": "read.csvencoding", "csvfile": "read.csvfile", "excelfile": "read.excelfile",
     "header_words": "read.header_words", "order_numbers": "read.order_numbers", "rawtable": "read.rawtable",
-    "reader": "read.reader", "roles": "read.roles", "sources": "read.sources", "xlsxhead": "read.xlsxhead",
+    "reader": "read.reader", "sources": "read.sources", "xlsxhead": "read.xlsxhead",
     "values": "read.cells",
     "duckdb_scan": "read.scan.duckdb_scan", "scan_columns": "read.scan.scan_columns",
     "scanned_tables": "read.scan.scanned_tables", "spark_scan": "read.scan.spark_scan",

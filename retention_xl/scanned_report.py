@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .read import sources
 from .table.contract import month_number
-from .read.accounting import PROFIT_UNKNOWN
+from .reasons import PROFIT_UNKNOWN
 from .read.csvfile import estimated_rows
 from .errors import UsageError
 from .figures.groups import MISSING, group_figures

@@ -18,7 +18,7 @@ import pandas as pd
 from . import month as analysis
 from ..table.contract import CustomerMonths, month_number
 from ..table.numpy_builder import build_customer_months
-from ..read.columns import GROUP_ROLES
+from ..roles import GROUP_ROLES
 
 MISSING = object()  # the key of the rows without a group value, apart from any real name
 FIGURES = ("S", "N", "E", "R", "L", "retention", "strict_retention", "revenue", "orders", "repeat_rate",

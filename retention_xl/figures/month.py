@@ -90,6 +90,17 @@ def _buyers(table: CustomerTable, m: int, bought_now: np.ndarray, purchase_days:
     return int(bought_now.sum()), int(repeat.sum()), int(bought_before.sum()), int((bought_now & bought_before).sum())
 
 
+def _base_figures(table: CustomerTable, m: int, w: int, end_base: np.ndarray, high: float, low: float,
+                  top_fraction: float, value: str) -> tuple:
+    """(repeat rate, its tier, Pareto share) of the base at the end of month ``m``, over its ``w``-month window."""
+    window_orders, window_value = table.sums([("orders", m - w + 1, m),
+                                              ("net" if value == "revenue" else "profit", m - w + 1, m)])
+    repeat_rate = metrics.repeat_rate(window_orders[end_base].astype(np.int64))
+    tier = metrics.repeat_tier(repeat_rate, high, low)
+    window_value = np.clip(window_value[end_base], 0, None)
+    return repeat_rate, tier, _safe(lambda: metrics.pareto_share(window_value, top_fraction))
+
+
 def month_figures(
     table: CustomerTable,
     month: pd.Period,
@@ -123,14 +134,8 @@ def month_figures(
     buyers, repeat_buyers, previous_buyers, returning = _buyers(table, m, bought_now, purchase_days)
     existing_before = float(revenue_before[start_base].sum())
 
-    repeat_rate = tier = pareto = None
-    if detailed and E:
-        window_orders, window_value = table.sums([("orders", m - w + 1, m),
-                                                  ("net" if value == "revenue" else "profit", m - w + 1, m)])
-        repeat_rate = metrics.repeat_rate(window_orders[end_base].astype(np.int64))
-        tier = metrics.repeat_tier(repeat_rate, high, low)
-        window_value = np.clip(window_value[end_base], 0, None)
-        pareto = _safe(lambda: metrics.pareto_share(window_value, top_fraction))
+    repeat_rate, tier, pareto = (_base_figures(table, m, w, end_base, high, low, top_fraction, value)
+                                 if detailed and E else (None, None, None))
 
     return MonthFigures(
         month=str(month),

@@ -1,7 +1,8 @@
 """The account of every row read: used as a purchase or a return, or set aside under a named reason.
 
 ``rows_read = purchases + returns + every exclusion`` always holds; the reasons, in the
-order the cleaning rules apply them, are those of :mod:`retention_xl.cleaning`.
+order the cleaning rules (:mod:`retention_xl.read.cleaning`) apply them, are those of
+:mod:`retention_xl.reasons`.
 """
 
 from __future__ import annotations
@@ -11,13 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-EXCLUSION_REASONS = (
-    "malformed_line", "empty_row", "total_row", "missing_customer", "invalid_date", "date_out_of_range",
-    "future_date", "formula_without_value", "invalid_amount", "non_finite_amount", "zero_amount",
-)
-# Rows that are used, with text changed so that a workbook can hold it.
-ADJUSTMENTS = ("control_characters", "text_cut")
-PROFIT_UNKNOWN = "profit_unknown"  # an adjustment only where the sheet has a profit or cost column
+from ..reasons import ADJUSTMENTS, EXCLUSION_REASONS
+
 EXAMPLES_PER_REASON = 5
 
 

@@ -43,7 +43,8 @@ import pyarrow as pa
 
 from . import cells as values
 from . import dates as date_cells
-from .accounting import EXCLUSION_REASONS, PROFIT_UNKNOWN, Accounting, account_rows, group_members
+from ..reasons import EXCLUSION_REASONS, PROFIT_UNKNOWN
+from .accounting import Accounting, account_rows, group_members
 
 TRANSACTION_COLUMNS = ("customer_id", "customer_name", "date", "amount", "order_id", "row")
 
@@ -56,7 +57,7 @@ class CleanResult:
 
 
 @values.by_category
-def _blank(series: pd.Series) -> pd.Series:
+def blank_cells(series: pd.Series) -> pd.Series:
     if pd.api.types.is_string_dtype(series) or series.dtype == object:
         return series.isna() | (series.astype("string").str.strip() == "").fillna(True)
     return series.isna()
@@ -84,22 +85,19 @@ def clean_transactions(
 ) -> CleanResult:
     """Clean a DataFrame of raw sales rows, whatever its columns are called.
 
-    Dates after the day ``as_of`` (default: today on this computer's clock) are set
-    aside as in the future. ``decimal`` is the decimal mark of text amounts (default:
-    read off the column). ``unsaved_formulas`` marks rows whose amount is a formula
-    without a saved value (a reader of workbooks knows). ``group_cols`` maps group names
-    (``store``, ``salesperson``, ``channel``, ``region``) to columns carried into the
-    transactions as text; a missing value stays missing (its own group). ``profit_col``,
-    ``cost_col`` or ``unit_cost_col`` (the first given counts; a unit cost needs
-    ``quantity_col``) add a ``profit`` column (see the module's rules).
-    ``ValueError`` subclasses ``date_cells.AmbiguousDates`` and ``values.AmbiguousDecimal``
-    say that a column needs ``dayfirst`` or ``decimal``.
+    Dates after the day ``as_of`` (default: today on this computer's clock) are set aside as in the future.
+    ``decimal`` is the decimal mark of text amounts (default: read off the column). ``unsaved_formulas`` marks
+    rows whose amount is a formula without a saved value (a reader of workbooks knows). ``group_cols`` maps
+    group names (``store``, ``salesperson``, ``channel``, ``region``) to columns carried into the transactions
+    as text; a missing value stays missing (its own group). ``profit_col``, ``cost_col`` or ``unit_cost_col``
+    (the first given counts; a unit cost needs ``quantity_col``) add a ``profit`` column (see the module's
+    rules). ``ValueError`` subclasses ``AmbiguousDates`` (:mod:`retention_xl.read.dates`) and
+    ``AmbiguousDecimal`` (:mod:`retention_xl.read.cells`) say that a column needs ``dayfirst`` or ``decimal``.
 
-    Give either ``amount_col`` or both ``quantity_col`` and ``unit_price_col``
-    (amount = quantity x unit price), and ``customer_id_col`` or
-    ``customer_name_col``. ``row_numbers`` are the sheet rows used in examples
-    (default: 2, 3, ... as under a header in row 1). Every row of ``frame`` is counted, the
-    last ones too; a row is empty only when no column of ``frame`` holds a value.
+    Give either ``amount_col`` or both ``quantity_col`` and ``unit_price_col`` (amount = quantity x unit
+    price), and ``customer_id_col`` or ``customer_name_col``. ``row_numbers`` are the sheet rows used in
+    examples (default: 2, 3, ... as under a header in row 1). Every row of ``frame`` is counted, the last ones
+    too; a row is empty only when no column of ``frame`` holds a value.
 
     >>> raw = pd.DataFrame({"Client": ["A", "B", None, "合计"], "When": ["2024-01-05", "2024-01-09", "2024-01-09", None],
     ...                     "Paid": ["120", "-20", "5", "105"]})
@@ -109,16 +107,9 @@ def clean_transactions(
     >>> result.accounting.purchases, result.accounting.returns, result.accounting.exclusions["missing_customer"].example_rows
     (1, 1, [4])
     """
-    if customer_id_col is None and customer_name_col is None:
-        raise ValueError("give customer_id_col or customer_name_col")
-    if datetime_col is None:
-        raise ValueError("give datetime_col")
-    if amount_col is None and (quantity_col is None or unit_price_col is None):
-        raise ValueError("give amount_col, or quantity_col and unit_price_col")
-    if unit_cost_col is not None and quantity_col is None and profit_col is None and cost_col is None:
-        raise ValueError("a unit cost needs quantity_col")
     names = _Columns(customer_id_col, customer_name_col, datetime_col, amount_col, quantity_col, unit_price_col,
                      order_id_col)
+    _check_columns_given(names, profit_col or cost_col, unit_cost_col)
     frame = frame.reset_index(drop=True)
     rows = np.arange(2, len(frame) + 2, dtype=np.int32) if row_numbers is None else np.asarray(row_numbers, dtype=np.int32)
     empty = _empty_rows(frame, names.used)
@@ -126,18 +117,37 @@ def clean_transactions(
     reasons = _reasons(frame, names, parsed, empty, as_of)
     if unsaved_formulas is not None:
         reasons["formula_without_value"] = np.asarray(unsaved_formulas, dtype=bool)[:len(frame)]
+    profits = (profit_col, cost_col, unit_cost_col, quantity_col) if profit_col or cost_col or unit_cost_col else None
+    return _cleaned(frame, parsed, rows, reasons, profits, decimal, group_cols or {}, as_of)
+
+
+def _check_columns_given(names: _Columns, profit_or_cost_col: str | None, unit_cost_col: str | None) -> None:
+    """The columns a cleaning cannot do without, each named, or a ValueError saying which to give."""
+    if names.customer is None and names.name is None:
+        raise ValueError("give customer_id_col or customer_name_col")
+    if names.date is None:
+        raise ValueError("give datetime_col")
+    if names.amount is None and (names.quantity is None or names.price is None):
+        raise ValueError("give amount_col, or quantity_col and unit_price_col")
+    if unit_cost_col is not None and names.quantity is None and profit_or_cost_col is None:
+        raise ValueError("a unit cost needs quantity_col")
+
+
+def _cleaned(frame: pd.DataFrame, parsed, rows: np.ndarray, reasons: dict, profits: tuple | None,
+             decimal: str | None, group_cols: dict[str, str], as_of) -> CleanResult:
+    """The rows kept as transactions and every row accounted for, once each row's reasons are known."""
     excluded, reason_of = _first_reasons(reasons)
     adjusted = _make_visible(parsed, ~excluded)
     transactions = _kept_rows(parsed, rows, ~excluded)
     amounts = parsed.amounts.to_numpy(dtype=float)
-    if profit_col or cost_col or unit_cost_col:
-        profit = _profits(frame, amounts, profit_col, cost_col, unit_cost_col, quantity_col, decimal)
+    if profits is not None:
+        profit = _profits(frame, amounts, *profits, decimal)
         adjusted[PROFIT_UNKNOWN] = np.isnan(profit) & ~excluded
         transactions["profit"] = profit[~excluded] if excluded.any() else profit
-    day = str(_day(as_of).date())
+    day = str(as_of_day(as_of).date())
     accounting = account_rows(np.arange(len(rows)), rows, amounts, reason_of, adjusted, day)
-    for group, column in (group_cols or {}).items():
-        labels = _group_labels(frame[column])
+    for group, column in group_cols.items():
+        labels = group_labels(frame[column])
         transactions[group] = labels[~excluded].reset_index(drop=True) if excluded.any() else labels
         accounting.by_group[group] = {label: account_rows(members, rows, amounts, reason_of, adjusted, day)
                                       for label, members in group_members(labels)}
@@ -157,11 +167,11 @@ def _profits(frame: pd.DataFrame, amounts: np.ndarray, profit_col, cost_col, uni
     return np.where(np.isfinite(profit), profit, np.nan)
 
 
-def _day(as_of) -> pd.Timestamp:
+def as_of_day(as_of) -> pd.Timestamp:
     return pd.Timestamp.now().normalize() if as_of is None else pd.Timestamp(as_of).normalize()
 
 
-def _group_labels(column: pd.Series) -> pd.Series:
+def group_labels(column: pd.Series) -> pd.Series:
     """A store (salesperson ...) column as text a workbook can hold.
 
     A chain has few stores: the rules run on the distinct names of a categorical column.
@@ -173,7 +183,7 @@ def _group_labels(column: pd.Series) -> pd.Series:
 
 
 def _end_of(as_of) -> np.datetime64:
-    day = _day(as_of)
+    day = as_of_day(as_of)
     if day >= pd.Timestamp("2262-04-10"):  # past the last representable date: nothing is in the future
         return np.datetime64("NaT")
     return (day + pd.Timedelta(days=1)).to_datetime64()
@@ -264,11 +274,11 @@ def _empty_rows(frame: pd.DataFrame, used: list[str]) -> np.ndarray:
     """
     empty = np.ones(len(frame), dtype=bool)
     for column in used:
-        empty &= _blank(frame[column]).to_numpy()
+        empty &= blank_cells(frame[column]).to_numpy()
     for column in frame.columns.difference(used, sort=False):
         if not empty.any():
             break
-        empty[empty] = _blank(frame[column][empty]).to_numpy()
+        empty[empty] = blank_cells(frame[column][empty]).to_numpy()
     return empty
 
 

@@ -14,10 +14,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from ..xlsx_format import column_index, column_letter
 from .header_words import KNOWN_NAME, HeaderRole, header_words, ranked, role_by_words, without_notes
 # The roles are imported from here across the package.
-from .roles import (AMOUNT, CHANNEL, COST, CUSTOMER_ID, CUSTOMER_NAME, DATE, GROUP_ROLES, ORDER_ID, PROFIT,
-                    PROFIT_ROLES, QUANTITY, REGION, ROLE_OPTIONS, ROLES, SALESPERSON, STORE, UNIT_COST, UNIT_PRICE)
+from ..roles import (AMOUNT, CHANNEL, COST, CUSTOMER_ID, CUSTOMER_NAME, DATE, GROUP_ROLES, ORDER_ID, PROFIT,
+                     PROFIT_ROLES, QUANTITY, REGION, ROLE_OPTIONS, ROLES, SALESPERSON, STORE, UNIT_COST, UNIT_PRICE)
 
 # Known names of the columns that group a chain's sales (others are a known phrase with an id or
 # name word after it: Store Code, 业务员姓名).
@@ -121,32 +122,6 @@ def role_of_header(header: object) -> HeaderRole | None:
     if role is not None:
         return ranked(role, KNOWN_NAME, words)
     return role_by_words(words) if words else None
-
-
-def column_letter(index: int) -> str:
-    """Excel's letter for a 0-based column index.
-
-    >>> column_letter(0), column_letter(27)
-    ('A', 'AB')
-    """
-    letters = ""
-    index += 1
-    while index:
-        index, remainder = divmod(index - 1, 26)
-        letters = chr(65 + remainder) + letters
-    return letters
-
-
-def column_index(letters: str) -> int:
-    """The 0-based index of an Excel column letter, the inverse of :func:`column_letter`.
-
-    >>> column_index("A"), column_index("ab")
-    (0, 27)
-    """
-    index = 0
-    for char in letters.upper():
-        index = index * 26 + ord(char) - 64
-    return index - 1
 
 
 def _letter_index(text: str) -> int | None:

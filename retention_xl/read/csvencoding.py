@@ -64,6 +64,15 @@ class EncodingChoice:
     def clear_cut(self) -> bool:
         return not self.others
 
+    @property
+    def shown_names(self) -> tuple[str, ...]:
+        """The encoding used, then the other readings, as they are named to the user.
+
+        >>> EncodingChoice("gb18030", "", ("cp1252",)).shown_names
+        ('GB18030', 'Windows-1252')
+        """
+        return tuple(display_name(name) for name in (self.encoding, *self.others))
+
     def without_text(self) -> EncodingChoice:
         """The choice without the decoded bytes, to keep with the sales once the header is found."""
         return replace(self, text="")

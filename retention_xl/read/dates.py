@@ -12,10 +12,9 @@ import re
 import numpy as np
 import pandas as pd
 
+from ..xlsx_format import EXCEL_EPOCH
 from .cells import by_category, normalised_text
 
-# Excel's day 0 (serial numbers count days from here, after Lotus' 1900 leap-year bug).
-EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 # Serial numbers a sales date can plausibly have: 1954-10-13 .. 2119-01-08.
 _SERIAL_RANGE = (20_000, 80_000)
 

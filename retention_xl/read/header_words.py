@@ -25,8 +25,8 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .roles import (AMOUNT, CHANNEL, COST, CUSTOMER_ID, CUSTOMER_NAME, DATE, GROUP_ROLES, ORDER_ID, PROFIT,
-                    PROFIT_ROLES, QUANTITY, REGION, SALESPERSON, STORE, UNIT_COST, UNIT_PRICE)
+from ..roles import (AMOUNT, CHANNEL, COST, CUSTOMER_ID, CUSTOMER_NAME, DATE, GROUP_ROLES, ORDER_ID, PROFIT,
+                     PROFIT_ROLES, QUANTITY, REGION, SALESPERSON, STORE, UNIT_COST, UNIT_PRICE)
 
 # Things a header can name whose role depends on the id or name word after it.
 CUSTOMER, ORDER, PRODUCT = "customer", "order", "product"

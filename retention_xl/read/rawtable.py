@@ -100,14 +100,6 @@ def invalid_text_column(table) -> str | None:
     return None
 
 
-def says_not_utf8(error: BaseException) -> bool:
-    """Whether DuckDB stopped at text that is not UTF-8 (it names the value, not the column)."""
-    import duckdb
-
-    text = str(error).lower()
-    return isinstance(error, duckdb.Error) and ("utf8" in text or "utf-8" in text or "unicode" in text)
-
-
 def column_not_utf8(files: list, types: dict[str, str]):
     """(file, column): the first of the Parquet ``files`` and of its text columns (``types``: column -> SQL
     type) holding bytes that are not UTF-8, read a batch at a time by Arrow, which can tell; or None."""

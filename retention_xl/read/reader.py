@@ -87,6 +87,11 @@ class SalesData:
                        "order_numbers_shared_by_customers": self.shared_orders.shared}
         return result | ({"dates": ["YYYYMMDD"]} if self.eight_digit_example else {})
 
+    @property
+    def from_several_files(self) -> bool:
+        """Whether the rows came from a folder's or a glob's files (their row numbers then count across them)."""
+        return self.file is not None and sources.several_files(self.file)
+
     def reading_note(self) -> str | None:
         """What to tell on the command line about how the file was read: only what might be wrong."""
         notes = []
@@ -139,8 +144,8 @@ def read_sales(
     """
     path = Path(path)
     say = progress or (lambda message: None)
-    mapping = _role_mapping(columns)
-    _check_reading_options(encoding, decimal, as_of)
+    mapping = role_mapping(columns)
+    check_reading_options(encoding, decimal, as_of)
     started = time.perf_counter()
     if sources.several_files(path):
         files = sources.dataset_files(path)
@@ -181,8 +186,8 @@ def read_database(
     example rows are record numbers in the order the database returned them.
     """
     say = progress or (lambda message: None)
-    mapping = _role_mapping(columns)
-    _check_reading_options(None, decimal, as_of)
+    mapping = role_mapping(columns)
+    check_reading_options(None, decimal, as_of)
     started = time.perf_counter()
     headers, read, what = sources.read_postgres(url, table, query)
     say(f"Reading {what}…")
@@ -220,7 +225,7 @@ def _finish(raw: RawTable, path: Path | None, label: str | None, dayfirst, decim
     )
 
 
-def _check_reading_options(encoding: str | None, decimal: str | None, as_of) -> None:
+def check_reading_options(encoding: str | None, decimal: str | None, as_of) -> None:
     if encoding is not None:
         try:
             codecs.lookup(encoding)
@@ -267,7 +272,7 @@ def _clean(raw: RawTable, path: Path, dayfirst: bool | None, decimal: str | None
         raise InputError(f"{error}{SAY_DECIMAL}", file=path, sheet=raw.sheet, column=_where(raw, amount_role)) from None
 
 
-def _role_mapping(columns: Mapping[str, str] | None) -> dict[str, str]:
+def role_mapping(columns: Mapping[str, str] | None) -> dict[str, str]:
     by_option = {option: role for role, option in cols.ROLE_OPTIONS.items()}
     mapping = {}
     for key, header in (columns or {}).items():

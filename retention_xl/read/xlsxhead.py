@@ -13,7 +13,6 @@ XML at a time, before calamine is asked to read it.
 
 from __future__ import annotations
 
-import posixpath
 import re
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
@@ -27,28 +26,9 @@ try:
 except ImportError:  # a platform without ISA-L's wheels: zlib, about three times slower
     _fast_zlib = None
 
-from .columns import column_index, column_letter
+from ..xlsx_format import MAIN, SAFE_PARSING, column_index, column_letter, sheet_member
 
-MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-RELATIONSHIPS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-PACKAGE_RELATIONSHIPS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
-# No entity is expanded and nothing is fetched, whatever a damaged or hostile file declares.
-_SAFE = {"resolve_entities": False, "no_network": True, "load_dtd": False}
-_PARSER = etree.XMLParser(**_SAFE)
 _REFERENCE = re.compile(r"([A-Z]+)(\d+)")
-
-
-def sheet_member(package: zipfile.ZipFile, sheet: str) -> str:
-    """The archive member holding the worksheet called ``sheet``, found through the workbook's relationships.
-
-    Raises ``KeyError`` when the workbook has no such sheet or its relationships do not name it.
-    """
-    workbook = etree.fromstring(package.read("xl/workbook.xml"), _PARSER)
-    ids = {node.get("name"): node.get(f"{RELATIONSHIPS}id") for node in workbook.iter(f"{MAIN}sheet")}
-    relations = etree.fromstring(package.read("xl/_rels/workbook.xml.rels"), _PARSER)
-    targets = {node.get("Id"): node.get("Target") for node in relations.iter(f"{PACKAGE_RELATIONSHIPS}Relationship")}
-    target = targets[ids[sheet]]
-    return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
 
 
 def _text(node) -> str:
@@ -60,7 +40,7 @@ def _shared_strings(package: zipfile.ZipFile, needed: set[int]) -> dict[int, str
         return {}
     last, found = max(needed), {}
     with package.open("xl/sharedStrings.xml") as stream:
-        for index, (_, node) in enumerate(etree.iterparse(stream, tag=f"{MAIN}si", **_SAFE)):
+        for index, (_, node) in enumerate(etree.iterparse(stream, tag=f"{MAIN}si", **SAFE_PARSING)):
             if index in needed:
                 found[index] = _text(node)
             node.clear()
@@ -75,7 +55,7 @@ def xlsx_head(path: str | Path, sheet: str, rows: int) -> list[list[object]]:
         cells: dict[tuple[int, int], object] = {}
         shared: dict[tuple[int, int], int] = {}
         with package.open(sheet_member(package, sheet)) as stream:
-            for _, row in etree.iterparse(stream, tag=f"{MAIN}row", **_SAFE):
+            for _, row in etree.iterparse(stream, tag=f"{MAIN}row", **SAFE_PARSING):
                 for cell in row.iter(f"{MAIN}c"):
                     match = _REFERENCE.fullmatch(cell.get("r", ""))
                     if not match:  # references are optional in the format; calamine copes without
@@ -134,7 +114,7 @@ def formulas_without_values(path: str | Path, sheet: str, columns: set[int]) -> 
             if not _contains(stream, b"<f"):  # most sheets: no formula at all
                 return rows
         with package.open(member) as stream:
-            for _, cell in etree.iterparse(stream, tag=f"{MAIN}c", **_SAFE):
+            for _, cell in etree.iterparse(stream, tag=f"{MAIN}c", **SAFE_PARSING):
                 if cell.find(f"{MAIN}f") is not None and not (cell.findtext(f"{MAIN}v") or "").strip():
                     match = _REFERENCE.fullmatch(cell.get("r", ""))
                     if match and column_index(match.group(1)) in columns:

@@ -31,18 +31,18 @@ import pandas as pd
 
 from .. import columns as cols
 from .. import order_numbers, sources
-from ..accounting import EXCLUSION_REASONS
-from ..cleaning import _day
+from ...reasons import EXCLUSION_REASONS
+from ..cleaning import as_of_day as _day
 from ..csvencoding import EncodingChoice
 from ..csv_parquet import ROW_COLUMN, csv_as_parquet
 from ...table.duckdb_engine import memory_limit, memory_part
 from ...errors import InputError
-from ..rawtable import (DATE_REASONS, NOT_UTF8, column_not_utf8, header_help, no_usable_rows, parquet_error,
-                        says_not_utf8)
-from ..reader import (SAY_DAY_ORDER, SAY_DECIMAL, UNIT_COST_WITHOUT_QUANTITY, SalesData, _check_reading_options,
-                      _role_mapping, no_usable_rows)
+from ..rawtable import DATE_REASONS, NOT_UTF8, column_not_utf8, header_help, no_usable_rows, parquet_error
+from ..reader import SAY_DAY_ORDER, SAY_DECIMAL, UNIT_COST_WITHOUT_QUANTITY, SalesData, no_usable_rows
+from ..reader import check_reading_options as _check_reading_options, role_mapping as _role_mapping
 from .scan_columns import (DUCKDB, SPARK, ColumnSql, Dialect, Mapper, ScanUnsupported, blank_cell, date_column,
-                           group_column, identifier, is_finite, is_infinite, key_column, number_column, order_column)
+                           group_column, identifier, is_finite, is_infinite, key_column, number_column, order_column,
+                           says_not_utf8)
 from .scanned_tables import ScannedSales, customer_codes, scanned_accounting
 from ..cells import AmbiguousDecimal
 from ..dates import AmbiguousDates

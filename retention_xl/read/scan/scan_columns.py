@@ -25,7 +25,7 @@ import pandas as pd
 
 from .. import cells as values
 from .. import dates as date_cells
-from ..cleaning import _blank, _group_labels
+from ..cleaning import blank_cells, group_labels
 
 NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
                  "UBIGINT", "FLOAT", "DOUBLE", "DECIMAL", "REAL")
@@ -190,7 +190,7 @@ def key_column(mapper: Mapper, column: str, sql_type: str, *, total: bool, visib
     with ``visible``, the control-character and too-long flags of the adjustments."""
     raw = mapper.distinct(column, sql_type)
     clean = values.customer_ids(raw)
-    frame = pd.DataFrame({"raw": raw, "blank": _blank(raw).to_numpy(dtype=bool),
+    frame = pd.DataFrame({"raw": raw, "blank": blank_cells(raw).to_numpy(dtype=bool),
                           "total": values.is_total_label(raw).to_numpy(dtype=bool) if total else False})
     if visible:
         frame["control"] = values.has_control_characters(clean).to_numpy(dtype=bool)
@@ -206,7 +206,7 @@ def key_column(mapper: Mapper, column: str, sql_type: str, *, total: bool, visib
 def group_column(mapper: Mapper, column: str, sql_type: str) -> tuple[ColumnSql, list]:
     """A store (salesperson ...) column: its label as an integer code into the returned labels."""
     raw = mapper.distinct(column, sql_type)
-    codes, labels = _codes(_group_labels(raw))
+    codes, labels = _codes(group_labels(raw))
     alias, join = mapper.table(column, sql_type, pd.DataFrame({"raw": raw, "code": codes}))
     return ColumnSql(f"NULLIF({alias}.code, -1)", joins=[join]), labels
 
@@ -227,7 +227,7 @@ def date_column(mapper: Mapper, column: str, sql_type: str,
     parsed, used = date_cells.dates(raw, dayfirst)
     frame = pd.DataFrame({"raw": raw, "date": parsed.to_numpy(dtype="datetime64[us]"),
                           "date_like": date_cells.looks_like_date(raw).to_numpy(dtype=bool),
-                          "blank": _blank(raw).to_numpy(dtype=bool),
+                          "blank": blank_cells(raw).to_numpy(dtype=bool),
                           "total": values.is_total_label(raw).to_numpy(dtype=bool)})
     alias, join = mapper.table(column, sql_type, frame)
     return ColumnSql(mapper.sql.timestamp(f"{alias}.date", "TIMESTAMP"), f"{alias}.blank", f"{alias}.total",
@@ -246,7 +246,7 @@ def number_column(mapper: Mapper, column: str, sql_type: str, decimal: str | Non
     raw = mapper.distinct(column, sql_type)
     frame = pd.DataFrame({"raw": raw, "number": values.amounts(raw, decimal).to_numpy(dtype=float),
                           "spelled_nan": values.says_not_a_number(raw).to_numpy(dtype=bool),
-                          "blank": _blank(raw).to_numpy(dtype=bool)})
+                          "blank": blank_cells(raw).to_numpy(dtype=bool)})
     alias, join = mapper.table(column, sql_type, frame)
     return ColumnSql(f"{alias}.number", f"{alias}.blank", flags={"spelled_nan": f"{alias}.spelled_nan"}, joins=[join])
 
@@ -266,7 +266,7 @@ def order_column(mapper: Mapper, column: str, sql_type: str) -> ColumnSql:
     raw = mapper.distinct(column, sql_type, needs_python)
     clean = values.customer_ids(raw)
     frame = pd.DataFrame({"raw": raw, "clean": clean.astype(object).where(clean.notna(), None).to_numpy(),
-                          "blank": _blank(raw).to_numpy(dtype=bool),
+                          "blank": blank_cells(raw).to_numpy(dtype=bool),
                           "total": values.is_total_label(raw).to_numpy(dtype=bool)})
     alias, join = mapper.table(column, sql_type, frame.astype({"raw": object, "clean": object}))
     stripped = mapper.sql.trim(text, _PYTHON_WHITESPACE)
@@ -278,3 +278,11 @@ def order_column(mapper: Mapper, column: str, sql_type: str) -> ColumnSql:
     blank = f"(CASE WHEN r.rx_order_needs THEN {alias}.blank ELSE r.rx_order_plain IS NULL END)"
     total = f"coalesce(r.rx_order_needs AND {alias}.total, false)"
     return ColumnSql(value, blank, total, joins=[join], prepared=prepared)
+
+
+def says_not_utf8(error: BaseException) -> bool:
+    """Whether DuckDB stopped at text that is not UTF-8 (it names the value, not the column)."""
+    import duckdb
+
+    text = str(error).lower()
+    return isinstance(error, duckdb.Error) and ("utf8" in text or "utf-8" in text or "unicode" in text)

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..accounting import ADJUSTMENTS, EXCLUSION_REASONS, PROFIT_UNKNOWN, Accounting, Exclusion
+from ...reasons import ADJUSTMENTS, EXCLUSION_REASONS, PROFIT_UNKNOWN
+from ..accounting import Accounting, Exclusion
 from ...table.contract import NO_DAY, CustomerMonths, CustomerTable, month_number
 from ...table.duckdb_engine import available_memory, memory_part
 from ...table.engine_sql import (FIRST_DAYS_SQL, MONTH_DTYPES, MONTHS_SQL, customers_frame, months_sql,

@@ -1,4 +1,4 @@
-"""Ibis against the hand-written SQL of retention_xl.engine_sql, both on DuckDB: time and equal results.
+"""Ibis against the hand-written SQL of retention_xl.table.engine_sql, both on DuckDB: time and equal results.
 
 The customer x month aggregation, written once in SQL that DuckDB and Spark SQL both
 run, or written once in Ibis, which compiles to either. This measures what the Ibis

@@ -2,9 +2,9 @@
 
     python benchmarks/lapse.py [--online-retail PATH] [--cdnow PATH]
 
-The evidence behind :data:`retention_xl.customers.LAPSE_MULTIPLE`. At the end of a
+The evidence behind :data:`retention_xl.figures.customers.LAPSE_MULTIPLE`. At the end of a
 cutoff month, the customer table is made as a report would make it
-(:func:`retention_xl.customers.customer_table`: days since the last purchase, the
+(:func:`retention_xl.figures.customers.customer_table`: days since the last purchase, the
 usual gap between purchase days); then each customer is followed to the end of the
 data to see whether they bought again. Printed for the customers silent for longer
 than 30 days, by their silence in multiples of their usual gap (of the base's usual

@@ -2,11 +2,11 @@
 
 ``CUSTOMER_BRIDGE``, ``COHORT_TABLE``, ``CUSTOMER_SEGMENTS`` and ``CUSTOMER_VALUE`` (in
 :mod:`retention_xl.udfs`) hand their ranges to this module, which reads them with the
-report's rules (:func:`retention_xl.cleaning.clean_transactions`: a row whose customer,
+report's rules (:func:`retention_xl.read.cleaning.clean_transactions`: a row whose customer,
 date or amount is not readable is skipped, as the report's accounting skips it), builds
-the report's customer x month table (:mod:`retention_xl.activity`) and asks the report's
-own code for the figures: :mod:`retention_xl.analysis` for the bridge and the cohorts,
-:mod:`retention_xl.customers` for the segments, :mod:`retention_xl.value` for the models.
+the report's customer x month table (:mod:`retention_xl.table.contract`) and asks the report's
+own code for the figures: :mod:`retention_xl.figures.month` for the bridge and the cohorts,
+:mod:`retention_xl.figures.customers` for the segments, :mod:`retention_xl.figures.customer_value` for the models.
 Nothing here computes a figure; it only chooses the months and lays out the cells.
 
 This module imports pandas, NumPy and SciPy, so the functions module imports it on a

@@ -1,6 +1,6 @@
 """The documented plain-Excel formulas give the worksheet functions' answers in a real spreadsheet.
 
-A workbook holding the formulas of :mod:`retention_xl.formulas` is recalculated by
+A workbook holding the formulas of :mod:`retention_xl.workbook.formulas` is recalculated by
 LibreOffice Calc; every result must equal what the functions return through
 xlwings for the same inputs.
 """

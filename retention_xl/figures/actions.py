@@ -283,7 +283,7 @@ def recommend(
 
     ``value`` (``"revenue"`` or ``"profit"``) ranks the customers to contact and gives their share. Actions that
     say a customer has gone (``key_quiet``, ``cant_lose``, ``at_risk``, ``lost_this_month``, ``probably_gone``,
-    ``hibernating``) list only customers lapsing (:func:`retention_xl.customers.lapsing`, silent longer than
+    ``hibernating``) list only customers lapsing (:func:`retention_xl.figures.customers.lapsing`, silent longer than
     ``lapse_days``); the first three and the last follow the customer table's segments and actions.
     """
     in_base = customers["in_base"]

@@ -1,7 +1,7 @@
 """What each customer is worth: the customer-value models applied to the report's customer x month table.
 
 The BG/NBD summary comes from the customer x month table (see its contract in
-:mod:`retention_xl.activity`): frequency = purchase days - 1, recency = last - first
+:mod:`retention_xl.table.contract`): frequency = purchase days - 1, recency = last - first
 purchase day, T = end of the report month - first purchase day, in weeks; spend per
 repeat purchase day = (net revenue - the first day's amount) / (purchase days - 1).
 

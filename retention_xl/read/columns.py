@@ -1,7 +1,7 @@
 """Finding the header row and the meaning of each column in a sales sheet.
 
 Shops call their columns many things. Each header is given at most one role
-(:mod:`retention_xl.header_words` says how: a known name below, in simplified Chinese,
+(:mod:`retention_xl.read.header_words` says how: a known name below, in simplified Chinese,
 traditional Chinese and English, or its last words). Where several headers have the same
 role, the best is used (:func:`detect_roles` says which); the others are left unread.
 """
@@ -150,10 +150,10 @@ def detect_roles(headers: Sequence[object], taken: Sequence[int] = ()) -> dict[s
     """Role -> column position, from one row of header cells; positions in ``taken`` are left out.
 
     Each header has at most one role (:func:`role_of_header`). Where several have the same role,
-    the first of these decides: for the date, what it records (:func:`retention_xl.header_words.date_rank`:
+    the first of these decides: for the date, what it records (:func:`retention_xl.read.header_words.date_rank`:
     the sale's date, then a plain date, then others, then dates of other events such as engage or
     ship dates); for the customer id, one whose words say it names the person (``customer_unique_id``
-    before ``customer_id``, see :func:`retention_xl.header_words.person_rank`); a known name before a header of
+    before ``customer_id``, see :func:`retention_xl.read.header_words.person_rank`); a known name before a header of
     known words before one known by its last words; the leftmost.
 
     >>> headers = ["opportunity_id", "sales_agent", "account", "engage_date", "close_date", "close_value"]

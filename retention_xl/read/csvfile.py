@@ -91,7 +91,7 @@ def csv_layout(path: Path, mapping: dict[str, str], encoding: str | None) -> Csv
 
 
 def _encoding_of(path: Path, mapping: dict[str, str], encoding: str | None) -> EncodingChoice:
-    """The encoding given, or the one :func:`retention_xl.csvencoding.choose_encoding` finds."""
+    """The encoding given, or the one :func:`retention_xl.read.csvencoding.choose_encoding` finds."""
     if encoding:
         with path.open("rb") as handle:
             return EncodingChoice(encoding, handle.read(SAMPLE_BYTES).decode(encoding, errors="replace"))

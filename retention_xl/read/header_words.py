@@ -6,7 +6,7 @@ changes case (``InvoiceDate``), and, in Chinese, at the known words below (``业
 Text in brackets is a note (``金额(元)``), and a header holding ``%`` is a rate.
 
 A header has at most one role. A known name (the whole header, as
-:data:`retention_xl.columns.KNOWN_NAMES` lists them) decides it. Otherwise the last words
+:data:`retention_xl.read.columns.KNOWN_NAMES` lists them) decides it. Otherwise the last words
 decide, as in English and Chinese the last word names the thing: ``sales_agent`` is an agent,
 so a salesperson, never an amount; ``close_value`` is an amount, and so is ``Total Price`` (a price alone
 is a unit price); ``Salesperson Name`` and

@@ -9,7 +9,7 @@ The file is only ever opened for reading. Excel files are read by calamine (a
 Rust reader, through fastexcel), CSV and Parquet by Arrow, so a sheet at Excel's
 row limit reads in seconds. The header row is found among the first rows (titles
 and notes above it are skipped) and its columns are recognised by
-:mod:`retention_xl.columns`; ``columns=`` maps them by hand.
+:mod:`retention_xl.read.columns`; ``columns=`` maps them by hand.
 """
 
 from __future__ import annotations
@@ -179,7 +179,7 @@ def read_database(
     as_of: str | pd.Timestamp | None = None,
     progress: Progress | None = None,
 ) -> SalesData:
-    """Read and clean the sales rows of a PostgreSQL ``table`` or ``query`` (see :mod:`retention_xl.sources`).
+    """Read and clean the sales rows of a PostgreSQL ``table`` or ``query`` (see :mod:`retention_xl.read.sources`).
 
     ``url`` is ``postgresql://user@host:port/database``, without a password (libpq takes it
     from ``PGPASSWORD`` or ``~/.pgpass``). The other arguments are those of :func:`read_sales`;

@@ -6,7 +6,7 @@ transactions. It is also the seam where another engine (a database) can take ove
 when the data outgrow memory: whatever builds the table must follow this contract.
 The figures read the table only through the questions of :class:`CustomerTable`, so
 a table too large for memory can stay in the engine and answer them there
-(:class:`retention_xl.engine_table.EngineTable`).
+(:class:`retention_xl.table.engine_table.EngineTable`).
 
 **Contract.** :class:`CustomerMonths` holds two DataFrames
 (:func:`retention_xl.table.numpy_builder.build_customer_months` builds them in memory).
@@ -78,7 +78,7 @@ def month_period(number: int) -> pd.Period:
 class CustomerTable:
     """What every figure reads of a customer x month table, wherever the table is held.
 
-    :class:`CustomerMonths` holds it in memory; :class:`retention_xl.engine_table.EngineTable`
+    :class:`CustomerMonths` holds it in memory; :class:`retention_xl.table.engine_table.EngineTable`
     leaves it in DuckDB where it is too large for memory. Both answer the same questions --
     sums and activity per customer over a range of months, a month's totals, the cohort grid --
     so that every figure is computed by one code path from either. Subclasses give ``customers``

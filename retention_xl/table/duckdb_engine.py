@@ -1,6 +1,6 @@
-"""The customer x month table built by DuckDB, to the contract of :mod:`retention_xl.activity`.
+"""The customer x month table built by DuckDB, to the contract of :mod:`retention_xl.table.contract`.
 
-The same clean transactions, the same definitions (:mod:`retention_xl.engine_sql`),
+The same clean transactions, the same definitions (:mod:`retention_xl.table.engine_sql`),
 another engine: DuckDB aggregates out of core and on every core. Customers keep the
 codes pandas gives them (order of first appearance), so every figure computed from
 the table is the same whichever engine built it; money sums may differ far below a

@@ -4,7 +4,7 @@ The SQL engines share this text rather than each having its own query: it uses o
 what both dialects agree on (``CASE``, ``MIN``/``MAX``/``SUM``, ``BIT_OR``/``BIT_COUNT``/``POWER``,
 ``COALESCE``, joins on equal keys). Dates are turned into whole day and month numbers
 before the rows reach an engine, so no date function (whose names differ between
-dialects) is needed. The result follows the contract of :mod:`retention_xl.activity`.
+dialects) is needed. The result follows the contract of :mod:`retention_xl.table.contract`.
 
 >>> rows = pd.DataFrame({"customer_id": ["a", "a", "b"], "order_id": ["1", "1", None], "amount": [5.0, 2.0, 3.0],
 ...                      "date": pd.to_datetime(["2024-01-02", "2024-01-02", "2024-02-03"])})

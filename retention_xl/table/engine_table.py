@@ -1,7 +1,7 @@
 """The customer x month table left inside DuckDB, for sales whose table does not fit in memory.
 
 :class:`EngineTable` answers the questions every figure asks of the table (see
-:class:`retention_xl.activity.CustomerTable`) with queries over a DuckDB table, so that
+:class:`retention_xl.table.contract.CustomerTable`) with queries over a DuckDB table, so that
 the bridge, trend, cohorts, Pareto share, customer ranking and customer-value models
 are computed by the same Python code as from a table in memory. Python holds only what
 has one row per customer (or less): the customers' ids, names and first purchases, and

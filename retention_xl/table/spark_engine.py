@@ -1,11 +1,11 @@
-"""The customer x month table built by Apache Spark, to the contract of :mod:`retention_xl.activity`.
+"""The customer x month table built by Apache Spark, to the contract of :mod:`retention_xl.table.contract`.
 
-Spark runs the same SQL as DuckDB (:mod:`retention_xl.engine_sql`), in local mode by
+Spark runs the same SQL as DuckDB (:mod:`retention_xl.table.engine_sql`), in local mode by
 default (``local[*]``: every core of this machine) or on a cluster given by its master
 URL (``spark://host:7077``, ``yarn`` ...). Only SQL runs on the executors, so they need
 Java but no Python. The session is reused across reports in one process. Rows read in memory
 reach Spark through the driver (:func:`build_customer_months`); rows Spark classified itself
-(:mod:`retention_xl.spark_scan`) or the DuckDB scan cleaned reach it as Parquet its executors read
+(:mod:`retention_xl.read.scan.spark_scan`) or the DuckDB scan cleaned reach it as Parquet its executors read
 (:func:`aggregate_classified`, :func:`aggregate_parquet`).
 
 Spark is an extra: ``pip install 'retention-xl[spark]'`` (pyspark, about 400 MB), and
@@ -124,15 +124,16 @@ def build_customer_months(transactions: pd.DataFrame, until: pd.Period, master: 
 
 def aggregate_parquet(path: str, months_to: Path, master: str | None = None) -> pd.DataFrame:
     """The result of ``MONTHS_SQL`` over the rows in the Parquet file(s) at ``path`` (the columns of
-    :func:`retention_xl.engine_sql.engine_rows`), written as Parquet by Spark's executors into the folder
+    :func:`retention_xl.table.engine_sql.engine_rows`), written as Parquet by Spark's executors into the folder
     ``months_to``; returns the result of ``FIRST_DAYS_SQL``. The executors read the rows themselves."""
     spark = session(master)
     return _aggregate(lambda: spark.read.parquet(path), months_to)[1]
 
 
 def aggregate_classified(path: str, used: str, end: str, months_to: Path, master: str | None = None) -> pd.DataFrame:
-    """:func:`aggregate_parquet` over the rows Spark classified (:func:`retention_xl.spark_scan.classify`) into the
-    Parquet files at ``path``: those the condition ``used`` picks, before the day ``end`` (``YYYY-MM-DD``)."""
+    """:func:`aggregate_parquet` over the rows Spark classified (:func:`retention_xl.read.scan.spark_scan.classify`)
+    into the Parquet files at ``path``: those the condition ``used`` picks, before the day ``end``
+    (``YYYY-MM-DD``)."""
     spark = session(master)
     return _aggregate(lambda: spark.read.parquet(local_url(Path(path).parent)).where(
         f"({used}) AND ts < TIMESTAMP_NTZ '{end}'").selectExpr(

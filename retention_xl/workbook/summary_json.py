@@ -50,7 +50,7 @@ def _figures(figures: dict) -> dict:
 def actions_json(actions: list[Action], language: str) -> list[dict]:
     """The Actions sheet's sections in order, for scripts: each action's key, title, figures, how many
     customers it concerns, what ranks them and the customers themselves, the first
-    :data:`retention_xl.actions.LISTED_LIMIT` of them (``not_listed`` counts the rest)."""
+    :data:`retention_xl.figures.actions.LISTED_LIMIT` of them (``not_listed`` counts the rest)."""
     sections = []
     for action in actions:
         listed = _listed_json(action.listed) if action.listed is not None else []

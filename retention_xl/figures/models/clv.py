@@ -15,8 +15,8 @@ of each customer's purchases:
 Everything here is written to stay finite and keep its digits for every input and
 every parameter a fit can reach: log-likelihoods with ``gammaln``/``betaln``,
 ``log1p`` and ``logaddexp`` (and Stirling's series at very large r), P(alive) through
-its log-odds, and the expected purchases as :mod:`retention_xl.expectation` evaluates
-them. The Gamma-Gamma model lives in :mod:`retention_xl.spend`; its names are here too.
+its log-odds, and the expected purchases as :mod:`retention_xl.figures.models.expectation` evaluates
+them. The Gamma-Gamma model lives in :mod:`retention_xl.figures.models.spend`; its names are here too.
 
 Where nobody is seen to leave, BG/NBD's best fit is the model in which nobody leaves
 (a -> 0 or b -> infinity): :func:`fit_nbd` fits that model and :func:`dropout_detected`
@@ -284,9 +284,9 @@ def p_alive(fit: BgNbdFit, summary: pd.DataFrame) -> np.ndarray:
 
 def expected_purchases(fit: BgNbdFit | NbdFit, summary: pd.DataFrame, t: float) -> np.ndarray:
     """Expected purchase days in the next ``t`` periods of each customer (Fader, Hardie & Lee, eq. 10):
-    P(alive) times the expectation of a customer still alive (:mod:`retention_xl.expectation`), finite and
-    accurate for every parameter a fit can reach. Of an :class:`NbdFit`: (r + x) / (alpha + T) x t, each
-    customer's past rate of buying carried forward."""
+    P(alive) times the expectation of a customer still alive (:mod:`retention_xl.figures.models.expectation`),
+    finite and accurate for every parameter a fit can reach. Of an :class:`NbdFit`: (r + x) / (alpha + T) x t,
+    each customer's past rate of buying carried forward."""
     x, t_x, T = columns(summary, "frequency", "recency", "T")
     if isinstance(fit, NbdFit):
         return (fit.r + x) / (fit.alpha + T) * t

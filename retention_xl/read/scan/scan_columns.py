@@ -1,6 +1,6 @@
 """How each column of a Parquet scan becomes clean values inside DuckDB, by the reader's own rules.
 
-The cleaning rules live in :mod:`retention_xl.values` and work on pandas Series. A
+The cleaning rules live in :mod:`retention_xl.read.cells` and work on pandas Series. A
 scan of a hundred million rows cannot hand every cell to them, but it does not need
 to: a column holds far fewer distinct values than rows. For each column DuckDB lists
 the distinct raw values, the rules clean those in Python, and the result -- a small

@@ -3,8 +3,8 @@
 With ``--engine spark`` the per-row pass over the input runs on the cluster: Spark reads
 the Parquet files (CSV files first written as Parquet under the CSV reader's rules), lists
 each column's distinct raw values, which the rules clean in Python on the driver
-(:mod:`retention_xl.scan_columns`, in Spark's dialect), joins the results back, and writes
-every row with its clean values and reason (:func:`retention_xl.duckdb_scan.classified_rows`)
+(:mod:`retention_xl.read.scan.scan_columns`, in Spark's dialect), joins the results back, and writes
+every row with its clean values and reason (:func:`retention_xl.read.scan.duckdb_scan.classified_rows`)
 as Parquet. DuckDB reads those classified rows as its ``scanned`` table, so the accounting,
 the customer numbering and the groups follow from the same SQL as after its own scan, and
 Spark's executors build the customer x month table from the same files.
@@ -209,7 +209,7 @@ def _quoted(name: str) -> str:
 
 
 class SparkMapper(Mapper):
-    """Mapping tables in Spark, built as :class:`~retention_xl.scan_columns.Mapper` builds them in DuckDB.
+    """Mapping tables in Spark, built as :class:`~retention_xl.read.scan.scan_columns.Mapper` builds them in DuckDB.
 
     Each column's distinct values come from Spark's executors and reach the rules through
     DuckDB (``connection``), so that they arrive as the same pandas values as after DuckDB's

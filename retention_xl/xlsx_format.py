@@ -11,7 +11,6 @@ import posixpath
 import zipfile
 
 import pandas as pd
-from lxml import etree
 
 # Excel's day 0 (serial numbers count days from here, after Lotus' 1900 leap-year bug).
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
@@ -20,7 +19,6 @@ RELATIONSHIPS = "{http://schemas.openxmlformats.org/officeDocument/2006/relation
 PACKAGE_RELATIONSHIPS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 # No entity is expanded and nothing is fetched, whatever a damaged or hostile file declares.
 SAFE_PARSING = {"resolve_entities": False, "no_network": True, "load_dtd": False}
-_PARSER = etree.XMLParser(**SAFE_PARSING)
 
 
 def column_letter(index: int) -> str:
@@ -54,9 +52,12 @@ def sheet_member(package: zipfile.ZipFile, sheet: str) -> str:
 
     Raises ``KeyError`` when the workbook has no such sheet or its relationships do not name it.
     """
-    workbook = etree.fromstring(package.read("xl/workbook.xml"), _PARSER)
+    from lxml import etree  # here, not at the top: the worksheet functions read dates and never a package
+
+    parser = etree.XMLParser(**SAFE_PARSING)
+    workbook = etree.fromstring(package.read("xl/workbook.xml"), parser)
     ids = {node.get("name"): node.get(f"{RELATIONSHIPS}id") for node in workbook.iter(f"{MAIN}sheet")}
-    relations = etree.fromstring(package.read("xl/_rels/workbook.xml.rels"), _PARSER)
+    relations = etree.fromstring(package.read("xl/_rels/workbook.xml.rels"), parser)
     targets = {node.get("Id"): node.get("Target") for node in relations.iter(f"{PACKAGE_RELATIONSHIPS}Relationship")}
     target = targets[ids[sheet]]
     return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))

@@ -1,5 +1,5 @@
-"""The architecture as tests: which stage may import which, no cycle, no private name across modules, and
-modules and functions of a readable length.
+"""The architecture as tests: which stage may import which, no cycle, no private name across modules, no old
+module path, and modules and functions of a readable length.
 
 The pipeline reads left to right: ``read/`` (a location to clean rows, the scan under ``read/scan/``) ->
 ``table/`` (the customer x month table) -> ``figures/`` -> the writers (``workbook/``, the JSON beside it).
@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from helpers.architecture import (check_cycles, check_engines, check_facade, check_function_lengths, check_layers,
-                                  check_module_lengths, check_private_names, read_tree, Violation)
+                                  check_module_lengths, check_old_paths, check_private_names, read_tree, Violation)
+from retention_xl.old_paths import OLD_PATHS
 
 ROOT = Path(__file__).resolve().parent.parent / "retention_xl"
 P = "retention_xl"
@@ -30,6 +31,7 @@ RULES = {
     "writers": lambda modules: check_layers(modules, WORKBOOK, (READ, TABLE)),
     "private names": check_private_names,
     "engines": lambda modules: check_engines(modules, allowed=(TABLE, SCAN)),
+    "old paths": lambda modules: check_old_paths(modules, {f"{P}.{old}" for old in OLD_PATHS}),
     "module lengths": check_module_lengths,
     "function lengths": check_function_lengths,
 }
@@ -136,6 +138,11 @@ def test_duckdb_or_spark_outside_the_table_and_the_scan_fails():
     assert _new("engines", _altered(f"{SCAN}.spark_scan", "import pyspark")) == []
     breaches = _new("engines", _altered(f"{P}.metrics", "def f():\n    from pyspark.sql import functions"))
     assert breaches == [(f"{P}.metrics", "pyspark.sql")]
+
+
+def test_an_old_path_imported_by_the_package_fails():
+    modules = _altered(f"{P}.split", "from .activity import build_customer_months\nfrom . import values")
+    assert _new("old paths", modules) == [(f"{P}.split", f"{P}.activity"), (f"{P}.split", f"{P}.values")]
 
 
 def test_a_long_module_fails():

@@ -162,6 +162,13 @@ def check_engines(modules: dict[str, Module], allowed: tuple[str, ...]) -> list[
             for i in m.imports if i.module.split(".")[0] in ENGINES]
 
 
+def check_old_paths(modules: dict[str, Module], old_paths: set[str]) -> list[Violation]:
+    """Modules importing one of the ``old_paths`` kept working only for other people's code."""
+    return [Violation("no module imports an old path", m.name, name, f"line {i.line}")
+            for m in modules.values() for i in m.imports
+            for name in (i.module, *(f"{i.module}.{taken}" for taken in i.names)) if name in old_paths]
+
+
 def check_module_lengths(modules: dict[str, Module], limit: int = MODULE_LINES) -> list[Violation]:
     """Modules of more than ``limit`` lines."""
     return [Violation(f"no module over {limit} lines", m.name, "", f"{m.lines} lines")

@@ -1,4 +1,9 @@
-"""The report's figures as JSON for scripts (``--json``): strict, with groups keyed by name."""
+"""The report's figures as JSON for scripts (``--json``): strict, with groups keyed by name.
+
+A writer like the sheets beside it, and kept with them for that reason: it shows the finished result
+and follows the writers' rules (it reads the figures, never the reader or the customer x month table;
+the output file is replaced whole or not at all, through :mod:`retention_xl.outputs`).
+"""
 
 from __future__ import annotations
 

@@ -70,7 +70,7 @@ _WHOLE_FLOAT_TEXT = re.compile(r"-?\d+\.0+")
 def customer_key(cell: object) -> str | None:
     """A customer id as one cell holds it, as the key that identifies the customer.
 
-    The one rule for ids (:func:`retention_xl.values.customer_ids` applies it a column
+    The one rule for ids (:func:`retention_xl.read.cells.customer_ids` applies it a column
     at a time): a number Excel stored as ``17850.0`` is ``"17850"``, full-width forms
     become ASCII, outer spaces go, and a blank is no customer.
 
@@ -101,7 +101,7 @@ def parse_number_text(text: str) -> float | None:
     """Read text the way Excel's ``VALUE`` does, or return None if it is not a number.
 
     This is the rule for the worksheet functions, which must answer as Excel's own
-    arithmetic would. Sales files are read by :func:`retention_xl.values.amounts`
+    arithmetic would. Sales files are read by :func:`retention_xl.read.cells.amounts`
     instead, whose rule is the bookkeeper's: currency codes (RMB, CNY) are allowed and
     a percent sign is not, since an amount is never a percentage.
 

@@ -2,11 +2,11 @@
 
 ``CUSTOMER_BRIDGE``, ``COHORT_TABLE``, ``CUSTOMER_SEGMENTS`` and ``CUSTOMER_VALUE`` (in
 :mod:`retention_xl.udfs`) hand their ranges to this module, which reads them with the
-report's rules (:func:`retention_xl.cleaning.clean_transactions`: a row whose customer,
+report's rules (:func:`retention_xl.read.cleaning.clean_transactions`: a row whose customer,
 date or amount is not readable is skipped, as the report's accounting skips it), builds
-the report's customer x month table (:mod:`retention_xl.activity`) and asks the report's
-own code for the figures: :mod:`retention_xl.analysis` for the bridge and the cohorts,
-:mod:`retention_xl.customers` for the segments, :mod:`retention_xl.value` for the models.
+the report's customer x month table (:mod:`retention_xl.table.contract`) and asks the report's
+own code for the figures: :mod:`retention_xl.figures.month` for the bridge and the cohorts,
+:mod:`retention_xl.figures.customers` for the segments, :mod:`retention_xl.figures.customer_value` for the models.
 Nothing here computes a figure; it only chooses the months and lays out the cells.
 
 This module imports pandas, NumPy and SciPy, so the functions module imports it on a
@@ -25,10 +25,12 @@ import math
 import numpy as np
 import pandas as pd
 
-from . import analysis, clv, value
-from .activity import build_customer_months, month_number
-from .cleaning import clean_transactions
-from .customers import customer_table
+from .figures import month as analysis, customer_value as value
+from .figures.models import clv
+from .table.contract import month_number
+from .table.numpy_builder import build_customer_months
+from .read.cleaning import clean_transactions
+from .figures.customers import customer_table
 from .excel_values import ERROR_CODES, NA, NUM, VALUE, ExcelError, as_matrix, cell
 from .i18n import fill, labels
 

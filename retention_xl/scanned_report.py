@@ -16,13 +16,13 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from . import sources
-from .activity import month_number
-from .accounting import PROFIT_UNKNOWN
-from .csvfile import estimated_rows
+from .read import sources
+from .table.contract import month_number
+from .reasons import PROFIT_UNKNOWN
+from .read.csvfile import estimated_rows
 from .errors import UsageError
-from .groups import MISSING, group_figures
-from .rawtable import CSV_SUFFIXES, PARQUET_SUFFIXES
+from .figures.groups import MISSING, group_figures
+from .read.rawtable import CSV_SUFFIXES, PARQUET_SUFFIXES
 
 AUTO_SCAN_ROWS = 2_000_000
 

@@ -16,12 +16,12 @@ import pytest
 from helpers.data import real_data_slow
 
 from excel_protocol import call, call_scalar, error, returned_error
-from retention_xl.activity import build_customer_months
-from retention_xl.customers import customer_table
+from retention_xl.table.numpy_builder import build_customer_months
+from retention_xl.figures.customers import customer_table
 from retention_xl.i18n import labels
 from retention_xl.sales_functions import SEGMENT_WINDOW
 from retention_xl.report import ReportOptions, analyse
-from retention_xl.reader import read_sales
+from retention_xl.read.reader import read_sales
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "sample_workbooks" / "sales_sample.xlsx"

@@ -192,7 +192,7 @@ class TestMetadata:
 
 REPORT_ONLY = ("openpyxl", "fastexcel", "jinja2", "lxml", "duckdb", "pyspark")
 FIRST_CALL_ONLY = ("numpy", "pandas", "scipy", "pyarrow")  # the sales-list functions' packages
-REPORT_MODULES = {"retention_xl.report", "retention_xl.workbook", "retention_xl.reader"}
+REPORT_MODULES = {"retention_xl.report", "retention_xl.workbook", "retention_xl.read.reader"}
 
 _WHO_IMPORTS_WHAT = """
 import builtins, json, sys

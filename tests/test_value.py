@@ -8,11 +8,12 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from retention_xl import clv, cli
-from retention_xl.activity import build_customer_months
+from retention_xl.figures.models import clv
+from retention_xl import cli
+from retention_xl.table.numpy_builder import build_customer_months
 from retention_xl.i18n import fill, labels
 from retention_xl.report import ReportOptions, analyse, write_workbook
-from retention_xl.value import summary_from_table
+from retention_xl.figures.customer_value import summary_from_table
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "sample_workbooks" / "sales_sample.xlsx"

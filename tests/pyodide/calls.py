@@ -112,7 +112,8 @@ async def run(out_path: str) -> dict:
         # pandas is left out: xlwings itself imports it where it is installed (for the sales-list functions).
         "report_modules_loaded": sorted(m for m in sys.modules if m.split(".")[0] in (
             "openpyxl", "fastexcel", "jinja2", "lxml") or m in (
-            "retention_xl.report", "retention_xl.workbook", "retention_xl.reader", "retention_xl.sales_functions")),
+            "retention_xl.report", "retention_xl.workbook", "retention_xl.read.reader",
+            "retention_xl.sales_functions")),
     }
     for name, (function, arguments) in CASES.items():
         call = payload(function, arguments)

@@ -35,26 +35,39 @@ from .i18n import fill, labels
 MEASURES = ("customers", "retention", "revenue")
 SEGMENT_WINDOW = 12  # months: the customers who bought in them are listed first, as on the Customers sheet
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+_UNREADABLE = ERROR_CODES | {""}  # error cells and empty text: blank cells to the report
 NO_PURCHASES = "no row of the sales list is a purchase (a readable customer, date and positive amount)"
 
 
-def _column(values: object) -> np.ndarray:
-    """A range as one column in reading order, typed as a sales file's column would be: numbers (blank cells
-    NaN) where every readable cell is a number, else objects with blanks and error cells as None."""
-    matrix = as_matrix(values)
+def _column(matrix: list[list], as_category: bool = False) -> np.ndarray | pd.Categorical:
+    """A range (a 2-D list) as one column in reading order, typed as a sales file's column would be: numbers (blank cells
+    NaN) where every readable cell is a number, else objects with blanks and error cells as None; with
+    ``as_category``, those objects dictionary-encoded, as a large file's text column is read, so that the
+    report's cleaning reads each distinct cell once (a sales list names each customer many times)."""
     cells = [row[0] for row in matrix] if len(matrix[0]) == 1 else [v for row in matrix for v in row]
     kinds = set(map(type, cells))
     if kinds <= {float, int}:  # the common case, converted in one step
         return np.array(cells, dtype=float)
-    column = np.empty(len(cells), dtype=object)
     # Office.js sends numbers and text as they are; anything else (error objects, Pyodide's blanks, the
     # Windows add-in's dates and blanks) takes the cell-by-cell conversion.
-    column[:] = cells if kinds <= {float, int, str} else [cell(v) for v in cells]
-    text = pd.Series(column)
-    column[(text.isin(ERROR_CODES) | text.isin([""])).to_numpy()] = None
-    if {type(v) for v in column.tolist()} <= {float, int, type(None)}:
-        return pd.to_numeric(text.where(pd.notna(column), np.nan)).to_numpy(dtype=float)
-    return column
+    if not kinds <= {float, int, str}:
+        cells = [cell(v) for v in cells]
+        kinds = set(map(type, cells))
+    column = np.empty(len(cells), dtype=object)
+    column[:] = cells
+    if bool in kinds:  # factorize takes TRUE for 1: such a range (rare) is read cell by cell
+        column[pd.Series(column).isin(_UNREADABLE).to_numpy()] = None
+        return column
+    codes, distinct = pd.factorize(column)
+    distinct = np.append(np.asarray(distinct, dtype=object), None)  # code -1 (a blank cell) takes the last
+    readable = ~(pd.Index(distinct).isin(_UNREADABLE) | pd.isna(distinct))
+    distinct[~readable] = None
+    if all(type(v) in (float, int) for v in distinct[readable]):
+        return np.where(readable, distinct, np.nan).astype(float)[codes]
+    if not as_category:
+        return distinct[codes]
+    category_of = np.where(readable, np.cumsum(readable) - 1, -1)
+    return pd.Categorical.from_codes(category_of[codes], categories=pd.Index(distinct[readable], dtype=object))
 
 
 def sales_from_cells(ids: object, dates: object, amounts: object, as_of: pd.Timestamp | None = None) -> pd.DataFrame:
@@ -63,10 +76,11 @@ def sales_from_cells(ids: object, dates: object, amounts: object, as_of: pd.Time
     Rows dated after today are set aside as the report sets them aside; with ``as_of``, rows after that day
     too. Raises ``#VALUE!`` for ranges of different shapes and ``#N/A`` where no row is a purchase.
     """
-    shapes = {(len(m), len(m[0])) for m in map(as_matrix, (ids, dates, amounts))}
-    if len(shapes) != 1:
+    ids, dates, amounts = map(as_matrix, (ids, dates, amounts))
+    if len({(len(m), len(m[0])) for m in (ids, dates, amounts)}) != 1:
         raise ExcelError(VALUE, "customer ids, dates and amounts must be ranges of the same height")
-    frame = pd.DataFrame({"customer": _column(ids), "date": _column(dates), "amount": _column(amounts)})
+    frame = pd.DataFrame({"customer": _column(ids, as_category=True), "date": _column(dates),
+                          "amount": _column(amounts, as_category=True)})
     transactions = clean_transactions(frame, "customer", "date", "amount").transactions
     if as_of is not None:
         transactions = transactions[transactions["date"] < as_of.normalize() + pd.Timedelta(days=1)]

@@ -68,6 +68,11 @@ class TestBadInput:
         assert [row[0] for row in as_text[1:]] == ["17850", "12346"]
         assert as_text[1][2:4] == [2, 1020.0]
 
+    def test_true_is_not_the_number_one(self):
+        """A TRUE amount is no amount, as in a sales file, even beside an amount of 1 (which equals TRUE in Python)."""
+        table = call("CUSTOMER_SEGMENTS", ["a", "b", "c"], [45292, 45300, 45310], [True, 1, "1"], None, "en")
+        assert [row[:4] for row in table[1:]] == [["b", 10, 1, 1.0], ["c", 0, 1, 1.0]]
+
     @pytest.mark.parametrize("window", [0, 1.5, -3, "x"])
     def test_bad_window(self, window):
         assert call_scalar("CUSTOMER_BRIDGE", IDS, DATES, AMOUNTS, window, None) in (NUM, VALUE)

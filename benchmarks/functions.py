@@ -85,7 +85,7 @@ def main() -> None:
     calls = {
         "CUSTOMER_BRIDGE": sales + [None, None],
         "COHORT_TABLE": sales + [None, None],
-        "CUSTOMER_SEGMENTS": sales + [None, None],
+        "CUSTOMER_SEGMENTS": sales + [None, None, None],
         "CUSTOMER_VALUE": sales + [None, None, None, None],
         "P_ALIVE": p_alive_cells(options.rows),
     }

@@ -33,7 +33,7 @@ from .excel_values import ERROR_CODES, NA, NUM, VALUE, ExcelError, as_matrix, ce
 from .i18n import fill, labels
 
 MEASURES = ("customers", "retention", "revenue")
-SEGMENT_WINDOW = 12  # months: the customers who bought in them are listed first, as on the Customers sheet
+DEFAULT_WINDOW = 12  # months of the customer base, as the bridge's and the report's longest default
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 _UNREADABLE = ERROR_CODES | {""}  # error cells and empty text: blank cells to the report
 NO_PURCHASES = "no row of the sales list is a purchase (a readable customer, date and positive amount)"
@@ -144,14 +144,23 @@ def _in_list_order(frame: pd.DataFrame, table) -> pd.DataFrame:
     return frame.iloc[np.argsort(position, kind="stable")]
 
 
-def customer_segments(transactions: pd.DataFrame, as_of: pd.Timestamp | None = None,
-                      language: str = "zh-CN") -> list[list]:
+def customer_segments(transactions: pd.DataFrame, as_of: pd.Timestamp | None = None, language: str = "zh-CN",
+                      window: int = DEFAULT_WINDOW) -> list[list]:
     """One row per customer, in the order of the sales list: id, days since the last purchase, purchase days,
-    net revenue, R, F, M and the RFM segment as of ``as_of`` (default: the last date of the data)."""
+    net revenue, R, F, M and the RFM segment as of ``as_of`` (default: the last date of the data), with the
+    customer base of a report's ``window`` (months): a customer who bought in none of them is lapsing.
+
+    >>> sales = sales_from_cells([["a"], ["b"], ["a"], ["c"]], [[45292], [45300], [45400], [45410]],
+    ...                          [[10], [20], [5], [7]])
+    >>> [row[-1] for row in customer_segments(sales, language="en", window=3)[1:]]
+    ['Loyal', 'Lost', 'Promising']
+    >>> [row[-1] for row in customer_segments(sales, language="en", window=12)[1:]]
+    ['Loyal', 'Between Purchases', 'Promising']
+    """
     words = labels(language)
     day, month = _as_of_month(transactions, as_of)
     table = build_customer_months(transactions, month)
-    frame = _in_list_order(customer_table(table, month, SEGMENT_WINDOW, as_of=day), table)
+    frame = _in_list_order(customer_table(table, month, window, as_of=day), table)
     header = [words[f"col.{c}"] for c in ("customer_id", "days_since_last")] + [words["fn.purchase_days"]] + [
         words[f"col.{c}"] for c in ("revenue", "r_score", "f_score", "m_score", "segment")]
     columns = [frame[c].tolist() for c in ("customer_id", "days_since_last", "orders", "revenue", "r_score",

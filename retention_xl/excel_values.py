@@ -296,16 +296,24 @@ def elementwise_columns(function: Callable[..., list[float]], *arguments: object
     rows, columns = shapes.pop() if shapes else (1, 1)
     size = rows * columns
     cells = [_numbers_or_errors(m) * (size if len(m) * len(m[0]) == 1 else 1) for m in matrices]
-    codes = [next((c for c in row if isinstance(c, str)), None) for row in zip(*cells)]
+    codes: list[object] = [None] * size  # per row, the first argument's error code
+    for column in cells:
+        if str in set(map(type, column)):  # only a column holding an error is read cell by cell
+            codes = [code if code is not None or not isinstance(c, str) else c for code, c in zip(codes, column)]
     readable = [i for i, code in enumerate(codes) if code is None]
+    every_row = len(readable) == size
     try:
-        answers = function(*([column[i] for i in readable] for column in cells)) if readable else []
+        answers = function(*(cells if every_row else ([column[i] for i in readable] for column in cells))) \
+            if readable else []
     except ExcelError as error:
         return error.code
     except (ValueError, ZeroDivisionError):
         return NUM
-    results: list[object] = list(codes)
-    for i, answer in zip(readable, answers):
-        results[i] = answer if math.isfinite(answer) else NUM
-    grid = [results[r * columns:(r + 1) * columns] for r in range(rows)]
-    return grid[0][0] if (rows, columns) == (1, 1) else grid
+    if every_row and all(map(math.isfinite, answers)):  # the common case, without a loop in Python
+        codes = list(answers)
+    else:
+        for i, answer in zip(readable, answers):
+            codes[i] = answer if math.isfinite(answer) else NUM
+    if (rows, columns) == (1, 1):
+        return codes[0]
+    return [[v] for v in codes] if columns == 1 else [codes[r * columns:(r + 1) * columns] for r in range(rows)]

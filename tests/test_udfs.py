@@ -181,7 +181,7 @@ class TestMetadata:
             "PARETO_SHARE": ["amounts", "top_fraction"],
             "CUSTOMER_BRIDGE": ["window", "language"],
             "COHORT_TABLE": ["measure", "language"],
-            "CUSTOMER_SEGMENTS": ["as_of", "language"],
+            "CUSTOMER_SEGMENTS": ["as_of", "language", "window"],
             "CUSTOMER_VALUE": ["as_of", "months", "monthly_discount", "language"],
             "P_ALIVE": [],
         }

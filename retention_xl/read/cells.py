@@ -38,8 +38,8 @@ def by_category(function):
         if not len(result):  # every value missing: a column without categories
             codes = np.full(len(codes), -1)
             result = function(pd.Series([None], dtype=object), *args, **kwargs)
-        if pd.api.types.is_bool_dtype(result):
-            missing = bool(function(pd.Series([None], dtype=object), *args, **kwargs).iloc[0])
+        if pd.api.types.is_bool_dtype(result) or pd.api.types.is_float_dtype(result):  # flags, amounts: no categories
+            missing = function(pd.Series([None], dtype=object), *args, **kwargs).iloc[0]
             return pd.Series(np.where(codes >= 0, result.to_numpy()[np.maximum(codes, 0)], missing), index=series.index)
         cleaned_codes, uniques = pd.factorize(result)
         new_codes = np.where(codes >= 0, cleaned_codes[np.maximum(codes, 0)], -1)
@@ -52,11 +52,25 @@ def normalised_text(series: pd.Series) -> pd.Series:
     """Text cells normalised: full-width forms to ASCII, outer spaces stripped."""
     text = series.astype("string")
     # NFKC changes nothing in ASCII text, which is almost every cell; skip those.
-    wide = ~text.str.isascii().fillna(True).astype(bool)
+    wide = ~_ascii(text)
     if wide.any():
         text = text.copy()
         text[wide] = text[wide].str.normalize("NFKC").str.replace(_FULL_WIDTH_SPACE, " ")
     return text.str.strip()
+
+
+def _ascii(text: pd.Series) -> np.ndarray:
+    """Where text is plain ASCII (a missing value counts as ASCII), by Arrow's kernel: pandas has no test of
+    its own before 3.0, and pandas 2 is what Pyodide's releases before 314 build.
+
+    >>> _ascii(pd.Series(["abc", "Ａ-01", None], dtype="string")).tolist()
+    [True, False, True]
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    found = pc.string_is_ascii(pa.array(text, type=pa.string(), from_pandas=True))
+    return pc.fill_null(found, True).to_numpy(zero_copy_only=False)
 
 
 @by_category
@@ -129,6 +143,7 @@ def decimal_mark(text: pd.Series) -> str:
     return "," if comma else "."
 
 
+@by_category
 def amounts(series: pd.Series, decimal: str | None = None) -> pd.Series:
     """Amounts as floats, from numbers or from text such as ``"¥1,200"``, ``"(35.00)"`` or ``"１２０"``.
 
@@ -141,6 +156,8 @@ def amounts(series: pd.Series, decimal: str | None = None) -> pd.Series:
     [1200.0, -35.5, 120.0, -7.0, nan, nan, 3.0]
     >>> amounts(pd.Series(["1.234,50", "0,5"])).tolist()
     [1234.5, 0.5]
+    >>> amounts(pd.Series(["¥1,200", 3, None, "¥1,200"], dtype="category")).tolist()  # each distinct value once
+    [1200.0, 3.0, nan, 1200.0]
     """
     if pd.api.types.is_bool_dtype(series):
         return pd.Series(np.nan, index=series.index)

@@ -389,6 +389,12 @@ def _scan(open_source, path: Path | None, label: str | None, *, columns, dayfirs
     _check_reading_options(None, decimal, as_of)
     spill = tempfile.mkdtemp(prefix="retention_xl_duckdb_", dir=spill_dir)
     limit = memory_limit(memory)
+    budget = None
+    if memory is None:  # the run's memory budget (retention_xl.memory_budget), stated
+        from .memory_budget import default_budget
+
+        budget = default_budget()
+        say(f"DuckDB: {budget.describe()}…")
     # A database file in the spill folder, not an in-memory one: DuckDB compresses the tables of a file
     # (day and month numbers, keys and flags shrink several times over), so the classified rows are
     # read back many times faster than uncompressed ones spilled beyond the memory limit.
@@ -443,4 +449,5 @@ def _scan(open_source, path: Path | None, label: str | None, *, columns, dayfirs
                         [labels["customer"][key] for key in order], labels["customer"], labels["name"],
                         {role: labels[role] for role in roles.groups}, roles.profit is not None, spill,
                         memory_limit=limit, memory_after_table=memory_part(limit, DUCKDB_SHARE_AFTER_TABLE),
+                        budget=budget,
                         classified=classified and (classified, "reason = -1"), timings=stage)

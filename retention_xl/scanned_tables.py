@@ -84,6 +84,7 @@ class ScannedSales:
     rows_until: pd.Period | None = None  # the month up to which the ``rows`` view reads
     memory_limit: str | None = None  # DuckDB's memory limit while it builds the customer x month table
     memory_after_table: str | None = None  # DuckDB's memory limit once Python holds the customer x month table
+    budget: object = None  # retention_xl.memory_budget.MemoryBudget of a run given no memory limit
     # Where Spark classified the rows: its Parquet files of the ``scanned`` rows, and the condition (in the SQL
     # both engines read) that picks the ``used`` ones.
     classified: tuple[str, str] | None = None
@@ -194,8 +195,13 @@ class ScannedSales:
         # through a cursor: a statement on the connection itself would end the result being fetched.
         self._set_memory(self.memory_after_table, self.connection.cursor())
         available = available_memory()
+        allowed = available and available // TABLE_PEAK_FACTOR
+        if self.budget is not None:  # the run's memory budget (retention_xl.memory_budget)
+            from .memory_budget import table_allowance
+
+            allowed = min(allowed or table_allowance(self.budget), table_allowance(self.budget))
         try:
-            return _fetched(result, budget=available and available // TABLE_PEAK_FACTOR)
+            return _fetched(result, budget=allowed)
         except TableTooLarge:
             self._set_memory(self.memory_limit, self.connection)  # DuckDB keeps the table after all
             raise

@@ -11,12 +11,15 @@ always read in memory). Below that size both are quick and the in-memory path ha
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from . import sources
-from .csvfile import estimated_rows
-from .rawtable import CSV_SUFFIXES, PARQUET_SUFFIXES
+from .memory_budget import MemoryBudget, default_budget
+from .read import sources
+from .read.csvfile import estimated_rows
+from .read.rawtable import CSV_SUFFIXES, PARQUET_SUFFIXES
+from .table.duckdb_engine import memory_limit
 
 AUTO_SCAN_ROWS = 2_000_000
 
@@ -67,8 +70,30 @@ def table_engine(engine: str, *, scanned: bool, several_files: bool = False) -> 
     return engine
 
 
-def with_table_engine(options, sales):
+def duckdb_memory(limit: str | None, progress: Callable[[str], None] | None = None
+                  ) -> tuple[str, MemoryBudget | None]:
+    """DuckDB's memory limit for a run, and the run's memory budget where it is given no ``limit``
+    (``--memory-limit``): then the budget is built here, once a run, stated in the progress line, and DuckDB
+    takes its share of it (the scan also fetches the customer x month table into Python only where it fits in
+    :func:`retention_xl.memory_budget.table_allowance` of it).
+
+    >>> duckdb_memory("4GB")
+    ('4GB', None)
+    """
+    if limit is not None:
+        return memory_limit(limit), None
+    budget = default_budget()
+    if progress:
+        progress(f"DuckDB: {budget.describe()}…")
+    return budget.duckdb_limit, budget
+
+
+def with_table_engine(options, sales, progress: Callable[[str], None] | None = None):
     """``options`` with the engine that builds the table of ``sales`` (see :func:`table_engine`); rows held in
-    memory keep their table in memory."""
+    memory keep their table in memory. Rows in memory whose table DuckDB builds give it the run's memory limit
+    (:func:`duckdb_memory`); scanned rows have theirs from the scan."""
     engine = table_engine(options.engine, scanned=sales.scanned, several_files=sales.several_files)
-    return replace(options, engine=engine, figures_in_engine=options.figures_in_engine and sales.scanned)
+    options = replace(options, engine=engine, figures_in_engine=options.figures_in_engine and sales.scanned)
+    if engine == "duckdb" and not sales.scanned and options.memory_limit is None:
+        options = replace(options, memory_limit=duckdb_memory(None, progress)[0])
+    return options

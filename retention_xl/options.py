@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import metrics
-from .customers import DEFAULT_LAPSE_DAYS
+from .figures.customers import DEFAULT_LAPSE_DAYS
 from .errors import UsageError
 from .i18n import normalize_language
 
@@ -25,12 +25,12 @@ class ReportOptions:
     ``month`` is ``"YYYY-MM"`` (default: the last complete month in the data);
     ``active_window`` the months of purchase that keep a customer in the base
     (default ``None``: the longest of 12, 6, 3 and 1 months the data fully cover, see
-    :func:`retention_xl.analysis.default_window`);
+    :func:`retention_xl.figures.month.default_window`);
     ``high``/``low`` the repeat-purchase tier lines; ``top_fraction`` the share of
     customers that count as key accounts; ``value`` (``"revenue"`` or ``"profit"``)
     what ranks customers, picks key accounts, gives the Pareto share and orders the
     customers to contact; ``lapse_days`` the days of silence a customer must exceed before any
-    segment or action calls them lapsing (see :func:`retention_xl.customers.lapsing`).
+    segment or action calls them lapsing (see :func:`retention_xl.figures.customers.lapsing`).
     """
 
     month: str | None = None
@@ -46,7 +46,7 @@ class ReportOptions:
     horizon: int = 12            # months of customer lifetime value
     discount: float = 0.01       # monthly discount rate of customer lifetime value
     engine: str = "auto"         # what builds the customer x month table: auto, pandas, duckdb or spark
-    memory_limit: str | None = None  # DuckDB's memory limit, e.g. "4GB" (default: half the machine's memory)
+    memory_limit: str | None = None  # DuckDB's memory limit, e.g. "4GB" (default: its share of the run's memory budget)
     spark_master: str | None = None  # the Spark cluster's master URL (default: local mode on every core)
     # Leave the customer x month table in DuckDB and compute the figures there, holding one row per customer in
     # memory; chosen by itself when the table would not fit in memory. Only for sales DuckDB scans.
@@ -74,7 +74,7 @@ class ReportOptions:
             raise UsageError(f"the monthly discount rate must be at least 0 and below 1, got {self.discount}")
         month = None if self.month is None else report_month_text(self.month)
         if self.memory_limit is not None:
-            from .duckdb_engine import memory_limit
+            from .table.duckdb_engine import memory_limit
 
             memory_limit(self.memory_limit)
         if self.engine not in ENGINES:

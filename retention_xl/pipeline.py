@@ -1,9 +1,9 @@
-"""One path from sales to the report: :func:`analyse` any :class:`~retention_xl.sales.Sales`, then
+"""One path from sales to the report: :func:`analyse` any :class:`~retention_xl.read.sales.Sales`, then
 :func:`write_workbook`.
 
 The rows may be held in memory or scanned in DuckDB: the checks of the purchases, the month
 and the profit, the figures of the month, the groups' figures and the chain's buyers are
-computed here once, from what :class:`~retention_xl.sales.Sales` answers.
+computed here once, from what :class:`~retention_xl.read.sales.Sales` answers.
 
 >>> default_month(pd.Timestamp("2024-03-31 18:00"))
 (Period('2024-03', 'M'), False)
@@ -18,17 +18,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import analysis
-from .actions import recommend
-from .activity import CustomerTable, month_number
-from .customers import customer_table
 from .engine_choice import with_table_engine
 from .errors import UsageError
-from .groups import MISSING, group_figures
+from .figures import month as analysis
+from .figures.actions import recommend
+from .figures.customer_value import CustomerValue, customer_value, with_value
+from .figures.customers import customer_table
+from .figures.groups import MISSING, group_figures
+from .figures.result import RetentionReport
 from .options import ReportOptions
-from .result import RetentionReport
-from .sales import Progress, Sales, in_memory
-from .value import CustomerValue, customer_value, with_value
+from .read.sales import Progress, Sales, in_memory
+from .table.contract import CustomerTable, month_number
 
 NO_PURCHASES = "the data holds no purchases"
 
@@ -92,7 +92,7 @@ def analyse(sales: Sales | pd.DataFrame, options: ReportOptions | None = None,
     month, mid_month = report_month(options, first_date, last_date)
     if options.value == "profit":
         check_profit(sales)
-    options = with_table_engine(options, sales)
+    options = with_table_engine(options, sales, progress)
     table_started = time.perf_counter()
     table = sales.customer_table(month, options, progress)
     table_seconds = time.perf_counter() - table_started
@@ -104,7 +104,7 @@ def analyse(sales: Sales | pd.DataFrame, options: ReportOptions | None = None,
 def groups_figures(sales: Sales, chain: CustomerTable, month: pd.Period, window: int, detail: dict,
                    progress: Progress | None = None) -> dict[str, pd.DataFrame]:
     """Per group column of ``sales`` (store, salesperson, channel, region), the figures of each of its groups
-    (:func:`retention_xl.groups.group_figures`); ``chain`` is the chain's customer x month table."""
+    (:func:`retention_xl.figures.groups.group_figures`); ``chain`` is the chain's customer x month table."""
     roles = sales.group_roles
     if not roles:
         return {}

@@ -7,8 +7,8 @@
 
 :func:`create_report` reads the sales (a file, a folder or glob of files, or a :class:`Database`), analyses
 them and writes the workbook, as the command line does. Step by step: read the sales
-(:func:`retention_xl.reader.read_sales`, or any DataFrame of clean transactions, see
-:func:`retention_xl.cleaning.clean_transactions`), :func:`analyse` them into every table as a pandas
+(:func:`retention_xl.read.reader.read_sales`, or any DataFrame of clean transactions, see
+:func:`retention_xl.read.cleaning.clean_transactions`), :func:`analyse` them into every table as a pandas
 DataFrame, and :func:`write_workbook` the result.
 """
 
@@ -25,16 +25,16 @@ import pandas as pd
 
 from . import outputs, pipeline
 from .deprecation import REMOVED_IN, folded_keywords
-from .duckdb_scan import ScanUnsupported, scan_database, scan_sales
 from .engine_choice import scan_wanted
 from .errors import UsageError
+from .figures.result import RetentionReport
 from .options import Database, ReadOptions, ReportOptions, sales_location
 from .pipeline import NO_PURCHASES, default_month, report_month, write_workbook
-from .reader import Progress, read_database, read_sales
-from .result import RetentionReport
-from .sales import Sales, SalesData
+from .read.reader import Progress, read_database, read_sales
+from .read.sales import Sales, SalesData
+from .read.scan.duckdb_scan import ScanUnsupported, scan_database, scan_sales
 from .split import check_role, write_split
-from .summary_json import write_summary_json
+from .workbook.summary_json import write_summary_json
 
 __all__ = ["NO_PURCHASES", "Database", "ReadOptions", "ReportOptions", "RetentionReport", "analyse", "create_report",
            "default_month", "report_month", "write_workbook"]
@@ -43,7 +43,7 @@ __all__ = ["NO_PURCHASES", "Database", "ReadOptions", "ReportOptions", "Retentio
 def analyse(sales: Sales | pd.DataFrame, options: ReportOptions | None = None, *old,
             progress: Progress | None = None, data_range: tuple[pd.Timestamp, pd.Timestamp] | None = None
             ) -> RetentionReport:
-    """Every figure and table of the report, from ``sales`` read by :func:`~retention_xl.reader.read_sales`
+    """Every figure and table of the report, from ``sales`` read by :func:`~retention_xl.read.reader.read_sales`
     (or scanned), or from any DataFrame of clean transactions (see :func:`retention_xl.pipeline.analyse`).
 
     The old form ``analyse(transactions, options, sales, progress, data_range)`` keeps working until

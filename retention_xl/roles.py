@@ -1,4 +1,8 @@
-"""The roles a column of a sales table can play, and the option that maps each by hand."""
+"""The roles a column of a sales table can play, and the option that maps each by hand.
+
+The reader finds the roles, the figures group by them and the writers name them: a vocabulary every stage
+shares, so it sits beside the packages rather than in one of them.
+"""
 
 from __future__ import annotations
 

@@ -22,11 +22,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from .columns import GROUP_ROLES
 from .errors import RetentionXLError, UsageError
-from .groups import MISSING
+from .figures.groups import MISSING
 from .pipeline import analyse, write_workbook
-from .sales import Sales, SalesData
+from .read.sales import Sales, SalesData
+from .roles import GROUP_ROLES
 
 NAME_LIMIT = 100
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')

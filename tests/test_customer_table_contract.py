@@ -1,4 +1,4 @@
-"""One suite over the customer x month table (:class:`retention_xl.activity.CustomerTable`), run against every
+"""One suite over the customer x month table (:class:`retention_xl.table.contract.CustomerTable`), run against every
 builder: numpy, DuckDB and Spark from rows in memory, and the table kept in DuckDB (:class:`.EngineTable`).
 
 Every figure reads the table only through its questions, so each builder must answer them as the contract
@@ -14,16 +14,17 @@ import pytest
 from compare import assert_close
 from test_engines import _same, source  # noqa: F401  (the sources every builder is run on)
 from test_sales_contract import CUSTOMERS, MONTHS, ROWS
-from retention_xl import activity, analysis, duckdb_engine
-from retention_xl.customers import customer_table
-from retention_xl.engine_table import EngineTable
-from retention_xl.reader import read_sales
-from retention_xl.value import customer_value
+from retention_xl.figures import month as analysis
+from retention_xl.figures.customer_value import customer_value
+from retention_xl.figures.customers import customer_table
+from retention_xl.read.reader import read_sales
+from retention_xl.table import contract, duckdb_engine, numpy_builder
+from retention_xl.table.engine_table import EngineTable
 
-MARCH = activity.month_number(pd.Period("2024-03", "M"))
+MARCH = contract.month_number(pd.Period("2024-03", "M"))
 
 
-def in_duckdb(table: activity.CustomerMonths) -> EngineTable:
+def in_duckdb(table: contract.CustomerMonths) -> EngineTable:
     """``table`` kept in DuckDB, its rows shuffled: DuckDB must not rely on their order."""
     connection = duckdb.connect()
     months = table.months.sample(frac=1, random_state=3)
@@ -35,16 +36,16 @@ def in_duckdb(table: activity.CustomerMonths) -> EngineTable:
 
 
 def _by_spark(transactions, until):
-    from retention_xl import spark_engine
+    from retention_xl.table import spark_engine
 
     return spark_engine.build_customer_months(transactions, until)
 
 
 BUILDERS = {
-    "numpy": activity.build_customer_months,
+    "numpy": numpy_builder.build_customer_months,
     "duckdb": duckdb_engine.build_customer_months,
     "spark": _by_spark,
-    "kept-in-duckdb": lambda transactions, until: in_duckdb(activity.build_customer_months(transactions, until)),
+    "kept-in-duckdb": lambda transactions, until: in_duckdb(numpy_builder.build_customer_months(transactions, until)),
 }
 
 
@@ -83,8 +84,8 @@ def test_the_questions_of_a_small_table(build, small):
 def test_every_question_has_the_same_answer(source, build):  # noqa: F811
     sales, month = source
     period = pd.Period(month, "M")
-    m = activity.month_number(period)
-    expected = activity.build_customer_months(sales.transactions, period)
+    m = contract.month_number(period)
+    expected = numpy_builder.build_customer_months(sales.transactions, period)
     table = build(sales.transactions, period)
     assert table.first_data_month == expected.first_data_month
     for first, last in ((m - 12, m - 1), (m, m), (-1, m), (m + 1, m + 3)):
@@ -105,9 +106,9 @@ def test_the_frames_are_those_of_the_contract(source, build):  # noqa: F811
     sales, month = source
     period = pd.Period(month, "M")
     table = build(sales.transactions, period)
-    if not isinstance(table, activity.CustomerMonths):
+    if not isinstance(table, contract.CustomerMonths):
         pytest.skip("the table is kept in the engine: only its questions are answered")
-    expected = activity.build_customer_months(sales.transactions, period)
+    expected = numpy_builder.build_customer_months(sales.transactions, period)
     assert {k: str(v) for k, v in table.months.dtypes.items()} == {k: str(v) for k, v in expected.months.dtypes.items()}
     _same(expected.months, table.months)
     _same(expected.customers.drop(columns=["customer_id", "customer_name"]),
@@ -117,7 +118,7 @@ def test_the_frames_are_those_of_the_contract(source, build):  # noqa: F811
 def test_the_figures_are_identical(source, build):  # noqa: F811
     sales, month = source
     period = pd.Period(month, "M")
-    tables = {"numpy": activity.build_customer_months(sales.transactions, period),
+    tables = {"numpy": numpy_builder.build_customer_months(sales.transactions, period),
               "built": build(sales.transactions, period)}
     first_date = sales.transactions["date"].min()
     value = "profit" if tables["numpy"].has_profit else "revenue"

@@ -9,11 +9,12 @@ import pytest
 
 from compare import assert_close
 from test_customer_table_contract import in_duckdb
-from retention_xl import activity, analysis
+from retention_xl.figures import month as analysis
+from retention_xl.table import contract, numpy_builder
 
 
 def test_a_table_without_rows(tmp_path):
-    empty = activity.CustomerMonths(
+    empty = contract.CustomerMonths(
         months=pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in
                              {"customer": np.int32, "month": np.int32, "purchases": float, "returned": float,
                               "orders": np.int32, "purchase_days": np.int32, "first_purchase_day": np.int32,
@@ -36,10 +37,10 @@ def test_more_months_than_bits_hold(months):
         "amount": np.round(rng.gamma(2.0, 30.0, rows), 2) * np.where(rng.random(rows) < 0.1, -1, 1),
         "order_id": None})
     period = transactions["date"].max().to_period("M")
-    in_memory = activity.build_customer_months(transactions, period)
+    in_memory = numpy_builder.build_customer_months(transactions, period)
     in_engine = in_duckdb(in_memory)
     assert in_engine._purchase_bits[0] is None and in_memory._purchase_bits[0] is None
-    m = activity.month_number(period)
+    m = contract.month_number(period)
     assert_close(asdict(analysis.month_figures(in_memory, period, 12)),
                  asdict(analysis.month_figures(in_engine, period, 12)), rel=1e-12, money=0.005)
     assert (in_memory.active_in(m - 40, m - 30) == in_engine.active_in(m - 40, m - 30)).all()

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from helpers.data import real_data_slow
 
-from retention_xl.cleaning import clean_transactions
-from retention_xl.reader import SalesData, read_sales
+from retention_xl.read.cleaning import clean_transactions
+from retention_xl.read.reader import SalesData, read_sales
 from retention_xl.report import ReadOptions, ReportOptions, analyse
 
 REPO = Path(__file__).resolve().parents[1]
@@ -50,7 +50,7 @@ def source(request):
                                         pytest.param("spark", marks=[pytest.mark.spark, pytest.mark.slow])])
 def engine(request):
     if request.param == "spark":
-        from retention_xl import spark_engine
+        from retention_xl.table import spark_engine
 
         spark_engine.session()  # started once for the module; a second start would cost seconds per test
     return request.param

@@ -1,4 +1,4 @@
-"""One suite over :class:`retention_xl.sales.Sales`, run against every way of holding the rows: read in memory,
+"""One suite over :class:`retention_xl.read.sales.Sales`, run against every way of holding the rows: read in memory,
 scanned by DuckDB, and scanned with Spark's executors classifying the rows. Each must answer the same questions
 with the same values, written out here once, rather than be compared pairwise with another."""
 
@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from retention_xl.activity import month_number
-from retention_xl.duckdb_scan import scan_sales
+from retention_xl.read.scan.duckdb_scan import scan_sales
 from retention_xl.engine_choice import with_table_engine
 from retention_xl.pipeline import analyse
-from retention_xl.reader import read_sales
+from retention_xl.read.reader import read_sales
+from retention_xl.table.contract import month_number
 from retention_xl.report import ReportOptions
 
 AS_OF = "2026-01-01"

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import pandas as pd
 from openpyxl.utils import get_column_letter
 
-from ..customers import SEGMENTS, STATUSES, columns_of
-from ..value import VALUE_COLUMNS
+from ..figures.customers import SEGMENTS, STATUSES, columns_of
+from ..figures.customer_value import VALUE_COLUMNS
 from .sheet import SheetWriter, display_width, number_width, sheet_ref
 from .stream import Column
 

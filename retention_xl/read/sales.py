@@ -256,11 +256,11 @@ class SalesData(Sales):
             progress(f"The customer x month table ({options.engine})…")
         rows = self.transactions
         if options.engine == "duckdb":
-            from .duckdb_engine import build_customer_months as build_with_duckdb
+            from ..table.duckdb_engine import build_customer_months as build_with_duckdb
 
             return build_with_duckdb(rows, until, memory=options.memory_limit)
         if options.engine == "spark":
-            from .spark_engine import build_customer_months as build_with_spark
+            from ..table.spark_engine import build_customer_months as build_with_spark
 
             return build_with_spark(rows, until, options.spark_master)
         if self.group_roles:

@@ -5,11 +5,11 @@ gigabytes, a hundred million do not fit. Here the rows never leave DuckDB: it sc
 files (one file, a glob or a Hive-partitioned folder; CSV files first written as Parquet
 a block at a time under the CSV reader's rules) or takes a PostgreSQL table's rows
 as they stream from the server (:func:`scan_database`), applies the reader's cleaning
-rules (:mod:`retention_xl.scan_columns` -- the same rules, run on each column's distinct
-values and joined back; with Spark, run by its executors, :mod:`retention_xl.spark_scan`),
+rules (:mod:`retention_xl.read.scan.scan_columns` -- the same rules, run on each column's distinct
+values and joined back; with Spark, run by its executors, :mod:`retention_xl.read.scan.spark_scan`),
 counts every row under its reason, and keeps the clean rows for
-:class:`~retention_xl.scanned_tables.ScannedSales`, which builds the customer x month table
-with the SQL shared with Spark (:mod:`retention_xl.engine_sql`). Only that
+:class:`~retention_xl.read.scan.scanned_tables.ScannedSales`, which builds the customer x month table
+with the SQL shared with Spark (:mod:`retention_xl.table.engine_sql`). Only that
 table -- one row per customer and month -- comes back to Python, where the report is
 computed as always. Within ``--memory-limit`` DuckDB spills to a temporary folder.
 
@@ -133,11 +133,11 @@ def scan_sales(path: str | Path, *, columns=None, dayfirst: bool | None = None, 
     """Scan, clean and account for the sales at ``path`` inside DuckDB: a Parquet or CSV file, or a glob or
     folder of either.
 
-    The arguments are those of :func:`retention_xl.reader.read_sales`, plus DuckDB's
+    The arguments are those of :func:`retention_xl.read.reader.read_sales`, plus DuckDB's
     ``memory`` limit and the folder it spills to. CSV files are first written as Parquet into
     that folder, a chunk at a time, under the reader's rules for CSV. With ``spark``, Spark
     (local mode, or the cluster at ``spark_master``) reads, cleans and classifies the rows
-    instead (:mod:`retention_xl.spark_scan`) and DuckDB counts them. Raises
+    instead (:mod:`retention_xl.read.scan.spark_scan`) and DuckDB counts them. Raises
     :class:`ScanUnsupported` for a column type it does not read (the caller then reads the file in memory).
     For example, ``scan_sales("sales/", memory="2GB", spark=True)`` has Spark read a folder of Parquet files;
     the result's ``sales.accounting`` counts every row, and it must be closed.
@@ -159,7 +159,7 @@ def scan_sales(path: str | Path, *, columns=None, dayfirst: bool | None = None, 
 def scan_database(url: str, *, table: str | None = None, query: str | None = None, columns=None,
                   dayfirst: bool | None = None, decimal: str | None = None, as_of=None, memory: str | None = None,
                   spill_dir: str | None = None, progress=None) -> ScannedSales:
-    """:func:`scan_sales` for a PostgreSQL ``table`` or ``query`` (see :func:`retention_xl.reader.read_database`).
+    """:func:`scan_sales` for a PostgreSQL ``table`` or ``query`` (see :func:`retention_xl.read.reader.read_database`).
 
     The rows stream from the server into DuckDB as Arrow record batches, numbered in the order
     they come, so that a table larger than memory is held by DuckDB within its limit, never by Python.

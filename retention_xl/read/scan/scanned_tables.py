@@ -67,7 +67,7 @@ def customer_codes(connection) -> np.ndarray:
 
 @dataclass
 class ScannedSales(Sales):
-    """Clean sales held in DuckDB (:class:`~retention_xl.sales.Sales`): the accounting, the date range, and the
+    """Clean sales held in DuckDB (:class:`~retention_xl.read.sales.Sales`): the accounting, the date range, and the
     tables the report needs, built by DuckDB or Spark."""
 
     scanned = True
@@ -307,7 +307,7 @@ class ScannedSales(Sales):
     def group_tables(self, role: str, until: pd.Period, window: int, chain: CustomerTable):
         """(group label or None, the group's customer x month table) for each value of group column ``role``.
 
-        A group's figures (:func:`retention_xl.groups.group_figures`) read the months from
+        A group's figures (:func:`retention_xl.figures.groups.group_figures`) read the months from
         ``window`` before ``until`` to ``until`` and each customer's first purchase, so only
         those months are built -- a sixth of a two-year table for a three-month window. A group
         whose transactions all lie before them keeps one empty row earlier still, so that it is

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 HASH_CHUNK = 1_000_000
-MIX = np.uint64(0x9E3779B97F4A7C15)  # spreads small whole numbers (days, customer codes) over the 64-bit key space
+MIX = np.uint64(0x9E3779B97F4A7C15)  # spreads day numbers over the 64-bit key space
 
 
 def hashed_order_keys(orders: pd.Series, day: np.ndarray) -> np.ndarray:

@@ -94,8 +94,9 @@ def write_customers(sheet: SheetWriter, table: pd.DataFrame, horizon: int = 12) 
     shown = table.head(EXCEL_MAX_ROWS - 1).reset_index(drop=True)
     titles = {key: sheet.word(f"col.{key}", horizon=horizon) for key in keys}
     sheet.header(1, 1, [titles[k] for k in keys])
-    if "p_alive" in table and table["p_alive"].isna().all():  # the data show no drop-out: the column says why
-        sheet.note(1, keys.index("p_alive") + 1, words["col.p_alive_no_dropout"])
+    if "p_alive" in table and table["p_alive"].isna().any():  # the column says why some cells are blank
+        why = "col.p_alive_no_dropout" if table["p_alive"].isna().all() else "col.p_alive_one_day"
+        sheet.note(1, keys.index("p_alive") + 1, words[why])
 
     columns = []
     for index, key in enumerate(keys, start=1):

@@ -21,7 +21,8 @@ EXCEL_MAX_ROWS = 1_048_576
 _STYLES = {
     "first_purchase": "rx_date", "last_purchase": "rx_date", "orders": "rx_int", "revenue": "rx_money",
     "window_orders": "rx_int", "window_revenue": "rx_money", "days_since_last": "rx_int", "profit": "rx_money",
-    "window_profit": "rx_money", "usual_gap": "rx_int",
+    "window_profit": "rx_money", "usual_gap": "rx_int", "r_score": "rx_score", "f_score": "rx_score",
+    "m_score": "rx_score",
     "p_alive": "rx_pct", "expected_purchases": "rx_money", "clv": "rx_money",
 }
 _ROUNDED = {"revenue": 2, "window_revenue": 2, "profit": 2, "window_profit": 2, "clv": 2, "expected_purchases": 2, "p_alive": 4}

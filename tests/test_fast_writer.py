@@ -39,12 +39,12 @@ def cell_by_cell(report, path):
                 value = words["yes" if value else "no"]
             elif key in ("first_purchase", "last_purchase"):
                 value = value.to_pydatetime()
+            elif value is pd.NA or (isinstance(value, float) and np.isnan(value)):  # a one-time buyer's usual gap
+                value = None                                                          # and P(alive)
             elif key in ROUNDED:
                 value = round(float(value), ROUNDED[key])
             elif isinstance(value, (np.integer, np.bool_)):
                 value = int(value)
-            elif value is pd.NA or (isinstance(value, float) and np.isnan(value)):  # a one-time buyer's usual gap
-                value = None
             cell = sheet.cell(row=r, column=c, value=value)
             if key in ("customer_id", "customer_name") and value is not None:
                 cell.data_type = "s"

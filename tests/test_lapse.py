@@ -269,16 +269,17 @@ def test_no_customer_silent_past_the_floor_is_called_recent(slow_buyers):
     assert potential.listed["days_since_last"].max() <= 30 and "bill" not in potential.listed["customer_id"].tolist()
 
 
-def test_the_segments_renamed_in_place_are_those_of_the_rules_run_over_every_customer_three_times():
+def test_the_segments_renamed_in_place_are_those_of_the_rules_run_over_every_customer_four_times():
     """honest_segments runs the segment rules once over every customer, then again only over those whose R
     moved: the same segments as running them over everyone after each move, for every scores and flags."""
     import itertools
 
-    from retention_xl.figures.customers import honest_segments
+    from retention_xl.figures.customers import CURRENT_SEGMENTS, honest_segments
 
     def over_everyone(r, f, m, lapse, recent):
         r = np.where(np.isin(segments(r, f, m), LAPSING_SEGMENTS) & ~lapse, np.maximum(r, np.where(f >= 3, 3, 4)), r)
         r = np.where(np.isin(segments(r, f, m), RECENT_SEGMENTS) & ~recent, 3, r)
+        r = np.where(np.isin(segments(r, f, m), CURRENT_SEGMENTS) & lapse, np.minimum(r, 2), r)
         named = segments(r, f, m)
         return np.where(np.isin(named, LAPSING_SEGMENTS) & ~lapse, "between_purchases", named)
 

@@ -195,10 +195,11 @@ def _retention_falling(current: MonthFigures, previous: MonthFigures | None) -> 
 
 def _class_groups(customers: pd.DataFrame, value: str):
     """(action, members, ranked by, Customers-sheet labels) of the classes that get advice every month."""
-    segment, in_base = customers["segment"], customers["in_base"]
+    segment = customers["segment"]
     return (
         ("new_customers", customers["status"] == "new", f"window_{value}", ["status.new"]),
-        ("champions", segment.isin(["champions", "loyal"]) & in_base, f"window_{value}",
+        # No lapsing customer is Champions or Loyal, so the Customers sheet's filter lists exactly these.
+        ("champions", segment.isin(["champions", "loyal"]), f"window_{value}",
          ["segment.champions", "segment.loyal"]),
         ("potential", segment.isin(["potential_loyalist", "promising"]), value,
          ["segment.potential_loyalist", "segment.promising"]),
@@ -230,9 +231,10 @@ STILL_ALIVE = 0.7     # P(alive) from which a quiet customer is only between pur
 def _value_actions(customers: pd.DataFrame, group, lapse) -> list[Action]:
     """Where the customer-value models ran: quiet customers who are probably gone (win them back now, the
     biggest past spenders first; only those lapsing, ``lapse``) apart from those only between purchases (no
-    discount needed).
+    discount needed; only those not lapsing: the lapse rule's verdict is not overruled by the model).
 
-    None where the data show no drop-out: P(alive) is then unknown (blank), and no advice rests on it.
+    None where the data show no drop-out: P(alive) is then unknown (blank), and no advice rests on it. Nor
+    does any rest on the blank P(alive) of a customer with one purchase day: both comparisons leave them out.
     """
     if "p_alive" not in customers or customers["p_alive"].isna().all():
         return []
@@ -243,7 +245,7 @@ def _value_actions(customers: pd.DataFrame, group, lapse) -> list[Action]:
     if len(gone):
         found.append(_action("probably_gone", gone, "revenue", group(gone) | {"threshold": PROBABLY_GONE},
                              ["col.p_alive"]))
-    alive = customers[quiet & (customers["p_alive"] >= STILL_ALIVE)]
+    alive = customers[quiet & (customers["p_alive"] >= STILL_ALIVE) & ~lapse]
     if len(alive):
         figures = group(alive) | {"threshold": STILL_ALIVE, "value": float(alive["clv"].sum())}
         found.append(_action("quiet_alive", alive, "clv", figures, ["col.p_alive"], stake_label="who.clv"))

@@ -13,6 +13,9 @@ before the end of the report month. The holdout check -- fit on all but the last
 
 At their limits the models say so rather than print numbers they cannot support:
 
+* a customer with one purchase day has no P(alive) (blank): BG/NBD lets a customer leave only
+  after a repeat purchase, so it gives every one-time buyer 1.0 however long ago they bought --
+  a number about the model, not the customer. Their expected purchases and value stay;
 * where the data show no customer leaving (:func:`retention_xl.clv.dropout_detected`),
   there is no P(alive), and the expected purchases and values come from the model in
   which nobody leaves: each customer's past rate of buying carried forward;
@@ -213,13 +216,17 @@ def customer_value(table: CustomerTable, month: pd.Period, horizon: int = 12, di
 
 
 def _fit_and_predict(result: CustomerValue, summary: pd.DataFrame) -> None:
-    """The fits, and each customer's P(alive) (where drop-out is detected), expected purchases and value."""
+    """The fits, and each customer's P(alive) (where drop-out is detected, and only of a customer with a repeat
+    purchase day: :func:`known_p_alive`), expected purchases and value."""
     clv = _models()
     result.bgnbd, result.gamma_gamma = clv.fit_bgnbd(summary), clv.fit_gamma_gamma(summary)
     result.nbd = clv.fit_nbd(summary, near=result.bgnbd)
     result.observed_mean_spend = clv.observed_mean_spend(summary)
     model, spend_model = result.purchase_model, None if result.spend_refused else result.gamma_gamma
-    alive = clv.p_alive(model, summary) if result.dropout_detected else np.full(len(summary), np.nan)
+    if result.dropout_detected:
+        alive = known_p_alive(clv.p_alive(model, summary), summary)
+    else:
+        alive = np.full(len(summary), np.nan)
     result.customers = pd.DataFrame(
         {
             "p_alive": alive,
@@ -230,6 +237,17 @@ def _fit_and_predict(result: CustomerValue, summary: pd.DataFrame) -> None:
         index=summary.index,
     )
     result.spend_correlation = spend_correlation(summary)
+
+
+def known_p_alive(alive: np.ndarray, summary: pd.DataFrame) -> np.ndarray:
+    """BG/NBD's P(alive) where it says something about the customer: NaN for a customer with one purchase day
+    (frequency 0), to whom the model gives 1.0 by construction -- it lets a customer leave only after a repeat
+    purchase.
+
+    >>> known_p_alive(np.array([1.0, 0.42]), pd.DataFrame({"frequency": [0, 3]})).tolist()
+    [nan, 0.42]
+    """
+    return np.where(summary["frequency"].to_numpy() > 0, alive, np.nan)
 
 
 def spend_correlation(summary: pd.DataFrame) -> float | None:
@@ -285,6 +303,9 @@ def value_summary(value: CustomerValue, customers: pd.DataFrame) -> dict:
         "spend_correlation": value.spend_correlation,
         "holdout": holdout,
         "holdout_missed": value.holdout_missed,
-        "key_accounts": [{"customer_id": customer, "p_alive": alive, "clv": lifetime} for customer, alive, lifetime in zip(
-            key["customer_id"].astype(str).tolist(), key["p_alive"].astype(float).tolist(), key["clv"].astype(float).tolist())],
+        # A blank P(alive) (one purchase day, or no drop-out) is null: JSON has no NaN.
+        "key_accounts": [{"customer_id": customer, "p_alive": None if np.isnan(alive) else alive, "clv": lifetime}
+                         for customer, alive, lifetime in zip(key["customer_id"].astype(str).tolist(),
+                                                              key["p_alive"].astype(float).tolist(),
+                                                              key["clv"].astype(float).tolist())],
     }

@@ -31,9 +31,11 @@ Definitions, all as of the last day of the report month M:
   Them -> Loyal, At Risk -> Loyal or Need Attention) and to 4 where F<=2 (Potential
   Loyalist at F=2, Promising at F=1). A customer who is not recent but would land in
   a segment claiming recency gets R=3 instead (Need Attention at F=3, About to Sleep
-  at F<=2). Last, a customer who is neither recent nor lapsing -- quiet for longer
-  than the floor, but within their own rhythm -- and would still land in a lapsing
-  segment is Between Purchases.
+  at F<=2). A lapsing customer who would land in a segment whose advice presumes a
+  current customer (:data:`CURRENT_SEGMENTS`: Champions, Loyal, Need Attention) gets
+  R=2 instead (Can't Lose Them at F>=4 and M>=4, else At Risk). Last, a customer who
+  is neither recent nor lapsing -- quiet for longer than the floor, but within their
+  own rhythm -- and would still land in a lapsing segment is Between Purchases.
 * **Key account**: the top 20% of the customers in the base at the end of M by net
   revenue in the window (rounded up to whole customers) -- the vital few of the
   80/20 rule. Where the report measures value by profit (``value="profit"``), profit
@@ -61,6 +63,8 @@ STATUSES = ("new", "active", "at_risk", "lapsed")
 ACTIVE_MONTHS = 3
 LAPSING_SEGMENTS = ("about_to_sleep", "cant_lose", "at_risk", "hibernating", "lost")
 RECENT_SEGMENTS = ("potential_loyalist", "new_customers", "promising")  # their words say "recent customers"
+# Their advice (VIP perks, a loyalty upgrade, a check before they fall asleep) presumes a customer who still buys.
+CURRENT_SEGMENTS = ("champions", "loyal", "need_attention")
 DEFAULT_LAPSE_DAYS = 30
 # Silence, in multiples of the customer's usual gap, from which they count as lapsing. Chosen from what the
 # Online Retail and CDNOW data say about who comes back: see benchmarks/lapse.py and the README.
@@ -119,13 +123,15 @@ def segments(r: np.ndarray, f: np.ndarray, m: np.ndarray) -> np.ndarray:
 
 
 def honest_segments(r: np.ndarray, f: np.ndarray, m: np.ndarray, lapse: np.ndarray, recent: np.ndarray) -> np.ndarray:
-    """The segment of each (R, F, M) that claims a lapse only of a lapsing customer (``lapse``) and recency only of
-    a recent one (``recent``); the others move as the module's docstring says.
+    """The segment of each (R, F, M) that claims a lapse only of a lapsing customer (``lapse``), recency only of
+    a recent one (``recent``) and a current customer only of one not lapsing; the others move as the module's
+    docstring says.
 
-    >>> r, f, m = np.array([1, 1, 5, 5, 1, 5]), np.array([4, 2, 2, 3, 2, 1]), np.array([1, 1, 1, 1, 1, 1])
-    >>> lapse, recent = np.array([0, 0, 0, 1, 1, 0], bool), np.array([1, 1, 0, 0, 0, 0], bool)
+    >>> r, f = np.array([1, 1, 5, 5, 1, 5, 5, 4]), np.array([4, 2, 2, 3, 2, 1, 5, 4])
+    >>> m = np.array([1, 1, 1, 1, 1, 1, 5, 1])
+    >>> lapse, recent = np.array([0, 0, 0, 1, 1, 0, 1, 1], bool), np.array([1, 1, 0, 0, 0, 0, 0, 0], bool)
     >>> honest_segments(r, f, m, lapse, recent).tolist()
-    ['loyal', 'potential_loyalist', 'between_purchases', 'need_attention', 'lost', 'between_purchases']
+    ['loyal', 'potential_loyalist', 'between_purchases', 'at_risk', 'lost', 'between_purchases', 'cant_lose', 'at_risk']
     """
     named = segments(r, f, m)
     claims_lapse = np.isin(named, LAPSING_SEGMENTS) & ~lapse
@@ -134,6 +140,9 @@ def honest_segments(r: np.ndarray, f: np.ndarray, m: np.ndarray, lapse: np.ndarr
     claims_recency = np.isin(named, RECENT_SEGMENTS) & ~recent
     r = np.where(claims_recency, 3, r)
     _rename(named, claims_recency, r, f, m)
+    claims_current = np.isin(named, CURRENT_SEGMENTS) & lapse
+    r = np.where(claims_current, np.minimum(r, 2), r)
+    _rename(named, claims_current, r, f, m)
     return np.where(np.isin(named, LAPSING_SEGMENTS) & ~lapse, "between_purchases", named)
 
 

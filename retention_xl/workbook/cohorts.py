@@ -8,10 +8,12 @@ average row feeds the retention curve.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from openpyxl.chart import LineChart, Reference
 from openpyxl.formatting.rule import ColorScaleRule
 from openpyxl.utils import get_column_letter
 
+from ..figures.month import Cohorts
 from . import formulas
 from .sheet import SheetWriter
 
@@ -85,8 +87,21 @@ def _curve(sheet: SheetWriter, offsets: int, header_row: int, weighted_row: int,
     sheet.ws.add_chart(chart, anchor)
 
 
+def first_buyers_only(cohorts: Cohorts) -> Cohorts:
+    """The cohorts that have customers: a month in which nobody bought for the first time is no cohort, and its
+    empty row would only push the others apart. The weighted averages stay the same (its size is 0).
+
+    >>> active = pd.DataFrame({0: [3.0, 0.0, 2.0], 1: [1.0, 0.0, np.nan]}, index=["2024-01", "2024-02", "2024-03"])
+    >>> first_buyers_only(Cohorts(active, active * 10)).active.index.tolist()
+    ['2024-01', '2024-03']
+    """
+    kept = cohorts.sizes > 0
+    return Cohorts(cohorts.active[kept], cohorts.revenue[kept])
+
+
 def write_cohorts(sheet: SheetWriter, report) -> None:
-    cohorts, words = report.cohorts, sheet.words
+    """The Cohorts sheet of ``report``: counts, retention (formulas) with its weighted average and curve, revenue."""
+    cohorts, words = first_buyers_only(report.cohorts), sheet.words
     n, offsets = len(cohorts.active), len(cohorts.active.columns)
     sheet.put(1, 1, sheet.word("report.title", month=str(report.month)), "rx_title")
     sheet.put(2, 1, words["cohort.note"], "rx_subtitle")

@@ -21,7 +21,8 @@ EXCEL_MAX_ROWS = 1_048_576
 _STYLES = {
     "first_purchase": "rx_date", "last_purchase": "rx_date", "orders": "rx_int", "revenue": "rx_money",
     "window_orders": "rx_int", "window_revenue": "rx_money", "days_since_last": "rx_int", "profit": "rx_money",
-    "window_profit": "rx_money", "usual_gap": "rx_int",
+    "window_profit": "rx_money", "usual_gap": "rx_int", "r_score": "rx_score", "f_score": "rx_score",
+    "m_score": "rx_score",
     "p_alive": "rx_pct", "expected_purchases": "rx_money", "clv": "rx_money",
 }
 _ROUNDED = {"revenue": 2, "window_revenue": 2, "profit": 2, "window_profit": 2, "clv": 2, "expected_purchases": 2, "p_alive": 4}
@@ -94,8 +95,9 @@ def write_customers(sheet: SheetWriter, table: pd.DataFrame, horizon: int = 12) 
     shown = table.head(EXCEL_MAX_ROWS - 1).reset_index(drop=True)
     titles = {key: sheet.word(f"col.{key}", horizon=horizon) for key in keys}
     sheet.header(1, 1, [titles[k] for k in keys])
-    if "p_alive" in table and table["p_alive"].isna().all():  # the data show no drop-out: the column says why
-        sheet.note(1, keys.index("p_alive") + 1, words["col.p_alive_no_dropout"])
+    if "p_alive" in table and table["p_alive"].isna().any():  # the column says why some cells are blank
+        why = "col.p_alive_no_dropout" if table["p_alive"].isna().all() else "col.p_alive_one_day"
+        sheet.note(1, keys.index("p_alive") + 1, words[why])
 
     columns = []
     for index, key in enumerate(keys, start=1):

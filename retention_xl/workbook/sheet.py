@@ -99,6 +99,7 @@ def register_styles(book: Workbook, font_name: str) -> None:
     style("rx_pct", PCT)
     style("rx_money", MONEY)
     style("rx_date", DATE, horizontal="left")
+    style("rx_score", horizontal="center")  # a 1-5 score: right-aligned, it ran into the text of the next column
     style("rx_warning", bold=True, color="9C0006", fill=WARNING_FILL, wrap=True)
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import types
 import warnings
 from importlib.machinery import ModuleSpec
 
@@ -40,6 +41,14 @@ OLD_PATHS = {
 }
 """Old module (under ``retention_xl``) -> the module that holds it now. Where a module was split in two, the old
 path leads to the part with its main function (``activity``: :func:`build_customer_months`)."""
+
+SPLIT_PARTS = {
+    "activity": ("table.contract", "table.order_keys"), "values": ("read.dates",),
+    "csvfile": ("read.csv_parquet",), "duckdb_scan": ("read.scan.scan_classify",),
+    "scanned_tables": ("read.scan.scan_fetch",),
+}
+"""Old modules split in two or more: the other parts, whose names the old path still gives (through a module of its
+own that looks each name up in the parts, as one module object cannot be two)."""
 
 PACKAGE = __name__.rpartition(".")[0]
 
@@ -64,17 +73,37 @@ class OldPathLoader:
         self.new_spec: ModuleSpec | None = None
 
     def create_module(self, spec: ModuleSpec):
-        """The new path's module itself, rather than a fresh one."""
+        """The new path's module itself, rather than a fresh one; for a split module, one that finds each name
+        in its parts."""
         warnings.warn(f"{spec.name} is now {self.new_name}; the old path goes in the next release",
                       DeprecationWarning, stacklevel=2)
         module = importlib.import_module(self.new_name)
+        parts = SPLIT_PARTS.get(spec.name.rpartition(".")[2])
+        if parts:
+            return _joined(spec.name, [module, *(importlib.import_module(f"{PACKAGE}.{part}") for part in parts)])
         self.new_spec = module.__spec__
         return module
 
     def exec_module(self, module) -> None:
         """Nothing to run: the module ran under its new path. The import machinery has just given it the old
         path's ``__spec__``; the new path's is put back, so that the module still says where it lives."""
-        module.__spec__ = self.new_spec
+        if self.new_spec is not None:
+            module.__spec__ = self.new_spec
+
+
+def _joined(name: str, parts: list) -> types.ModuleType:
+    """A module whose names are those of ``parts``, the first part first."""
+    joined = types.ModuleType(name, f"{name}, now split into " + ", ".join(part.__name__ for part in parts))
+
+    def __getattr__(attribute: str):
+        for part in parts:
+            if hasattr(part, attribute):
+                return getattr(part, attribute)
+        raise AttributeError(f"module {name!r} has no attribute {attribute!r}")
+
+    joined.__getattr__ = __getattr__
+    joined.__dir__ = lambda: sorted({attribute for part in parts for attribute in dir(part)})
+    return joined
 
 
 def redirect_old_paths() -> None:

@@ -9,7 +9,7 @@ import warnings
 
 import pytest
 
-from retention_xl.old_paths import OLD_PATHS
+from retention_xl.old_paths import OLD_PATHS, SPLIT_PARTS
 
 # Every module directly under retention_xl before the packages.
 MODULES_BEFORE = """accounting actions activity analysis cleaning cli clv columns csvencoding csvfile customer_files customers
@@ -36,7 +36,7 @@ def _import_fresh(name: str, monkeypatch) -> tuple[object, list[warnings.Warning
     return module, caught
 
 
-@pytest.mark.parametrize("old, new", sorted(OLD_PATHS.items()))
+@pytest.mark.parametrize("old, new", sorted((old, new) for old, new in OLD_PATHS.items() if old not in SPLIT_PARTS))
 def test_an_old_path_is_the_new_module_with_one_warning(old, new, monkeypatch):
     module, caught = _import_fresh(f"retention_xl.{old}", monkeypatch)
     assert module is importlib.import_module(f"retention_xl.{new}")
@@ -71,3 +71,26 @@ def test_the_package_imports_no_pandas_or_numpy():
 def test_an_unknown_name_is_still_not_found():
     with pytest.raises(ModuleNotFoundError):
         importlib.import_module("retention_xl.no_such_module")
+
+
+@pytest.mark.parametrize("old", sorted(SPLIT_PARTS))
+def test_a_split_module_still_gives_every_name_of_its_parts_with_one_warning(old, monkeypatch):
+    module, caught = _import_fresh(f"retention_xl.{old}", monkeypatch)
+    parts = [importlib.import_module(f"retention_xl.{name}") for name in (OLD_PATHS[old], *SPLIT_PARTS[old])]
+    assert [w.category for w in caught] == [DeprecationWarning]
+    for part in parts:
+        public = [name for name in vars(part) if not name.startswith("_")
+                  and getattr(vars(part)[name], "__module__", None) == part.__name__]
+        assert public, part.__name__
+        for name in public:
+            assert getattr(module, name) is getattr(part, name)
+    with pytest.raises(AttributeError):
+        module.no_such_name
+
+
+def test_a_name_moved_to_the_other_half_of_a_split_imports_from_the_old_path(monkeypatch):
+    _forget("retention_xl.activity", monkeypatch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from retention_xl.activity import build_customer_months, month_number
+    assert month_number is importlib.import_module("retention_xl.table.contract").month_number

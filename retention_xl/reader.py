@@ -33,6 +33,7 @@ from .errors import InputError, UsageError
 from .csvencoding import EncodingChoice
 from .csvfile import read_csv_files, read_csv_table
 from .excelfile import read_excel_table
+from .loyalty import Answers, answers_in_sales
 from .rawtable import (CSV_SUFFIXES, DATE_REASONS, EXCEL_SUFFIXES, NOT_UTF8, PARQUET_SUFFIXES, RawTable, first_line,
                        header_help, invalid_text_column, nan_as_infinite, no_usable_rows, parquet_error)
 from .values import AmbiguousDates, AmbiguousDecimal, eight_digit_example
@@ -67,6 +68,7 @@ class SalesData:
     encoding_choice: EncodingChoice | None = None  # a CSV file's: how sure, and what else it reads as
     eight_digit_example: str | None = None  # an eight-digit date of the file, where they were read as YYYYMMDD
     shared_orders: order_numbers.SharedOrders | None = None  # order numbers several customers bought under
+    answers: Answers | None = None  # the customers' satisfaction and recommendation answers, where there are any
 
     def reading(self) -> dict:
         """The choices the reader made that a user should be able to check, for ``--json``: the encoding
@@ -108,7 +110,9 @@ class SalesData:
         """The same file seen from one group: its transactions ``rows`` and the accounting of its rows alone."""
         accounting = self.accounting.by_group[role][None if pd.isna(value) else value]
         shared = order_numbers.in_transactions(rows) if "order_id" in rows else self.shared_orders
-        return replace(self, transactions=rows, accounting=accounting, group=display, shared_orders=shared)
+        answers = self.answers and self.answers.of_group(role, value)
+        return replace(self, transactions=rows, accounting=accounting, group=display, shared_orders=shared,
+                       answers=answers)
 
 
 def read_sales(
@@ -197,6 +201,8 @@ def _finish(raw: RawTable, path: Path | None, label: str | None, dayfirst, decim
     if raw.malformed_count:
         result.accounting.add_malformed(raw.malformed_lines, raw.malformed_count)
     accounting = result.accounting
+    columns = {role: raw.column_map.header_of(role) for role in raw.column_map.positions}
+    answers = answers_in_sales(raw.frame, raw.row_numbers, result.transactions, accounting, columns)
     if accounting.purchases == 0:
         raise InputError(_no_usable_rows(accounting, raw), file=where, sheet=raw.sheet)
     say(
@@ -209,13 +215,14 @@ def _finish(raw: RawTable, path: Path | None, label: str | None, dayfirst, decim
         file=path,
         sheet=raw.sheet,
         header_row=raw.column_map.header_row + 1,
-        columns={role: raw.column_map.header_of(role) for role in raw.column_map.positions},
+        columns=columns,
         dayfirst=result.dayfirst,
         encoding=raw.encoding.encoding if raw.encoding else None,
         label=label,
         encoding_choice=raw.encoding,
         eight_digit_example=eight_digit_example(raw.frame[cols.DATE]),
         shared_orders=order_numbers.in_transactions(result.transactions),
+        answers=answers,
     )
 
 

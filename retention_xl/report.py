@@ -28,6 +28,7 @@ from . import analysis, outputs
 from .actions import recommend
 from .activity import build_customer_months, with_order_keys
 from .groups import chain_groups
+from .loyalty import add_loyalty
 from .result import RetentionReport
 from .summary_json import write_summary_json
 from .value import CustomerValue, customer_value, with_value
@@ -119,6 +120,7 @@ def analyse(transactions: pd.DataFrame, options: ReportOptions | None = None, sa
 
     source = DataSource(table, first_date, last_date, groups)
     report = analyse_table(source, month, options, sales, mid_month, progress)
+    add_loyalty(report, table, transactions)
     report.timings = {"compute": time.perf_counter() - started, f"table_{engine_name(options)}": engine_seconds}
     return report
 

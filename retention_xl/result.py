@@ -43,6 +43,7 @@ class RetentionReport:
     groups: dict[str, pd.DataFrame] = field(default_factory=dict)  # store, salesperson ... -> figures per group
     split: object = None  # the workbooks per group, where asked for (retention_xl.split.SplitResult)
     customer_file: Path | None = None  # the whole customer table beside the workbook, where it was written
+    loyalty: object = None  # satisfaction and recommendation, where the sales carry answers (retention_xl.loyalty)
 
     def window_description(self) -> str:
         """Which activity window the report uses and why, in a sentence."""
@@ -127,6 +128,7 @@ class RetentionReport:
             "engine": engine_name(self.options),
             **({"split": self.split.as_dict()} if self.split is not None else {}),
             **({"customer_file": str(self.customer_file)} if self.customer_file is not None else {}),
+            **({"loyalty": self.loyalty.as_dict()} if self.loyalty is not None else {}),
             "timings": {stage: round(seconds, 3) for stage, seconds in self.timings.items()},
         }
 

@@ -22,6 +22,7 @@ from .accounting import PROFIT_UNKNOWN
 from .csvfile import estimated_rows
 from .errors import UsageError
 from .groups import MISSING, group_figures
+from .loyalty import add_loyalty
 from .rawtable import CSV_SUFFIXES, PARQUET_SUFFIXES
 
 AUTO_SCAN_ROWS = 2_000_000
@@ -92,5 +93,6 @@ def analyse_scanned(scanned, options, progress=None):
 
     source = DataSource(table, scanned.first_date, scanned.last_date, groups, stop_groups=scanned.stop)
     report = analyse_table(source, month, options, scanned.sales, mid_month, progress)
+    add_loyalty(report, table)
     report.timings = {"compute": time.perf_counter() - started, f"table_{options.engine}": engine_seconds}
     return report

@@ -36,7 +36,7 @@ EXIT_TERMINATED = 143
 
 CONFIG_KEYS = {"sheet", "columns", "dayfirst", "encoding", "decimal", "as_of", "month", "language", "window", "high",
                "low", "top", "lapse_days", "clv", "horizon", "discount", "engine", "value", "memory_limit",
-               "spark_master", "customer_file", "figures_in_engine"}
+               "spark_master", "customer_file", "figures_in_engine", "survey"}
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -128,12 +128,16 @@ def _parser() -> argparse.ArgumentParser:
         ("quantity", "quantity"), ("price", "unit price"), ("order", "order or invoice number"),
         ("store", "store or branch"), ("salesperson", "salesperson"), ("channel", "sales channel"),
         ("region", "region"), ("cost", "line's total cost"), ("unit-cost", "unit cost (times the quantity)"),
-        ("profit", "line's gross profit"),
+        ("profit", "line's gross profit"), ("satisfaction", "customer's satisfaction (5 levels or 1-5 stars)"),
+        ("recommend", "likelihood to recommend (3 levels or 0-10)"),
     ):
         reading.add_argument(f"--{option}", metavar="COLUMN", help=f"header (or column letter) of the {meaning}")
     order = reading.add_mutually_exclusive_group()
     order.add_argument("--dayfirst", action="store_const", const=True, dest="dayfirst", help="read 05/03/2024 as 5 March")
     order.add_argument("--monthfirst", action="store_const", const=False, dest="dayfirst", help="read 05/03/2024 as May 3")
+    reading.add_argument("--survey", type=Path, metavar="FILE",
+                         help="a file of satisfaction or recommendation answers (customer, date, answers), in any "
+                              "format the sales can be; --satisfaction and --recommend then name its columns")
     reading.add_argument("--encoding", help="CSV encoding, e.g. utf-8, gb18030, big5, cp1252 (default: detected among "
                          "UTF-8, UTF-16, GB18030, Big5, Windows-1252 and Latin-1)")
     reading.add_argument("--decimal", choices=[".", ","],
@@ -175,12 +179,13 @@ def load_config(path: Path) -> dict:
 def _report(args) -> int:
     from .actions import counted
     from .columns import columns_line
+    from .loyalty import loyalty_line
     from .report import ReportOptions, create_report
 
     config = load_config(args.config) if args.config else {}
     columns = dict(config.get("columns", {}))
     for option in ("customer", "name", "date", "amount", "quantity", "price", "order", "store", "salesperson",
-                   "channel", "region", "cost", "unit-cost", "profit"):
+                   "channel", "region", "cost", "unit-cost", "profit", "satisfaction", "recommend"):
         if getattr(args, option.replace("-", "_")):
             columns[option] = getattr(args, option.replace("-", "_"))
 
@@ -215,7 +220,7 @@ def _report(args) -> int:
         args.sales, args.output, options,
         sheet=pick("sheet"), columns=columns or None, dayfirst=pick("dayfirst"), encoding=pick("encoding"),
         decimal=pick("decimal"), as_of=pick("as_of"), split_by=args.split_by, split_dir=args.split_dir,
-        json_path=args.json_path, source=args.source, table=args.table, query=args.query,
+        json_path=args.json_path, source=args.source, table=args.table, query=args.query, survey=pick("survey"),
         progress=progress if show_progress else None,
     )
     if not args.quiet:
@@ -229,6 +234,9 @@ def _report(args) -> int:
         window = report.window_description()
         if report.sales is not None:
             print(columns_line(report.sales.columns))
+        loyalty = loyalty_line(report)
+        if loyalty:
+            print(loyalty)
         if report.split is not None:
             print(f"Wrote {counted(len(report.split.files), 'workbook', 'workbooks')} into {report.split.folder}")
             if report.split.skipped:

@@ -325,6 +325,13 @@ def with_latest_answers(customers: pd.DataFrame, loyalty: Loyalty | None) -> pd.
     return customers.assign(**{question: loyalty.latest[question].to_numpy() for question in LOYALTY_ROLES})
 
 
+def with_survey(sales, survey: Answers | None):
+    """``sales`` (a :class:`retention_xl.reader.SalesData`) with a survey file's answers beside its own."""
+    if survey is None or sales is None:
+        return sales
+    return replace(sales, answers=survey if sales.answers is None else sales.answers.with_survey(survey))
+
+
 def answers_left_out(report) -> bool:
     """Whether the sales have answer columns that this report could not read: a DuckDB or Spark scan reads no
     answers (the loyalty figures need the rows in memory)."""
@@ -371,3 +378,20 @@ def loyalty_actions(customers: pd.DataFrame, value: str = "revenue") -> tuple[li
 
     return (action("unhappy_key", unhappy, ["loyalty.satisfaction.2", "loyalty.satisfaction.1"]),
             action("promoter_key", promoters, ["loyalty.recommend.2"]))
+
+
+def loyalty_line(report) -> str | None:
+    """What the command prints of the loyalty figures: why the answers in the sales were left out, where they
+    were, and the three measures of the month; None where there is neither."""
+    note = ("Note: the sales were scanned by DuckDB or Spark, so their satisfaction and recommendation columns are "
+            "left out: the loyalty figures need the in-memory reader (add --engine pandas)."
+            if answers_left_out(report) else None)
+    if report.loyalty is None:
+        return note
+    month = report.loyalty.current
+    index = "—" if month.satisfaction_index is None else f"{month.satisfaction_index:.2f}"
+    nps = "—" if month.nps is None else f"{month.nps:+.1%}"
+    repeat = "—" if month.repeat_rate is None else f"{month.repeat_rate:.1%}"
+    figures = (f"loyalty: satisfaction index {index} ({month.satisfaction_answered:,} answering), NPS {nps} "
+               f"({month.recommend_answered:,} answering), repeat-purchase rate {repeat}")
+    return figures if note is None else f"{note}\n{figures}"

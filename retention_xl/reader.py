@@ -145,6 +145,13 @@ def read_sales(
     mapping = _role_mapping(columns)
     _check_reading_options(encoding, decimal, as_of)
     started = time.perf_counter()
+    raw = read_raw_table(path, sheet, mapping, encoding, say)
+    return _finish(raw, path, None, dayfirst, decimal, as_of, say, started)
+
+
+def read_raw_table(path: Path, sheet: str | int | None, mapping: dict[str, str], encoding: str | None,
+                   say: Progress) -> RawTable:
+    """The mapped columns of the table at ``path`` (a file, a folder or a glob), before cleaning."""
     if sources.several_files(path):
         files = sources.dataset_files(path)
         if sources.are_csv(files):
@@ -163,7 +170,7 @@ def read_sales(
             raw = read_csv_table(path, mapping, encoding)
         else:
             raw = _read_parquet(path, mapping)
-    return _finish(raw, path, None, dayfirst, decimal, as_of, say, started)
+    return raw
 
 
 def read_database(

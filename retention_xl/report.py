@@ -28,7 +28,7 @@ from . import analysis, outputs
 from .actions import recommend
 from .activity import build_customer_months, with_order_keys
 from .groups import chain_groups
-from .loyalty import add_loyalty
+from .loyalty import add_loyalty, with_survey
 from .result import RetentionReport
 from .summary_json import write_summary_json
 from .value import CustomerValue, customer_value, with_value
@@ -36,6 +36,7 @@ from .customers import customer_table
 from .errors import UsageError
 from .options import ReportOptions, engine_name
 from .columns import GROUP_ROLES
+from .roles import LOYALTY_ROLES, ROLE_OPTIONS
 from .reader import Progress, SalesData, read_database, read_sales
 from .duckdb_scan import ScanUnsupported, scan_database, scan_sales
 from .scanned_report import analyse_scanned, engine_in_memory, scan_wanted
@@ -232,6 +233,7 @@ def create_report(
     source: str | None = None,
     table: str | None = None,
     query: str | None = None,
+    survey: str | Path | None = None,
     progress: Progress | None = None,
 ) -> RetentionReport:
     """Read ``sales_file``, analyse it and write the workbook to ``output`` (and ``json_path``).
@@ -242,7 +244,9 @@ def create_report(
     ``query``) reads the sales from a database instead of ``sales_file``: with the engine
     ``auto`` or ``duckdb`` the rows stream into DuckDB and are cleaned there
     (:func:`retention_xl.duckdb_scan.scan_database`), otherwise they are read into memory
-    (:func:`retention_xl.reader.read_database`).
+    (:func:`retention_xl.reader.read_database`). ``survey`` is a file of the customers' satisfaction and
+    recommendation answers (:mod:`retention_xl.survey`); with it, the ``satisfaction`` and ``recommend`` entries
+    of ``columns`` name its columns rather than the sales file's.
     """
     options = (options or ReportOptions()).validated()
     if (sales_file is None) == (source is None):
@@ -252,6 +256,7 @@ def create_report(
     outputs.check_outputs(sales_file and Path(sales_file),
                           {"report": Path(output), "JSON summary": json_path and Path(json_path)})
     started = time.perf_counter()
+    columns, answers = _survey_answers(survey, columns, dayfirst, as_of, sales_file, output, json_path)
     reading = {"columns": columns, "dayfirst": dayfirst, "decimal": decimal, "as_of": as_of, "progress": progress}
     split_folder = split_by and (Path(split_dir) if split_dir else
                                  Path(output).with_name(f"{Path(output).stem}_by_{split_by}"))
@@ -262,7 +267,7 @@ def create_report(
         else:
             scan = partial(scan_sales, Path(sales_file), encoding=encoding, spark=options.engine == "spark",
                            spark_master=options.spark_master)
-        report = _from_scan(scan, options, reading, output, split_by, split_folder)
+        report = _from_scan(scan, options, reading, output, split_by, split_folder, answers)
     if report is None:
         if options.figures_in_engine:
             raise UsageError(f"--figures-in-engine works on sales DuckDB scans (Parquet or CSV files, folders, globs "
@@ -273,6 +278,7 @@ def create_report(
             sales = read_database(source, table=table, query=query, **reading)
         else:
             sales = read_sales(sales_file, sheet=sheet, encoding=encoding, **reading)
+        sales = with_survey(sales, answers)
         read_seconds = time.perf_counter() - started
         if split_by is not None:  # before any figure is computed or any workbook written
             check_role(split_by, split_by in sales.transactions)
@@ -303,6 +309,19 @@ def _import_ahead(options: ReportOptions, sales_file) -> None:
     threading.Thread(target=_import_quietly, args=(names,), name="retention-xl imports", daemon=True).start()
 
 
+def _survey_answers(survey, columns: dict | None, dayfirst, as_of, sales_file, output, json_path):
+    """The sales' column mapping without the survey's answer columns, and the survey's answers (None: no survey)."""
+    if survey is None:
+        return columns, None
+    from .survey import read_survey
+
+    outputs.check_outputs(Path(survey), {"report": Path(output), "JSON summary": json_path and Path(json_path)})
+    answer_options = {ROLE_OPTIONS[role] for role in LOYALTY_ROLES}
+    named = {option: header for option, header in (columns or {}).items() if option in answer_options}
+    answers = read_survey(survey, columns=named, dayfirst=dayfirst, as_of=as_of)
+    return {option: header for option, header in (columns or {}).items() if option not in answer_options}, answers
+
+
 def _import_quietly(names: list[str]) -> None:
     for name in names:
         try:
@@ -323,9 +342,10 @@ def _say_split(progress, split_by: str, folder: Path) -> None:
 
 
 def _from_scan(scan, options: ReportOptions, reading: dict, output, split_by: str | None,
-               split_folder: Path | None) -> RetentionReport | None:
+               split_folder: Path | None, answers=None) -> RetentionReport | None:
     """The report from sales DuckDB scans out of core (``scan(**arguments)`` gives the scanned sales), written
-    with its split into workbooks per group; None where a column needs the in-memory reader."""
+    with its split into workbooks per group, and a survey's ``answers``; None where a column needs the in-memory
+    reader."""
     started = time.perf_counter()
     progress = reading["progress"]
     try:
@@ -338,6 +358,7 @@ def _from_scan(scan, options: ReportOptions, reading: dict, output, split_by: st
         return None
     try:
         scan_seconds = time.perf_counter() - started
+        scanned.sales = with_survey(scanned.sales, answers)
         if split_by is not None:
             check_role(split_by, split_by in scanned.group_labels)
         report = analyse_scanned(scanned, options, progress)

@@ -12,6 +12,8 @@ from ..loyalty_scales import DETRACTOR, PROMOTER
 from ..roles import LOYALTY_ROLES, RECOMMEND, SATISFACTION
 from .sheet import DASH, SheetWriter
 
+# What a level stands for on the scale read: a satisfaction level is its score, a recommendation level a range of 0-10.
+_SCORES = {RECOMMEND: {PROMOTER: "9–10", 1: "7–8", DETRACTOR: "0–6"}}
 _TREND = ("month", "satisfaction_index", "satisfaction_answered", "nps", "recommend_answered", "repeat_rate",
           "repeat_tier")
 
@@ -119,7 +121,7 @@ def _distribution(sheet: SheetWriter, row: int, question: str, counts: dict, key
     answered = sum(counts.values())
     for line, level in enumerate(levels, start=first):
         sheet.put(line, 1, level_label(words, question, level))
-        sheet.put(line, 2, level, "rx_int")
+        sheet.put(line, 2, _SCORES.get(question, {}).get(level, level), "rx_int")
         sheet.put(line, 3, counts[level], "rx_int")
         sheet.formula(line, 4, f"=IF($C${total_row}=0,\"{DASH}\",C{line}/$C${total_row})",
                       counts[level] / answered if answered else DASH, "rx_pct")

@@ -175,6 +175,10 @@ class Loyalty:
     latest: pd.DataFrame  # per customer id: satisfaction and recommend levels (NaN: no answer in the window)
     answers: Answers
 
+    def asked(self, question: str) -> bool:
+        """Whether any answer to ``question`` was read (the Loyalty sheet leaves a question nobody was asked out)."""
+        return bool(self.answers.frame[question].notna().any())
+
     def as_dict(self) -> dict:
         """``--json``'s ``loyalty``: the month's figures, the month before, retention by answer, each store's
         (the sales without a store under ``""``), the trend."""

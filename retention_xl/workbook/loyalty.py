@@ -6,6 +6,8 @@ the Definitions sheet. See :mod:`retention_xl.loyalty` for the figures.
 
 from __future__ import annotations
 
+from openpyxl.styles import Alignment
+
 from ..groups import MISSING
 from ..loyalty import LEVELS, NO_ANSWER
 from ..loyalty_scales import DETRACTOR, PROMOTER
@@ -85,16 +87,19 @@ def write_loyalty(sheet: SheetWriter, report, customers=None) -> None:
     sheet.put(1, 1, sheet.word("loyalty.title", month=str(report.month)), "rx_title")
     sheet.put(2, 1, sheet.word("loyalty.window_note", first=f"{first:%Y-%m-%d}", last=f"{last:%Y-%m-%d}",
                                sources=_sources(report, words)), "rx_subtitle")
-    row = _distribution(sheet, 4, SATISFACTION, loyalty.current.satisfaction, "satisfaction_index",
-                        loyalty.current.satisfaction_index)
-    row = _distribution(sheet, row + 1, RECOMMEND, loyalty.current.recommend, "nps", loyalty.current.nps)
-    sheet.put(row + 1, 1, words["loyalty.by_answer_note"], "rx_subtitle")
-    row += 2
-    for question in LOYALTY_ROLES:
+    asked = [question for question in LOYALTY_ROLES if loyalty.asked(question)]
+    row = 4
+    for question, key in ((SATISFACTION, "satisfaction_index"), (RECOMMEND, "nps")):
+        if question in asked:
+            row = _distribution(sheet, row, question, getattr(loyalty.current, question), key,
+                                getattr(loyalty.current, key)) + 1
+    sheet.put(row, 1, words["loyalty.by_answer_note"], "rx_subtitle")
+    row += 1
+    for question in asked:
         row = _by_answer(sheet, row + 1, words[f"loyalty.by_{question}_title"], loyalty.by_answer.loc[question],
                          question, report.current)
     if loyalty.by_store is not None:
-        _stores(sheet, row + 1, loyalty.by_store)
+        _stores(sheet, row + 1, loyalty.by_store[loyalty.by_store.index.get_level_values(1).isin(asked)])
     sheet.fit_columns(minimum=10, widths={"A": 30, "B": 22})
     sheet.print_setup()
 
@@ -206,10 +211,10 @@ def write_survey_accounting(sheet: SheetWriter, row: int, survey) -> int:
     for line, (label, count, examples) in enumerate(parts, start=first):
         sheet.put(line, 1, label)
         sheet.put(line, 2, count, "rx_int")
-        sheet.put(line, 3, ", ".join(map(str, examples)) or None)
+        _examples(sheet, line, examples)
     check = first + len(parts)
     total = sum(count for _, count, _ in parts)
-    sheet.put(check, 1, words["acct.check"], "rx_bold")
+    sheet.put(check, 1, words["survey.check"], "rx_bold")
     sheet.formula(check, 2, f"=SUM(B{first}:B{check - 1})", total, "rx_int")
     sheet.formula(check, 3, f'=IF(B{check}=B{read_row},"✓","✗")', "✓" if total == survey.rows_read else "✗",
                   "rx_bold")
@@ -217,7 +222,12 @@ def write_survey_accounting(sheet: SheetWriter, row: int, survey) -> int:
     for question, bad in survey.not_on_scale.items():
         sheet.put(line, 1, words[f"survey.not_on_scale.{question}"])
         sheet.put(line, 2, bad.count, "rx_int")
-        sheet.put(line, 3, ", ".join(map(str, bad.example_rows)) or None)
+        _examples(sheet, line, bad.example_rows)
         line += 1
     return line + 1
+
+
+def _examples(sheet: SheetWriter, row: int, rows: list[int]) -> None:
+    if rows:
+        sheet.put(row, 3, ", ".join(map(str, rows))).alignment = Alignment(horizontal="left", indent=2)
 

@@ -8,7 +8,7 @@ import pytest
 MODULES = ["metrics", "excel_values", "sales_functions", "formulas", "values", "columns", "header_words", "cleaning", "customers", "i18n",
            "report", "errors", "sample", "activity", "analysis", "actions", "clv", "expectation", "spend",
            "workbook.sheet", "workbook.cached", "duckdb_engine", "split", "scan_columns", "spark_engine", "engine_sql", "engine_table",
-           "summary_json", "csvencoding", "rawtable", "reader"]
+           "summary_json", "csvencoding", "rawtable", "reader", "loyalty", "loyalty_scales"]
 
 
 @pytest.mark.parametrize("name", MODULES)

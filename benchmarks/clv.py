@@ -22,7 +22,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from retention_xl import clv
+from retention_xl.figures.models import clv
 
 TRUE_BGNBD = dict(r=0.243, alpha=4.414, a=0.793, b=2.426)
 TRUE_GAMMA = dict(p=6.25, q=3.74, v=15.44)

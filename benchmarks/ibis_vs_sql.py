@@ -1,4 +1,4 @@
-"""Ibis against the hand-written SQL of retention_xl.engine_sql, both on DuckDB: time and equal results.
+"""Ibis against the hand-written SQL of retention_xl.table.engine_sql, both on DuckDB: time and equal results.
 
 The customer x month aggregation, written once in SQL that DuckDB and Spark SQL both
 run, or written once in Ibis, which compiles to either. This measures what the Ibis
@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from retention_xl.engine_sql import MONTHS_SQL  # noqa: E402
+from retention_xl.table.engine_sql import MONTHS_SQL  # noqa: E402
 
 
 def generate(rows: int, path: Path) -> None:

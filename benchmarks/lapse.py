@@ -2,9 +2,9 @@
 
     python benchmarks/lapse.py [--online-retail PATH] [--cdnow PATH]
 
-The evidence behind :data:`retention_xl.customers.LAPSE_MULTIPLE`. At the end of a
+The evidence behind :data:`retention_xl.figures.customers.LAPSE_MULTIPLE`. At the end of a
 cutoff month, the customer table is made as a report would make it
-(:func:`retention_xl.customers.customer_table`: days since the last purchase, the
+(:func:`retention_xl.figures.customers.customer_table`: days since the last purchase, the
 usual gap between purchase days); then each customer is followed to the end of the
 data to see whether they bought again. Printed for the customers silent for longer
 than 30 days, by their silence in multiples of their usual gap (of the base's usual
@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from retention_xl.activity import build_customer_months
-from retention_xl.customers import DEFAULT_LAPSE_DAYS, base_gap, customer_table
-from retention_xl.reader import read_sales
+from retention_xl.table.numpy_builder import build_customer_months
+from retention_xl.figures.customers import DEFAULT_LAPSE_DAYS, base_gap, customer_table
+from retention_xl.read.reader import read_sales
 
 REPO = Path(__file__).resolve().parents[1]
 ONLINE_RETAIL = REPO.parent / "shared" / "data" / "online_retail_II_2009-2010.parquet"

@@ -18,8 +18,8 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
 from retention_xl.workbook import stream
-from retention_xl.customers import COLUMNS
-from retention_xl.reader import read_sales
+from retention_xl.figures.customers import COLUMNS
+from retention_xl.read.reader import read_sales
 from retention_xl.report import analyse
 
 HERE = Path(__file__).resolve().parent

@@ -21,7 +21,8 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.formula import ArrayFormula
 
-from retention_xl import formulas, metrics, udfs
+from retention_xl.workbook import formulas
+from retention_xl import metrics, udfs
 from retention_xl.i18n import tier_label
 from retention_xl.sample import sample_sales
 from retention_xl.workbook import save_workbook

@@ -10,7 +10,7 @@ import sys
 
 import pandas as pd
 
-from retention_xl.cleaning import clean_transactions
+from retention_xl.read.cleaning import clean_transactions
 from retention_xl.report import ReportOptions, analyse, write_workbook
 
 orders = pd.DataFrame(

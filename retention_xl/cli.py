@@ -71,6 +71,22 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_OneLineParser)
 
     report = commands.add_parser("report", help="turn a sales sheet into the monthly retention workbook")
+    _add_report_arguments(report)
+    _add_reading_arguments(report.add_argument_group("reading the sales file"))
+    output = report.add_mutually_exclusive_group()
+    output.add_argument("--progress", action="store_true", default=None, help="show progress even when not on a terminal")
+    output.add_argument("--quiet", action="store_true", help="print nothing on success")
+    report.add_argument("--debug", action="store_true", help="show the traceback of unexpected errors")
+
+    sample = commands.add_parser("sample", help="write the demo sales sheet of a Chinese retailer")
+    sample.add_argument("output", type=Path, help="where to write it (.xlsx)")
+    sample.add_argument("--seed", type=int, default=2024)
+    sample.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    return parser
+
+
+def _add_report_arguments(report: argparse.ArgumentParser) -> None:
+    """The report command's arguments: what to read, where to write and the report's options."""
     report.add_argument("sales", type=Path, nargs="?",
                         help="sales file (.xlsx, .xlsm, .xls, .csv, .parquet), a folder of Parquet files (Hive "
                              "partitions too) or of CSV files, or a glob such as 'sales/*.parquet'")
@@ -116,7 +132,10 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--horizon", type=int, metavar="MONTHS", help="months of customer lifetime value (default 12)")
     report.add_argument("--discount", type=float, metavar="RATE",
                         help="monthly discount rate of customer lifetime value (default 0.01)")
-    reading = report.add_argument_group("reading the sales file")
+
+
+def _add_reading_arguments(reading) -> None:
+    """How to read the sales: a database instead of a file, the sheet, the columns, dates, encoding, as-of."""
     reading.add_argument("--source", metavar="URL",
                          help="read the sales from PostgreSQL instead, e.g. postgresql://user@host/db (the password "
                               "from PGPASSWORD or ~/.pgpass, never in the URL), with --table or --query")
@@ -145,16 +164,6 @@ def _parser() -> argparse.ArgumentParser:
     reading.add_argument("--as-of", dest="as_of", type=_day, metavar="YYYY-MM-DD",
                          help="the day the report is made: later dates are set aside as in the future (default: today)")
     reading.add_argument("--config", type=Path, help="JSON or TOML file with any of: " + ", ".join(sorted(CONFIG_KEYS)))
-    output = report.add_mutually_exclusive_group()
-    output.add_argument("--progress", action="store_true", default=None, help="show progress even when not on a terminal")
-    output.add_argument("--quiet", action="store_true", help="print nothing on success")
-    report.add_argument("--debug", action="store_true", help="show the traceback of unexpected errors")
-
-    sample = commands.add_parser("sample", help="write the demo sales sheet of a Chinese retailer")
-    sample.add_argument("output", type=Path, help="where to write it (.xlsx)")
-    sample.add_argument("--seed", type=int, default=2024)
-    sample.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
-    return parser
 
 
 def load_config(path: Path) -> dict:
@@ -177,9 +186,6 @@ def load_config(path: Path) -> dict:
 
 
 def _report(args) -> int:
-    from .actions import counted
-    from .columns import columns_line
-    from .loyalty import loyalty_line
     from .report import ReportOptions, create_report
 
     config = load_config(args.config) if args.config else {}
@@ -224,29 +230,38 @@ def _report(args) -> int:
         progress=progress if show_progress else None,
     )
     if not args.quiet:
-        current = report.current
-        retention = "—" if current.retention is None else f"{current.retention:.1%}"
-        if report.month_was_defaulted_mid_month:
-            print(partial_month_note(report.last_date, labels("en")))
-        note = report.sales.reading_note() if report.sales is not None else None
-        if note:
-            print(f"Note: {note}.")
-        window = report.window_description()
-        if report.sales is not None:
-            print(columns_line(report.sales.columns))
-        loyalty = loyalty_line(report)
-        if loyalty:
-            print(loyalty)
-        if report.split is not None:
-            print(f"Wrote {counted(len(report.split.files), 'workbook', 'workbooks')} into {report.split.folder}")
-            if report.split.skipped:
-                print(report.split.skipped_line())
-            for group, reason in report.split.failed.items():
-                print(f"retention-xl: no workbook for {group}: {reason}", file=sys.stderr)
-        print(f"Wrote {args.output} for {current.month}: {counted(current.E, 'customer', 'customers')} in the base, "
-              f"retention {retention}, {counted(len(report.customers), 'customer', 'customers')} listed; "
-              f"active window {window} ({time.perf_counter() - started:.1f} s)")
+        _say_done(report, args.output, started)
     return 0
+
+
+def _say_done(report, output: Path, started: float) -> None:
+    """The lines printed after a report: notes on the reading, the columns used, the workbooks written."""
+    from .figures.actions import counted
+    from .figures.loyalty import loyalty_line
+    from .read.columns import columns_line
+
+    current = report.current
+    retention = "—" if current.retention is None else f"{current.retention:.1%}"
+    if report.month_was_defaulted_mid_month:
+        print(partial_month_note(report.last_date, labels("en")))
+    note = report.sales.reading_note() if report.sales is not None else None
+    if note:
+        print(f"Note: {note}.")
+    window = report.window_description()
+    if report.sales is not None:
+        print(columns_line(report.sales.columns))
+    loyalty = loyalty_line(report)
+    if loyalty:
+        print(loyalty)
+    if report.split is not None:
+        print(f"Wrote {counted(len(report.split.files), 'workbook', 'workbooks')} into {report.split.folder}")
+        if report.split.skipped:
+            print(report.split.skipped_line())
+        for group, reason in report.split.failed.items():
+            print(f"retention-xl: no workbook for {group}: {reason}", file=sys.stderr)
+    print(f"Wrote {output} for {current.month}: {counted(current.E, 'customer', 'customers')} in the base, "
+          f"retention {retention}, {counted(len(report.customers), 'customer', 'customers')} listed; "
+          f"active window {window} ({time.perf_counter() - started:.1f} s)")
 
 
 def _sample(args) -> int:

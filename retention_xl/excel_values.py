@@ -70,7 +70,7 @@ _WHOLE_FLOAT_TEXT = re.compile(r"-?\d+\.0+")
 def customer_key(cell: object) -> str | None:
     """A customer id as one cell holds it, as the key that identifies the customer.
 
-    The one rule for ids (:func:`retention_xl.values.customer_ids` applies it a column
+    The one rule for ids (:func:`retention_xl.read.cells.customer_ids` applies it a column
     at a time): a number Excel stored as ``17850.0`` is ``"17850"``, full-width forms
     become ASCII, outer spaces go, and a blank is no customer.
 
@@ -101,7 +101,7 @@ def parse_number_text(text: str) -> float | None:
     """Read text the way Excel's ``VALUE`` does, or return None if it is not a number.
 
     This is the rule for the worksheet functions, which must answer as Excel's own
-    arithmetic would. Sales files are read by :func:`retention_xl.values.amounts`
+    arithmetic would. Sales files are read by :func:`retention_xl.read.cells.amounts`
     instead, whose rule is the bookkeeper's: currency codes (RMB, CNY) are allowed and
     a percent sign is not, since an amount is never a percentage.
 
@@ -296,16 +296,24 @@ def elementwise_columns(function: Callable[..., list[float]], *arguments: object
     rows, columns = shapes.pop() if shapes else (1, 1)
     size = rows * columns
     cells = [_numbers_or_errors(m) * (size if len(m) * len(m[0]) == 1 else 1) for m in matrices]
-    codes = [next((c for c in row if isinstance(c, str)), None) for row in zip(*cells)]
+    codes: list[object] = [None] * size  # per row, the first argument's error code
+    for column in cells:
+        if str in set(map(type, column)):  # only a column holding an error is read cell by cell
+            codes = [code if code is not None or not isinstance(c, str) else c for code, c in zip(codes, column)]
     readable = [i for i, code in enumerate(codes) if code is None]
+    every_row = len(readable) == size
     try:
-        answers = function(*([column[i] for i in readable] for column in cells)) if readable else []
+        answers = function(*(cells if every_row else ([column[i] for i in readable] for column in cells))) \
+            if readable else []
     except ExcelError as error:
         return error.code
     except (ValueError, ZeroDivisionError):
         return NUM
-    results: list[object] = list(codes)
-    for i, answer in zip(readable, answers):
-        results[i] = answer if math.isfinite(answer) else NUM
-    grid = [results[r * columns:(r + 1) * columns] for r in range(rows)]
-    return grid[0][0] if (rows, columns) == (1, 1) else grid
+    if every_row and all(map(math.isfinite, answers)):  # the common case, without a loop in Python
+        codes = list(answers)
+    else:
+        for i, answer in zip(readable, answers):
+            codes[i] = answer if math.isfinite(answer) else NUM
+    if (rows, columns) == (1, 1):
+        return codes[0]
+    return [[v] for v in codes] if columns == 1 else [codes[r * columns:(r + 1) * columns] for r in range(rows)]

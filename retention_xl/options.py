@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from . import metrics
-from .customers import DEFAULT_LAPSE_DAYS
+from .figures.customers import DEFAULT_LAPSE_DAYS
 from .errors import UsageError
 from .i18n import normalize_language
 
@@ -72,7 +72,7 @@ class ReportOptions:
             raise UsageError(f"the monthly discount rate must be at least 0 and below 1, got {self.discount}")
         month = None if self.month is None else report_month_text(self.month)
         if self.memory_limit is not None:
-            from .duckdb_engine import memory_limit
+            from .table.duckdb_engine import memory_limit
 
             memory_limit(self.memory_limit)
         if self.engine not in ENGINES:

@@ -24,21 +24,23 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import analysis, outputs
-from .actions import recommend
-from .activity import build_customer_months, with_order_keys
-from .groups import chain_groups
-from .loyalty import add_loyalty, with_survey
-from .result import RetentionReport
-from .summary_json import write_summary_json
-from .value import CustomerValue, customer_value, with_value
-from .customers import customer_table
+from .figures import month as analysis
+from . import outputs
+from .figures.actions import recommend
+from .table.numpy_builder import build_customer_months, with_order_keys
+from .figures.groups import chain_groups
+from .figures.loyalty import add_loyalty  # loyalty
+from .figures.result import RetentionReport
+from .workbook.summary_json import write_summary_json
+from .figures.customer_value import CustomerValue, customer_value, with_value
+from .figures.customers import customer_table
 from .errors import UsageError
 from .options import ReportOptions, engine_name
-from .columns import GROUP_ROLES
-from .roles import LOYALTY_ROLES, ROLE_OPTIONS
-from .reader import Progress, SalesData, read_database, read_sales
-from .duckdb_scan import ScanUnsupported, scan_database, scan_sales
+from .read.columns import GROUP_ROLES
+from .read.answers import with_survey  # loyalty
+from .read.reader import Progress, SalesData, read_database, read_sales
+from .read.scan.duckdb_scan import ScanUnsupported, scan_database, scan_sales
+from .read.survey import survey_beside_sales  # loyalty
 from .scanned_report import analyse_scanned, engine_in_memory, scan_wanted
 from .split import check_role, write_split, write_split_scanned
 
@@ -60,11 +62,11 @@ def _table(transactions: pd.DataFrame, month: pd.Period, options: ReportOptions)
     """The customer x month table from the chosen engine. ``auto`` is pandas: for data that fit in memory
     it builds the table several times faster than DuckDB (0.08 s against 0.66 s on 525,461 rows)."""
     if options.engine == "duckdb":
-        from .duckdb_engine import build_customer_months as build_with_duckdb
+        from .table.duckdb_engine import build_customer_months as build_with_duckdb
 
         return build_with_duckdb(transactions, month, memory=options.memory_limit)
     if options.engine == "spark":
-        from .spark_engine import build_customer_months as build_with_spark
+        from .table.spark_engine import build_customer_months as build_with_spark
 
         return build_with_spark(transactions, month, options.spark_master)
     return build_customer_months(transactions, month)
@@ -121,7 +123,7 @@ def analyse(transactions: pd.DataFrame, options: ReportOptions | None = None, sa
 
     source = DataSource(table, first_date, last_date, groups)
     report = analyse_table(source, month, options, sales, mid_month, progress)
-    add_loyalty(report, table, transactions)
+    add_loyalty(report, table, transactions)  # loyalty
     report.timings = {"compute": time.perf_counter() - started, f"table_{engine_name(options)}": engine_seconds}
     return report
 
@@ -233,7 +235,7 @@ def create_report(
     source: str | None = None,
     table: str | None = None,
     query: str | None = None,
-    survey: str | Path | None = None,
+    survey: str | Path | None = None,  # loyalty
     progress: Progress | None = None,
 ) -> RetentionReport:
     """Read ``sales_file``, analyse it and write the workbook to ``output`` (and ``json_path``).
@@ -244,9 +246,9 @@ def create_report(
     ``query``) reads the sales from a database instead of ``sales_file``: with the engine
     ``auto`` or ``duckdb`` the rows stream into DuckDB and are cleaned there
     (:func:`retention_xl.duckdb_scan.scan_database`), otherwise they are read into memory
-    (:func:`retention_xl.reader.read_database`). ``survey`` is a file of the customers' satisfaction and
-    recommendation answers (:mod:`retention_xl.survey`); with it, the ``satisfaction`` and ``recommend`` entries
-    of ``columns`` name its columns rather than the sales file's.
+    (:func:`retention_xl.read.reader.read_database`). ``survey`` is a file of the customers' satisfaction
+    and recommendation answers (:mod:`retention_xl.read.survey`); with it, the ``satisfaction`` and
+    ``recommend`` entries of ``columns`` name its columns rather than the sales file's.
     """
     options = (options or ReportOptions()).validated()
     if (sales_file is None) == (source is None):
@@ -256,7 +258,9 @@ def create_report(
     outputs.check_outputs(sales_file and Path(sales_file),
                           {"report": Path(output), "JSON summary": json_path and Path(json_path)})
     started = time.perf_counter()
-    columns, answers = _survey_answers(survey, columns, dayfirst, as_of, sales_file, output, json_path)
+    if survey is not None:  # loyalty
+        outputs.check_outputs(Path(survey), {"report": Path(output), "JSON summary": json_path and Path(json_path)})
+    columns, answers = survey_beside_sales(survey, columns, dayfirst, as_of)  # loyalty
     reading = {"columns": columns, "dayfirst": dayfirst, "decimal": decimal, "as_of": as_of, "progress": progress}
     split_folder = split_by and (Path(split_dir) if split_dir else
                                  Path(output).with_name(f"{Path(output).stem}_by_{split_by}"))
@@ -267,7 +271,7 @@ def create_report(
         else:
             scan = partial(scan_sales, Path(sales_file), encoding=encoding, spark=options.engine == "spark",
                            spark_master=options.spark_master)
-        report = _from_scan(scan, options, reading, output, split_by, split_folder, answers)
+        report = _from_scan(scan, options, reading, output, split_by, split_folder, answers)  # loyalty: answers
     if report is None:
         if options.figures_in_engine:
             raise UsageError(f"--figures-in-engine works on sales DuckDB scans (Parquet or CSV files, folders, globs "
@@ -278,7 +282,7 @@ def create_report(
             sales = read_database(source, table=table, query=query, **reading)
         else:
             sales = read_sales(sales_file, sheet=sheet, encoding=encoding, **reading)
-        sales = with_survey(sales, answers)
+        sales = with_survey(sales, answers)  # loyalty
         read_seconds = time.perf_counter() - started
         if split_by is not None:  # before any figure is computed or any workbook written
             check_role(split_by, split_by in sales.transactions)
@@ -307,19 +311,6 @@ def _import_ahead(options: ReportOptions, sales_file) -> None:
         Path(sales_file).stat().st_size >= IMPORT_MODELS_AHEAD_FROM
     names = ["retention_xl.workbook", *(["retention_xl.clv"] if big and options.clv is not False else [])]
     threading.Thread(target=_import_quietly, args=(names,), name="retention-xl imports", daemon=True).start()
-
-
-def _survey_answers(survey, columns: dict | None, dayfirst, as_of, sales_file, output, json_path):
-    """The sales' column mapping without the survey's answer columns, and the survey's answers (None: no survey)."""
-    if survey is None:
-        return columns, None
-    from .survey import read_survey
-
-    outputs.check_outputs(Path(survey), {"report": Path(output), "JSON summary": json_path and Path(json_path)})
-    answer_options = {ROLE_OPTIONS[role] for role in LOYALTY_ROLES}
-    named = {option: header for option, header in (columns or {}).items() if option in answer_options}
-    answers = read_survey(survey, columns=named, dayfirst=dayfirst, as_of=as_of)
-    return {option: header for option, header in (columns or {}).items() if option not in answer_options}, answers
 
 
 def _import_quietly(names: list[str]) -> None:
@@ -358,7 +349,7 @@ def _from_scan(scan, options: ReportOptions, reading: dict, output, split_by: st
         return None
     try:
         scan_seconds = time.perf_counter() - started
-        scanned.sales = with_survey(scanned.sales, answers)
+        scanned.sales = with_survey(scanned.sales, answers)  # loyalty
         if split_by is not None:
             check_role(split_by, split_by in scanned.group_labels)
         report = analyse_scanned(scanned, options, progress)

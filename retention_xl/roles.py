@@ -1,4 +1,8 @@
-"""The roles a column of a sales table can play, and the option that maps each by hand."""
+"""The roles a column of a sales table can play, and the option that maps each by hand.
+
+The reader finds the roles, the figures group by them and the writers name them: a vocabulary every stage
+shares, so it sits beside the packages rather than in one of them.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ PROFIT = "profit"
 PROFIT_ROLES = (PROFIT, COST, UNIT_COST)  # in order of preference where a sheet has several
 SATISFACTION = "satisfaction"
 RECOMMEND = "recommend"
-LOYALTY_ROLES = (SATISFACTION, RECOMMEND)  # a customer's answers: see retention_xl.loyalty
+LOYALTY_ROLES = (SATISFACTION, RECOMMEND)  # a customer's answers: see retention_xl.figures.loyalty
 
 ROLES = (CUSTOMER_ID, CUSTOMER_NAME, DATE, AMOUNT, QUANTITY, UNIT_PRICE, ORDER_ID) + GROUP_ROLES + PROFIT_ROLES \
     + LOYALTY_ROLES

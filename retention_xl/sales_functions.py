@@ -2,11 +2,11 @@
 
 ``CUSTOMER_BRIDGE``, ``COHORT_TABLE``, ``CUSTOMER_SEGMENTS`` and ``CUSTOMER_VALUE`` (in
 :mod:`retention_xl.udfs`) hand their ranges to this module, which reads them with the
-report's rules (:func:`retention_xl.cleaning.clean_transactions`: a row whose customer,
+report's rules (:func:`retention_xl.read.cleaning.clean_transactions`: a row whose customer,
 date or amount is not readable is skipped, as the report's accounting skips it), builds
-the report's customer x month table (:mod:`retention_xl.activity`) and asks the report's
-own code for the figures: :mod:`retention_xl.analysis` for the bridge and the cohorts,
-:mod:`retention_xl.customers` for the segments, :mod:`retention_xl.value` for the models.
+the report's customer x month table (:mod:`retention_xl.table.contract`) and asks the report's
+own code for the figures: :mod:`retention_xl.figures.month` for the bridge and the cohorts,
+:mod:`retention_xl.figures.customers` for the segments, :mod:`retention_xl.figures.customer_value` for the models.
 Nothing here computes a figure; it only chooses the months and lays out the cells.
 
 This module imports pandas, NumPy and SciPy, so the functions module imports it on a
@@ -25,36 +25,51 @@ import math
 import numpy as np
 import pandas as pd
 
-from . import analysis, clv, value
-from .activity import build_customer_months, month_number
-from .cleaning import clean_transactions
-from .customers import customer_table
+from .figures import month as analysis, customer_value as value
+from .figures.models import clv
+from .table.contract import month_number
+from .table.numpy_builder import build_customer_months
+from .read.cleaning import clean_transactions
+from .figures.customers import customer_table
 from .excel_values import ERROR_CODES, NA, NUM, VALUE, ExcelError, as_matrix, cell
 from .i18n import fill, labels
 
 MEASURES = ("customers", "retention", "revenue")
-SEGMENT_WINDOW = 12  # months: the customers who bought in them are listed first, as on the Customers sheet
+DEFAULT_WINDOW = 12  # months of the customer base, as the bridge's and the report's longest default
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+_UNREADABLE = ERROR_CODES | {""}  # error cells and empty text: blank cells to the report
 NO_PURCHASES = "no row of the sales list is a purchase (a readable customer, date and positive amount)"
 
 
-def _column(values: object) -> np.ndarray:
-    """A range as one column in reading order, typed as a sales file's column would be: numbers (blank cells
-    NaN) where every readable cell is a number, else objects with blanks and error cells as None."""
-    matrix = as_matrix(values)
+def _column(matrix: list[list], as_category: bool = False) -> np.ndarray | pd.Categorical:
+    """A range (a 2-D list) as one column in reading order, typed as a sales file's column would be: numbers (blank cells
+    NaN) where every readable cell is a number, else objects with blanks and error cells as None; with
+    ``as_category``, those objects dictionary-encoded, as a large file's text column is read, so that the
+    report's cleaning reads each distinct cell once (a sales list names each customer many times)."""
     cells = [row[0] for row in matrix] if len(matrix[0]) == 1 else [v for row in matrix for v in row]
     kinds = set(map(type, cells))
     if kinds <= {float, int}:  # the common case, converted in one step
         return np.array(cells, dtype=float)
-    column = np.empty(len(cells), dtype=object)
     # Office.js sends numbers and text as they are; anything else (error objects, Pyodide's blanks, the
     # Windows add-in's dates and blanks) takes the cell-by-cell conversion.
-    column[:] = cells if kinds <= {float, int, str} else [cell(v) for v in cells]
-    text = pd.Series(column)
-    column[(text.isin(ERROR_CODES) | text.isin([""])).to_numpy()] = None
-    if {type(v) for v in column.tolist()} <= {float, int, type(None)}:
-        return pd.to_numeric(text.where(pd.notna(column), np.nan)).to_numpy(dtype=float)
-    return column
+    if not kinds <= {float, int, str}:
+        cells = [cell(v) for v in cells]
+        kinds = set(map(type, cells))
+    column = np.empty(len(cells), dtype=object)
+    column[:] = cells
+    if bool in kinds:  # factorize takes TRUE for 1: such a range (rare) is read cell by cell
+        column[pd.Series(column).isin(_UNREADABLE).to_numpy()] = None
+        return column
+    codes, distinct = pd.factorize(column)
+    distinct = np.append(np.asarray(distinct, dtype=object), None)  # code -1 (a blank cell) takes the last
+    readable = ~(pd.Index(distinct).isin(_UNREADABLE) | pd.isna(distinct))
+    distinct[~readable] = None
+    if all(type(v) in (float, int) for v in distinct[readable]):
+        return np.where(readable, distinct, np.nan).astype(float)[codes]
+    if not as_category:
+        return distinct[codes]
+    category_of = np.where(readable, np.cumsum(readable) - 1, -1)
+    return pd.Categorical.from_codes(category_of[codes], categories=pd.Index(distinct[readable], dtype=object))
 
 
 def sales_from_cells(ids: object, dates: object, amounts: object, as_of: pd.Timestamp | None = None) -> pd.DataFrame:
@@ -63,10 +78,11 @@ def sales_from_cells(ids: object, dates: object, amounts: object, as_of: pd.Time
     Rows dated after today are set aside as the report sets them aside; with ``as_of``, rows after that day
     too. Raises ``#VALUE!`` for ranges of different shapes and ``#N/A`` where no row is a purchase.
     """
-    shapes = {(len(m), len(m[0])) for m in map(as_matrix, (ids, dates, amounts))}
-    if len(shapes) != 1:
+    ids, dates, amounts = map(as_matrix, (ids, dates, amounts))
+    if len({(len(m), len(m[0])) for m in (ids, dates, amounts)}) != 1:
         raise ExcelError(VALUE, "customer ids, dates and amounts must be ranges of the same height")
-    frame = pd.DataFrame({"customer": _column(ids), "date": _column(dates), "amount": _column(amounts)})
+    frame = pd.DataFrame({"customer": _column(ids, as_category=True), "date": _column(dates),
+                          "amount": _column(amounts, as_category=True)})
     transactions = clean_transactions(frame, "customer", "date", "amount").transactions
     if as_of is not None:
         transactions = transactions[transactions["date"] < as_of.normalize() + pd.Timedelta(days=1)]
@@ -130,14 +146,23 @@ def _in_list_order(frame: pd.DataFrame, table) -> pd.DataFrame:
     return frame.iloc[np.argsort(position, kind="stable")]
 
 
-def customer_segments(transactions: pd.DataFrame, as_of: pd.Timestamp | None = None,
-                      language: str = "zh-CN") -> list[list]:
+def customer_segments(transactions: pd.DataFrame, as_of: pd.Timestamp | None = None, language: str = "zh-CN",
+                      window: int = DEFAULT_WINDOW) -> list[list]:
     """One row per customer, in the order of the sales list: id, days since the last purchase, purchase days,
-    net revenue, R, F, M and the RFM segment as of ``as_of`` (default: the last date of the data)."""
+    net revenue, R, F, M and the RFM segment as of ``as_of`` (default: the last date of the data), with the
+    customer base of a report's ``window`` (months): a customer who bought in none of them is lapsing.
+
+    >>> sales = sales_from_cells([["a"], ["b"], ["a"], ["c"]], [[45292], [45300], [45400], [45410]],
+    ...                          [[10], [20], [5], [7]])
+    >>> [row[-1] for row in customer_segments(sales, language="en", window=3)[1:]]
+    ['Loyal', 'Lost', 'Promising']
+    >>> [row[-1] for row in customer_segments(sales, language="en", window=12)[1:]]
+    ['Loyal', 'Between Purchases', 'Promising']
+    """
     words = labels(language)
     day, month = _as_of_month(transactions, as_of)
     table = build_customer_months(transactions, month)
-    frame = _in_list_order(customer_table(table, month, SEGMENT_WINDOW, as_of=day), table)
+    frame = _in_list_order(customer_table(table, month, window, as_of=day), table)
     header = [words[f"col.{c}"] for c in ("customer_id", "days_since_last")] + [words["fn.purchase_days"]] + [
         words[f"col.{c}"] for c in ("revenue", "r_score", "f_score", "m_score", "segment")]
     columns = [frame[c].tolist() for c in ("customer_id", "days_since_last", "orders", "revenue", "r_score",

@@ -16,14 +16,14 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from . import sources
-from .activity import month_number
-from .accounting import PROFIT_UNKNOWN
-from .csvfile import estimated_rows
+from .read import sources
+from .table.contract import month_number
+from .reasons import PROFIT_UNKNOWN
+from .read.csvfile import estimated_rows
 from .errors import UsageError
-from .groups import MISSING, group_figures
-from .loyalty import add_loyalty
-from .rawtable import CSV_SUFFIXES, PARQUET_SUFFIXES
+from .figures.groups import MISSING, group_figures
+from .figures.loyalty import add_loyalty  # loyalty
+from .read.rawtable import CSV_SUFFIXES, PARQUET_SUFFIXES
 
 AUTO_SCAN_ROWS = 2_000_000
 
@@ -93,6 +93,6 @@ def analyse_scanned(scanned, options, progress=None):
 
     source = DataSource(table, scanned.first_date, scanned.last_date, groups, stop_groups=scanned.stop)
     report = analyse_table(source, month, options, scanned.sales, mid_month, progress)
-    add_loyalty(report, table)
+    add_loyalty(report, table)  # loyalty
     report.timings = {"compute": time.perf_counter() - started, f"table_{options.engine}": engine_seconds}
     return report

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .columns import GROUP_ROLES
+from .read.columns import GROUP_ROLES
 from .errors import RetentionXLError, UsageError
-from .groups import MISSING
+from .figures.groups import MISSING
 
 NAME_LIMIT = 100
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')

@@ -55,6 +55,8 @@ SALES_DOCS = {
     "amounts": "金额列，退货为负数 / amounts, returns negative, as many rows as the ids",
     "language": '表头语言："zh-CN"（默认）、"zh-TW" 或 "en" / header language: "zh-CN" (default), "zh-TW" or "en"',
     "as_of": "截止日，默认为数据中最后一天 / as-of day, default the last date in the data",
+    "window": "客户基数窗口（月），默认 12，与报表的 --window 相同 / customer-base window in months, default 12, "
+              "as the report's --window",
 }
 
 # xlwings checks every incoming cell for Pyodide's JsNull by importing pyodide.ffi;
@@ -223,7 +225,7 @@ def _sales(ids, dates, amounts, as_of=None):
 @xw.arg("ids", doc=SALES_DOCS["ids"], **_RANGE)
 @xw.arg("dates", doc=SALES_DOCS["dates"], **_RANGE)
 @xw.arg("amounts", doc=SALES_DOCS["amounts"], **_RANGE)
-@xw.arg("window", doc="客户基数窗口（月），默认 12 / customer-base window in months, default 12", **_RANGE)
+@xw.arg("window", doc=SALES_DOCS["window"], **_RANGE)
 @xw.arg("language", doc=SALES_DOCS["language"], **_RANGE)
 def CUSTOMER_BRIDGE(ids, dates, amounts, window=12, language="zh-CN"):
     """客户桥：每月的 S、L、N、R、E、保持率与严格保持率（溢出为表）。Customer bridge per month: S, L, N, R, E, retention, strict retention (spills)."""
@@ -255,12 +257,14 @@ def COHORT_TABLE(ids, dates, amounts, measure="customers", language="zh-CN"):
 @xw.arg("amounts", doc=SALES_DOCS["amounts"], **_RANGE)
 @xw.arg("as_of", doc=SALES_DOCS["as_of"], **_RANGE)
 @xw.arg("language", doc=SALES_DOCS["language"], **_RANGE)
-def CUSTOMER_SEGMENTS(ids, dates, amounts, as_of=None, language="zh-CN"):
+@xw.arg("window", doc=SALES_DOCS["window"], **_RANGE)
+def CUSTOMER_SEGMENTS(ids, dates, amounts, as_of=None, language="zh-CN", window=12):
     """每位客户的 R、F、M 评分与 RFM 分群（溢出为表）。Each customer's R, F, M scores and RFM segment (spills)."""
 
     def compute():
-        day = _day(as_of)
-        return _sales_functions().customer_segments(_sales(ids, dates, amounts, day), day, _language(language))
+        day, months = _day(as_of), _whole(window)
+        return _sales_functions().customer_segments(_sales(ids, dates, amounts, day), day, _language(language),
+                                                    months)
 
     return excel_result(compute)
 

@@ -44,6 +44,6 @@ def sample_rows(sample_rows_once):
 @pytest.fixture(scope="session")
 def sample_sales():
     """The bundled sample read as the report reads it, as of 2026-01-01, once for every test that asks for it."""
-    from retention_xl.reader import read_sales
+    from retention_xl.read.reader import read_sales
 
     return read_sales(SAMPLE, as_of="2026-01-01")

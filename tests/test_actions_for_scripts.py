@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from helpers.data import real_data_slow
 
-from retention_xl import actions as actions_module
-from retention_xl.actions import WHO_LIMIT, WordedAction, render_action
+from retention_xl.figures import actions as actions_module
+from retention_xl.figures.actions import WHO_LIMIT, WordedAction, render_action
 from retention_xl.i18n import labels
 from retention_xl.report import ReportOptions, create_report
 
@@ -124,8 +124,8 @@ def test_a_large_section_lists_its_first_customers_and_counts_the_rest(tmp_path,
         assert len(shown["customers"]) + shown["more"] == section["count"], section["key"]
 
 
-def test_every_action_key_is_documented_in_the_readme():
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
+def test_every_action_key_is_documented_for_scripts():
+    readme = (REPO / "docs" / "command-line.md").read_text(encoding="utf-8")
     macros = (REPO / "templates" / "en" / "actions.j2").read_text(encoding="utf-8")
     keys = set(re.findall(r"macro (\w+)_title\(", macros))
     assert keys and all(f"| `{key}` |" in readme for key in keys), keys - set(re.findall(r"\| `(\w+)` \|", readme))
@@ -190,7 +190,7 @@ def test_labels_name_one_month_in_the_singular(tmp_path):
 @pytest.mark.parametrize("language", ["zh-CN", "en"])
 def test_the_json_titles_of_a_profit_valued_report_are_the_sheets_and_only_the_titles_are_rendered(
         language, tmp_path, monkeypatch):
-    from retention_xl.summary_json import actions_json
+    from retention_xl.workbook.summary_json import actions_json
 
     rows = pd.read_excel(SAMPLE, header=1)
     rows["成本"] = rows["金额"] * rows["会员号"].str[-1].isin(["0", "5"]).map({True: 1.3, False: 0.6})

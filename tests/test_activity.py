@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from retention_xl.activity import CustomerMonths, build_customer_months, month_number
+from retention_xl.table.contract import CustomerMonths, month_number
+from retention_xl.table.numpy_builder import build_customer_months
 
 ROWS = [  # order id, customer, date, amount
     ("o1", "A", "2024-01-05 09:00", 100.10), ("o1", "A", "2024-01-05 09:00", 0.20),   # one order, two lines
@@ -113,7 +114,7 @@ def test_month_ranges_match_a_plain_scan(span):
 
 def test_order_keys_hashed_once_give_every_part_the_same_table():
     """A store's table built from the chain's order keys is the table built by hashing its own rows."""
-    from retention_xl.activity import with_order_keys
+    from retention_xl.table.numpy_builder import with_order_keys
 
     frame = pd.DataFrame(ROWS, columns=["order_id", "customer_id", "date", "amount"])
     frame["date"] = pd.to_datetime(frame["date"])

@@ -5,8 +5,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from retention_xl.actions import environment, render_action
-from retention_xl.cleaning import clean_transactions
+from retention_xl.figures.actions import environment, render_action
+from retention_xl.read.cleaning import clean_transactions
 from retention_xl.i18n import labels
 from retention_xl.report import ReportOptions, analyse, write_workbook
 

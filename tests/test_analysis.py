@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from retention_xl import analysis
-from retention_xl.activity import build_customer_months
-from retention_xl.customers import _ranking, customer_table, scores, segments
+from retention_xl.figures import month as analysis
+from retention_xl.table.numpy_builder import build_customer_months
+from retention_xl.figures.customers import _ranking, customer_table, scores, segments
 from retention_xl.errors import UsageError
 from retention_xl.report import ReportOptions, analyse, default_month
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import special
 
-from retention_xl import clv, expectation, fitting, spend
+from retention_xl.figures.models import clv, expectation, fitting, spend
 
 DATA = Path(__file__).resolve().parent / "data"
 CDNOW_FIT = clv.BgNbdFit(r=0.243, alpha=4.414, a=0.793, b=2.426, log_likelihood=-9582.4)

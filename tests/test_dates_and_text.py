@@ -134,6 +134,17 @@ def test_text_times_with_different_utc_offsets_are_their_wall_clock(engine, tmp_
     assert figures["data_range"][0] == "2018-01-03"
 
 
+@pytest.mark.parametrize("engine", [*ENGINES, "duckdb --figures-in-engine"])
+def test_text_times_all_with_one_utc_offset_keep_the_shops_own_day(engine, tmp_path, capsys):
+    """Arrow would read these as UTC instants, moving the first of each month back into the month before."""
+    rows = erp_rows(lambda year, month, day: f"{year}-{month:02d}-{1 if day == 3 else day:02d}T02:00:00+08:00")
+    sales = write_csv(tmp_path / "orders.csv", HEADER, rows)
+    code, _, err, figures = run(tmp_path, capsys, sales, "--engine", *engine.split())
+    assert code == 0, err
+    assert figures["accounting"]["purchases"] == len(rows)
+    assert figures["data_range"] == ["2018-01-01", "2018-03-26"]
+
+
 def _parquet_with_bad_bytes(path, where: str):
     """A Parquet file whose customer column's text, or whose store column's name, holds bytes that are not UTF-8
     (written as another program would, with the bytes patched in place)."""

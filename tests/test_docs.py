@@ -5,10 +5,14 @@ import importlib
 
 import pytest
 
-MODULES = ["metrics", "excel_values", "sales_functions", "formulas", "values", "columns", "header_words", "cleaning", "customers", "i18n",
-           "report", "errors", "sample", "activity", "analysis", "actions", "clv", "expectation", "spend",
-           "workbook.sheet", "workbook.cached", "duckdb_engine", "split", "scan_columns", "spark_engine", "engine_sql", "engine_table",
-           "summary_json", "csvencoding", "rawtable", "reader", "loyalty", "loyalty_scales"]
+MODULES = ["metrics", "excel_values", "sales_functions", "workbook.formulas", "read.cells", "read.dates",
+           "read.columns", "read.header_words", "read.cleaning", "figures.customers", "i18n", "report", "errors",
+           "sample", "table.contract", "table.numpy_builder", "figures.month", "figures.actions",
+           "figures.models.clv", "clv", "figures.models.expectation", "figures.models.spend", "workbook.sheet",
+           "workbook.cached", "table.duckdb_engine", "split", "read.scan.scan_columns", "table.spark_engine",
+           "table.engine_sql", "table.engine_table", "workbook.summary_json", "old_paths", "reasons", "xlsx_format",
+           "read.csvencoding", "read.rawtable", "read.reader", "figures.customer_value",
+           "figures.loyalty", "loyalty_scales", "read.answers", "read.survey", "read.file_kind"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -15,7 +15,7 @@ import openpyxl
 import pytest
 
 from retention_xl import cli
-from retention_xl.csvencoding import UnclearEncoding, choose_encoding
+from retention_xl.read.csvencoding import UnclearEncoding, choose_encoding
 
 AS_OF = "2026-01-01"
 ENGINES = ["pandas", "duckdb"]

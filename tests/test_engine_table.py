@@ -9,10 +9,11 @@ import pytest
 
 from compare import assert_close
 from test_engines import _same, source  # noqa: F401  (the sources every engine is compared on)
-from retention_xl import activity, analysis
-from retention_xl.customers import customer_table
-from retention_xl.engine_table import EngineTable
-from retention_xl.value import customer_value
+from retention_xl.table import contract as activity, numpy_builder
+from retention_xl.figures import month as analysis
+from retention_xl.figures.customers import customer_table
+from retention_xl.table.engine_table import EngineTable
+from retention_xl.figures.customer_value import customer_value
 
 
 def _in_duckdb(table: activity.CustomerMonths) -> EngineTable:
@@ -29,7 +30,7 @@ def test_every_question_has_the_same_answer(source):  # noqa: F811
     sales, month = source
     period = pd.Period(month, "M")
     m = activity.month_number(period)
-    in_memory = activity.build_customer_months(sales.transactions, period)
+    in_memory = numpy_builder.build_customer_months(sales.transactions, period)
     in_engine = _in_duckdb(in_memory)
     assert in_engine.first_data_month == in_memory.first_data_month
     for first, last in ((m - 12, m - 1), (m, m), (-1, m), (m + 1, m + 3)):
@@ -49,7 +50,7 @@ def test_every_question_has_the_same_answer(source):  # noqa: F811
 def test_the_figures_are_identical(source):  # noqa: F811
     sales, month = source
     period = pd.Period(month, "M")
-    in_memory = activity.build_customer_months(sales.transactions, period)
+    in_memory = numpy_builder.build_customer_months(sales.transactions, period)
     tables = {"memory": in_memory, "engine": _in_duckdb(in_memory)}
     first_date = sales.transactions["date"].min()
     value = "profit" if in_memory.has_profit else "revenue"
@@ -98,7 +99,7 @@ def test_more_months_than_bits_hold(months):
         "amount": np.round(rng.gamma(2.0, 30.0, rows), 2) * np.where(rng.random(rows) < 0.1, -1, 1),
         "order_id": None})
     period = transactions["date"].max().to_period("M")
-    in_memory = activity.build_customer_months(transactions, period)
+    in_memory = numpy_builder.build_customer_months(transactions, period)
     in_engine = _in_duckdb(in_memory)
     assert in_engine._purchase_bits[0] is None and in_memory._purchase_bits[0] is None
     m = activity.month_number(period)

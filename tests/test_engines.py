@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from helpers.data import real_data_slow
 
-from retention_xl import activity, duckdb_engine
-from retention_xl.cleaning import clean_transactions
-from retention_xl.reader import SalesData, read_sales
+from retention_xl.table import duckdb_engine, numpy_builder
+from retention_xl.read.cleaning import clean_transactions
+from retention_xl.read.reader import SalesData, read_sales
 from retention_xl.report import ReportOptions, analyse
 
 REPO = Path(__file__).resolve().parents[1]
@@ -51,7 +51,7 @@ def source(request):
                                         pytest.param("spark", marks=[pytest.mark.spark, pytest.mark.slow])])
 def engine(request):
     if request.param == "spark":
-        from retention_xl import spark_engine
+        from retention_xl.table import spark_engine
 
         spark_engine.session()  # started once for the module; a second start would cost seconds per test
     return request.param
@@ -59,7 +59,7 @@ def engine(request):
 
 def _build(engine: str, transactions: pd.DataFrame, period: pd.Period):
     if engine == "spark":
-        from retention_xl import spark_engine
+        from retention_xl.table import spark_engine
 
         return spark_engine.build_customer_months(transactions, period)
     return duckdb_engine.build_customer_months(transactions, period)
@@ -78,7 +78,7 @@ def _same(left: pd.DataFrame, right: pd.DataFrame):
 def test_the_tables_are_equal(source, engine):
     sales, month = source
     period = pd.Period(month, "M")
-    by_pandas = activity.build_customer_months(sales.transactions, period)
+    by_pandas = numpy_builder.build_customer_months(sales.transactions, period)
     by_engine = _build(engine, sales.transactions, period)
     assert {k: str(v) for k, v in by_engine.months.dtypes.items()} == {k: str(v) for k, v in by_pandas.months.dtypes.items()}
     _same(by_pandas.months, by_engine.months)

@@ -1,6 +1,6 @@
 """The documented plain-Excel formulas give the worksheet functions' answers in a real spreadsheet.
 
-A workbook holding the formulas of :mod:`retention_xl.formulas` is recalculated by
+A workbook holding the formulas of :mod:`retention_xl.workbook.formulas` is recalculated by
 LibreOffice Calc; every result must equal what the functions return through
 xlwings for the same inputs.
 """
@@ -12,7 +12,8 @@ import pytest
 
 from excel_protocol import call_scalar
 from libreoffice import recalculated_values
-from retention_xl import formulas, metrics
+from retention_xl.workbook import formulas
+from retention_xl import metrics
 from retention_xl.i18n import LANGUAGES, tier_label
 
 pytestmark = [pytest.mark.libreoffice, pytest.mark.slow]

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from retention_xl.workbook import stream
-from retention_xl.customers import COLUMNS
-from retention_xl.value import VALUE_COLUMNS
+from retention_xl.figures.customers import COLUMNS
+from retention_xl.figures.customer_value import VALUE_COLUMNS
 from retention_xl.i18n import fill, labels
-from retention_xl.reader import read_sales
+from retention_xl.read.reader import read_sales
 from retention_xl.report import ReportOptions, analyse, write_workbook
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_workbooks" / "sales_sample.xlsx"

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from retention_xl.errors import RetentionXLError
-from retention_xl.reader import read_sales
+from retention_xl.read.reader import read_sales
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # Sixty random files for each reader: seconds, and a new failure found can take minutes to shrink.

@@ -13,7 +13,7 @@ from helpers.data import real_data_slow
 
 from golden import fingerprints
 from retention_xl.i18n import LANGUAGES
-from retention_xl.reader import read_sales
+from retention_xl.read.reader import read_sales
 from retention_xl.report import ReportOptions, analyse, write_workbook
 
 REPO = Path(__file__).resolve().parents[1]

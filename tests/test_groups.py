@@ -4,8 +4,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from retention_xl.cleaning import clean_transactions
-from retention_xl.groups import MISSING
+from retention_xl.read.cleaning import clean_transactions
+from retention_xl.figures.groups import MISSING
 from retention_xl.i18n import labels
 from retention_xl.report import ReportOptions, analyse, write_workbook
 
@@ -163,7 +163,7 @@ def test_a_salespersons_workbook_is_their_call_list_and_their_rows_only(tmp_path
     own = {f"C{c:02d}" for c in range(24) if c % 2 == 1}
     assert set(listed) == own  # every customer of theirs, and nobody else's
     customers = report.customers.set_index("customer_id")
-    from retention_xl.actions import CALL_PRIORITY
+    from retention_xl.figures.actions import CALL_PRIORITY
     ranks = [CALL_PRIORITY.index(customers.loc[c, "action"]) for c in listed]
     assert ranks == sorted(ranks)
     definitions = [[c.value for c in row] for row in s1[words["sheet.definitions"]].iter_rows()]
@@ -191,7 +191,7 @@ def test_a_split_by_a_column_the_sales_lack_stops_before_anything_is_written(eng
 
 
 def test_the_stores_counts_are_whole_numbers_in_json(report):
-    from retention_xl.summary_json import groups_json
+    from retention_xl.workbook.summary_json import groups_json
     stores = groups_json(report.groups["store"])
     for figures in stores.values():
         for key in ("S", "N", "E", "R", "L", "orders"):

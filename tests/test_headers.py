@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 from retention_xl import cli
-from retention_xl.columns import columns_line, detect_roles, find_header
+from retention_xl.read.columns import columns_line, detect_roles, find_header
 from retention_xl.errors import InputError
-from retention_xl.header_words import header_words
-from retention_xl.reader import read_sales
+from retention_xl.read.header_words import header_words
+from retention_xl.read.reader import read_sales
 
 AS_OF = "2024-06-30"
 

@@ -8,14 +8,14 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from retention_xl import analysis
-from retention_xl.actions import environment, recommend
-from retention_xl.activity import build_customer_months
+from retention_xl.figures import month as analysis
+from retention_xl.figures.actions import environment, recommend
+from retention_xl.table.numpy_builder import build_customer_months
 from retention_xl.cli import main
-from retention_xl.customers import LAPSE_MULTIPLE, LAPSING_SEGMENTS, RECENT_SEGMENTS, customer_table, segments
+from retention_xl.figures.customers import LAPSE_MULTIPLE, LAPSING_SEGMENTS, RECENT_SEGMENTS, customer_table, segments
 from retention_xl.errors import UsageError
 from retention_xl.i18n import labels
-from retention_xl.reader import read_sales
+from retention_xl.read.reader import read_sales
 from retention_xl.report import ReportOptions, analyse, write_workbook
 
 ONLINE_RETAIL = Path(__file__).resolve().parents[2] / "shared" / "data" / "online_retail_II_2009-2010.parquet"
@@ -274,7 +274,7 @@ def test_the_segments_renamed_in_place_are_those_of_the_rules_run_over_every_cus
     moved: the same segments as running them over everyone after each move, for every scores and flags."""
     import itertools
 
-    from retention_xl.customers import honest_segments
+    from retention_xl.figures.customers import honest_segments
 
     def over_everyone(r, f, m, lapse, recent):
         r = np.where(np.isin(segments(r, f, m), LAPSING_SEGMENTS) & ~lapse, np.maximum(r, np.where(f >= 3, 3, 4)), r)
@@ -295,7 +295,7 @@ def test_the_segments_renamed_in_place_are_those_of_the_rules_run_over_every_cus
 def test_the_lapsing_definition_takes_every_number_from_the_rule_and_names_no_data_set(language, term, times,
                                                                                        points):
     """A manager reads why the multiple was chosen in general terms; the data sets are named in the README."""
-    from retention_xl.actions import render_definitions
+    from retention_xl.figures.actions import render_definitions
 
     definitions = dict(render_definitions(
         language, window=12, high=0.5, low=0.2, top=0.2, active_months=3, as_of="2024-12-31", value="revenue",

@@ -31,10 +31,10 @@ import pytest
 from excel_protocol import call_scalar, error
 from libreoffice import assert_saved_values_are_recalculated, recalculated_values
 from retention_xl.cli import main
-from retention_xl.columns import role_of_header
+from retention_xl.read.columns import role_of_header
 from retention_xl.i18n import LANGUAGES, labels
 from retention_xl.loyalty_scales import recommend_level, satisfaction_level
-from retention_xl.reader import read_sales
+from retention_xl.read.reader import read_sales
 from retention_xl.report import ReportOptions, analyse, create_report
 
 SALES = [  # customer, date, amount, store, satisfaction, recommend

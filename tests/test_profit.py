@@ -9,11 +9,11 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from retention_xl.actions import render_action
-from retention_xl.cleaning import clean_transactions
-from retention_xl.columns import detect_roles
+from retention_xl.figures.actions import render_action
+from retention_xl.read.cleaning import clean_transactions
+from retention_xl.read.columns import detect_roles
 from retention_xl.errors import UsageError
-from retention_xl.groups import MISSING
+from retention_xl.figures.groups import MISSING
 from retention_xl.i18n import labels, labels_for
 from retention_xl.metrics import pareto_share
 from retention_xl.report import ReportOptions, analyse, write_workbook
@@ -170,12 +170,12 @@ def test_the_command_line_names_cost_columns_and_refuses_a_unit_cost_without_qua
 
 
 def test_duckdb_sums_the_same_profit():
-    from retention_xl import activity, duckdb_engine
+    from retention_xl.table import duckdb_engine, numpy_builder
 
     frame = pd.DataFrame(PROFIT_ROWS, columns=["c", "d", "a", "cost", "store", "staff"])
     frame.loc[2, "cost"] = None  # a line of unknown profit adds nothing, in both engines
     rows = _clean(frame, cost_col="cost").transactions
-    by_pandas = activity.build_customer_months(rows, pd.Period("2024-03", "M")).months
+    by_pandas = numpy_builder.build_customer_months(rows, pd.Period("2024-03", "M")).months
     by_duckdb = duckdb_engine.build_customer_months(rows, pd.Period("2024-03", "M")).months
     assert by_duckdb["profit"].tolist() == pytest.approx(by_pandas["profit"].tolist())
     assert by_pandas["profit"].tolist() == [200, 50, 0, -50, 30, 25]

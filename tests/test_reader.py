@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from retention_xl.cleaning import clean_transactions
+from retention_xl.read.cleaning import clean_transactions
 from retention_xl.errors import InputError
-from retention_xl.reader import read_sales
+from retention_xl.read.reader import read_sales
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "online_retail_II_2009-2010.parquet"
 
@@ -444,7 +444,7 @@ class TestRealData:
                 max_size=20))
 def test_one_rule_for_customer_ids_in_a_column_and_in_a_cell(cells):
     from retention_xl.excel_values import customer_key
-    from retention_xl.values import customer_ids
+    from retention_xl.read.cells import customer_ids
 
     column = customer_ids(pd.Series(cells, dtype=object)).tolist()
     assert [None if pd.isna(v) else v for v in column] == [customer_key(c) for c in cells]

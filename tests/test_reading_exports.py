@@ -9,7 +9,7 @@ import re
 import openpyxl
 import pytest
 
-from retention_xl.columns import detect_roles
+from retention_xl.read.columns import detect_roles
 from retention_xl.errors import UsageError
 from retention_xl.options import ReportOptions
 

@@ -16,12 +16,10 @@ import pytest
 from helpers.data import real_data_slow
 
 from excel_protocol import call, call_scalar, error, returned_error
-from retention_xl.activity import build_customer_months
-from retention_xl.customers import customer_table
 from retention_xl.i18n import labels
-from retention_xl.sales_functions import SEGMENT_WINDOW
+from retention_xl.sales_functions import DEFAULT_WINDOW
 from retention_xl.report import ReportOptions, analyse
-from retention_xl.reader import read_sales
+from retention_xl.read.reader import read_sales
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "sample_workbooks" / "sales_sample.xlsx"
@@ -68,9 +66,17 @@ class TestBadInput:
         assert [row[0] for row in as_text[1:]] == ["17850", "12346"]
         assert as_text[1][2:4] == [2, 1020.0]
 
+    def test_true_is_not_the_number_one(self):
+        """A TRUE amount is no amount, as in a sales file, even beside an amount of 1 (which equals TRUE in Python)."""
+        table = call("CUSTOMER_SEGMENTS", ["a", "b", "c"], [45292, 45300, 45310], [True, 1, "1"], None, "en")
+        assert [row[:4] for row in table[1:]] == [["b", 10, 1, 1.0], ["c", 0, 1, 1.0]]
+
     @pytest.mark.parametrize("window", [0, 1.5, -3, "x"])
     def test_bad_window(self, window):
         assert call_scalar("CUSTOMER_BRIDGE", IDS, DATES, AMOUNTS, window, None) in (NUM, VALUE)
+        assert call_scalar("CUSTOMER_SEGMENTS", IDS, DATES, AMOUNTS, None, None, window) in (NUM, VALUE)
+        assert call_scalar("CUSTOMER_SEGMENTS", IDS, DATES, AMOUNTS, None, None, error("#REF!")) == \
+            returned_error("#REF!")
 
     def test_bad_measure_and_language(self):
         assert call_scalar("COHORT_TABLE", IDS, DATES, AMOUNTS, "profit", None) == VALUE
@@ -109,6 +115,13 @@ class TestTables:
         table = call("CUSTOMER_SEGMENTS", IDS, DATES, AMOUNTS, "2024-02-15", "en")
         assert [row[:4] for row in table[1:]] == [["a", 7, 2, 15.0], ["b", 37, 1, 20.0]]
 
+    def test_segments_over_a_window(self):
+        """Out of the base of the last ``window`` months a customer is lapsing; the default base is 12 months."""
+        segments = {w: [row[7] for row in call("CUSTOMER_SEGMENTS", ["a", "b", "a", "c"], [45292, 45300, 45400, 45410],
+                                                [10, 20, 5, 7], None, "en", w)[1:]] for w in (None, 12, 3)}
+        assert segments[None] == segments[12] == ["Loyal", "Between Purchases", "Promising"]
+        assert segments[3] == ["Loyal", "Lost", "Promising"]
+
     def test_p_alive_row_by_row(self):
         result = call("P_ALIVE", [0, 2, 1.5, -1, "x", error("#N/A")], [0, 30.43, 1, 0, 0, 0], 38.86,
                       0.243, 4.414, 0.793, 2.426)
@@ -133,10 +146,10 @@ def _sales_list(path: Path) -> pd.DataFrame:
     return pd.DataFrame({"id": raw["会员号"], "date": raw["订单日期"], "amount": raw["金额"].astype(float)})
 
 
-@pytest.fixture(scope="module", params=real_data_slow(["sample", "online-retail"]))
+@pytest.fixture(scope="module", params=real_data_slow(["sample", "sample-window-6", "online-retail"]))
 def report_and_cells(request, tmp_path_factory):
-    """The report on a sales list of three columns, and the same list as cells."""
-    path, month, window = {"sample": (SAMPLE, "2024-12", 12),
+    """The report on a sales list of three columns (as ``--window`` gives it), and the same list as cells."""
+    path, month, window = {"sample": (SAMPLE, "2024-12", 12), "sample-window-6": (SAMPLE, "2024-12", 6),
                            "online-retail": (REAL_DATA, "2010-11", 6)}[request.param]
     if not path.exists():
         pytest.skip(f"{path} is not here")
@@ -186,7 +199,8 @@ def test_the_cohort_table_is_the_cohorts_sheet(report_and_cells, measure):
 def test_the_segments_are_the_customers_sheet(report_and_cells):
     report, cells = report_and_cells
     end = report.month.end_time.normalize()
-    table = call("CUSTOMER_SEGMENTS", *cells, (end - EPOCH).days, "en")
+    window = report.options.active_window
+    table = call("CUSTOMER_SEGMENTS", *cells, (end - EPOCH).days, "en", window)
     words = labels("en")
     shown = pd.DataFrame(table[1:], columns=["customer_id", "days_since_last", "orders", "revenue", "r_score",
                                              "f_score", "m_score", "segment"]).set_index("customer_id")
@@ -195,13 +209,10 @@ def test_the_segments_are_the_customers_sheet(report_and_cells):
     sheet = sheet.loc[shown.index]
     for column in ("days_since_last", "orders", "revenue", "r_score", "f_score", "m_score"):
         assert shown[column].tolist() == sheet[column].tolist(), column
-    # A customer out of the base is lapsing, so the segments are those of a report on the function's 12-month base.
-    month = report.month
-    twelve = customer_table(build_customer_months(report.sales.transactions, month), month, SEGMENT_WINDOW)
-    segments = twelve.set_index("customer_id").loc[shown.index, "segment"]
-    assert shown["segment"].tolist() == [words[f"segment.{s}"] for s in segments]
-    if report.options.active_window == SEGMENT_WINDOW:
-        assert segments.tolist() == sheet["segment"].tolist()
+    assert shown["segment"].tolist() == [words[f"segment.{s}"] for s in sheet["segment"]]
+    if window != DEFAULT_WINDOW:  # the window decides some segments: without it the function would differ
+        default = call("CUSTOMER_SEGMENTS", *cells, (end - EPOCH).days, "en")
+        assert [row[7] for row in default[1:]] != shown["segment"].tolist()
 
 
 def test_the_values_are_the_customers_sheet(report_and_cells):

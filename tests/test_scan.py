@@ -16,11 +16,12 @@ from hypothesis import strategies as st
 
 from compare import assert_close
 
-from retention_xl import activity, csvfile
-from retention_xl.duckdb_scan import scan_sales
+from retention_xl.table import numpy_builder
+from retention_xl.read import csv_parquet, csvfile
+from retention_xl.read.scan.duckdb_scan import scan_sales
 from retention_xl.errors import InputError
-from retention_xl.scan_columns import ScanUnsupported
-from retention_xl.reader import read_sales
+from retention_xl.read.scan.scan_columns import ScanUnsupported
+from retention_xl.read.reader import read_sales
 from retention_xl.report import ReportOptions, create_report
 
 REPO = Path(__file__).resolve().parents[1]
@@ -81,7 +82,7 @@ def _same_reading_of(path: Path, spark: bool = False, **reading):
         used = in_memory.transactions
         assert (scanned.first_date, scanned.last_date) == (used["date"].min(), used["date"].max())
         month = used["date"].max().to_period("M")
-        expected = activity.build_customer_months(used, month)
+        expected = numpy_builder.build_customer_months(used, month)
         got = scanned.customer_months(month)
         pd.testing.assert_frame_equal(got.months, expected.months, check_exact=False, atol=0.005)
         for column in ("customer_id", "first_purchase_day"):
@@ -314,7 +315,7 @@ def test_a_table_larger_than_memory_allows_stays_in_duckdb_with_the_same_figures
     the one computed in memory, and no temporary files are left."""
     import tempfile
 
-    from retention_xl import scanned_tables
+    from retention_xl.read.scan import scanned_tables
 
     path = tmp_path / "sample.parquet"
     sample_rows_once.to_parquet(path, index=False)
@@ -344,7 +345,7 @@ def test_a_csv_file_read_a_block_at_a_time_is_read_the_same(case, tmp_path, monk
     column with text further on, a line with too many fields far down all give what the in-memory reader gives,
     written as Parquet a chunk at a time."""
     monkeypatch.setattr(csvfile, "ARROW_BLOCK_BYTES", 1 << 12)
-    monkeypatch.setattr(csvfile, "PARQUET_CHUNK_ROWS", 300)
+    monkeypatch.setattr(csv_parquet, "PARQUET_CHUNK_ROWS", 300)
     count = 2000
     rng = np.random.default_rng(5)
     days = pd.to_datetime("2023-06-01") + pd.to_timedelta(rng.integers(0, 500, count), unit="D")
@@ -364,7 +365,7 @@ def test_a_csv_file_read_a_block_at_a_time_is_read_the_same(case, tmp_path, monk
     sales = _same_reading_of(path)
     assert sales.accounting.rows_read == count and sales.accounting.purchases > 1500
 
-    written = csvfile.csv_as_parquet([path], {}, None, tmp_path, lone_file=True)
+    written = csv_parquet.csv_as_parquet([path], {}, None, tmp_path, lone_file=True)
     types = {field.name: str(field.type) for field in pq.read_schema(written.files[0])}
     assert pq.ParquetFile(written.files[0]).metadata.num_rows == count - (case == "malformed-further-on")
     expected = {"empty-at-first": {"金额": "double", "成本": "string"},
@@ -516,11 +517,11 @@ def test_an_error_elsewhere_stops_the_group_tables_at_once(monkeypatch):
     import threading
     import time
 
-    from retention_xl import analysis
+    from retention_xl.figures import month as analysis
     from retention_xl.report import DataSource, analyse_table
 
     sales = read_sales(SAMPLE, as_of=AS_OF)
-    table = activity.build_customer_months(sales.transactions, pd.Period("2024-12", "M"))
+    table = numpy_builder.build_customer_months(sales.transactions, pd.Period("2024-12", "M"))
     stop = threading.Event()
 
     def groups(window, detail):  # an engine's long query, which only stop() ends
@@ -598,7 +599,7 @@ def test_group_rows_are_taken_a_run_of_keys_at_a_time_across_fetches(monkeypatch
     """The stores' rows come from DuckDB in chunks; a group whose rows span chunks gets all of them, once."""
     import duckdb
 
-    from retention_xl.scanned_tables import _Chunks
+    from retention_xl.read.scan.scanned_tables import _Chunks
 
     monkeypatch.setattr(_Chunks, "CHUNK_VECTORS", 1)  # 2,048 rows a fetch
     connection = duckdb.connect()
@@ -613,7 +614,7 @@ def test_a_result_fetched_a_chunk_at_a_time_is_the_whole_result():
     """The customer x month table comes over in chunks; joined, they are the result as one fetch gives it."""
     import duckdb
 
-    from retention_xl.scanned_tables import _fetched
+    from retention_xl.read.scan.scanned_tables import _fetched
 
     connection = duckdb.connect()
     query = "SELECT range::INTEGER AS customer, range * 0.5 AS amount FROM range(5000) ORDER BY 1"

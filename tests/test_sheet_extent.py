@@ -9,7 +9,7 @@ import zipfile
 import openpyxl
 import pytest
 
-from retention_xl import xlsxhead
+from retention_xl.read import xlsxhead
 
 
 def workbook_with_a_far_cell(path, compression: int, reference: str = "AB1234567"):

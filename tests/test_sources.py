@@ -14,10 +14,11 @@ import pytest
 from compare import assert_close
 from helpers.dependencies import has_spark
 
-from retention_xl import sources, spark_engine
-from retention_xl.duckdb_scan import scan_sales
+from retention_xl.read import sources
+from retention_xl.table import spark_engine
+from retention_xl.read.scan.duckdb_scan import scan_sales
 from retention_xl.errors import InputError, UsageError
-from retention_xl.reader import read_sales
+from retention_xl.read.reader import read_sales
 from retention_xl.report import ReportOptions, analyse, create_report
 from retention_xl.scanned_report import scan_wanted
 

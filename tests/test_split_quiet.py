@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from retention_xl.i18n import labels
-from retention_xl.reader import read_sales
+from retention_xl.read.reader import read_sales
 from retention_xl.report import ReportOptions, analyse, create_report, write_workbook
 from retention_xl.split import write_split
 

@@ -183,7 +183,7 @@ class TestMetadata:
             "SATISFACTION_INDEX": [],
             "CUSTOMER_BRIDGE": ["window", "language"],
             "COHORT_TABLE": ["measure", "language"],
-            "CUSTOMER_SEGMENTS": ["as_of", "language"],
+            "CUSTOMER_SEGMENTS": ["as_of", "language", "window"],
             "CUSTOMER_VALUE": ["as_of", "months", "monthly_discount", "language"],
             "P_ALIVE": [],
         }
@@ -194,7 +194,7 @@ class TestMetadata:
 
 REPORT_ONLY = ("openpyxl", "fastexcel", "jinja2", "lxml", "duckdb", "pyspark")
 FIRST_CALL_ONLY = ("numpy", "pandas", "scipy", "pyarrow")  # the sales-list functions' packages
-REPORT_MODULES = {"retention_xl.report", "retention_xl.workbook", "retention_xl.reader"}
+REPORT_MODULES = {"retention_xl.report", "retention_xl.workbook", "retention_xl.read.reader"}
 
 _WHO_IMPORTS_WHAT = """
 import builtins, json, sys

@@ -8,11 +8,12 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from retention_xl import clv, cli
-from retention_xl.activity import build_customer_months
+from retention_xl.figures.models import clv
+from retention_xl import cli
+from retention_xl.table.numpy_builder import build_customer_months
 from retention_xl.i18n import fill, labels
 from retention_xl.report import ReportOptions, analyse, write_workbook
-from retention_xl.value import summary_from_table
+from retention_xl.figures.customer_value import summary_from_table
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "sample_workbooks" / "sales_sample.xlsx"
@@ -225,3 +226,23 @@ def test_the_definitions_of_a_refused_spend_model_name_no_gamma_gamma_estimate(l
     write_workbook(used, tmp_path / "used.xlsx")
     text = _definitions_text(tmp_path / "used.xlsx", words)
     assert fill(words["value.about_no_dropout"], as_of="2023-12-31") in text and words["value.gamma_gamma"] in text
+
+
+def test_a_correlation_without_spread_is_said_not_measurable(tmp_path):
+    """Every repeat customer buys exactly twice: frequency has no spread, so no correlation exists (not NaN)."""
+    rng = np.random.default_rng(7)
+    start, customers = pd.Timestamp("2022-01-01"), 400
+    first = rng.integers(0, 600, customers)
+    gap = rng.integers(5, 120, customers)
+    rows = [(f"c{c:04d}", start + pd.Timedelta(days=int(first[c] + k * gap[c])), float(rng.gamma(3.0, 20.0)))
+            for c in range(customers) for k in range(2 if c % 3 else 1)]
+    transactions = pd.DataFrame(rows, columns=["customer_id", "date", "amount"])
+    transactions["order_id"] = [f"o{i}" for i in range(len(transactions))]
+    report = analyse(transactions, ReportOptions(language="en", month="2023-11", active_window=12))
+    assert report.value.available and report.value.spend_correlation is None
+    json.dumps(report.summary(), allow_nan=False)
+    path = tmp_path / "twice.xlsx"
+    write_workbook(report, path)
+    words = labels("en")
+    definitions = [c.value for row in openpyxl.load_workbook(path)[words["sheet.definitions"]].iter_rows() for c in row]
+    assert words["value.correlation_undefined"] in definitions

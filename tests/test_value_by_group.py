@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from retention_xl.activity import build_customer_months
+from retention_xl.table.numpy_builder import build_customer_months
 from retention_xl.report import ReportOptions, create_report
-from retention_xl.value import MIN_REPEAT_CUSTOMERS, customer_value
+from retention_xl.figures.customer_value import MIN_REPEAT_CUSTOMERS, customer_value
 
 MONTH = "2024-12"
 

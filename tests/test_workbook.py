@@ -15,7 +15,7 @@ import pytest
 from libreoffice import assert_saved_values_are_recalculated, recalculated_values
 from retention_xl import report as report_module
 from retention_xl.i18n import LANGUAGES, labels
-from retention_xl.reader import read_sales
+from retention_xl.read.reader import read_sales
 from retention_xl.report import ReportOptions, analyse, create_report, write_workbook
 from retention_xl.sample import sample_sales
 from retention_xl.workbook import display_width

@@ -3,7 +3,7 @@
 Six sheets, named in the report's language: Summary, Cohorts, Customers, Classes,
 Actions, Definitions & data; for a chain also Stores, Staff and Channels & regions
 (:mod:`.groups`). Headline figures are live formulas over the
-workbook's own tables (see :mod:`retention_xl.formulas`); every formula written is
+workbook's own tables (see :mod:`retention_xl.workbook.formulas`); every formula written is
 recorded with the value Python computed for it (:class:`WrittenWorkbook`) and saved
 with that value, so that a preview or a program reading the file sees the figures,
 and tests can check that a spreadsheet application recalculates it to the same number.
@@ -23,7 +23,7 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
-from ..customer_files import customer_file_path, write_customer_file
+from .customer_files import customer_file_path, write_customer_file
 from ..outputs import check_outputs, remove_stale, temporary, write_error
 from . import stream
 from .actions import write_actions

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..actions import call_list, render_action
+from ..figures.actions import call_list, render_action
 from .sheet import SheetWriter
 
 TEXT_WIDTH = 80  # characters across the merged columns of the advice

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from openpyxl.chart import LineChart, Reference
 
-from .. import formulas
+from . import formulas
 from .customers import CustomerColumns
 from .sheet import SheetWriter
 

@@ -12,7 +12,7 @@ from openpyxl.chart import LineChart, Reference
 from openpyxl.formatting.rule import ColorScaleRule
 from openpyxl.utils import get_column_letter
 
-from .. import formulas
+from . import formulas
 from .sheet import SheetWriter
 
 FIRST_OFFSET_COLUMN = 3  # column C holds month 0

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import pandas as pd
 from openpyxl.utils import get_column_letter
 
-from ..customers import SEGMENTS, STATUSES, columns_of
-from ..loyalty import LEVELS
+from ..figures.customers import SEGMENTS, STATUSES, columns_of
+from ..figures.customer_value import VALUE_COLUMNS
+from ..figures.loyalty import LEVELS
 from ..roles import LOYALTY_ROLES
-from ..value import VALUE_COLUMNS
 from .sheet import SheetWriter, display_width, number_width, sheet_ref
 from .stream import Column
 

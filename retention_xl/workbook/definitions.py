@@ -7,13 +7,10 @@ import math
 
 from openpyxl.styles import Alignment
 
-from ..actions import pct, render_definitions
-from ..accounting import ADJUSTMENTS, EXCLUSION_REASONS, PROFIT_UNKNOWN
-from ..csvencoding import display_name
-from ..customers import ACTIVE_MONTHS, LAPSE_MULTIPLE, LAPSE_STEP_POINTS, base_gap
-from ..loyalty import NOT_ON_SCALE
-from ..sources import several_files
-from ..value import CORRELATION_WARNING, FREQUENCY_GROUPS
+from ..figures.actions import pct, render_definitions
+from ..reasons import ADJUSTMENTS, EXCLUSION_REASONS, NOT_ON_SCALE, PROFIT_UNKNOWN
+from ..figures.customers import ACTIVE_MONTHS, LAPSE_MULTIPLE, LAPSE_STEP_POINTS, base_gap
+from ..figures.customer_value import CORRELATION_WARNING, FREQUENCY_GROUPS
 from .sheet import SheetWriter
 from .loyalty import write_survey_accounting
 from .summary import model_limits
@@ -55,11 +52,11 @@ def _reading(sales, words) -> str:
     notes = []
     choice = sales.encoding_choice
     if choice is not None and choice.clear_cut:
-        notes.append(words["reading.encoding"].format(name=display_name(choice.encoding)))
+        notes.append(words["reading.encoding"].format(name=choice.shown_names[0]))
     elif choice is not None:
         word, other_word = choice.example or ("…", "…")
         notes.append(words["reading.encoding_unclear"].format(
-            name=display_name(choice.encoding), others=" / ".join(map(display_name, choice.others)), word=word,
+            name=choice.shown_names[0], others=" / ".join(choice.shown_names[1:]), word=word,
             other_word=other_word, option=choice.others[0]))
     if sales.eight_digit_example:
         notes.append(words["reading.yyyymmdd"].format(value=sales.eight_digit_example))
@@ -145,7 +142,7 @@ def write_definitions(sheet: SheetWriter, report) -> None:
         if report.sales.group is not None:  # one group's workbook: its own rows, and no other group's
             sheet.put(row + 1, 1, sheet.word("acct.group_note", group=report.sales.group), "rx_subtitle")
             row += 1
-        if report.sales.file is not None and several_files(report.sales.file):
+        if report.sales.from_several_files:
             sheet.put(row + 1, 1, words["acct.files_note"], "rx_subtitle")
             row += 1
         row = _accounting(sheet, row + 1, report.sales.accounting)
@@ -197,8 +194,8 @@ def _value_section(sheet: SheetWriter, row: int, report) -> int:
     sheet.put(row, 1, words["value.correlation"], "rx_bold")
     verdict = "value.correlation_warning" if correlation is not None and correlation > CORRELATION_WARNING \
         else "value.correlation_ok"
-    sheet.put(row, 2, f"{correlation:.2f}: {words[verdict]}" if correlation is not None else "—",
-              "rx_warning" if verdict.endswith("warning") else "rx_wrap")
+    sheet.put(row, 2, f"{correlation:.2f}: {words[verdict]}" if correlation is not None
+              else words["value.correlation_undefined"], "rx_warning" if verdict.endswith("warning") else "rx_wrap")
     return _holdout(sheet, row + 2, report) + 1
 
 

@@ -9,8 +9,8 @@ from openpyxl.chart import BarChart, Reference
 from openpyxl.formatting.rule import ColorScaleRule
 from openpyxl.utils import get_column_letter
 
-from ..actions import share
-from ..groups import FIGURES, MISSING
+from ..figures.actions import share
+from ..figures.groups import FIGURES, MISSING
 from .customers import CustomerColumns
 from .sheet import SheetWriter
 

@@ -1,15 +1,15 @@
 """The loyalty parts of the workbook, where the sales carry satisfaction or recommendation answers: the three
 measures side by side on the Summary with their trend, the Loyalty sheet (each level's customers, the satisfaction
 index and the NPS as formulas, retention by answer for the chain and each store), the survey file's accounting on
-the Definitions sheet. See :mod:`retention_xl.loyalty` for the figures.
+the Definitions sheet. See :mod:`retention_xl.figures.loyalty` for the figures.
 """
 
 from __future__ import annotations
 
 from openpyxl.styles import Alignment
 
-from ..groups import MISSING
-from ..loyalty import LEVELS, NO_ANSWER
+from ..figures.groups import MISSING
+from ..figures.loyalty import LEVELS, NO_ANSWER
 from ..loyalty_scales import DETRACTOR, PROMOTER
 from ..roles import LOYALTY_ROLES, RECOMMEND, SATISFACTION
 from .sheet import DASH, SheetWriter

@@ -31,9 +31,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..columns import column_index
-from ..values import EXCEL_EPOCH
-from ..xlsxhead import sheet_member
+from ..xlsx_format import EXCEL_EPOCH, column_index, sheet_member
 from .cached import FormulaValues
 
 CHUNK_ROWS = 50_000

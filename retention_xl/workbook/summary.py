@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from openpyxl.chart import LineChart, Reference
 from openpyxl.utils import get_column_letter
 
-from .. import formulas
+from . import formulas
 from ..i18n import partial_month_note
-from ..actions import share
-from ..loyalty import answers_left_out
+from ..figures.actions import share
+from ..figures.loyalty import answers_left_out
 from .customers import CustomerColumns
 from .loyalty import write_loyalty_summary
 from .sheet import DASH, SheetWriter
@@ -207,7 +207,7 @@ def model_limits(value, sheet: SheetWriter, holdout: bool = True) -> list[str]:
 def spend_refusal(value, sheet: SheetWriter) -> str:
     """Why the spend model is not used, in a sentence: it has no finite mean spend, or one far above the
     observed mean."""
-    from ..spend import MEAN_SPEND_MULTIPLE, has_finite_mean_spend, mean_spend  # loaded where the models ran
+    from ..figures.models.spend import MEAN_SPEND_MULTIPLE, has_finite_mean_spend, mean_spend  # loaded where the models ran
 
     fit = value.gamma_gamma
     if not has_finite_mean_spend(fit):

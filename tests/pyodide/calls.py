@@ -81,6 +81,7 @@ def sales_cases() -> dict:
         "cohort retention": ("COHORT_TABLE", [ids, dates, amounts, [["retention"]], None]),
         "segments": ("CUSTOMER_SEGMENTS", [ids, dates, amounts, None, [["en"]]]),
         "segments as of a day": ("CUSTOMER_SEGMENTS", [ids, dates, amounts, [[45600]], None]),
+        "segments over 6 months": ("CUSTOMER_SEGMENTS", [ids, dates, amounts, None, [["en"]], [[6]]]),
         "value": ("CUSTOMER_VALUE", [ids, dates, amounts, None, None, None, [["en"]]]),
         "p alive": ("P_ALIVE", [[[0], [2], [5], [-1]], [[0], [30.43], [10], [0]], [[38.86]], [[0.243]], [[4.414]],
                                 [[0.793]], [[2.426]]]),
@@ -120,7 +121,8 @@ async def run(out_path: str) -> dict:
         # pandas is left out: xlwings itself imports it where it is installed (for the sales-list functions).
         "report_modules_loaded": sorted(m for m in sys.modules if m.split(".")[0] in (
             "openpyxl", "fastexcel", "jinja2", "lxml") or m in (
-            "retention_xl.report", "retention_xl.workbook", "retention_xl.reader", "retention_xl.sales_functions")),
+            "retention_xl.report", "retention_xl.workbook", "retention_xl.read.reader",
+            "retention_xl.sales_functions")),
     }
     for name, (function, arguments) in CASES.items():
         call = payload(function, arguments)
@@ -157,7 +159,7 @@ async def _sales_functions(main, result: dict, custom_functions_call, version: s
         result["sales_cells"][name] = rounded(await custom_functions_call(call, main))
     big = sales_list(SPEED_ROWS, SPEED_ROWS // 20)
     result["sales_seconds"] = {}
-    for function, extra in (("CUSTOMER_BRIDGE", 2), ("COHORT_TABLE", 2), ("CUSTOMER_SEGMENTS", 2),
+    for function, extra in (("CUSTOMER_BRIDGE", 2), ("COHORT_TABLE", 2), ("CUSTOMER_SEGMENTS", 3),
                             ("CUSTOMER_VALUE", 4)):
         call = payload(function, big + [None] * extra)
         call["version"] = version

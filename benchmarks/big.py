@@ -10,6 +10,12 @@ months (10,000,000 rows: about 290,000 customers; 100,000,000 rows: about 1.8 mi
 and writes a folder of Parquet files of 5,000,000 rows each (cached in benchmarks/out/).
 Each run is ``retention-xl report FOLDER -o REPORT.xlsx`` in a fresh process, as a user
 would run it; printed are its wall time, its stages and the process's peak memory.
+
+Beside each run, its floor: DuckDB's bare customer x month aggregate of the same files
+(net amount and lines per customer and month, fetched into Arrow), in a fresh process
+of its own right after the run, under the same memory limit (the one given, or the
+DuckDB share of the run's default memory budget), and the run's time as a multiple of it.
+With ``--repeat N`` each run and its floor go N times, alternately, and the fastest of each counts.
 """
 
 from __future__ import annotations
@@ -81,6 +87,32 @@ def as_csv(folder: Path) -> Path:
     return target
 
 
+FLOOR = """
+import sys, duckdb
+files, limit = sys.argv[1], sys.argv[2]
+reader = "read_parquet" if files.endswith(".parquet") else "read_csv"
+connection = duckdb.connect(config={"memory_limit": limit})
+connection.execute("SET enable_progress_bar = false")
+connection.sql(f\"\"\"
+    SELECT "会员号" AS customer, date_trunc('month', "订单日期") AS month, sum("金额") AS net, count(*) AS lines
+    FROM {reader}('{files}') GROUP BY ALL\"\"\").to_arrow_table()
+"""
+
+
+def floor(folder: Path, memory_limit: str | None) -> tuple[float, float]:
+    """Wall seconds and peak MiB of DuckDB's bare customer x month aggregate of the files of ``folder``."""
+    from retention_xl.memory_budget import default_budget
+
+    files = str(folder / ("*.csv" if folder.name.endswith("_csv") else "*.parquet"))
+    limit = memory_limit or default_budget().duckdb_limit
+    started = time.perf_counter()
+    process = subprocess.Popen([sys.executable, "-c", FLOOR, files, limit])
+    _, status, usage = os.wait4(process.pid, 0)
+    if status != 0:
+        raise SystemExit(f"the floor's aggregate failed with status {status}")
+    return time.perf_counter() - started, usage.ru_maxrss / 1024
+
+
 def run(folder: Path, engine: str, extra: list[str]) -> dict:
     """One report in a fresh process: wall time, peak memory (MiB) and the report's own timings."""
     output = OUT / f"report_{folder.name}_{engine}.xlsx"
@@ -107,6 +139,8 @@ def main() -> None:
     parser.add_argument("--figures-in-engine", dest="figures_in_engine", action="store_true",
                         help="leave the customer x month table in DuckDB and compute the figures there")
     parser.add_argument("--csv", action="store_true", help="read the rows from a folder of CSV files instead")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+                        help="run each report and its floor N times, alternately, and keep the fastest of each")
     args = parser.parse_args()
     extra = ((["--memory-limit", args.memory_limit] if args.memory_limit else []) + (["--no-clv"] if args.no_clv else [])
              + (["--figures-in-engine"] if args.figures_in_engine else []))
@@ -116,13 +150,20 @@ def main() -> None:
         folder = as_csv(generate(rows)) if args.csv else generate(rows)
         print(f"{rows:,} rows in {folder} (generated or found in {time.perf_counter() - started:.0f} s)")
         for engine in args.engines:
-            result = run(folder, engine, extra)
-            if "failed" in result:
-                print(f"  {engine:7s} failed with status {result['failed']}")
+            runs, floors = [], []
+            for _ in range(args.repeat):
+                runs.append(run(folder, engine, extra))
+                if "failed" in runs[-1]:
+                    break
+                floors.append(floor(folder, args.memory_limit))
+            if "failed" in runs[-1]:
+                print(f"  {engine:7s} failed with status {runs[-1]['failed']}")
                 continue
+            result, (floor_wall, floor_peak) = min(runs, key=lambda r: r["wall"]), min(floors)
             stages = ", ".join(f"{k} {v:.1f} s" for k, v in result["timings"].items())
-            print(f"  {engine:7s} {result['wall']:6.1f} s wall, peak {result['peak_mib']:,.0f} MiB "
-                  f"({result['customers']:,} customers; {stages})")
+            print(f"  {engine:7s} {result['wall']:6.1f} s wall, peak {result['peak_mib']:,.0f} MiB; floor "
+                  f"{floor_wall:.1f} s, peak {floor_peak:,.0f} MiB; {result['wall'] / floor_wall:.2f}x the floor "
+                  f"({result['customers']:,} customers; {stages})", flush=True)
 
 
 if __name__ == "__main__":

@@ -172,3 +172,20 @@ def test_an_empty_person_id_column_says_which_column_to_name(engine, tmp_path, c
     assert 'column "customer_unique_id" is empty in every row: name the customer column with --customer' in err
     if engine == "pandas":  # the DuckDB scan of a CSV file holds only the columns it reads
         assert '--customer "customer_id"' in err
+
+
+def test_shared_order_numbers_are_those_bought_under_by_two_customers_or_more():
+    import numpy as np
+    import pandas as pd
+
+    from retention_xl.read.order_numbers import in_transactions
+
+    rng = np.random.default_rng(7)
+    rows = pd.DataFrame({"customer_id": rng.integers(0, 300, 5000).astype(str),
+                         "order_id": pd.Series(rng.integers(0, 900, 5000).astype(str)).where(rng.random(5000) > 0.1),
+                         "amount": rng.normal(1.0, 1.0, 5000)})
+    bought = rows[(rows["amount"] > 0) & rows["order_id"].notna()]
+    customers_per_order = bought.groupby("order_id")["customer_id"].nunique()
+    found = in_transactions(rows)
+    assert (found.shared, found.numbers) == (int((customers_per_order > 1).sum()), len(customers_per_order))
+    assert 0 < found.shared < found.numbers

@@ -69,3 +69,12 @@ def test_a_sheet_of_excels_full_height_is_measured_by_its_bound(tmp_path):
     extent = xlsxhead.sheet_extent(path, "销售", limit=50_000_000)
     assert (extent.rows, extent.columns, extent.cells) == (xlsxhead.NEAR_ROWS, xlsxhead.NEAR_COLUMNS, 0)
     assert xlsxhead.sheet_extent(path, "销售", limit=0).corner == "E1048576"
+
+
+@pytest.mark.parametrize("reference", ["A1050000", "B2000000", "C12345678", "AA1", "XFD1048576", "Z1049999", "Z999",
+                                       "A1000000"])
+def test_the_screen_passes_every_far_reference(reference):
+    xml = f'<row r="1"><c r="{reference}"><v>1</v></c></row>'.encode()
+    screened = xlsxhead._may_hold(xlsxhead._FAR_SCREEN, xml, 0, len(xml))
+    assert screened or not xlsxhead._FAR_REFERENCE.search(xml)
+    assert screened == (reference != "Z999")  # a near reference of seven digits is passed on too

@@ -55,10 +55,14 @@ def in_transactions(transactions: pd.DataFrame) -> SharedOrders:
     if not bought.any():
         return SharedOrders(0, 0)
     orders, numbers = pd.factorize(transactions["order_id"][bought], sort=False)
-    customers, known = pd.factorize(transactions["customer_id"][bought], sort=False)
-    pairs = np.unique(orders.astype(np.int64) * max(len(known), 1) + customers)
-    customers_per_order = np.bincount(pairs // max(len(known), 1), minlength=len(numbers))
-    return SharedOrders(int((customers_per_order > 1).sum()), len(numbers))
+    customers, _ = pd.factorize(transactions["customer_id"][bought], sort=False)
+    # An order number is shared where one of its lines names another customer than one of its lines (any
+    # one) does: a pass over the lines, where the distinct (order, customer) pairs took a sort of them all.
+    one_customer = np.empty(len(numbers), dtype=customers.dtype)
+    one_customer[orders] = customers
+    other = customers != one_customer[orders]
+    shared = np.bincount(orders[other], minlength=len(numbers)) > 0
+    return SharedOrders(int(shared.sum()), len(numbers))
 
 
 def in_scan(connection) -> SharedOrders:

@@ -14,6 +14,7 @@ XML at a time, before calamine is asked to read it.
 from __future__ import annotations
 
 import re
+from array import array
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -127,6 +128,10 @@ def formulas_without_values(path: str | Path, sheet: str, columns: set[int]) -> 
 # cells, within the limit), so a sheet of Excel's full height and up to 26 columns matches none.
 _FAR_REFERENCE = re.compile(rb'r="([A-Z]{2,}|[A-Z](?=[0-9]{8}|[2-9][0-9]{6}"|1[1-9][0-9]{5}"|10[5-9][0-9]{4}"))([0-9]+)"')
 _ANY_REFERENCE = re.compile(rb'r="([A-Z]+)([0-9]+)"')
+# Every far reference begins with one of these. Arrow's RE2 tells whether a piece holds one at about four times
+# the speed of Python's search, so the search runs only on the pieces that do (in a sheet of Excel's full
+# height, those of rows 1,000,000 on).
+_FAR_SCREEN = r'r="[A-Z][A-Z]|r="[A-Z][0-9]{7}'
 NEAR_ROWS, NEAR_COLUMNS = 1_049_999, 26
 
 
@@ -201,10 +206,23 @@ def _pieces(blocks):
         yield carry, 0, len(carry)
 
 
+def _may_hold(screen: str, data: bytes, start: int, end: int) -> bool:
+    """Whether ``data[start:end]`` holds a match of the RE2 pattern ``screen``, looked for without a copy."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    offsets = pa.py_buffer(array("q", [start, end]))
+    piece = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(data)])
+    return pc.match_substring_regex(piece, screen)[0].as_py()
+
+
 def _extent(blocks, pattern: re.Pattern) -> SheetExtent:
     """The grid the cell references ``pattern`` finds make, and their number."""
     rows = columns = cells = 0
+    screen = _FAR_SCREEN if pattern is _FAR_REFERENCE else None
     for data, start, end in _pieces(blocks):
+        if screen is not None and not _may_hold(screen, data, start, end):
+            continue
         references = pattern.findall(data, start, end)
         if references:
             cells += len(references)

@@ -15,7 +15,6 @@ cent, which the contract allows.
 
 from __future__ import annotations
 
-import os
 import re
 import tempfile
 from pathlib import Path
@@ -26,19 +25,19 @@ from .contract import CustomerMonths
 from .engine_sql import FIRST_DAYS_SQL, MONTHS_SQL, customer_months, engine_rows
 from ..errors import UsageError
 
-MEMORY_SHARE = 0.5  # of the machine's memory, DuckDB's default limit: pandas holds the transactions beside it
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*$", re.IGNORECASE)
 
 
 def memory_limit(text: str | None) -> str:
-    """A DuckDB memory limit from ``4GB``-style text, or the default share of this machine's memory.
+    """A DuckDB memory limit from ``4GB``-style text, or DuckDB's share of the run's default memory budget.
 
     >>> memory_limit("4GB"), memory_limit("512 mib")
     ('4GB', '512MIB')
     """
-    if text is None:
-        pages, page_size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
-        return f"{max(int(pages * page_size * MEMORY_SHARE / 2**20), 256)}MiB"
+    if text is None:  # the run's memory budget decides (retention_xl.memory_budget)
+        from ..memory_budget import default_budget
+
+        return default_budget().duckdb_limit
     match = _SIZE.match(str(text))
     if not match:
         raise UsageError(f"the memory limit must be a size such as 4GB or 512MB, got {text!r}")

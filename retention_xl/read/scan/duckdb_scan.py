@@ -43,6 +43,7 @@ from ..reader import check_reading_options as _check_reading_options, role_mappi
 from .scan_columns import (DUCKDB, SPARK, ColumnSql, Dialect, Mapper, ScanUnsupported, blank_cell, date_column,
                            group_column, identifier, is_finite, is_infinite, key_column, number_column, order_column,
                            says_not_utf8)
+from ...memory_budget import DUCKDB_SHARE_AFTER_TABLE, default_budget
 from .scanned_tables import ScannedSales, customer_codes, scanned_accounting
 from ..cells import AmbiguousDecimal
 from ..dates import AmbiguousDates
@@ -50,7 +51,6 @@ from ..dates import AmbiguousDates
 __all__ = ["ScanUnsupported", "ScannedSales", "scan_database", "scan_sales"]
 _FILE, _ROW = "rx_file", ROW_COLUMN
 _REASON = {reason: position for position, reason in enumerate(EXCLUSION_REASONS)}
-DUCKDB_SHARE_AFTER_TABLE = 1 / 6  # of the memory limit, once Python holds the customer x month table
 
 
 def _files(path: Path) -> list[Path]:
@@ -391,6 +391,10 @@ def _scan(open_source, path: Path | None, label: str | None, *, columns, dayfirs
     _check_reading_options(None, decimal, as_of)
     spill = tempfile.mkdtemp(prefix="retention_xl_duckdb_", dir=spill_dir)
     limit = memory_limit(memory)
+    budget = None
+    if memory is None:  # the run's memory budget (retention_xl.memory_budget), stated
+        budget = default_budget()
+        say(f"DuckDB: {budget.describe()}…")
     # A database file in the spill folder, not an in-memory one: DuckDB compresses the tables of a file
     # (day and month numbers, keys and flags shrink several times over), so the classified rows are
     # read back many times faster than uncompressed ones spilled beyond the memory limit.
@@ -445,4 +449,5 @@ def _scan(open_source, path: Path | None, label: str | None, *, columns, dayfirs
                         [labels["customer"][key] for key in order], labels["customer"], labels["name"],
                         {role: labels[role] for role in roles.groups}, roles.profit is not None, spill,
                         memory_limit=limit, memory_after_table=memory_part(limit, DUCKDB_SHARE_AFTER_TABLE),
+                        budget=budget,
                         classified=classified and (classified, "reason = -1"), timings=stage)

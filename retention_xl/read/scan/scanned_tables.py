@@ -23,12 +23,9 @@ from ...table.engine_sql import (FIRST_DAYS_SQL, MONTH_DTYPES, MONTHS_SQL, custo
                                  table_from_results)
 from ...table.engine_table import EngineTable
 from ...errors import EngineError
+from ...memory_budget import TABLE_PEAK_FACTOR, table_allowance
 
 _MONTH_TYPES = {column: dtype for column, dtype in MONTH_DTYPES.items() if column != "customer"}
-# The report holds about this many times the customer x month table at its peak. At 100,000,000 rows the
-# process peaked at 3,723 MiB with a table of 28 million customer-months (1.3 GiB); about 1 GiB of that is
-# DuckDB's memory and the interpreter's, already in use (so not counted as available) when the table is fetched.
-TABLE_PEAK_FACTOR = 2
 # DuckDB's share of the memory limit once it keeps the table and answers the figures' questions: the stores' tables
 # are built beside them, and with a sixth (as where Python holds the table) they ran out of memory at 100M rows.
 DUCKDB_SHARE_WITH_TABLE = 1 / 2
@@ -86,6 +83,7 @@ class ScannedSales:
     rows_until: pd.Period | None = None  # the month up to which the ``rows`` view reads
     memory_limit: str | None = None  # DuckDB's memory limit while it builds the customer x month table
     memory_after_table: str | None = None  # DuckDB's memory limit once Python holds the customer x month table
+    budget: object = None  # retention_xl.memory_budget.MemoryBudget of a run given no memory limit
     # Where Spark classified the rows: its Parquet files of the ``scanned`` rows, and the condition (in the SQL
     # both engines read) that picks the ``used`` ones.
     classified: tuple[str, str] | None = None
@@ -196,8 +194,12 @@ class ScannedSales:
         # through a cursor: a statement on the connection itself would end the result being fetched.
         self._set_memory(self.memory_after_table, self.connection.cursor())
         available = available_memory()
+        allowed = available and available // TABLE_PEAK_FACTOR
+        if self.budget is not None:  # the run's memory budget (retention_xl.memory_budget)
+
+            allowed = min(allowed or table_allowance(self.budget), table_allowance(self.budget))
         try:
-            return _fetched(result, budget=available and available // TABLE_PEAK_FACTOR)
+            return _fetched(result, budget=allowed)
         except TableTooLarge:
             self._set_memory(self.memory_limit, self.connection)  # DuckDB keeps the table after all
             raise

@@ -186,7 +186,8 @@ def load_config(path: Path) -> dict:
 
 
 def _report(args) -> int:
-    from .report import ReportOptions, create_report
+    from .options import sales_location
+    from .report import ReadOptions, ReportOptions, create_report
 
     config = load_config(args.config) if args.config else {}
     columns = dict(config.get("columns", {}))
@@ -222,11 +223,12 @@ def _report(args) -> int:
             sys.stderr.write(f"[{time.perf_counter() - started:6.1f}s] {message}\n")
             sys.stderr.flush()
 
+    read = ReadOptions(sheet=pick("sheet"), columns=columns or None, dayfirst=pick("dayfirst"),
+                       encoding=pick("encoding"), decimal=pick("decimal"), as_of=pick("as_of"),
+                       survey=pick("survey"))
     report = create_report(
-        args.sales, args.output, options,
-        sheet=pick("sheet"), columns=columns or None, dayfirst=pick("dayfirst"), encoding=pick("encoding"),
-        decimal=pick("decimal"), as_of=pick("as_of"), split_by=args.split_by, split_dir=args.split_dir,
-        json_path=args.json_path, source=args.source, table=args.table, query=args.query, survey=pick("survey"),
+        sales_location(args.sales, args.source, args.table, args.query), args.output, options, read=read,
+        split_by=args.split_by, split_dir=args.split_dir, json_path=args.json_path,
         progress=progress if show_progress else None,
     )
     if not args.quiet:

@@ -1,9 +1,11 @@
-"""What shapes a report besides its data: :class:`ReportOptions`, checked before anything is read."""
+"""What a report is asked for: :class:`ReportOptions` (what shapes it besides its data, checked before anything is
+read), :class:`ReadOptions` (how to read the sales) and :class:`Database` (sales in a database rather than a file)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import pandas as pd
 
@@ -23,12 +25,12 @@ class ReportOptions:
     ``month`` is ``"YYYY-MM"`` (default: the last complete month in the data);
     ``active_window`` the months of purchase that keep a customer in the base
     (default ``None``: the longest of 12, 6, 3 and 1 months the data fully cover, see
-    :func:`retention_xl.analysis.default_window`);
+    :func:`retention_xl.figures.month.default_window`);
     ``high``/``low`` the repeat-purchase tier lines; ``top_fraction`` the share of
     customers that count as key accounts; ``value`` (``"revenue"`` or ``"profit"``)
     what ranks customers, picks key accounts, gives the Pareto share and orders the
     customers to contact; ``lapse_days`` the days of silence a customer must exceed before any
-    segment or action calls them lapsing (see :func:`retention_xl.customers.lapsing`).
+    segment or action calls them lapsing (see :func:`retention_xl.figures.customers.lapsing`).
     """
 
     month: str | None = None
@@ -44,7 +46,7 @@ class ReportOptions:
     horizon: int = 12            # months of customer lifetime value
     discount: float = 0.01       # monthly discount rate of customer lifetime value
     engine: str = "auto"         # what builds the customer x month table: auto, pandas, duckdb or spark
-    memory_limit: str | None = None  # DuckDB's memory limit, e.g. "4GB" (default: half the machine's memory)
+    memory_limit: str | None = None  # DuckDB's memory limit, e.g. "4GB" (default: its share of the run's memory budget)
     spark_master: str | None = None  # the Spark cluster's master URL (default: local mode on every core)
     # Leave the customer x month table in DuckDB and compute the figures there, holding one row per customer in
     # memory; chosen by itself when the table would not fit in memory. Only for sales DuckDB scans.
@@ -108,6 +110,59 @@ def report_month_text(text: object) -> str:
         raise UsageError(f"--month must look like 2024-03, got {text!r}") from None
 
 
-def engine_name(options: ReportOptions) -> str:
-    """The engine that builds the customer x month table under ``options``."""
-    return "pandas" if options.engine == "auto" else options.engine
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read the sales, where the reader's own choices are not what is wanted.
+
+    ``sheet`` picks a worksheet by name or 0-based position; ``columns`` maps roles (``customer``,
+    ``date``, ``amount``, ``store`` ...) to header text or column letters; ``dayfirst`` settles dates
+    such as 03/04/2024 (True: 3 April); ``encoding`` is a CSV file's; ``decimal`` the decimal mark
+    (``"."`` or ``","``); ``as_of`` the day after which rows count as future dates (default: today).
+    ``survey`` is a file of the customers' satisfaction and recommendation answers beside the sales
+    (:mod:`retention_xl.read.survey`); with it, the ``satisfaction`` and ``recommend`` entries of ``columns``
+    name its columns rather than the sales file's.
+
+    >>> ReadOptions(columns={"customer": "会员号"}, as_of="2026-01-01").reading()["as_of"]
+    '2026-01-01'
+    """
+
+    sheet: str | int | None = None
+    columns: dict[str, str] | None = None
+    dayfirst: bool | None = None
+    encoding: str | None = None
+    decimal: str | None = None
+    as_of: str | pd.Timestamp | None = None
+    survey: str | Path | None = None
+
+    def reading(self) -> dict:
+        """The keywords every reader takes (all but the sheet, the encoding and the survey file, which only some
+        sources have or which is read on its own)."""
+        return {"columns": self.columns, "dayfirst": self.dayfirst, "decimal": self.decimal, "as_of": self.as_of}
+
+
+@dataclass(frozen=True)
+class Database:
+    """Sales in a PostgreSQL ``table``, or the rows of a ``query``, at ``url`` (``postgresql://user@host/db``,
+    without a password: libpq takes it from ``PGPASSWORD`` or ``~/.pgpass``).
+
+    >>> Database("postgresql://ana@db/shop", table="sales")
+    Database(url='postgresql://ana@db/shop', table='sales', query=None)
+    """
+
+    url: str
+    table: str | None = None
+    query: str | None = None
+
+
+def sales_location(sales_file: str | Path | None, source: str | None, table: str | None = None,
+                   query: str | None = None) -> Path | Database:
+    """Where the sales are, from a file and a database's URL, table and query of which only one may be given.
+
+    >>> sales_location("sales.xlsx", None)
+    PosixPath('sales.xlsx')
+    """
+    if (sales_file is None) == (source is None):
+        raise UsageError("give a sales file, or a database with --source (not both)")
+    if source is None and (table is not None or query is not None):
+        raise UsageError("--table and --query go with --source")
+    return Path(sales_file) if source is None else Database(source, table, query)

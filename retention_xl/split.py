@@ -22,9 +22,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from .read.columns import GROUP_ROLES
 from .errors import RetentionXLError, UsageError
 from .figures.groups import MISSING
+from .pipeline import analyse, write_workbook
+from .read.sales import Sales, SalesData
+from .roles import GROUP_ROLES
 
 NAME_LIMIT = 100
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
@@ -111,18 +113,6 @@ def _has_customers(figures: pd.DataFrame, value) -> bool:
     return key in figures.index and bool(figures.at[key, "S"] > 0 or figures.at[key, "E"] > 0)
 
 
-def _write_one(rows: pd.DataFrame, options, path: Path, sales=None, data_range=None) -> str | None:
-    """One group's workbook (``sales``: the file as that group sees it, ``data_range``: the chain's first and last
-    date); the reason it could not be made, or None."""
-    from .report import analyse, write_workbook
-
-    try:
-        write_workbook(analyse(rows, options, sales, data_range=data_range), path)
-    except RetentionXLError as error:  # one group's failure loses none of the others
-        return str(error)
-    return None
-
-
 def check_role(role: str, present: bool) -> None:
     """Raise the usage error for ``--split-by role`` where ``role`` is no group column, or the sales have no such
     column (``present``).
@@ -148,7 +138,7 @@ class _Plan:
 
 
 def _plan(report, role: str, values: list, folder: Path) -> _Plan:
-    """What :func:`write_split` and :func:`write_split_scanned` write for the groups with ``values``, in order."""
+    """What :func:`write_split` writes for the groups with ``values``, in order."""
     folder.mkdir(parents=True, exist_ok=True)
     words = report.labels()
     groups = [(words[f"group.missing.{role}"] if pd.isna(value) else str(value), value) for value in values]
@@ -176,68 +166,62 @@ def _result(folder: Path, plan: _Plan, outcomes, progress) -> SplitResult:
     return result
 
 
-def write_split(report, transactions: pd.DataFrame, role: str, folder: Path, progress=None,
+def write_split(report, sales: Sales | pd.DataFrame, role: str, folder: Path, progress=None,
                 workers: int | None = None) -> SplitResult:
-    """One workbook per value of column ``role`` in ``folder``, each the report of that group's rows alone.
+    """One workbook per value of column ``role`` of ``sales`` in ``folder``, each the report of that group's
+    rows alone (:meth:`.Sales.of_group`), for the chain's month, window and data range. ``sales`` are those
+    ``report`` was made from, or their transactions.
 
-    The workbooks are written by ``workers`` processes (default: one per core); each is
+    Sales held in memory travel to ``workers`` processes (default: one per core), each of which computes
+    and writes a group's workbook; sales scanned in DuckDB are computed one group after another, their rows
+    never in Python, while the processes write the workbooks of the groups computed so far. Each workbook is
     written atomically, as the chain's own report is.
     """
-    check_role(role, role in transactions)
-    keys = transactions[role]
-    plan = _plan(report, role, keys.drop_duplicates().tolist(), folder)
-    data_range = (report.first_date, report.last_date)
-
-    def work(display, value) -> tuple:
-        """The arguments of :func:`_write_one` for one group."""
-        rows = transactions[keys.isna()] if pd.isna(value) else transactions[keys == value]
-        rows = rows.drop(columns=[role]).reset_index(drop=True)
-        sales = report.sales and report.sales.of_group(role, value, display, rows.iloc[:0])
-        return rows, plan.options, folder / plan.names[display], sales, data_range
-
+    if isinstance(sales, pd.DataFrame):  # the rows of the sales the report was made from
+        sales = SalesData.of_rows(sales, report.sales)
+    check_role(role, role in sales.group_roles)
+    plan = _plan(report, role, sales.groups(role), folder)
+    sales.prepare_split(role, progress)
     workers = workers or os.cpu_count() or 1
-    if workers == 1 or len(plan.groups) <= 1:
-        outcomes = ((display, _write_one(*work(display, value))) for display, value in plan.groups)
-    else:
-        with _processes(workers) as pool:
-            futures = [(display, pool.submit(_write_one, *work(display, value))) for display, value in plan.groups]
-            outcomes = [(display, future.result()) for display, future in futures]
-    return _result(folder, plan, outcomes, progress)
-
-
-def write_split_scanned(report, scanned, role: str, folder: Path, progress=None,
-                        workers: int | None = None) -> SplitResult:
-    """:func:`write_split` for sales DuckDB scanned (:class:`~retention_xl.scanned_tables.ScannedSales`): each
-    group's report is computed from its rows in DuckDB, one group after another, the rows never in Python,
-    while ``workers`` processes (default: one per core) write the workbooks of the groups computed so far."""
-    from .scanned_report import analyse_scanned
-
-    check_role(role, role in scanned.group_labels)
-    group_labels = scanned.group_labels[role]
-    code_of = {None if code is None else group_labels[code]: code for code in scanned.groups_in_order(role)}
-    plan = _plan(report, role, list(code_of), folder)
-    if progress:
-        progress(f"  DuckDB: ordering the rows by {role}…")
-    scanned.cluster_by(role)
-    with _processes(workers or os.cpu_count() or 1) as pool:
-        pending = []
-        for display, value in plan.groups:
-            if progress:
-                progress(f"  {plan.names[display]}")
-            try:
-                group_report = analyse_scanned(scanned.of_group(role, code_of[value], display), plan.options)
-            except RetentionXLError as error:  # one group's failure loses none of the others
-                pending.append((display, str(error)))
-                continue
-            pending.append((display, pool.submit(_write_report, group_report, folder / plan.names[display])))
+    if sales.portable and (workers == 1 or len(plan.groups) <= 1):
+        outcomes = ((display, _analysed_and_written(sales.of_group(role, value, display), plan.options,
+                                                    folder / plan.names[display]))
+                    for display, value in plan.groups)
+        return _result(folder, plan, outcomes, progress)
+    with _processes(workers) as pool:
+        pending = [(display, _submitted(pool, sales, role, value, display, plan.options, folder / plan.names[display],
+                                        None if sales.portable else progress))
+                   for display, value in plan.groups]
         outcomes = [(display, job if isinstance(job, str) else job.result()) for display, job in pending]
-    return _result(folder, plan, outcomes, None)
+    return _result(folder, plan, outcomes, progress if sales.portable else None)
 
 
-def _write_report(report, path: Path) -> str | None:
+def _submitted(pool, sales: Sales, role: str, value, display: str, options, path: Path, progress):
+    """One group's workbook handed to ``pool``: its sales, where they travel, to be analysed there; else its
+    report, analysed here. The reason it could not be made, where that is known at once."""
+    if progress:
+        progress(f"  {path.name}")
+    group = sales.of_group(role, value, display)
+    if group.portable:
+        return pool.submit(_analysed_and_written, group, options, path)
+    try:
+        report = analyse(group, options)
+    except RetentionXLError as error:  # one group's failure loses none of the others
+        return str(error)
+    return pool.submit(_written, report, path)
+
+
+def _analysed_and_written(sales: Sales, options, path: Path) -> str | None:
+    """One group's workbook from its sales; the reason it could not be made, or None."""
+    try:
+        write_workbook(analyse(sales, options), path)
+    except RetentionXLError as error:  # one group's failure loses none of the others
+        return str(error)
+    return None
+
+
+def _written(report, path: Path) -> str | None:
     """Write one group's workbook; the reason it could not be written, or None."""
-    from .report import write_workbook
-
     try:
         write_workbook(report, path)
     except RetentionXLError as error:

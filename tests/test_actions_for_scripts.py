@@ -13,7 +13,7 @@ from helpers.data import real_data_slow
 from retention_xl.figures import actions as actions_module
 from retention_xl.figures.actions import WHO_LIMIT, WordedAction, render_action
 from retention_xl.i18n import labels
-from retention_xl.report import ReportOptions, create_report
+from retention_xl.report import ReadOptions, ReportOptions, create_report
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "sample_workbooks" / "sales_sample.xlsx"
@@ -46,7 +46,8 @@ def sheet_sections(path: Path, words: dict) -> list[dict]:
 def report_and_json(tmp_path, sales, month, window, language, valued=False):
     output, json_path = tmp_path / "report.xlsx", tmp_path / "report.json"
     report = create_report(sales, output, ReportOptions(month=month, active_window=window, language=language,
-                                                        clv=valued), as_of="2026-01-01", json_path=json_path)
+                                                        clv=valued),
+                           json_path=json_path, read=ReadOptions(as_of="2026-01-01"))
     return report, output, json.loads(json_path.read_text(encoding="utf-8"))["actions"]
 
 
@@ -97,7 +98,8 @@ def test_customers_valued_by_profit_and_the_loss_makers_ranked_by_their_loss(tmp
     rows.to_csv(sales, index=False)
     output, json_path = tmp_path / "report.xlsx", tmp_path / "report.json"
     report = create_report(sales, output, ReportOptions(month="2024-12", active_window=12, language="en", clv=False,
-                                                        value="profit"), as_of="2026-01-01", json_path=json_path)
+                                                        value="profit"),
+                           json_path=json_path, read=ReadOptions(as_of="2026-01-01"))
     sections = json.loads(json_path.read_text(encoding="utf-8"))["actions"]
     by_key = {section["key"]: section for section in sections}
     assert by_key["loss_making"]["ranked_by"] == "loss" and by_key["champions"]["ranked_by"] == "window_profit"
@@ -177,7 +179,7 @@ def test_chinese_counts_customers_with_a_measure_word_and_one_customer_is_not_th
 def test_labels_name_one_month_in_the_singular(tmp_path):
     output, json_path = tmp_path / "report.xlsx", tmp_path / "report.json"
     report = create_report(SAMPLE, output, ReportOptions(month="2024-12", active_window=1, language="en", horizon=1),
-                           as_of="2026-01-01", json_path=json_path)
+                           json_path=json_path, read=ReadOptions(as_of="2026-01-01"))
     assert report.summary()["window_reason"] == "1 month, as given"
     book = openpyxl.load_workbook(output)
     texts = [cell.value for sheet in book for row in sheet.iter_rows() for cell in row if isinstance(cell.value, str)]
@@ -190,7 +192,7 @@ def test_labels_name_one_month_in_the_singular(tmp_path):
 @pytest.mark.parametrize("language", ["zh-CN", "en"])
 def test_the_json_titles_of_a_profit_valued_report_are_the_sheets_and_only_the_titles_are_rendered(
         language, tmp_path, monkeypatch):
-    from retention_xl.workbook.summary_json import actions_json
+    from retention_xl.figures.summary import actions_json
 
     rows = pd.read_excel(SAMPLE, header=1)
     rows["成本"] = rows["金额"] * rows["会员号"].str[-1].isin(["0", "5"]).map({True: 1.3, False: 0.6})
@@ -198,7 +200,8 @@ def test_the_json_titles_of_a_profit_valued_report_are_the_sheets_and_only_the_t
     rows.to_csv(sales, index=False)
     output = tmp_path / "report.xlsx"
     report = create_report(sales, output, ReportOptions(month="2024-12", active_window=12, language=language,
-                                                        clv=False, value="profit"), as_of="2026-01-01")
+                                                        clv=False, value="profit"),
+                           read=ReadOptions(as_of="2026-01-01"))
     rendered = []
     worded = actions_module._worded
     monkeypatch.setattr(actions_module, "_worded", lambda key, part, *rest: rendered.append(part) or

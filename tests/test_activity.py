@@ -128,3 +128,21 @@ def test_order_keys_hashed_once_give_every_part_the_same_table():
         pd.testing.assert_frame_equal(alone.customers, shared.customers)
     assert build_customer_months(keyed, month).months["orders"].tolist() == \
         build_customer_months(frame, month).months["orders"].tolist()
+
+
+def test_orders_without_ids_of_customers_whose_codes_reach_the_day_numbers_stay_apart():
+    """Customer codes pass 19,700 (the day numbers of 2024) in a base of 20,000; a line without an order id is its
+    day's order. Every customer buying on two days has two orders, whatever their code and their days."""
+    customers = 20_000
+    first = pd.Timestamp("2024-01-01")
+    ids = [f"c{n:05d}" for n in range(customers)]
+    frame = pd.DataFrame({
+        "order_id": None,
+        "customer_id": ids * 2,
+        "date": [first + pd.Timedelta(days=n % 28) for n in range(customers)]
+        + [first + pd.Timedelta(days=28 + n % 3) for n in range(customers)],
+        "amount": 10.0,
+    })
+    table = build_customer_months(frame, pd.Period("2024-01", "M"))
+    assert table.months["orders"].sum() == 2 * customers
+    assert (table.months.groupby("customer")["orders"].sum() == 2).all()

@@ -57,7 +57,7 @@ def cell_by_cell(report, path):
 @pytest.mark.parametrize("language", ["zh-CN", "en"])
 def test_streamed_customers_equal_a_cell_by_cell_write(tmp_path, language):
     sales = read_sales(SAMPLE)
-    report = analyse(sales.transactions, ReportOptions(language=language), sales)
+    report = analyse(sales, ReportOptions(language=language))
     fast, slow = tmp_path / "fast.xlsx", tmp_path / "slow.xlsx"
     write_workbook(report, fast)
     cell_by_cell(report, slow)

@@ -47,7 +47,7 @@ def test_workbook_matches_its_golden_fingerprints(sales, case, language, tmp_pat
     path, month, window, valued = CASES[case]
     data = sales(path)
     options = ReportOptions(month=month, active_window=window, language=language, clv=valued)
-    report = analyse(data.transactions, options, data)
+    report = analyse(data, options)
     output = tmp_path / "report.xlsx"
     write_workbook(report, output)
     got = fingerprints(output)

@@ -7,7 +7,7 @@ import pytest
 from retention_xl.read.cleaning import clean_transactions
 from retention_xl.figures.groups import MISSING
 from retention_xl.i18n import labels
-from retention_xl.report import ReportOptions, analyse, write_workbook
+from retention_xl.report import ReadOptions, ReportOptions, analyse, write_workbook
 
 STORES = ["上海/徐汇", "..", "Store x", "store X", None]
 
@@ -154,7 +154,7 @@ def test_a_salespersons_workbook_is_their_call_list_and_their_rows_only(tmp_path
     sales = tmp_path / "sales.csv"
     pd.DataFrame(rows, columns=["客户编号", "订单日期", "金额", "导购"]).to_csv(sales, index=False)
     report = create_report(sales, tmp_path / "chain.xlsx", ReportOptions(month="2024-03", clv=False, language="en"),
-                           as_of="2026-01-01", split_by="salesperson")
+                           split_by="salesperson", read=ReadOptions(as_of="2026-01-01"))
     words = labels("en")
     s1 = openpyxl.load_workbook(tmp_path / "chain_by_salesperson" / "S1.xlsx")
     actions = [[c.value for c in row] for row in s1[words["sheet.actions"]].iter_rows()]
@@ -185,13 +185,13 @@ def test_a_split_by_a_column_the_sales_lack_stops_before_anything_is_written(eng
     sales = tmp_path / "sales.parquet"
     pd.DataFrame({"客户编号": ["a", "b"], "订单日期": ["2024-01-05", "2024-02-06"], "金额": [10.0, 20.5]}).to_parquet(sales)
     with pytest.raises(UsageError, match=r"--split-by channel: the sales file has no channel column"):
-        create_report(sales, tmp_path / "chain.xlsx", ReportOptions(engine=engine, clv=False), as_of="2026-01-01",
-                      split_by="channel", json_path=tmp_path / "chain.json")
+        create_report(sales, tmp_path / "chain.xlsx", ReportOptions(engine=engine, clv=False),
+                      split_by="channel", json_path=tmp_path / "chain.json", read=ReadOptions(as_of="2026-01-01"))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sales.parquet"]
 
 
 def test_the_stores_counts_are_whole_numbers_in_json(report):
-    from retention_xl.workbook.summary_json import groups_json
+    from retention_xl.figures.summary import groups_json
     stores = groups_json(report.groups["store"])
     for figures in stores.values():
         for key in ("S", "N", "E", "R", "L", "orders"):
@@ -213,8 +213,8 @@ def test_the_staff_are_called_salespeople_unless_the_column_calls_them_shopping_
     pd.DataFrame(rows, columns=["客户编号", "订单日期", "金额", header]).to_csv(sales, index=False)
     output = tmp_path / "chain.xlsx"
     split = language == "zh-CN" and header != "導購"  # a workbook per salesperson, named by the same words
-    create_report(sales, output, ReportOptions(month="2024-03", clv=False, language=language), as_of="2026-01-01",
-                  split_by="salesperson" if split else None)
+    create_report(sales, output, ReportOptions(month="2024-03", clv=False, language=language),
+                  split_by="salesperson" if split else None, read=ReadOptions(as_of="2026-01-01"))
     words = labels(language)
     word = (lambda key: words[f"{key}@guide" if guide else key])
     assert word("group.salesperson") == {"zh-CN": ("销售人员", "导购"), "zh-TW": ("銷售人員", "導購"),

@@ -715,7 +715,7 @@ def test_no_temporary_files_are_left(tmp_path, capsys):
 def test_a_report_from_hostile_rows_recalculates_in_libreoffice(tmp_path):
     from libreoffice import recalculated_values
 
-    from retention_xl.report import ReportOptions, create_report, write_workbook
+    from retention_xl.report import ReadOptions, ReportOptions, create_report, write_workbook
 
     import io
 
@@ -732,7 +732,7 @@ def test_a_report_from_hostile_rows_recalculates_in_libreoffice(tmp_path):
     lines.insert(5, "")
     lines[9] = lines[9].rsplit(",", 1)[0]
     sales = write_lines(tmp_path / "s.csv", lines)
-    report = create_report(sales, tmp_path / "first.xlsx", ReportOptions(language="en"), as_of=AS_OF)
+    report = create_report(sales, tmp_path / "first.xlsx", ReportOptions(language="en"), read=ReadOptions(as_of=AS_OF))
     written = write_workbook(report, tmp_path / "r.xlsx")
     values = recalculated_values(tmp_path / "r.xlsx", tmp_path)
     for (sheet, cell), expected in written.expected.items():

@@ -192,7 +192,7 @@ def test_the_online_retail_report_still_finds_its_lapsing_customers():
     if not ONLINE_RETAIL.exists():
         pytest.skip(f"{ONLINE_RETAIL} is not here")
     sales = read_sales(ONLINE_RETAIL, as_of="2026-01-01")
-    report = analyse(sales.transactions, ReportOptions(month="2010-11", active_window=6, clv=False), sales)
+    report = analyse(sales, ReportOptions(month="2010-11", active_window=6, clv=False))
     customers = report.customers
     lapsing = customers[customers["segment"].isin(LAPSING_SEGMENTS)]
     assert len(lapsing) > 500

@@ -35,7 +35,7 @@ from retention_xl.read.columns import role_of_header
 from retention_xl.i18n import LANGUAGES, labels
 from retention_xl.loyalty_scales import recommend_level, satisfaction_level
 from retention_xl.read.reader import read_sales
-from retention_xl.report import ReportOptions, analyse, create_report
+from retention_xl.report import ReadOptions, ReportOptions, analyse, create_report
 
 SALES = [  # customer, date, amount, store, satisfaction, recommend
     ("A", "2024-02-10", 100, "东店", "非常满意", 10),
@@ -61,7 +61,7 @@ def sales_file(tmp_path, rows=SALES, headers=("会员号", "日期", "金额", "
 @pytest.fixture
 def report(tmp_path):
     sales = read_sales(sales_file(tmp_path), as_of="2024-12-31")
-    return analyse(sales.transactions, ReportOptions(language="en", **OPTIONS), sales)
+    return analyse(sales, ReportOptions(language="en", **OPTIONS))
 
 
 def test_the_months_figures_match_the_hand_count(report):
@@ -114,7 +114,7 @@ def test_customers_sheet_and_actions(report):
 def test_without_answers_nothing_changes(tmp_path):
     plain = [row[:4] for row in SALES]
     sales = read_sales(sales_file(tmp_path, plain, ("会员号", "日期", "金额", "门店")), as_of="2024-12-31")
-    report = analyse(sales.transactions, ReportOptions(language="en", **OPTIONS), sales)
+    report = analyse(sales, ReportOptions(language="en", **OPTIONS))
     assert report.loyalty is None and "satisfaction" not in report.customers
     assert "loyalty" not in report.summary() and "satisfaction_not_on_scale" not in sales.accounting.adjustments
     assert not any(action.key.endswith("_key") for action in report.actions)
@@ -134,8 +134,8 @@ def test_a_survey_file_with_its_own_accounting(tmp_path):
                       "D,2030-01-01,3,7\n"                    # in the future
                       "E,2024-03-16,Satisfied,12\n",          # used, its recommendation on no scale
                       encoding="utf-8")
-    report = create_report(sales, tmp_path / "out.xlsx", ReportOptions(language="en", **OPTIONS), survey=survey,
-                           as_of="2024-12-31", json_path=tmp_path / "out.json")
+    report = create_report(sales, tmp_path / "out.xlsx", ReportOptions(language="en", **OPTIONS),
+                           read=ReadOptions(survey=survey, as_of="2024-12-31"), json_path=tmp_path / "out.json")
     reading = report.sales.answers.survey
     assert reading.rows_read == 8 and reading.used == 4 and reading.balances()
     assert {reason: e.count for reason, e in reading.exclusions.items() if e.count} == {
@@ -147,6 +147,24 @@ def test_a_survey_file_with_its_own_accounting(tmp_path):
     written = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))["loyalty"]
     assert written["survey"]["excluded"]["no_answer"] == {"count": 1, "example_rows": [7]}
     assert written["nps"] == {"value": 0.0, "customers": 2}
+
+
+def test_a_stores_workbook_has_that_stores_answers(tmp_path):
+    # B also buys at 西店, without an answer: 西店's workbook does not take the one B gave at 东店.
+    rows = [*SALES, ("B", "2024-03-20", 10, "西店", None, None)]
+    sales = read_sales(sales_file(tmp_path, rows), as_of="2024-12-31")
+    east, west = (analyse(sales.of_group("store", store, store), ReportOptions(language="en", **OPTIONS)).loyalty.current
+                  for store in ("东店", "西店"))
+    assert (east.satisfaction, east.recommend) == ({5: 0, 4: 0, 3: 0, 2: 1, 1: 1}, {2: 1, 1: 0, 0: 1})
+    assert (west.satisfaction, west.recommend) == ({5: 1, 4: 0, 3: 1, 2: 0, 1: 0}, {2: 1, 1: 1, 0: 0})
+
+    survey = tmp_path / "survey.csv"
+    survey.write_text("Customer ID,Date,Overall satisfaction\nD,2024-03-20,1\n", encoding="utf-8")
+    create_report(sales_file(tmp_path), tmp_path / "out.xlsx", ReportOptions(language="en", **OPTIONS),
+                  read=ReadOptions(survey=survey, as_of="2024-12-31"), split_by="store")
+    sheet = labels("en")["sheet.loyalty"]
+    for store in ("东店", "西店"):
+        assert sheet in openpyxl.load_workbook(tmp_path / "out_by_store" / f"{store}.xlsx").sheetnames
 
 
 @pytest.mark.parametrize("header, role", [
@@ -197,7 +215,7 @@ def test_a_scan_says_the_answers_need_the_in_memory_reader(tmp_path, capsys):
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_the_loyalty_formulas_recalculate_in_libreoffice(tmp_path, language):
     sales = read_sales(sales_file(tmp_path), as_of="2024-12-31")
-    report = analyse(sales.transactions, ReportOptions(language=language, **OPTIONS), sales)
+    report = analyse(sales, ReportOptions(language=language, **OPTIONS))
     path = tmp_path / "loyalty.xlsx"
     from retention_xl.report import write_workbook
 

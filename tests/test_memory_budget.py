@@ -8,7 +8,7 @@ import pytest
 from retention_xl import memory_budget
 from retention_xl.memory_budget import LEAST_BUDGET, MemoryBudget, container_memory, default_budget, table_allowance
 from retention_xl.options import ReportOptions
-from retention_xl.report import create_report
+from retention_xl.report import ReadOptions, create_report
 
 GiB = 2**30
 
@@ -51,10 +51,11 @@ def test_a_scan_given_no_limit_states_its_budget(tmp_path, sample_rows_once):
     path = tmp_path / "sample.parquet"
     sample_rows_once.to_parquet(path, index=False)
     said = []
-    create_report(path, tmp_path / "r.xlsx", ReportOptions(engine="duckdb", language="en"), as_of="2026-01-01",
+    create_report(path, tmp_path / "r.xlsx", ReportOptions(engine="duckdb", language="en"),
+                  read=ReadOptions(as_of="2026-01-01"),
                   progress=said.append)
     assert [line for line in said if "memory budget" in line] == [f"DuckDB: {default_budget().describe()}…"]
     said.clear()
     create_report(path, tmp_path / "r.xlsx", ReportOptions(engine="duckdb", language="en", memory_limit="1GB"),
-                  as_of="2026-01-01", progress=said.append)
+                  read=ReadOptions(as_of="2026-01-01"), progress=said.append)
     assert not any("memory budget" in line for line in said)

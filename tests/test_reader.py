@@ -78,8 +78,9 @@ class TestAsANewUserWouldTryIt:
         assert accounting.exclusions["total_row"].count == 1
         assert accounting.exclusions["total_row"].example_rows == [8]
         assert accounting.balances()
-        assert sales.header_row == 3
-        assert sales.columns == {"order_id": "订单号", "customer_id": "客户编号", "date": "订单日期", "amount": "金额"}
+        assert sales.provenance.header_row == 3
+        assert sales.provenance.columns == {"order_id": "订单号", "customer_id": "客户编号", "date": "订单日期",
+                                            "amount": "金额"}
         assert fingerprint(path) == before
 
 
@@ -92,7 +93,7 @@ class TestLayouts:
             extra_sheets=[("说明", [["本工作簿由系统导出"], ["请勿修改"]])],
         )
         sales = read_sales(path)
-        assert sales.sheet == "数据"
+        assert sales.provenance.sheet == "数据"
 
     def test_sheet_by_name(self, tmp_path):
         path = write_xlsx(
@@ -212,7 +213,7 @@ class TestValueForms:
         path = write_xlsx(tmp_path / "dmy.xlsx", [["客户", "日期", "金额"], ["C1", "05/03/2024", 1], ["C2", "25/03/2024", 1]])
         sales = read_sales(path)
         assert [d for _, d, _ in as_records(sales)] == ["2024-03-05", "2024-03-25"]
-        assert sales.dayfirst is True
+        assert sales.provenance.dayfirst is True
 
     def test_month_first_is_detected(self, tmp_path):
         path = write_xlsx(tmp_path / "mdy.xlsx", [["客户", "日期", "金额"], ["C1", "05/03/2024", 1], ["C2", "12/25/2024", 1]])
@@ -320,7 +321,7 @@ class TestCsvAndParquet:
         path.write_bytes("客戶編號,交易日期,金額\n甲客戶,2024/3/5,100\n乙客戶,2024/3/6,200\n".encode("big5"))
         sales = read_sales(path)
         assert [c for c, *_ in as_records(sales)] == ["甲客戶", "乙客戶"]
-        assert sales.encoding == "big5"
+        assert sales.provenance.encoding == "big5"
 
     def test_csv_title_line_semicolons_and_blank_lines_keep_row_numbers(self, tmp_path):
         path = tmp_path / "semi.csv"
@@ -418,7 +419,7 @@ class TestRealData:
         assert accounting.purchases == int(((amount > 0) & known).sum())
         assert accounting.returns == int(((amount < 0) & known).sum())
         assert sales.transactions["amount"].sum() == pytest.approx(amount[known].sum())
-        assert sales.columns["customer_id"] == "Customer ID"
+        assert sales.provenance.columns["customer_id"] == "Customer ID"
 
     def test_csv(self, frame, tmp_path_factory):
         path = tmp_path_factory.mktemp("real") / "online_retail.csv"

@@ -189,3 +189,15 @@ def test_shared_order_numbers_are_those_bought_under_by_two_customers_or_more():
     found = in_transactions(rows)
     assert (found.shared, found.numbers) == (int((customers_per_order > 1).sum()), len(customers_per_order))
     assert 0 < found.shared < found.numbers
+
+
+def test_columns_lined_up_with_spaces_are_said_to_need_splitting(tmp_path, capsys):
+    """A text report printed in columns (CDNOW's own log is one) is refused with how to split it, not with
+    options naming the whole line."""
+    lines = [" customer_id  date number_of_cds  dollar_value"] + [
+        f" {n:05d} 199701{1 + n % 28:02d}  1   {10 + n}.77" for n in range(1, 40)]
+    sales = tmp_path / "log.txt"
+    sales.write_text("\r\n".join(lines) + "\r\n")
+    code, _, err, _ = run_report(tmp_path, capsys, sales, as_of="2024-01-01")
+    assert code == 2
+    assert "lined up with spaces" in err and "Text to Columns" in err and "--date" not in err

@@ -157,7 +157,7 @@ def report_and_cells(request, tmp_path_factory):
     file = tmp_path_factory.mktemp("list") / "sales.parquet"
     sales.rename(columns={"id": "Customer ID", "date": "Date", "amount": "Amount"}).to_parquet(file)
     data = read_sales(file, as_of="2026-01-01")
-    report = analyse(data.transactions, ReportOptions(month=month, active_window=window, language="en"), data)
+    report = analyse(data, ReportOptions(month=month, active_window=window, language="en"))
     ids, dates, amounts = _cells(sales[sales["date"] < pd.Period(month, "M").end_time])
     return report, (ids, dates, amounts)
 

@@ -16,13 +16,13 @@ from hypothesis import strategies as st
 
 from compare import assert_close
 
-from retention_xl.table import numpy_builder
 from retention_xl.read import csv_parquet, csvfile
 from retention_xl.read.scan.duckdb_scan import scan_sales
+from retention_xl.table import numpy_builder
 from retention_xl.errors import InputError
 from retention_xl.read.scan.scan_columns import ScanUnsupported
 from retention_xl.read.reader import read_sales
-from retention_xl.report import ReportOptions, create_report
+from retention_xl.report import ReadOptions, ReportOptions, create_report
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "sample_workbooks" / "sales_sample.xlsx"
@@ -76,9 +76,9 @@ def _same_reading_of(path: Path, spark: bool = False, **reading):
         return in_memory
     try:
         assert (scanned.classified is not None) == spark  # Spark classified the rows, not DuckDB
-        assert scanned.sales.accounting.as_dict() == in_memory.accounting.as_dict()
-        assert scanned.sales.dayfirst == in_memory.dayfirst
-        assert scanned.sales.reading() == in_memory.reading()
+        assert scanned.provenance.accounting.as_dict() == in_memory.accounting.as_dict()
+        assert scanned.provenance.dayfirst == in_memory.provenance.dayfirst
+        assert scanned.provenance.reading() == in_memory.provenance.reading()
         used = in_memory.transactions
         assert (scanned.first_date, scanned.last_date) == (used["date"].min(), used["date"].max())
         month = used["date"].max().to_period("M")
@@ -101,7 +101,7 @@ def test_eight_digit_dates_are_read_the_same(kind, tmp_path):
     frame = pd.DataFrame({"客户编号": [f"C{i % 3}" for i in range(28)], "订单日期": days * 4,
                           "金额": [10.0 + i for i in range(28)]})
     in_memory = _same_reading(frame, tmp_path, name=f"erp.{kind}")
-    assert in_memory.reading()["dates"] == ["YYYYMMDD"]
+    assert in_memory.provenance.reading()["dates"] == ["YYYYMMDD"]
     assert in_memory.accounting.exclusions["date_out_of_range"].count == 12
 
 
@@ -179,7 +179,7 @@ def test_random_messy_tables_are_read_the_same(tmp_path, data):
 def test_ambiguous_dates_and_decimals_need_the_same_answer(kind, engine, tmp_path):
     spark = _spark(engine)
     dates = pd.DataFrame({"customer": ["a", "b"], "date": ["05/03/2024", "25/03/2024"], "amount": ["1", "2"]})
-    assert _same_reading(dates, tmp_path, name=f"dmy.{kind}", **spark).dayfirst is True
+    assert _same_reading(dates, tmp_path, name=f"dmy.{kind}", **spark).provenance.dayfirst is True
     mixed = pd.DataFrame({"customer": ["a", "b"], "date": ["13/03/2024", "03/25/2024"], "amount": ["1", "2"]})
     assert _same_reading(mixed, tmp_path, name=f"mixed.{kind}", **spark) is None  # both refuse it
     commas = pd.DataFrame({"customer": ["a", "b"], "date": ["2024-03-01"] * 2, "amount": ["1.234,50", "123,45"]})
@@ -195,13 +195,13 @@ def _spark_reads_as_duckdb(path: Path, **reading):
     try:
         assert scans["spark"].classified is not None and not any("cannot read" in line for line in said), said
         duckdb, spark = scans["duckdb"], scans["spark"]
-        assert spark.sales.accounting.as_dict() == duckdb.sales.accounting.as_dict()
+        assert spark.provenance.accounting.as_dict() == duckdb.provenance.accounting.as_dict()
         assert spark.customer_ids == duckdb.customer_ids
         month = duckdb.last_date.to_period("M")
         tables = [scan.customer_months(month) for scan in (duckdb, spark)]
         pd.testing.assert_frame_equal(tables[1].months, tables[0].months, check_exact=False, atol=0.005)
         pd.testing.assert_frame_equal(tables[1].customers, tables[0].customers, check_exact=False, atol=0.005)
-        return duckdb.sales.accounting
+        return duckdb.provenance.accounting
     finally:
         for scan in scans.values():
             scan.close()
@@ -251,8 +251,8 @@ def test_a_mix_of_types_spark_would_widen_otherwise_is_cleaned_by_duckdb(tmp_pat
             "Spark cannot read these files as DuckDB does (the column amount is decimal(12,2) in some files and "
             "DECIMAL(14,4) as DuckDB reads them all): DuckDB cleans the rows, Spark aggregates them…"]
         by_duckdb = scan_sales(folder, as_of=AS_OF)
-        assert scanned.sales.accounting.as_dict() == by_duckdb.sales.accounting.as_dict()
-        assert (scanned.sales.accounting.purchases, scanned.sales.accounting.returns) == (3, 1)
+        assert scanned.provenance.accounting.as_dict() == by_duckdb.provenance.accounting.as_dict()
+        assert (scanned.provenance.accounting.purchases, scanned.provenance.accounting.returns) == (3, 1)
         by_duckdb.close()
     finally:
         scanned.close()
@@ -324,8 +324,8 @@ def test_a_table_larger_than_memory_allows_stays_in_duckdb_with_the_same_figures
     monkeypatch.setattr(tempfile, "tempdir", str(spill))
     said = []
     monkeypatch.setattr(scanned_tables, "available_memory", lambda: 20_000)  # room for a table of 10,000 bytes
-    create_report(path, tmp_path / "engine.xlsx", ReportOptions(engine="duckdb", language="en"), as_of=AS_OF,
-                  progress=said.append)
+    create_report(path, tmp_path / "engine.xlsx", ReportOptions(engine="duckdb", language="en"),
+                  progress=said.append, read=ReadOptions(as_of=AS_OF))
     assert [line for line in said if "does not fit in memory" in line] == [
         "the customer x month table does not fit in memory: it passed 4,933 customer-months (0.0 GiB) with 0.0 GiB "
         "available, and the report would hold about 2× the table: DuckDB keeps the table and computes the figures "
@@ -333,8 +333,8 @@ def test_a_table_larger_than_memory_allows_stays_in_duckdb_with_the_same_figures
     assert list(spill.iterdir()) == []
     monkeypatch.setattr(scanned_tables, "available_memory", lambda: 2**30)  # the same table fits in a gigabyte
     said.clear()
-    create_report(path, tmp_path / "memory.xlsx", ReportOptions(engine="duckdb", language="en"), as_of=AS_OF,
-                  progress=said.append)
+    create_report(path, tmp_path / "memory.xlsx", ReportOptions(engine="duckdb", language="en"),
+                  progress=said.append, read=ReadOptions(as_of=AS_OF))
     assert not any("does not fit" in line for line in said)
     assert_close(_cell_values(tmp_path / "engine.xlsx"), _cell_values(tmp_path / "memory.xlsx"))
 
@@ -411,32 +411,32 @@ def test_the_reports_are_identical(source, engine, tmp_path, sample_rows_once):
         output = tmp_path / f"{name}.xlsx"
         report = create_report(path, output, ReportOptions(engine=name.split("-")[0],
                                                            figures_in_engine=name.endswith("-in-engine")),
-                               as_of=AS_OF, json_path=output.with_suffix(".json"))
+                               json_path=output.with_suffix(".json"), read=ReadOptions(as_of=AS_OF))
         summaries[name] = json.loads(output.with_suffix(".json").read_text(encoding="utf-8"))
         summaries[name].pop("timings")
         assert summaries[name].pop("engine") == name.split("-")[0]
         if name != "pandas":
-            assert report.sales.transactions.empty  # the rows were scanned, not read into memory
+            assert any(stage.startswith("classify_") for stage in report.timings)  # scanned, not read into memory
     assert_close(summaries[engine], summaries["pandas"])
 
 
 def test_auto_scans_folders_and_large_files_only(tmp_path, monkeypatch):
-    from retention_xl import scanned_report
+    from retention_xl import engine_choice
 
     rows = pd.DataFrame({"customer": ["a", "b"], "date": pd.to_datetime(["2024-03-01", "2024-03-02"]),
                          "amount": [1.0, 2.0]})
     rows.to_parquet(tmp_path / "small.parquet")
-    assert not scanned_report.scan_wanted(tmp_path / "small.parquet", "auto")
-    assert scanned_report.scan_wanted(tmp_path / "small.parquet", "duckdb")
-    assert scanned_report.scan_wanted(tmp_path, "auto")
-    assert scanned_report.scan_wanted(Path(str(tmp_path / "*.parquet")), "auto")
+    assert not engine_choice.scan_wanted(tmp_path / "small.parquet", "auto")
+    assert engine_choice.scan_wanted(tmp_path / "small.parquet", "duckdb")
+    assert engine_choice.scan_wanted(tmp_path, "auto")
+    assert engine_choice.scan_wanted(Path(str(tmp_path / "*.parquet")), "auto")
     rows.to_csv(tmp_path / "small.csv", index=False)
-    assert not scanned_report.scan_wanted(tmp_path / "small.csv", "auto")
-    assert scanned_report.scan_wanted(tmp_path / "small.csv", "duckdb")
-    assert not scanned_report.scan_wanted(SAMPLE, "duckdb")  # a workbook is read in memory
-    monkeypatch.setattr(scanned_report, "AUTO_SCAN_ROWS", 1)
-    assert scanned_report.scan_wanted(tmp_path / "small.parquet", "auto")
-    assert scanned_report.scan_wanted(tmp_path / "small.csv", "auto")
+    assert not engine_choice.scan_wanted(tmp_path / "small.csv", "auto")
+    assert engine_choice.scan_wanted(tmp_path / "small.csv", "duckdb")
+    assert not engine_choice.scan_wanted(SAMPLE, "duckdb")  # a workbook is read in memory
+    monkeypatch.setattr(engine_choice, "AUTO_SCAN_ROWS", 1)
+    assert engine_choice.scan_wanted(tmp_path / "small.parquet", "auto")
+    assert engine_choice.scan_wanted(tmp_path / "small.csv", "auto")
 
 
 def test_the_lines_of_a_large_csv_file_are_estimated_from_its_first_megabyte(tmp_path):
@@ -452,8 +452,9 @@ def test_a_column_the_scan_cannot_read_falls_back_to_memory(tmp_path):
                          "date": pd.to_datetime(["2024-03-01 23:30", "2024-03-02 00:00"]).tz_localize("Asia/Shanghai")})
     rows.to_parquet(tmp_path / "zoned.parquet")
     options = ReportOptions(engine="duckdb", clv=False, month="2024-03")
-    report = create_report(tmp_path / "zoned.parquet", tmp_path / "r.xlsx", options, as_of=AS_OF)
-    assert report.sales.transactions["date"].tolist() == list(pd.to_datetime(["2024-03-01 23:30", "2024-03-02 00:00"]))
+    report = create_report(tmp_path / "zoned.parquet", tmp_path / "r.xlsx", options, read=ReadOptions(as_of=AS_OF))
+    assert not any(stage.startswith("classify") for stage in report.timings)  # read in memory
+    assert [report.first_date, report.last_date] == list(pd.to_datetime(["2024-03-01 23:30", "2024-03-02 00:00"]))
 
 
 def test_a_memory_limit_is_a_size(tmp_path):
@@ -503,8 +504,8 @@ def test_store_figures_built_from_the_window_alone_equal_those_of_the_whole_hist
     stores = {}
     for engine in ("pandas", "duckdb"):
         output = tmp_path / f"{engine}.xlsx"
-        create_report(path, output, ReportOptions(engine=engine, month="2024-06", active_window=3), as_of=AS_OF,
-                      json_path=output.with_suffix(".json"))
+        create_report(path, output, ReportOptions(engine=engine, month="2024-06", active_window=3),
+                      json_path=output.with_suffix(".json"), read=ReadOptions(as_of=AS_OF))
         stores[engine] = json.loads(output.with_suffix(".json").read_text(encoding="utf-8"))["stores"]
     assert_close(stores["duckdb"], stores["pandas"])
     assert set(stores["duckdb"]) == {"东店", "西店", "北店", "南店", ""}
@@ -518,25 +519,30 @@ def test_an_error_elsewhere_stops_the_group_tables_at_once(monkeypatch):
     import time
 
     from retention_xl.figures import month as analysis
-    from retention_xl.report import DataSource, analyse_table
+    from retention_xl.pipeline import analyse
+    from retention_xl.read.sales import SalesData
 
-    sales = read_sales(SAMPLE, as_of=AS_OF)
-    table = numpy_builder.build_customer_months(sales.transactions, pd.Period("2024-12", "M"))
-    stop = threading.Event()
+    stopped = threading.Event()
 
-    def groups(window, detail):  # an engine's long query, which only stop() ends
-        stop.wait(timeout=60)
-        return {}
+    class SlowGroups(SalesData):
+        computes_beside = True  # as an engine's groups are
+
+        def group_tables(self, role, until, window, chain):  # an engine's long query, which only stop() ends
+            stopped.wait(timeout=60)
+            return iter(())
+
+        def stop(self):
+            stopped.set()
 
     def failing_trend(*args, **kwargs):
         raise RuntimeError("failed while the groups were computed")
 
+    sales = read_sales(SAMPLE, as_of=AS_OF)
     monkeypatch.setattr(analysis, "trend", failing_trend)
-    source = DataSource(table, pd.Timestamp("2024-01-01"), pd.Timestamp("2024-12-31"), groups, stop_groups=stop.set)
     started = time.perf_counter()
     with pytest.raises(RuntimeError, match="failed while"):
-        analyse_table(source, pd.Period("2024-12", "M"), ReportOptions(clv=False).validated())
-    assert stop.is_set() and time.perf_counter() - started < 10
+        analyse(SlowGroups(sales.transactions, sales.provenance), ReportOptions(month="2024-12", clv=False))
+    assert stopped.is_set() and time.perf_counter() - started < 10
 
 
 def test_a_stopped_scan_makes_no_more_group_tables(tmp_path):
@@ -599,12 +605,12 @@ def test_group_rows_are_taken_a_run_of_keys_at_a_time_across_fetches(monkeypatch
     """The stores' rows come from DuckDB in chunks; a group whose rows span chunks gets all of them, once."""
     import duckdb
 
-    from retention_xl.read.scan.scanned_tables import _Chunks
+    from retention_xl.read.scan.scan_fetch import Chunks
 
-    monkeypatch.setattr(_Chunks, "CHUNK_VECTORS", 1)  # 2,048 rows a fetch
+    monkeypatch.setattr(Chunks, "CHUNK_VECTORS", 1)  # 2,048 rows a fetch
     connection = duckdb.connect()
     result = connection.execute("SELECT (range // 1000)::BIGINT AS key, range AS value FROM range(7000) ORDER BY 1, 2")
-    chunks = _Chunks(result)
+    chunks = Chunks(result)
     taken = [chunks.until(last) for last in (0, 2, 2, 5, 9)]
     assert [len(part) for part in taken] == [1000, 2000, 0, 3000, 1000]
     assert np.concatenate([part["value"].to_numpy() for part in taken]).tolist() == list(range(7000))
@@ -614,13 +620,13 @@ def test_a_result_fetched_a_chunk_at_a_time_is_the_whole_result():
     """The customer x month table comes over in chunks; joined, they are the result as one fetch gives it."""
     import duckdb
 
-    from retention_xl.read.scan.scanned_tables import _fetched
+    from retention_xl.read.scan.scan_fetch import fetched
 
     connection = duckdb.connect()
     query = "SELECT range::INTEGER AS customer, range * 0.5 AS amount FROM range(5000) ORDER BY 1"
-    chunked = _fetched(connection.execute(query), vectors=1)  # 2,048 rows a fetch: three fetches
+    chunked = fetched(connection.execute(query), vectors=1)  # 2,048 rows a fetch: three fetches
     pd.testing.assert_frame_equal(chunked, connection.execute(query).df())
-    empty = _fetched(connection.execute(f"{query} LIMIT 0"))
+    empty = fetched(connection.execute(f"{query} LIMIT 0"))
     assert empty.empty and list(empty.columns) == ["customer", "amount"]
 
 
@@ -657,10 +663,11 @@ def test_workbooks_split_by_store_from_the_scan_are_those_from_memory(engine, tm
     splits = {}
     for each in ("pandas", engine):
         options = ReportOptions(engine=each.split("-")[0], language="en", figures_in_engine=each.endswith("-in-engine"))
-        report = create_report(path, tmp_path / f"{each}.xlsx", options, as_of=AS_OF, split_by="store")
+        report = create_report(path, tmp_path / f"{each}.xlsx", options, split_by="store",
+                               read=ReadOptions(as_of=AS_OF))
         splits[each] = report.split
         if each == engine:
-            assert report.sales.transactions.empty  # the rows stayed in DuckDB
+            assert any(stage.startswith("classify") for stage in report.timings)  # the rows stayed in DuckDB
     assert splits[engine].failed == splits["pandas"].failed == {}
     assert splits[engine].skipped == splits["pandas"].skipped == {"快闪店": "no customer in the 12 months before 2024-12"}
     assert splits[engine].files == splits["pandas"].files and len(splits["pandas"].files) == 7

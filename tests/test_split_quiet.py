@@ -9,7 +9,7 @@ import pytest
 
 from retention_xl.i18n import labels
 from retention_xl.read.reader import read_sales
-from retention_xl.report import ReportOptions, analyse, create_report, write_workbook
+from retention_xl.report import ReadOptions, ReportOptions, analyse, create_report, write_workbook
 from retention_xl.split import write_split
 
 MONTH, WINDOW = "2024-03", 3
@@ -63,8 +63,8 @@ def test_a_quiet_store_keeps_its_workbook_and_a_store_without_customers_is_skipp
     sales = chain_file(tmp_path)
     options = ReportOptions(engine=engine.split("-")[0], figures_in_engine=engine.endswith("-in-engine"), month=MONTH,
                             active_window=WINDOW, clv=False, language="en")
-    report = create_report(sales, tmp_path / "chain.xlsx", options, as_of="2026-01-01", split_by="store",
-                           json_path=tmp_path / "chain.json")
+    report = create_report(sales, tmp_path / "chain.xlsx", options, split_by="store",
+                           json_path=tmp_path / "chain.json", read=ReadOptions(as_of="2026-01-01"))
     split = json.loads((tmp_path / "chain.json").read_text(encoding="utf-8"))["split"]
     assert split["failed"] == {}
     assert split["skipped"] == {"空店": SKIPPED, "新店": SKIPPED}
@@ -82,9 +82,9 @@ def test_a_quiet_store_keeps_its_workbook_and_a_store_without_customers_is_skipp
 def test_a_store_quiet_for_a_whole_window_is_lost_not_failed(tmp_path):
     """With a one-month window, 静店's February customer is lost in March: S 1, L 1, E 0, in both workbooks."""
     sales = read_sales(chain_file(tmp_path), as_of="2026-01-01")
-    report = analyse(sales.transactions, ReportOptions(month=MONTH, active_window=1, clv=False, language="en"), sales)
+    report = analyse(sales, ReportOptions(month=MONTH, active_window=1, clv=False, language="en"))
     write_workbook(report, tmp_path / "chain.xlsx")
-    split = write_split(report, sales.transactions, "store", tmp_path / "by_store", workers=1)
+    split = write_split(report, sales, "store", tmp_path / "by_store", workers=1)
     assert split.failed == {} and "静店" in split.files.values()
     assert split.skipped == dict.fromkeys(["空店", "新店"], "no customer in the month before 2024-03")
     expected = {"S": 1, "L": 1, "N": 0, "R": 0, "E": 0, "revenue": 0, "orders": 0}

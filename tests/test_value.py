@@ -45,7 +45,7 @@ def test_the_summary_from_the_table_is_the_summary_from_the_transactions(sales):
 
 
 def test_customers_get_p_alive_expected_purchases_and_value(sales, tmp_path):
-    report = analyse(sales.transactions, ReportOptions(language="en", month="2024-12", active_window=12), sales)
+    report = analyse(sales, ReportOptions(language="en", month="2024-12", active_window=12))
     assert report.value.available and report.value.holdout is not None
     customers = report.customers
     assert customers["p_alive"].between(0, 1).all() and (customers["clv"] >= 0).all()
@@ -84,8 +84,8 @@ def test_switched_off_from_the_command_line(tmp_path, capsys):
 
 
 def test_horizon_and_discount_options(sales):
-    base = analyse(sales.transactions, ReportOptions(month="2024-12", active_window=12), sales)
-    longer = analyse(sales.transactions, ReportOptions(month="2024-12", active_window=12, horizon=24, discount=0), sales)
+    base = analyse(sales, ReportOptions(month="2024-12", active_window=12))
+    longer = analyse(sales, ReportOptions(month="2024-12", active_window=12, horizon=24, discount=0))
     assert longer.customers["clv"].sum() > base.customers["clv"].sum()
 
 
@@ -151,7 +151,7 @@ def test_no_drop_out_is_detected_and_no_p_alive_is_shown(nobody_leaves, tmp_path
 
 
 def test_where_drop_out_is_detected_nothing_of_it_appears(sales, tmp_path):
-    report = analyse(sales.transactions, ReportOptions(language="en", month="2024-12", active_window=12), sales)
+    report = analyse(sales, ReportOptions(language="en", month="2024-12", active_window=12))
     assert report.value.dropout_detected and not report.value.holdout_missed and not report.value.spend_refused
     summary = report.summary()["customer_value"]
     assert summary["dropout_detected"] is True and summary["spend_model"] == "gamma_gamma"

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from retention_xl.table.numpy_builder import build_customer_months
-from retention_xl.report import ReportOptions, create_report
+from retention_xl.report import ReadOptions, ReportOptions, create_report
 from retention_xl.figures.customer_value import MIN_REPEAT_CUSTOMERS, customer_value
 
 MONTH = "2024-12"
@@ -38,8 +38,8 @@ def test_a_store_opened_ten_weeks_ago_gets_its_workbook_without_customer_values(
     """Rows in memory (pandas) and rows scanned in DuckDB: the chain's long history does not lend the new store
     months of its own, so no model is fitted on months in which it had no customer."""
     options = ReportOptions(engine=engine, month=MONTH, language="en")
-    report = create_report(chain_sales(tmp_path), tmp_path / "chain.xlsx", options, as_of="2026-01-01",
-                           split_by="store", json_path=tmp_path / "chain.json")
+    report = create_report(chain_sales(tmp_path), tmp_path / "chain.xlsx", options,
+                           split_by="store", json_path=tmp_path / "chain.json", read=ReadOptions(as_of="2026-01-01"))
     split = json.loads((tmp_path / "chain.json").read_text(encoding="utf-8"))["split"]
     assert split["failed"] == {}
     assert sorted(split["files"].values()) == ["新店", "老店"]

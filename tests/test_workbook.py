@@ -16,7 +16,7 @@ from libreoffice import assert_saved_values_are_recalculated, recalculated_value
 from retention_xl import report as report_module
 from retention_xl.i18n import LANGUAGES, labels
 from retention_xl.read.reader import read_sales
-from retention_xl.report import ReportOptions, analyse, create_report, write_workbook
+from retention_xl.report import ReadOptions, ReportOptions, analyse, create_report, write_workbook
 from retention_xl.sample import sample_sales
 from retention_xl.workbook import display_width
 
@@ -51,7 +51,7 @@ def assert_no_error_cells(values):
 @pytest.mark.slow
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_formula_recalculates_in_libreoffice_to_the_python_value(sample_sales_data, language, tmp_path):
-    report = analyse(sample_sales_data.transactions, ReportOptions(language=language), sample_sales_data)
+    report = analyse(sample_sales_data, ReportOptions(language=language))
     path = tmp_path / f"report-{language}.xlsx"
     written = write_workbook(report, path)
     values = recalculated_values(path, tmp_path)
@@ -105,7 +105,7 @@ def test_text_from_the_data_never_becomes_a_formula(tmp_path):
 
 
 def test_layout_for_managers(sample_sales_data, tmp_path):
-    report = analyse(sample_sales_data.transactions, ReportOptions(), sample_sales_data)
+    report = analyse(sample_sales_data, ReportOptions())
     path = tmp_path / "layout.xlsx"
     write_workbook(report, path)
     book = openpyxl.load_workbook(path)
@@ -160,7 +160,7 @@ def test_templates_define_the_same_words_in_every_language():
 
 class TestWritingSafely:
     def test_a_failure_leaves_no_report_and_keeps_the_old_one(self, sample_sales_data, tmp_path, monkeypatch):
-        report = analyse(sample_sales_data.transactions, ReportOptions(), sample_sales_data)
+        report = analyse(sample_sales_data, ReportOptions())
         path = tmp_path / "report.xlsx"
         path.write_bytes(b"previous report")
 
@@ -243,7 +243,7 @@ class TestCommandLine:
 @pytest.mark.slow
 def test_more_customers_than_a_sheet_holds(sample_sales_data, tmp_path, monkeypatch):
     monkeypatch.setattr("retention_xl.workbook.customers.EXCEL_MAX_ROWS", 101)  # a sheet of 100 data rows
-    report = analyse(sample_sales_data.transactions, ReportOptions(language="en"), sample_sales_data)
+    report = analyse(sample_sales_data, ReportOptions(language="en"))
     path = tmp_path / "truncated.xlsx"
     written = write_workbook(report, path)
     words = labels("en")
@@ -267,7 +267,7 @@ def test_more_customers_than_a_sheet_holds(sample_sales_data, tmp_path, monkeypa
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_the_configured_top_share_is_the_one_every_text_names(sample_sales_data, tmp_path, language):
-    report = analyse(sample_sales_data.transactions, ReportOptions(language=language, top_fraction=0.1), sample_sales_data)
+    report = analyse(sample_sales_data, ReportOptions(language=language, top_fraction=0.1))
     path = tmp_path / "top.xlsx"
     write_workbook(report, path)
     book = openpyxl.load_workbook(path)
@@ -310,7 +310,7 @@ def test_the_retention_chart_is_not_smoothed_or_clamped(sample_sales_data, tmp_p
     import re
     import zipfile
 
-    report = analyse(sample_sales_data.transactions, ReportOptions(language="en"), sample_sales_data)
+    report = analyse(sample_sales_data, ReportOptions(language="en"))
     path = tmp_path / "chart.xlsx"
     write_workbook(report, path)
     with zipfile.ZipFile(path) as package:
@@ -321,7 +321,7 @@ def test_the_retention_chart_is_not_smoothed_or_clamped(sample_sales_data, tmp_p
 
 
 def test_every_customer_as_csv_on_request(sample_sales_data, tmp_path):
-    report = analyse(sample_sales_data.transactions, ReportOptions(customer_file="csv", clv=False), sample_sales_data)
+    report = analyse(sample_sales_data, ReportOptions(customer_file="csv", clv=False))
     write_workbook(report, tmp_path / "report.xlsx")
     everyone = pd.read_csv(tmp_path / "report_customers.csv", encoding="utf-8-sig", dtype={"customer_id": str})
     assert everyone["customer_id"].tolist() == report.customers["customer_id"].tolist()
@@ -333,7 +333,8 @@ def test_every_customer_as_csv_on_request(sample_sales_data, tmp_path):
 def test_progress_names_every_stage_of_the_computation(tmp_path):
     """Each stage that can take long on big data says so before it starts, in the order they run."""
     messages = []
-    create_report(SAMPLE, tmp_path / "r.xlsx", ReportOptions(), as_of="2026-01-01", progress=messages.append)
+    create_report(SAMPLE, tmp_path / "r.xlsx", ReportOptions(), progress=messages.append,
+                  read=ReadOptions(as_of="2026-01-01"))
     stages = ["customer x month table", "month's figures", "customers…", "customer-value models", "each group",
               "Writing r.xlsx"]
     positions = [next((i for i, message in enumerate(messages) if stage in message), None) for stage in stages]

@@ -17,8 +17,6 @@ import pandas as pd
 
 from . import month as analysis
 from ..table.contract import CustomerMonths, month_number
-from ..table.numpy_builder import build_customer_months
-from ..roles import GROUP_ROLES
 
 MISSING = object()  # the key of the rows without a group value, apart from any real name
 FIGURES = ("S", "N", "E", "R", "L", "retention", "strict_retention", "revenue", "orders", "repeat_rate",
@@ -55,18 +53,3 @@ def group_figures(tables: Iterable[tuple[object, CustomerMonths]], month: pd.Per
         return frame
     order = frame["retention"].fillna(-np.inf).sort_values(ascending=False, kind="stable").index
     return frame.loc[order].set_index("group")
-
-
-def chain_groups(transactions: pd.DataFrame, month: pd.Period, window: int, detail: dict) -> dict[str, pd.DataFrame]:
-    """Per group column present in ``transactions`` (store, salesperson, channel, region), its figures table."""
-    roles = [role for role in GROUP_ROLES if role in transactions]
-    if not roles:
-        return {}
-    in_month = transactions["date"].dt.to_period("M").eq(month) & (transactions["amount"] > 0)
-    chain_buyers = set(transactions.loc[in_month, "customer_id"])
-
-    def tables(role: str):
-        for value, part in transactions.groupby(transactions[role], dropna=False, sort=False, observed=True):
-            yield (MISSING if pd.isna(value) else value), build_customer_months(part, month)
-
-    return {role: group_figures(tables(role), month, window, detail, chain_buyers) for role in roles}

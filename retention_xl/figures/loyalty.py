@@ -102,38 +102,6 @@ class Loyalty:
         """Whether any answer to ``question`` was read (the Loyalty sheet leaves a question nobody was asked out)."""
         return bool(self.answers.frame[question].notna().any())
 
-    def as_dict(self) -> dict:
-        """``--json``'s ``loyalty``: the month's figures, the month before, retention by answer, each store's
-        (the sales without a store under ``""``), the trend."""
-        return {
-            **self.current.as_dict(),
-            "answer_window": [f"{day:%Y-%m-%d}" for day in self.answer_window],
-            "previous_month": self.previous.as_dict() if self.previous else None,
-            "retention_by_answer": _by_answer_json(self.by_answer),
-            "stores": None if self.by_store is None else {
-                "" if store is MISSING else str(store): _by_answer_json(part.droplevel(0))
-                for store, part in self.by_store.groupby(level=0, sort=False)},
-            "trend": [month.as_dict() for month in self.trend],
-            "columns": self.answers.columns,
-            **({"survey": self.answers.survey.as_dict()} if self.answers.survey is not None else {}),
-        }
-
-
-def _by_answer_json(table: pd.DataFrame) -> dict:
-    result = {}
-    for question in LOYALTY_ROLES:
-        rows = table.loc[question] if question in table.index.get_level_values(0) else table.iloc[0:0]
-        result[question] = {_level_key(question, level): {"S": int(line.S), "L": int(line.L),
-                                                           "strict_retention": (line.S - line.L) / line.S if line.S else None}
-                            for level, line in rows.iterrows()}
-    return result
-
-
-def _level_key(question: str, level) -> str:
-    if level == NO_ANSWER:
-        return NO_ANSWER
-    return RECOMMEND_KEYS[int(level)] if question == RECOMMEND else str(int(level))
-
 
 def answer_window(month: pd.Period, window: int) -> tuple[pd.Timestamp, pd.Timestamp]:
     """The first and last day of the answers a month's figures use: from the start of M - w to the end of M.

@@ -13,18 +13,16 @@ import pandas as pd
 from . import month as analysis
 from .. import metrics
 from .actions import Action
-from ..read.columns import used_columns
 from .customers import SEGMENTS, STATUSES
 from ..i18n import fill, labels_for
-from ..options import ReportOptions, engine_name
-from ..read.reader import SalesData
-from ..workbook.summary_json import JSON_GROUPS, actions_json, groups_json
+from ..options import ReportOptions
 from .customer_value import CustomerValue, value_summary
+from .summary import JSON_GROUPS, actions_json, groups_json, loyalty_json
 
 PARETO_POINTS = 20
 @dataclass
 class RetentionReport:
-    """The month's figures and tables; see :mod:`retention_xl.analysis` for the definitions."""
+    """The month's figures and tables; see :mod:`retention_xl.figures.month` for the definitions."""
 
     month: pd.Period
     options: ReportOptions
@@ -38,7 +36,9 @@ class RetentionReport:
     last_date: pd.Timestamp
     month_was_defaulted_mid_month: bool
     window_reason: str = analysis.WINDOW_GIVEN
-    sales: SalesData | None = None
+    # How the sales were read and every row accounted for (retention_xl.read.sales.Provenance): handed over
+    # as data, so that the figures depend on no reader.
+    sales: object = None
     timings: dict[str, float] = field(default_factory=dict)
     value: CustomerValue = field(default_factory=CustomerValue)
     groups: dict[str, pd.DataFrame] = field(default_factory=dict)  # store, salesperson ... -> figures per group
@@ -121,15 +121,15 @@ class RetentionReport:
             "key_accounts": int(self.customers["key_account"].sum()),
             "data_range": [str(self.first_date.date()), str(self.last_date.date())],
             "accounting": self.sales.accounting.as_dict() if self.sales else None,
-            "columns": used_columns(self.sales.columns) if self.sales else None,
+            "columns": self.sales.used_columns() if self.sales else None,
             "reading": self.sales.reading() if self.sales else None,
             "customer_value": value_summary(self.value, self.customers),
             "actions": actions_json(self.actions, self.options.language),
             **{JSON_GROUPS[role]: groups_json(table) for role, table in self.groups.items()},
-            "engine": engine_name(self.options),
+            "engine": self.options.engine,  # what built the table: the pipeline names it in the options
             **({"split": self.split.as_dict()} if self.split is not None else {}),
             **({"customer_file": str(self.customer_file)} if self.customer_file is not None else {}),
-            **({"loyalty": self.loyalty.as_dict()} if self.loyalty is not None else {}),
+            **({"loyalty": loyalty_json(self.loyalty)} if self.loyalty is not None else {}),
             "timings": {stage: round(seconds, 3) for stage, seconds in self.timings.items()},
         }
 

@@ -98,8 +98,10 @@ def answers_in_sales(frame: pd.DataFrame, row_numbers: np.ndarray, transactions:
     return Answers(answers[answered].reset_index(drop=True), {role: columns[role] for role in present})
 
 
-def with_survey(sales, survey: Answers | None):
-    """``sales`` (a :class:`retention_xl.read.reader.SalesData`) with a survey file's answers beside its own."""
-    if survey is None or sales is None:
-        return sales
-    return replace(sales, answers=survey if sales.answers is None else sales.answers.with_survey(survey))
+def with_survey(provenance, survey: Answers | None):
+    """``provenance`` (a :class:`retention_xl.read.sales.Provenance`) with a survey file's answers beside the
+    sales' own; as it was without a survey."""
+    if survey is None or provenance is None:
+        return provenance
+    own = provenance.answers
+    return replace(provenance, answers=survey if own is None else own.with_survey(survey))

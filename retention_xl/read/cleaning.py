@@ -43,8 +43,9 @@ import pyarrow as pa
 
 from . import cells as values
 from . import dates as date_cells
-from ..reasons import EXCLUSION_REASONS, PROFIT_UNKNOWN
+from ..reasons import PROFIT_UNKNOWN
 from .accounting import Accounting, account_rows, group_members
+from .row_rules import after_as_of, as_of_day, first_reasons, line_profit
 
 TRANSACTION_COLUMNS = ("customer_id", "customer_name", "date", "amount", "order_id", "row")
 
@@ -136,7 +137,7 @@ def _check_columns_given(names: _Columns, profit_or_cost_col: str | None, unit_c
 def _cleaned(frame: pd.DataFrame, parsed, rows: np.ndarray, reasons: dict, profits: tuple | None,
              decimal: str | None, group_cols: dict[str, str], as_of) -> CleanResult:
     """The rows kept as transactions and every row accounted for, once each row's reasons are known."""
-    excluded, reason_of = _first_reasons(reasons)
+    excluded, reason_of = first_reasons(reasons)
     adjusted = _make_visible(parsed, ~excluded)
     transactions = _kept_rows(parsed, rows, ~excluded)
     amounts = parsed.amounts.to_numpy(dtype=float)
@@ -158,17 +159,11 @@ def _profits(frame: pd.DataFrame, amounts: np.ndarray, profit_col, cost_col, uni
              decimal) -> np.ndarray:
     """Each row's profit, NaN where the profit or cost cell is blank or not a finite number."""
     if profit_col is not None:
-        profit = values.amounts(frame[profit_col], decimal).to_numpy(dtype=float)
-    else:
-        cost = values.amounts(frame[cost_col or unit_cost_col], decimal).to_numpy(dtype=float)
-        if cost_col is None:
-            cost = cost * values.amounts(frame[quantity_col], decimal).to_numpy(dtype=float)
-        profit = amounts - np.where(amounts < 0, -np.abs(cost), cost)
-    return np.where(np.isfinite(profit), profit, np.nan)
-
-
-def as_of_day(as_of) -> pd.Timestamp:
-    return pd.Timestamp.now().normalize() if as_of is None else pd.Timestamp(as_of).normalize()
+        return line_profit(amounts, profit=values.amounts(frame[profit_col], decimal).to_numpy(dtype=float))
+    cost = values.amounts(frame[cost_col or unit_cost_col], decimal).to_numpy(dtype=float)
+    if cost_col is None:
+        cost = cost * values.amounts(frame[quantity_col], decimal).to_numpy(dtype=float)
+    return line_profit(amounts, cost=cost)
 
 
 def group_labels(column: pd.Series) -> pd.Series:
@@ -180,13 +175,6 @@ def group_labels(column: pd.Series) -> pd.Series:
     if values.has_control_characters(labels).any() or values.too_long_for_a_cell(labels).any():
         labels = values.visible_text(labels)
     return labels.reset_index(drop=True)
-
-
-def _end_of(as_of) -> np.datetime64:
-    day = as_of_day(as_of)
-    if day >= pd.Timestamp("2262-04-10"):  # past the last representable date: nothing is in the future
-        return np.datetime64("NaT")
-    return (day + pd.Timedelta(days=1)).to_datetime64()
 
 
 def _reasons(frame: pd.DataFrame, names: "_Columns", parsed: "_Parsed", empty: np.ndarray, as_of) -> dict:
@@ -209,18 +197,12 @@ def _reasons(frame: pd.DataFrame, names: "_Columns", parsed: "_Parsed", empty: n
         "missing_customer": parsed.customers.isna().to_numpy(),
         "invalid_date": no_date & ~date_like,
         "date_out_of_range": no_date & date_like,
-        "future_date": _after(parsed.dates, _end_of(as_of)) & ~no_date,
+        "future_date": after_as_of(parsed.dates, as_of) & ~no_date,
         "formula_without_value": np.zeros(len(frame), dtype=bool),
         "invalid_amount": np.isnan(amounts) & ~spelled_nan,
         "non_finite_amount": np.isinf(amounts) | spelled_nan,
         "zero_amount": amounts == 0,
     }
-
-
-def _after(dates: pd.Series, end: np.datetime64) -> np.ndarray:
-    if np.isnat(end):
-        return np.zeros(len(dates), dtype=bool)
-    return dates.to_numpy(dtype="datetime64[ns]") >= end
 
 
 def _make_visible(parsed: "_Parsed", keep: np.ndarray) -> dict[str, np.ndarray]:
@@ -305,22 +287,6 @@ def _parse(frame: pd.DataFrame, names: _Columns, dayfirst: bool | None, decimal:
         orders=values.customer_ids(frame[names.order]) if names.order is not None else None,
         dayfirst=dayfirst_used,
     )
-
-
-def _first_reasons(reasons: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Each row counted under the first reason that applies to it, in the documented order.
-
-    Returns the excluded rows and, per row, the position of its reason in
-    :data:`EXCLUSION_REASONS` (-1 for a row that is used).
-    """
-    length = len(reasons["empty_row"])
-    excluded = np.zeros(length, dtype=bool)
-    reason_of = np.full(length, -1, dtype=np.int8)
-    for position, reason in enumerate(EXCLUSION_REASONS):
-        hits = reasons[reason] & ~excluded
-        excluded |= hits
-        reason_of[hits] = position
-    return excluded, reason_of
 
 
 def _kept_rows(parsed: _Parsed, rows: np.ndarray, keep: np.ndarray) -> pd.DataFrame:

@@ -124,9 +124,27 @@ def header_help(rows, mapping: dict[str, str]) -> str:
         return f"{not_found}. Give the header as it is written, or its column letter"
     wanted = cols.TABLE_KIND.get().wanted
     message = f"cannot find the header row: need {wanted}. Headers seen: {cols.describe_headers(rows)}. "
+    if _columns_in_spaces(rows):
+        return message + ("The columns seem to be lined up with spaces, which is no separator this reader knows: "
+                          "open the file in Excel or LibreOffice, split the text into columns at the spaces "
+                          "(Data > Text to Columns), and save it as .xlsx, or as CSV with commas, semicolons or tabs")
     if mapping:
         message += "Check that the names given with --customer/--date/--amount/... match these headers exactly. "
     return message + f"Name the columns, e.g. {example_options(rows)}, or put them in a --config file"
+
+
+def _columns_in_spaces(rows) -> bool:
+    """Whether every row read is one cell of several words lined up by runs of spaces, as a text report
+    printed in columns is: ``" 00001 19970101  1   11.77"``.
+
+    >>> _columns_in_spaces([[" customer_id  date number_of_cds  dollar_value"], [" 00001 19970101  1   11.77"]])
+    True
+    >>> _columns_in_spaces([["Kunde"], ["K 07"]])
+    False
+    """
+    filled = [[cell for cell in row if cell is not None and str(cell).strip()] for row in rows]
+    filled = [row for row in filled if row]
+    return bool(filled) and all(len(row) == 1 and len(str(row[0]).split()) >= 3 for row in filled)
 
 
 def example_options(rows) -> str:

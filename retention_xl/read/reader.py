@@ -18,7 +18,6 @@ import codecs
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,96 +29,22 @@ from . import order_numbers, sources
 from .accounting import Accounting
 from .cleaning import clean_transactions
 from ..errors import InputError, UsageError
-from .csvencoding import EncodingChoice
 from .csvfile import read_csv_files, read_csv_table
 from .excelfile import read_excel_table
 from .file_kind import file_kind
-from .answers import Answers, answers_in_sales
+from .answers import answers_in_sales
+from .row_rules import UNIT_COST_WITHOUT_QUANTITY, unit_cost_lacks_quantity
+from .sales import Provenance, SalesData
 from .rawtable import (DATE_REASONS, NOT_UTF8, RawTable, first_line, header_help, invalid_text_column,
                        nan_as_infinite, no_usable_rows, parquet_error)
 from .cells import AmbiguousDecimal
 from .dates import AmbiguousDates, eight_digit_example
 
 Progress = Callable[[str], None]
+__all__ = ["Progress", "SalesData", "read_database", "read_sales"]
 # The messages for what only the user can settle; the DuckDB scan gives the same ones.
-UNIT_COST_WITHOUT_QUANTITY = ("column {column} is a unit cost, but the sheet has no quantity column to multiply it by; "
-                              "name one with --quantity, or give the line's total cost with --cost")
 SAY_DAY_ORDER = "; say which with --dayfirst or --monthfirst"
 SAY_DECIMAL = "; say which with --decimal , or --decimal ."
-
-
-@dataclass
-class SalesData:
-    """Clean transactions and how they were obtained.
-
-    ``transactions`` has one row per purchase or return: ``customer_id``,
-    ``customer_name`` (where the sheet has one), ``date``, ``amount`` (negative for
-    returns), ``order_id`` (where the sheet has one) and ``row`` (its row in the file).
-    """
-
-    transactions: pd.DataFrame
-    accounting: Accounting
-    file: Path | None
-    sheet: str | None
-    header_row: int
-    columns: dict[str, str]
-    dayfirst: bool | None
-    encoding: str | None = None
-    group: str | None = None  # in one group's workbook: the group (store ...) whose rows these are
-    label: str | None = None  # a database source, shown without its password (``file`` is then None)
-    encoding_choice: EncodingChoice | None = None  # a CSV file's: how sure, and what else it reads as
-    eight_digit_example: str | None = None  # an eight-digit date of the file, where they were read as YYYYMMDD
-    shared_orders: order_numbers.SharedOrders | None = None  # order numbers several customers bought under
-    answers: Answers | None = None  # the customers' satisfaction and recommendation answers, where there are any
-
-    def reading(self) -> dict:
-        """The choices the reader made that a user should be able to check, for ``--json``: the encoding
-        of a CSV file (with the other encodings it also reads in, when the choice was not clear-cut) and
-        the forms of date read.
-
-        >>> SalesData(None, None, None, None, 1, {}, None, "cp1252", encoding_choice=EncodingChoice(
-        ...     "cp1252", "", ("gb18030",)), eight_digit_example="20190103").reading()
-        {'encoding': 'cp1252', 'encoding_clear_cut': False, 'encoding_also_reads_as': ['gb18030'], 'dates': ['YYYYMMDD']}
-        """
-        result = {}
-        if self.encoding_choice is not None:
-            result = {"encoding": self.encoding_choice.encoding, "encoding_clear_cut": self.encoding_choice.clear_cut,
-                      "encoding_also_reads_as": list(self.encoding_choice.others)}
-        if self.shared_orders is not None and self.shared_orders.noted:
-            result |= {"order_numbers": self.shared_orders.numbers,
-                       "order_numbers_shared_by_customers": self.shared_orders.shared}
-        return result | ({"dates": ["YYYYMMDD"]} if self.eight_digit_example else {})
-
-    @property
-    def from_several_files(self) -> bool:
-        """Whether the rows came from a folder's or a glob's files (their row numbers then count across them)."""
-        return self.file is not None and sources.several_files(self.file)
-
-    def reading_note(self) -> str | None:
-        """What to tell on the command line about how the file was read: only what might be wrong."""
-        notes = []
-        if self.encoding_choice is not None and not self.encoding_choice.clear_cut:
-            notes.append(f"{self.source_name} was read as {self.encoding_choice.describe()}; if names look wrong, "
-                         f"give --encoding {self.encoding_choice.others[0]}")
-        if self.eight_digit_example:
-            notes.append(f"eight-digit dates such as {self.eight_digit_example} were read as year, month and day "
-                         "(YYYYMMDD)")
-        if self.shared_orders is not None and self.shared_orders.noted:
-            notes.append(self.shared_orders.note())
-        return "; ".join(notes) or None
-
-    @property
-    def source_name(self) -> str:
-        """What the sales were read from, as the report shows it."""
-        return self.label if self.file is None else self.file.name
-
-    def of_group(self, role: str, value, display: str, rows: pd.DataFrame) -> SalesData:
-        """The same file seen from one group: its transactions ``rows`` and the accounting of its rows alone."""
-        accounting = self.accounting.by_group[role][None if pd.isna(value) else value]
-        shared = order_numbers.in_transactions(rows) if "order_id" in rows else self.shared_orders
-        answers = self.answers and self.answers.of_group(role, value)
-        return replace(self, transactions=rows, accounting=accounting, group=display, shared_orders=shared,
-                       answers=answers)
 
 
 def read_sales(
@@ -223,8 +148,7 @@ def _finish(raw: RawTable, path: Path | None, label: str | None, dayfirst, decim
         f"{accounting.purchases:,} purchases, {accounting.returns:,} returns, "
         f"{accounting.excluded:,} rows excluded ({time.perf_counter() - started:.1f} s)"
     )
-    return SalesData(
-        transactions=result.transactions,
+    return SalesData(result.transactions, Provenance(
         accounting=accounting,
         file=path,
         sheet=raw.sheet,
@@ -237,10 +161,12 @@ def _finish(raw: RawTable, path: Path | None, label: str | None, dayfirst, decim
         eight_digit_example=eight_digit_example(raw.frame[cols.DATE]),
         shared_orders=order_numbers.in_transactions(result.transactions),
         answers=answers,
-    )
+    ))
 
 
 def check_reading_options(encoding: str | None, decimal: str | None, as_of) -> None:
+    """Refuse an unknown ``encoding``, a decimal mark other than a point or a comma, and an as-of day that is not
+    a date, before anything is read (the scan checks them the same way)."""
     if encoding is not None:
         try:
             codecs.lookup(encoding)
@@ -260,7 +186,7 @@ def _clean(raw: RawTable, path: Path, dayfirst: bool | None, decimal: str | None
     positions = raw.column_map.positions
     profit_roles = [role for role in cols.PROFIT_ROLES if role in positions]
     uses_unit_cost = profit_roles[:1] == [cols.UNIT_COST]
-    if uses_unit_cost and cols.QUANTITY not in positions:
+    if unit_cost_lacks_quantity(profit_roles[0] if profit_roles else None, positions):
         raise InputError(UNIT_COST_WITHOUT_QUANTITY.format(column=_where(raw, cols.UNIT_COST)), file=path, sheet=raw.sheet)
     try:
         return clean_transactions(
@@ -288,6 +214,11 @@ def _clean(raw: RawTable, path: Path, dayfirst: bool | None, decimal: str | None
 
 
 def role_mapping(columns: Mapping[str, str] | None) -> dict[str, str]:
+    """The roles of ``columns`` as given (by option name or role) mapped to header text or column letters.
+
+    >>> role_mapping({"customer": "会员号", "order": "B", "store": ""})
+    {'customer_id': '会员号', 'order_id': 'B'}
+    """
     by_option = {option: role for role, option in cols.ROLE_OPTIONS.items()}
     mapping = {}
     for key, header in (columns or {}).items():

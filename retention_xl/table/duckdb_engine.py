@@ -28,16 +28,13 @@ from ..errors import UsageError
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*$", re.IGNORECASE)
 
 
-def memory_limit(text: str | None) -> str:
-    """A DuckDB memory limit from ``4GB``-style text, or DuckDB's share of the run's default memory budget.
+def memory_limit(text: str) -> str:
+    """A DuckDB memory limit from ``4GB``-style text (a run given none takes DuckDB's share of its memory budget:
+    :func:`retention_xl.engine_choice.duckdb_memory`).
 
     >>> memory_limit("4GB"), memory_limit("512 mib")
     ('4GB', '512MIB')
     """
-    if text is None:  # the run's memory budget decides (retention_xl.memory_budget)
-        from ..memory_budget import default_budget
-
-        return default_budget().duckdb_limit
     match = _SIZE.match(str(text))
     if not match:
         raise UsageError(f"the memory limit must be a size such as 4GB or 512MB, got {text!r}")
@@ -85,14 +82,15 @@ def build_customer_months(transactions: pd.DataFrame, until: pd.Period, connecti
     """The customer x month table of the transactions up to the end of month ``until``, aggregated by DuckDB.
 
     ``connection`` is a DuckDB connection to use (default: a new in-memory one, limited to
-    ``memory`` -- see :func:`memory_limit` -- and spilling to ``spill_dir``, default a
-    temporary folder removed afterwards).
+    ``memory`` -- see :func:`memory_limit`; None: DuckDB's own default -- and spilling to ``spill_dir``,
+    default a temporary folder removed afterwards).
     """
     import duckdb
 
     rows, ids = engine_rows(transactions, until)
     with tempfile.TemporaryDirectory(prefix="retention_xl_duckdb_", dir=spill_dir) as spill:
-        con = connection or duckdb.connect(config={"memory_limit": memory_limit(memory), "temp_directory": spill})
+        limit = {} if memory is None else {"memory_limit": memory_limit(memory)}
+        con = connection or duckdb.connect(config={**limit, "temp_directory": spill})
         try:
             con.register("rows", rows)
             months = con.execute(MONTHS_SQL).df()

@@ -19,6 +19,7 @@ import pandas as pd
 
 from .contract import NO_DAY, CustomerMonths
 from .numpy_builder import latest_names
+from .order_keys import text_order_keys
 
 _MONTHS_TEMPLATE = """
 WITH per_month AS (  -- a month's purchase days as bits (a day's number mod 31 differs within any month): no
@@ -83,10 +84,9 @@ def engine_rows(transactions: pd.DataFrame, until: pd.Period) -> tuple[pd.DataFr
     day_number = day.astype(np.int64).astype(np.int32)
     month = (day.astype("datetime64[M]").astype(np.int64) + 1970 * 12).astype(np.int32)
     profit = transactions["profit"].to_numpy(dtype=float) if "profit" in transactions else np.zeros(len(day))
-    order_key = transactions["order_id"].astype("string").fillna("\x00day " + pd.Series(day_number.astype(str)))
     rows = pd.DataFrame({"customer": codes.astype(np.int32), "day": day_number, "month": month,
                          "amount": transactions["amount"].to_numpy(dtype=float), "profit": np.nan_to_num(profit),
-                         "order_key": order_key.to_numpy(dtype=object)})
+                         "order_key": text_order_keys(transactions["order_id"], day_number)})
     keep = day < np.datetime64((until + 1).start_time.date(), "D")
     return (rows if keep.all() else rows[keep].reset_index(drop=True)), ids
 

@@ -28,6 +28,7 @@ import pandas as pd
 from .contract import CustomerMonths
 from .engine_sql import FIRST_DAYS_SQL, MONTHS_SQL, customer_months, engine_rows
 from ..errors import EngineError, UsageError
+from .order_keys import order_key_sql
 
 LOCAL = "local[*]"
 DRIVER_SHARE = 0.4  # of this machine's memory, for Spark's driver
@@ -138,7 +139,7 @@ def aggregate_classified(path: str, used: str, end: str, months_to: Path, master
     return _aggregate(lambda: spark.read.parquet(local_url(Path(path).parent)).where(
         f"({used}) AND ts < TIMESTAMP_NTZ '{end}'").selectExpr(
         "customer_key AS customer", "day", "month", "amount", "coalesce(profit, 0) AS profit",
-        "coalesce(order_key, xxhash64(-1 - day)) AS order_key"), months_to)[1]
+        f"{order_key_sql('order_key', 'day', 'xxhash64')} AS order_key"), months_to)[1]
 
 
 def local_url(path: Path, pattern: bool = True) -> str:

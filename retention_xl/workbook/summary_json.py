@@ -1,4 +1,4 @@
-"""The report's figures as JSON for scripts (``--json``): strict, with groups keyed by name.
+"""The report's figures as JSON for scripts (``--json``): strict, a list of flat records one to a line.
 
 A writer like the sheets beside it, and kept with them for that reason: it shows the finished result
 and follows the writers' rules (it reads the figures, never the reader or the customer x month table;
@@ -8,75 +8,10 @@ the output file is replaced whole or not at all, through :mod:`retention_xl.outp
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
-import pandas as pd
-
 from .. import outputs
-from ..figures.actions import Action, action_title
-from ..figures.groups import MISSING
-
-
-JSON_GROUPS = {"store": "stores", "salesperson": "salespeople", "channel": "channels", "region": "regions"}
-
-
-def groups_json(table: pd.DataFrame) -> dict:
-    """Figures per group keyed by the group's name; the rows without a group value under the key ``""``."""
-    # Row by row through to_dict, not iterrows: iterrows puts a row's values in one Series, which turns the
-    # counts into floats beside the money.
-    return {"" if name is MISSING else str(name): {k: None if isinstance(v, float) and math.isnan(v) else v
-                                                   for k, v in row.items()}
-            for name, row in table.to_dict("index").items()}
-
-
-def _listed_json(listed: pd.DataFrame) -> list[dict]:
-    """An action's customers in rank order: id, name, segment, last purchase, days quiet and the ranking value.
-
-    Column at a time: a large chain's sections list tens of thousands of customers.
-    """
-    names = listed["customer_name"].astype(object)
-    columns = {
-        "customer_id": listed["customer_id"].astype(str).tolist(),
-        "customer_name": names.where(names.notna(), None).tolist(),
-        "segment": listed["segment"].astype(str).tolist(),
-        "last_purchase": listed["last_purchase"].to_numpy().astype("datetime64[D]").astype(str).tolist(),
-        "days_since_last": listed["days_since_last"].astype("int64").tolist(),
-        "value": listed["stake"].astype(float).round(2).tolist(),
-    }
-    return [dict(zip(columns, values)) for values in zip(*columns.values())]
-
-
-def _figures(figures: dict) -> dict:
-    """The numbers an action's texts quote, as plain JSON values."""
-    return {key: _json_safe(value.item() if hasattr(value, "item") else value) for key, value in figures.items()}
-
-
-def actions_json(actions: list[Action], language: str) -> list[dict]:
-    """The Actions sheet's sections in order, for scripts: each action's key, title, figures, how many
-    customers it concerns, what ranks them and the customers themselves, the first
-    :data:`retention_xl.figures.actions.LISTED_LIMIT` of them (``not_listed`` counts the rest)."""
-    sections = []
-    for action in actions:
-        listed = _listed_json(action.listed) if action.listed is not None else []
-        sections.append({
-            "key": action.key, "title": action_title(action, language), "warning": action.warning,
-            "count": action.total, "ranked_by": action.ranked_by, "figures": _figures(action.figures),
-            "customers": listed, "not_listed": action.total - len(listed),
-        })
-    return sections
-
-
-def _json_safe(value):
-    """Non-finite floats as null: JSON has no NaN or infinity."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {key: _json_safe(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(item) for item in value]
-    return value
-
+from ..figures.summary import json_safe
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)  # made once: json.dumps makes one a call
 
@@ -86,7 +21,7 @@ def _record(item) -> str:
     try:
         return _ENCODER.encode(item)
     except ValueError:
-        return _ENCODER.encode(_json_safe(item))
+        return _ENCODER.encode(json_safe(item))
 
 
 def _text(value, depth: int = 0) -> str:
@@ -113,7 +48,7 @@ def _text(value, depth: int = 0) -> str:
                       for item in value)
         lines = (_record(item) if records else _text(item, depth + 1) for item in value)
         return "[\n" + ",\n".join(inner + line for line in lines) + f"\n{outer}]"
-    return json.dumps(_json_safe(value), ensure_ascii=False, allow_nan=False)
+    return json.dumps(json_safe(value), ensure_ascii=False, allow_nan=False)
 
 
 def write_summary_json(report, path: str | Path) -> None:

@@ -1,8 +1,9 @@
-"""Clean sales held in DuckDB after a scan (:mod:`retention_xl.duckdb_scan`), and the tables the report needs.
+"""Clean sales held in DuckDB after a scan (:mod:`retention_xl.read.scan.duckdb_scan`), and the tables the report
+needs.
 
 :class:`ScannedSales` keeps the DuckDB connection with the ``used`` rows and the customer
 codes, and builds from them the customer x month table (to the contract of
-:mod:`retention_xl.activity`) and each group's table, with the SQL shared with Spark.
+:mod:`retention_xl.table.contract`) and each group's table, with the SQL shared with Spark.
 """
 
 from __future__ import annotations
@@ -15,23 +16,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ...memory_budget import table_allowance
 from ...reasons import ADJUSTMENTS, EXCLUSION_REASONS, PROFIT_UNKNOWN
-from ..accounting import Accounting, Exclusion
-from ...table.contract import NO_DAY, CustomerMonths, CustomerTable, month_number
+from ...table.contract import CustomerMonths, CustomerTable, month_number
 from ...table.duckdb_engine import available_memory, memory_part
-from ...table.engine_sql import (FIRST_DAYS_SQL, MONTH_DTYPES, MONTHS_SQL, customers_frame, months_sql,
-                                 table_from_results)
+from ...table.engine_sql import FIRST_DAYS_SQL, MONTHS_SQL, customers_frame, months_sql, table_from_results
 from ...table.engine_table import EngineTable
-from ...errors import EngineError
-from ...memory_budget import TABLE_PEAK_FACTOR, table_allowance
+from ...table.order_keys import order_key_sql
+from ..accounting import Accounting, Exclusion
+from ..sales import Progress, Provenance, Sales
+from .scan_fetch import (MONTH_TYPES, TABLE_PEAK_FACTOR, Chunks, TableTooLarge, fetched, joined_parts,
+                         single_group_parts)
 
-_MONTH_TYPES = {column: dtype for column, dtype in MONTH_DTYPES.items() if column != "customer"}
 # DuckDB's share of the memory limit once it keeps the table and answers the figures' questions: the stores' tables
 # are built beside them, and with a sixth (as where Python holds the table) they ran out of memory at 100M rows.
 DUCKDB_SHARE_WITH_TABLE = 1 / 2
-TABLE_TOO_LARGE = ("the customer x month table does not fit in memory: it passed {rows:,} customer-months "
-                   "({size:.1f} GiB) with {available:.1f} GiB available, and the report would hold about {factor}× "
-                   "the table")
 _SEVERAL, _NO_ROWS = -2, -3  # a customer's group code where they bought at several groups; where they have no rows
 
 
@@ -67,11 +66,16 @@ def customer_codes(connection) -> np.ndarray:
 
 
 @dataclass
-class ScannedSales:
-    """Clean sales held in DuckDB: the accounting, the date range, and the tables the report needs."""
+class ScannedSales(Sales):
+    """Clean sales held in DuckDB (:class:`~retention_xl.read.sales.Sales`): the accounting, the date range, and the
+    tables the report needs, built by DuckDB or Spark."""
+
+    scanned = True
+    portable = False  # the rows stay in the scan's DuckDB database
+    computes_beside = True
 
     connection: object
-    sales: object                      # retention_xl.reader.SalesData, without transactions
+    provenance: Provenance
     first_date: pd.Timestamp
     last_date: pd.Timestamp
     customer_ids: list                 # by customer code: order of first appearance among the used rows
@@ -90,6 +94,38 @@ class ScannedSales:
     timings: dict[str, float] = field(default_factory=dict)  # the scan's own stages, in seconds, for --json
     engine_tables: list = field(default_factory=list)  # the tables left in DuckDB, whose cursors close with the scan
     stopped: threading.Event = field(default_factory=threading.Event)
+    group_codes: dict = field(default_factory=dict)  # per group column: the code of each label, once asked for
+
+    @property
+    def has_purchases(self) -> bool:
+        return self.provenance.accounting.purchases > 0
+
+    @property
+    def data_range(self) -> tuple[pd.Timestamp, pd.Timestamp]:
+        return self.first_date, self.last_date
+
+    def unknown_profit(self) -> tuple[int, list[int]]:
+        unknown = self.provenance.accounting.adjustments.get(PROFIT_UNKNOWN)
+        return (unknown.count, unknown.example_rows) if unknown else (0, [])
+
+    @property
+    def group_roles(self) -> list[str]:
+        return list(self.group_labels)
+
+    def groups(self, role: str) -> list:
+        labels = self.group_labels[role]
+        return [None if code is None else labels[code] for code in self.groups_in_order(role)]
+
+    def prepare_split(self, role: str, progress: Progress | None = None) -> None:
+        if progress:
+            progress(f"  DuckDB: ordering the rows by {role}…")
+        self.cluster_by(role)
+
+    def customer_table(self, until: pd.Period, options, progress: Progress | None = None) -> CustomerTable:
+        spark = options.engine == "spark"  # Spark aggregates the rows it (or DuckDB) classified
+        if progress:
+            progress(f"{'Spark' if spark else 'DuckDB'}: building the customer x month table…")
+        return self.customer_months(until, spark, options.spark_master, options.figures_in_engine, progress)
 
     def stop(self) -> None:
         """Make work in progress on another thread end soon: the running query, and any group tables to come."""
@@ -116,22 +152,24 @@ class ScannedSales:
         self.connection.execute(f"CREATE OR REPLACE TABLE by_group AS SELECT * FROM counted ORDER BY g_{role}")
         self.connection.execute("CREATE OR REPLACE TEMP VIEW counted AS SELECT * FROM by_group")
 
-    def of_group(self, role: str, code: int | None, display: str) -> ScannedSales:
-        """The same scan seen from one group: the rows whose ``role`` has ``code`` (None: none), their accounting
-        and customers, as the in-memory reader sees that group (:meth:`.SalesData.of_group`). The dates the data
-        cover stay the chain's: a store that sold nothing for months was still open to buyers in them.
+    def of_group(self, role: str, value, display: str) -> ScannedSales:
+        """The same scan seen from one group (see :meth:`.Sales.of_group`), as the in-memory reader sees it.
 
         The group's views replace the chain's on the connection, so the chain's tables must be done;
         groups are taken one after another. The group shares the chain's connection and temporary
         folder: only the chain's scan is closed.
         """
+        if role not in self.group_codes:
+            self.group_codes[role] = {label: code for code, label in enumerate(self.group_labels[role])}
+        code = None if value is None else self.group_codes[role][value]
         condition = f"g_{role} IS NULL" if code is None else f"g_{role} = {int(code)}"
         self.connection.execute(
             f"CREATE OR REPLACE TEMP VIEW used AS SELECT * FROM counted WHERE reason = -1 AND {condition}")
         order = customer_codes(self.connection)
-        accounting = scanned_accounting(self.connection, self.sales.accounting.as_of, self.has_profit, condition)
+        accounting = scanned_accounting(self.connection, self.provenance.accounting.as_of, self.has_profit, condition)
         classified = self.classified and (self.classified[0], f"{self.classified[1]} AND {condition}")
-        return replace(self, sales=replace(self.sales, accounting=accounting, group=display), classified=classified,
+        return replace(self, provenance=self.provenance.of_group(role, value, display, accounting),
+                       classified=classified,
                        customer_ids=[self.customer_labels[key] for key in order],
                        group_labels={other: labels for other, labels in self.group_labels.items() if other != role},
                        rows_until=None)
@@ -149,7 +187,7 @@ class ScannedSales:
         self.connection.execute(f"""
             CREATE OR REPLACE TEMP VIEW rows AS
             SELECT customer_key AS customer, day, month, amount, coalesce(profit, 0) AS profit,
-                   coalesce(order_key, hash(-1 - day)) AS order_key{groups}
+                   {order_key_sql('order_key', 'day', 'hash')} AS order_key{groups}
             FROM used WHERE ts < TIMESTAMP '{end}'""")
         self.rows_until = until
 
@@ -196,10 +234,9 @@ class ScannedSales:
         available = available_memory()
         allowed = available and available // TABLE_PEAK_FACTOR
         if self.budget is not None:  # the run's memory budget (retention_xl.memory_budget)
-
             allowed = min(allowed or table_allowance(self.budget), table_allowance(self.budget))
         try:
-            return _fetched(result, budget=allowed)
+            return fetched(result, budget=allowed)
         except TableTooLarge:
             self._set_memory(self.memory_limit, self.connection)  # DuckDB keeps the table after all
             raise
@@ -270,7 +307,7 @@ class ScannedSales:
     def group_tables(self, role: str, until: pd.Period, window: int, chain: CustomerTable):
         """(group label or None, the group's customer x month table) for each value of group column ``role``.
 
-        A group's figures (:func:`retention_xl.groups.group_figures`) read the months from
+        A group's figures (:func:`retention_xl.figures.groups.group_figures`) read the months from
         ``window`` before ``until`` to ``until`` and each customer's first purchase, so only
         those months are built -- a sixth of a two-year table for a three-month window. A group
         whose transactions all lie before them keeps one empty row earlier still, so that it is
@@ -292,7 +329,7 @@ class ScannedSales:
         if isinstance(chain, CustomerMonths):
             home = np.full(chain.customer_count, _NO_ROWS, dtype=np.int32)
             home[homes["code"].to_numpy()] = homes["home"].to_numpy()
-            alone_groups, alone = _single_group_parts(chain, home, since, last)
+            alone_groups, alone = single_group_parts(chain, home, since, last)
             several = homes["customer_key"].to_numpy()[homes["home"].to_numpy() == _SEVERAL]
         else:
             alone_groups, several = set(), homes["customer_key"].to_numpy()
@@ -303,7 +340,7 @@ class ScannedSales:
             parts = [alone(group)] if group in alone_groups else []
             if group in spread_groups:
                 parts.append(next(spread))
-            yield (None if group < 0 else labels[group]), _joined(parts, since)
+            yield (None if group < 0 else labels[group]), joined_parts(parts, since)
 
     def _spread_parts(self, column: str, since: int, keys: np.ndarray):
         """The group codes the customers with ``keys`` bought at, ascending, and for each of them in turn
@@ -324,11 +361,11 @@ class ScannedSales:
         ids = np.asarray(self.customer_labels, dtype=object)
 
         def parts():
-            months = _Chunks(self.connection.execute(f"{months_sql(since, 'pair_rows')} ORDER BY 1, 2"))
+            months = Chunks(self.connection.execute(f"{months_sql(since, 'pair_rows')} ORDER BY 1, 2"))
             for start, stop in zip(bounds[:-1], bounds[1:]):
                 # Pairs are sorted by group and customer key, rows by pair and month: a group's rows come
                 # together, and are taken from the result as it is fetched, one group at a time.
-                table = months.until(pair_key[stop - 1]).astype(_MONTH_TYPES)
+                table = months.until(pair_key[stop - 1]).astype(MONTH_TYPES)
                 if not self.has_profit:
                     table = table.drop(columns="profit")
                 table["customer"] = np.searchsorted(pair_key[start:stop], table["customer"].to_numpy()).astype(np.int32)
@@ -342,106 +379,3 @@ class ScannedSales:
     def _check_stopped(self) -> None:
         if self.stopped.is_set():
             raise InterruptedError("the group tables were stopped")
-
-
-class TableTooLarge(EngineError):
-    """The customer x month table would not fit in memory."""
-
-
-class _Chunks:
-    """The rows of a query sorted by its first column, taken a run of keys at a time as they are fetched,
-    so that the rows of every group are never all held at once."""
-
-    CHUNK_VECTORS = 100  # DuckDB vectors of 2,048 rows per fetch
-
-    def __init__(self, result):
-        self.result = result
-        self.pending = result.fetch_df_chunk(self.CHUNK_VECTORS)
-        self.done = self.pending.empty
-
-    def until(self, last_key: int) -> pd.DataFrame:
-        """The rows whose key is at most ``last_key`` (the next ones stay for the next call)."""
-        parts = []
-        while True:
-            keys = self.pending.iloc[:, 0].to_numpy()
-            cut = int(np.searchsorted(keys, last_key, side="right"))
-            if cut < len(keys) or self.done:
-                parts.append(self.pending.iloc[:cut])
-                self.pending = self.pending.iloc[cut:]
-                break
-            parts.append(self.pending)
-            self.pending = self.result.fetch_df_chunk(self.CHUNK_VECTORS)
-            self.done = self.pending.empty
-        return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
-
-
-def _fetched(result, vectors: int = 100, budget: int | None = None) -> pd.DataFrame:
-    """A query's whole result, fetched a chunk at a time and joined a column at a time, so that the
-    result is never held twice over (as one conversion of the whole result would).
-
-    With a ``budget`` (bytes), a result growing beyond it stops the report with one line, rather than
-    the system stopping the program for want of memory later on.
-    """
-    columns: dict[str, list] = {}
-    rows = size = 0
-    while not (chunk := result.fetch_df_chunk(vectors)).empty:
-        for name in chunk.columns:
-            columns.setdefault(name, []).append(chunk[name].to_numpy())
-        rows += len(chunk)
-        size += int(chunk.memory_usage(index=False).sum())
-        if budget is not None and size > budget:
-            raise TableTooLarge(TABLE_TOO_LARGE.format(rows=rows, size=size / 2**30, factor=TABLE_PEAK_FACTOR,
-                                                     available=budget * TABLE_PEAK_FACTOR / 2**30))
-    if not columns:
-        return result.fetch_df_chunk(vectors)  # empty, with the result's columns
-    joined = {}
-    for name in list(columns):
-        joined[name] = np.concatenate(columns.pop(name))
-    return pd.DataFrame(joined, copy=False)
-
-
-def _single_group_parts(chain: CustomerMonths, home: np.ndarray, since: int, last: int):
-    """The group codes of customers who bought at one group only (``home``, by customer code), and a
-    function giving (people, months) of those customers at a group, from their rows in ``chain``."""
-    rows = chain.rows_in(since, last)
-    rows = np.arange(len(chain.months))[rows] if isinstance(rows, slice) else np.sort(rows)  # customer, month order
-    row_home = home[chain.column("customer")[rows]]
-    by_home = np.argsort(row_home, kind="stable")
-    rows, row_home = rows[by_home], row_home[by_home]
-    customers = np.argsort(home, kind="stable")
-    customer_home = home[customers]
-    ids = chain.customers["customer_id"].to_numpy()
-    first_days = chain.customers["first_purchase_day"].to_numpy()
-
-    def part(group: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-        codes = customers[np.searchsorted(customer_home, group):np.searchsorted(customer_home, group, side="right")]
-        mine = rows[np.searchsorted(row_home, group):np.searchsorted(row_home, group, side="right")]
-        months = chain.months.take(mine).reset_index(drop=True)
-        months["customer"] = np.searchsorted(codes, months["customer"].to_numpy()).astype(np.int32)
-        people = pd.DataFrame({"customer_id": ids[codes], "customer_name": None,
-                               "first_purchase_day": first_days[codes], "first_day_amount": 0.0})
-        return people, months
-
-    return set(np.unique(customer_home[customer_home >= -1]).tolist()), part
-
-
-def _joined(parts: list, since: int) -> CustomerMonths:
-    """One group's table from its (people, months) parts, each part's customers numbered after the last's."""
-    offset, tables = 0, []
-    for people, months in parts:
-        if offset:
-            months = months.assign(customer=(months["customer"].to_numpy() + offset).astype(np.int32))
-        tables.append(months)
-        offset += len(people)
-    people = pd.concat([p for p, _ in parts], ignore_index=True) if len(parts) > 1 else parts[0][0]
-    months = pd.concat(tables, ignore_index=True) if len(tables) > 1 else tables[0]
-    if months.empty:
-        months = _empty_row(months.columns.drop("customer"), since - 1)
-    return CustomerMonths(months=months, customers=people)
-
-
-def _empty_row(columns, month: int) -> pd.DataFrame:
-    """One row of customer 0 in ``month`` with nothing bought or returned."""
-    row = {"customer": 0, **{name: 0 for name in columns}, "month": month,
-           "first_purchase_day": NO_DAY, "last_purchase_day": NO_DAY}
-    return pd.DataFrame([row]).astype({name: MONTH_DTYPES[name] for name in row})

@@ -36,7 +36,7 @@ EXIT_TERMINATED = 143
 
 CONFIG_KEYS = {"sheet", "columns", "dayfirst", "encoding", "decimal", "as_of", "month", "language", "window", "high",
                "low", "top", "lapse_days", "clv", "horizon", "discount", "engine", "value", "memory_limit",
-               "spark_master", "customer_file", "figures_in_engine"}
+               "spark_master", "customer_file", "figures_in_engine", "survey"}
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -147,12 +147,16 @@ def _add_reading_arguments(reading) -> None:
         ("quantity", "quantity"), ("price", "unit price"), ("order", "order or invoice number"),
         ("store", "store or branch"), ("salesperson", "salesperson"), ("channel", "sales channel"),
         ("region", "region"), ("cost", "line's total cost"), ("unit-cost", "unit cost (times the quantity)"),
-        ("profit", "line's gross profit"),
+        ("profit", "line's gross profit"), ("satisfaction", "customer's satisfaction (5 levels or 1-5 stars)"),
+        ("recommend", "likelihood to recommend (3 levels or 0-10)"),
     ):
         reading.add_argument(f"--{option}", metavar="COLUMN", help=f"header (or column letter) of the {meaning}")
     order = reading.add_mutually_exclusive_group()
     order.add_argument("--dayfirst", action="store_const", const=True, dest="dayfirst", help="read 05/03/2024 as 5 March")
     order.add_argument("--monthfirst", action="store_const", const=False, dest="dayfirst", help="read 05/03/2024 as May 3")
+    reading.add_argument("--survey", type=Path, metavar="FILE",
+                         help="a file of satisfaction or recommendation answers (customer, date, answers), in any "
+                              "format the sales can be; --satisfaction and --recommend then name its columns")
     reading.add_argument("--encoding", help="CSV encoding, e.g. utf-8, gb18030, big5, cp1252 (default: detected among "
                          "UTF-8, UTF-16, GB18030, Big5, Windows-1252 and Latin-1)")
     reading.add_argument("--decimal", choices=[".", ","],
@@ -188,7 +192,7 @@ def _report(args) -> int:
     config = load_config(args.config) if args.config else {}
     columns = dict(config.get("columns", {}))
     for option in ("customer", "name", "date", "amount", "quantity", "price", "order", "store", "salesperson",
-                   "channel", "region", "cost", "unit-cost", "profit"):
+                   "channel", "region", "cost", "unit-cost", "profit", "satisfaction", "recommend"):
         if getattr(args, option.replace("-", "_")):
             columns[option] = getattr(args, option.replace("-", "_"))
 
@@ -220,7 +224,8 @@ def _report(args) -> int:
             sys.stderr.flush()
 
     read = ReadOptions(sheet=pick("sheet"), columns=columns or None, dayfirst=pick("dayfirst"),
-                       encoding=pick("encoding"), decimal=pick("decimal"), as_of=pick("as_of"))
+                       encoding=pick("encoding"), decimal=pick("decimal"), as_of=pick("as_of"),
+                       survey=pick("survey"))
     report = create_report(
         sales_location(args.sales, args.source, args.table, args.query), args.output, options, read=read,
         split_by=args.split_by, split_dir=args.split_dir, json_path=args.json_path,
@@ -234,6 +239,7 @@ def _report(args) -> int:
 def _say_done(report, output: Path, started: float) -> None:
     """The lines printed after a report: notes on the reading, the columns used, the workbooks written."""
     from .figures.actions import counted
+    from .figures.loyalty import loyalty_line
     from .read.columns import columns_line
 
     current = report.current
@@ -246,6 +252,9 @@ def _say_done(report, output: Path, started: float) -> None:
     window = report.window_description()
     if report.sales is not None:
         print(columns_line(report.sales.columns))
+    loyalty = loyalty_line(report)
+    if loyalty:
+        print(loyalty)
     if report.split is not None:
         print(f"Wrote {counted(len(report.split.files), 'workbook', 'workbooks')} into {report.split.folder}")
         if report.split.skipped:

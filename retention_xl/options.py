@@ -118,6 +118,9 @@ class ReadOptions:
     ``date``, ``amount``, ``store`` ...) to header text or column letters; ``dayfirst`` settles dates
     such as 03/04/2024 (True: 3 April); ``encoding`` is a CSV file's; ``decimal`` the decimal mark
     (``"."`` or ``","``); ``as_of`` the day after which rows count as future dates (default: today).
+    ``survey`` is a file of the customers' satisfaction and recommendation answers beside the sales
+    (:mod:`retention_xl.read.survey`); with it, the ``satisfaction`` and ``recommend`` entries of ``columns``
+    name its columns rather than the sales file's.
 
     >>> ReadOptions(columns={"customer": "会员号"}, as_of="2026-01-01").reading()["as_of"]
     '2026-01-01'
@@ -129,9 +132,11 @@ class ReadOptions:
     encoding: str | None = None
     decimal: str | None = None
     as_of: str | pd.Timestamp | None = None
+    survey: str | Path | None = None
 
     def reading(self) -> dict:
-        """The keywords every reader takes (all but the sheet and the encoding, which only some sources have)."""
+        """The keywords every reader takes (all but the sheet, the encoding and the survey file, which only some
+        sources have or which is read on its own)."""
         return {"columns": self.columns, "dayfirst": self.dayfirst, "decimal": self.decimal, "as_of": self.as_of}
 
 

@@ -25,9 +25,10 @@ from .figures.actions import recommend
 from .figures.customer_value import CustomerValue, customer_value, with_value
 from .figures.customers import customer_table
 from .figures.groups import MISSING, group_figures
+from .figures.loyalty import add_loyalty
 from .figures.result import RetentionReport
 from .options import ReportOptions
-from .read.sales import Progress, Sales, in_memory
+from .read.sales import Progress, Sales, SalesData, in_memory
 from .table.contract import CustomerTable, month_number
 
 NO_PURCHASES = "the data holds no purchases"
@@ -97,6 +98,8 @@ def analyse(sales: Sales | pd.DataFrame, options: ReportOptions | None = None,
     table = sales.customer_table(month, options, progress)
     table_seconds = time.perf_counter() - table_started
     report = _figures(sales, table, month, options, mid_month, progress)
+    # Each store's retention by answer needs the rows; scanned sales give the chain's alone.
+    add_loyalty(report, table, sales.transactions if isinstance(sales, SalesData) else None)
     report.timings = {"compute": time.perf_counter() - started, f"table_{options.engine}": table_seconds}
     return report
 

@@ -15,3 +15,5 @@ EXCLUSION_REASONS = (
 # Rows that are used, with text changed so that a workbook can hold it.
 ADJUSTMENTS = ("control_characters", "text_cut")
 PROFIT_UNKNOWN = "profit_unknown"  # an adjustment only where the sheet has a profit or cost column
+# A used row's satisfaction or recommendation answer on no scale: the sale is kept, the answer set aside.
+NOT_ON_SCALE = {"satisfaction": "satisfaction_not_on_scale", "recommend": "recommend_not_on_scale"}

@@ -30,8 +30,10 @@ from .errors import UsageError
 from .figures.result import RetentionReport
 from .options import Database, ReadOptions, ReportOptions, sales_location
 from .pipeline import NO_PURCHASES, default_month, report_month, write_workbook
+from .read.answers import Answers, with_survey
 from .read.reader import Progress, read_database, read_sales
 from .read.sales import Sales, SalesData
+from .read.survey import survey_beside_sales
 from .read.scan.duckdb_scan import ScanUnsupported, scan_database, scan_sales
 from .split import check_role, write_split
 from .workbook.summary_json import write_summary_json
@@ -103,8 +105,10 @@ def create_report(
     if sales is None:
         raise UsageError("give a sales file, or a database with --source (not both)")
     path = None if isinstance(sales, Database) else Path(sales)
-    outputs.check_outputs(path, {"report": Path(output), "JSON summary": json_path and Path(json_path)})
+    written = {"report": Path(output), "JSON summary": json_path and Path(json_path)}
+    outputs.check_outputs(path, written)
     started = time.perf_counter()
+    read, answers = _survey_read(read, written)
     split_folder = split_by and (Path(split_dir) if split_dir else
                                  Path(output).with_name(f"{Path(output).stem}_by_{split_by}"))
     held = _scanned(sales, path, options, read, progress)
@@ -117,6 +121,7 @@ def create_report(
         held = _read(sales, path, read, progress)
     read_seconds = time.perf_counter() - started
     with held:
+        held.provenance = with_survey(held.provenance, answers)
         if split_by is not None:  # before any figure is computed or any workbook written
             check_role(split_by, split_by in held.group_roles)
         report = pipeline.analyse(held, options, progress)
@@ -132,6 +137,16 @@ def create_report(
     if json_path is not None:
         write_summary_json(report, json_path)
     return report
+
+
+def _survey_read(read: ReadOptions, written: dict) -> tuple[ReadOptions, Answers | None]:
+    """The answers of the survey file ``read`` names (None without one), read before the sales, and the options
+    that read the sales: the answer columns named in ``read.columns`` are then the survey's."""
+    if read.survey is None:
+        return read, None
+    outputs.check_outputs(Path(read.survey), written)
+    columns, answers = survey_beside_sales(read.survey, read.columns, read.dayfirst, read.as_of)
+    return replace(read, columns=columns), answers
 
 
 def _scanned(sales, path: Path | None, options: ReportOptions, read: ReadOptions, progress) -> Sales | None:

@@ -22,8 +22,12 @@ COST = "cost"
 UNIT_COST = "unit_cost"
 PROFIT = "profit"
 PROFIT_ROLES = (PROFIT, COST, UNIT_COST)  # in order of preference where a sheet has several
+SATISFACTION = "satisfaction"
+RECOMMEND = "recommend"
+LOYALTY_ROLES = (SATISFACTION, RECOMMEND)  # a customer's answers: see retention_xl.figures.loyalty
 
-ROLES = (CUSTOMER_ID, CUSTOMER_NAME, DATE, AMOUNT, QUANTITY, UNIT_PRICE, ORDER_ID) + GROUP_ROLES + PROFIT_ROLES
+ROLES = (CUSTOMER_ID, CUSTOMER_NAME, DATE, AMOUNT, QUANTITY, UNIT_PRICE, ORDER_ID) + GROUP_ROLES + PROFIT_ROLES \
+    + LOYALTY_ROLES
 
 # The option a user gives to map each role by hand (command line and config file).
 ROLE_OPTIONS = {
@@ -41,4 +45,6 @@ ROLE_OPTIONS = {
     COST: "cost",
     UNIT_COST: "unit-cost",
     PROFIT: "profit",
+    SATISFACTION: "satisfaction",
+    RECOMMEND: "recommend",
 }

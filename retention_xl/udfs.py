@@ -1,5 +1,5 @@
-"""Excel worksheet functions: RETENTION, TXN_GROWTH, REPEAT_TIER, PARETO_SHARE, and from a sales list
-CUSTOMER_BRIDGE, COHORT_TABLE, CUSTOMER_SEGMENTS, CUSTOMER_VALUE, with P_ALIVE beside them.
+"""Excel worksheet functions: RETENTION, TXN_GROWTH, REPEAT_TIER, PARETO_SHARE, NPS, SATISFACTION_INDEX, and
+from a sales list CUSTOMER_BRIDGE, COHORT_TABLE, CUSTOMER_SEGMENTS, CUSTOMER_VALUE, with P_ALIVE beside them.
 
 One module serves every way xlwings brings Python into Excel: the Windows add-in
 (list ``retention_xl.udfs`` under *UDF Modules* and click *Import Functions*),
@@ -20,6 +20,8 @@ Examples, as typed in a cell::
     =REPEAT_TIER(D2:D500, , , "en")     -> tier of the per-customer order counts
     =PARETO_SHARE(E2:E500)              -> share of the top 20% of customers
     =PARETO_SHARE(A2:A9000, E2:E9000)   -> same, from (customer, amount) rows
+    =NPS(F2:F500)                       -> share of 9-10 minus share of 0-6 answers
+    =SATISFACTION_INDEX(G2:G500)        -> mean satisfaction on 1-5 (levels or stars)
     =CUSTOMER_BRIDGE(A2:A9000, B2:B9000, C2:C9000)   -> month, S, L, N, R, E, retention … (spills)
 """
 
@@ -30,7 +32,7 @@ import sys
 
 import xlwings as xw
 
-from . import metrics
+from . import loyalty_scales, metrics
 from .excel_values import (
     customer_key,
     NUM,
@@ -132,6 +134,43 @@ def PARETO_SHARE(amounts_or_ids, amounts=None, top_fraction=metrics.DEFAULT_TOP_
         return metrics.pareto_share_by_customer(ids, values, fraction)
 
     return excel_result(compute)
+
+
+@xw.func
+@xw.arg("scores", doc="推荐意愿：0–10 分，或 很大可能/可能/不可能 / likelihood to recommend: 0–10, or the three "
+                      "levels (very likely, likely, unlikely)", **_RANGE)
+def NPS(scores):
+    """净推荐值：9–10 分（很大可能）占比减去 0–6 分（不可能）占比，返回小数。Net promoter score: share of 9–10 minus share of 0–6, as a fraction."""
+    return excel_result(lambda: loyalty_scales.net_promoter_score(
+        _answers(scores, loyalty_scales.recommend_level)))
+
+
+@xw.func
+@xw.arg("answers", doc="满意度：非常满意…非常不满意，或 1–5 星 / satisfaction: very satisfied … very dissatisfied, "
+                       "or 1–5 stars", **_RANGE)
+def SATISFACTION_INDEX(answers):
+    """满意度指数：五级满意度（非常满意 5 … 非常不满意 1）或 1–5 星的平均值。Satisfaction index: the mean on 1–5 of levels or stars."""
+    return excel_result(lambda: loyalty_scales.satisfaction_index(
+        _answers(answers, loyalty_scales.satisfaction_level)))
+
+
+def _answers(cells: object, level_of) -> list[int]:
+    """The levels of a range's answers: a number off the scale is ``#NUM!``; blanks, booleans and text that names
+    no level are skipped, as ``SUM`` skips text; an error cell comes back out."""
+    values = [value for row in as_cells(cells) for value in row]
+    error = first_error([values])
+    if error:
+        raise ExcelError(error)
+    levels = []
+    for value in values:
+        if value is None or isinstance(value, bool):
+            continue
+        level = level_of(value)
+        if level is None and isinstance(value, (int, float)):
+            raise ExcelError(NUM, f"{value!r} is not on the scale")
+        if level is not None:
+            levels.append(level)
+    return levels
 
 
 def _scalar(value: object) -> float:

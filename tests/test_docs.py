@@ -12,7 +12,8 @@ MODULES = ["metrics", "excel_values", "sales_functions", "workbook.formulas", "r
            "workbook.cached", "table.duckdb_engine", "split", "read.scan.scan_columns", "table.spark_engine",
            "table.engine_sql", "table.engine_table", "workbook.summary_json", "old_paths", "reasons", "xlsx_format",
            "read.csvencoding", "read.rawtable", "read.reader", "figures.customer_value", "figures.summary",
-           "read.sales", "pipeline", "engine_choice", "options", "deprecation", "read.row_rules", "table.order_keys"]
+           "read.sales", "pipeline", "engine_choice", "options", "deprecation", "read.row_rules", "table.order_keys",
+           "figures.loyalty", "loyalty_scales", "read.answers", "read.survey", "read.file_kind"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -181,7 +181,8 @@ def test_micropip_installs_the_functions_in_pyodide(run, request):
     in_pyodide = request.getfixturevalue(run)
     assert in_pyodide["platform"] == "emscripten"
     assert in_pyodide["functions"] == ["COHORT_TABLE", "CUSTOMER_BRIDGE", "CUSTOMER_SEGMENTS", "CUSTOMER_VALUE",
-                                       "PARETO_SHARE", "P_ALIVE", "REPEAT_TIER", "RETENTION", "TXN_GROWTH"]
+                                       "NPS", "PARETO_SHARE", "P_ALIVE", "REPEAT_TIER", "RETENTION",
+                                       "SATISFACTION_INDEX", "TXN_GROWTH"]
     for text in in_pyodide["help"].values():  # help text in Chinese and in English
         assert any("\u4e00" <= ch <= "\u9fff" for ch in text) and any("a" <= ch <= "z" for ch in text), text
     assert in_pyodide["report_modules_loaded"] == []
@@ -196,6 +197,8 @@ def test_every_call_gives_the_same_cells_as_in_cpython(run, request, in_cpython)
     assert in_cpython["cells"]["retention"] == [[0.9]]
     assert in_cpython["cells"]["tier in traditional Chinese"] == [["低複購"]]
     assert in_cpython["cells"]["retention S = 0"][0][0]["errorType"] == "Div0"
+    assert in_cpython["cells"]["nps of scores"] == [[0.25]]
+    assert in_cpython["cells"]["satisfaction of levels and stars"] == [[3.5]]
 
 
 @pytest.mark.pyodide

@@ -155,8 +155,8 @@ class TestParetoShare:
 class TestMetadata:
     def test_functions_excel_lists(self):
         names = {f["name"] for f in metadata()["functions"]}
-        assert names == {"RETENTION", "TXN_GROWTH", "REPEAT_TIER", "PARETO_SHARE", "CUSTOMER_BRIDGE", "COHORT_TABLE",
-                         "CUSTOMER_SEGMENTS", "CUSTOMER_VALUE", "P_ALIVE"}
+        assert names == {"RETENTION", "TXN_GROWTH", "REPEAT_TIER", "PARETO_SHARE", "NPS", "SATISFACTION_INDEX",
+                         "CUSTOMER_BRIDGE", "COHORT_TABLE", "CUSTOMER_SEGMENTS", "CUSTOMER_VALUE", "P_ALIVE"}
 
     def test_every_function_and_argument_has_chinese_and_english_help(self):
         def bilingual(text):
@@ -179,6 +179,8 @@ class TestMetadata:
             "TXN_GROWTH": [],
             "REPEAT_TIER": ["high", "low", "language"],
             "PARETO_SHARE": ["amounts", "top_fraction"],
+            "NPS": [],
+            "SATISFACTION_INDEX": [],
             "CUSTOMER_BRIDGE": ["window", "language"],
             "COHORT_TABLE": ["measure", "language"],
             "CUSTOMER_SEGMENTS": ["as_of", "language", "window"],

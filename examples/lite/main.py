@@ -6,5 +6,5 @@ sales list (customer, date, amount) and spill a table; they need the pandas, sci
 pyarrow lines of requirements.txt.
 """
 
-from retention_xl.udfs import PARETO_SHARE, REPEAT_TIER, RETENTION, TXN_GROWTH  # noqa: F401
+from retention_xl.udfs import NPS, PARETO_SHARE, REPEAT_TIER, RETENTION, SATISFACTION_INDEX, TXN_GROWTH  # noqa: F401
 from retention_xl.udfs import CUSTOMER_BRIDGE, COHORT_TABLE, CUSTOMER_SEGMENTS, CUSTOMER_VALUE, P_ALIVE  # noqa: F401

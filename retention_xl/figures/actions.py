@@ -153,8 +153,8 @@ def ranked(members: pd.DataFrame, sort_by: str, limit: int) -> pd.DataFrame:
     return kept.assign(stake=kept[sort_by])[WHO_COLUMNS]
 
 
-def _action(key, members: pd.DataFrame, sort_by: str, figures: dict, filter_labels=(), warning=False,
-            stake_label: str = "who.revenue", last_purchase_month: str | None = None) -> Action:
+def action_for(key, members: pd.DataFrame, sort_by: str, figures: dict, filter_labels=(), warning=False,
+               stake_label: str = "who.revenue", last_purchase_month: str | None = None) -> Action:
     """An action concerning ``members``, the largest by ``sort_by`` listed first."""
     listed = ranked(members, sort_by, LISTED_LIMIT)
     return Action(
@@ -221,7 +221,7 @@ def _loss_making(customers: pd.DataFrame, value: str) -> list[Action]:
         return []
     figures = {"count": len(losing), "loss": float(losing["loss"].sum()), "measure": value,
                "key_accounts": int(losing["key_account"].sum())}
-    return [_action("loss_making", losing, "loss", figures, ["col.window_profit"], stake_label="who.loss")]
+    return [action_for("loss_making", losing, "loss", figures, ["col.window_profit"], stake_label="who.loss")]
 
 
 PROBABLY_GONE = 0.3   # P(alive) below which a quiet customer is probably gone
@@ -243,12 +243,12 @@ def _value_actions(customers: pd.DataFrame, group, lapse) -> list[Action]:
     found = []
     gone = customers[quiet & valuable & (customers["p_alive"] < PROBABLY_GONE) & lapse]
     if len(gone):
-        found.append(_action("probably_gone", gone, "revenue", group(gone) | {"threshold": PROBABLY_GONE},
+        found.append(action_for("probably_gone", gone, "revenue", group(gone) | {"threshold": PROBABLY_GONE},
                              ["col.p_alive"]))
     alive = customers[quiet & (customers["p_alive"] >= STILL_ALIVE) & ~lapse]
     if len(alive):
         figures = group(alive) | {"threshold": STILL_ALIVE, "value": float(alive["clv"].sum())}
-        found.append(_action("quiet_alive", alive, "clv", figures, ["col.p_alive"], stake_label="who.clv"))
+        found.append(action_for("quiet_alive", alive, "clv", figures, ["col.p_alive"], stake_label="who.clv"))
     return found
 
 
@@ -263,7 +263,7 @@ def _lost_this_month(current: MonthFigures, previous: MonthFigures | None, custo
     if not len(left):
         return []
     stake = "who.revenue" if value == "revenue" else "who.profit"
-    return [_action("lost_this_month", left, value, {
+    return [action_for("lost_this_month", left, value, {
         "L": current.L, "count": len(left), "month": str(last_month_of_base), "measure": value,
         "strict_retention": current.strict_retention, "previous_strict_retention": previous.strict_retention,
         "txn_growth": current.txn_growth, **facts(left, lapse_days)}, ["status.lapsed"], stake_label=stake,
@@ -302,10 +302,10 @@ def recommend(
                 **facts(frame, lapse_days)}
 
     def act(key, members, sort_by, figures, filter_labels=()):
-        return _action(key, members, sort_by, figures, filter_labels, stake_label=stake)
+        return action_for(key, members, sort_by, figures, filter_labels, stake_label=stake)
 
     if current.repeat_tier == "low":
-        actions.append(_action("warning_low_repeat", customers.iloc[0:0], "revenue",
+        actions.append(action_for("warning_low_repeat", customers.iloc[0:0], "revenue",
                                {"repeat_rate": current.repeat_rate, "low": low, "window": active_window}, warning=True))
     key_quiet = customers[customers["action"] == "key_quiet"]
     if len(key_quiet):

@@ -17,7 +17,7 @@ from .customers import SEGMENTS, STATUSES
 from ..i18n import fill, labels_for
 from ..options import ReportOptions
 from .customer_value import CustomerValue, value_summary
-from .summary import JSON_GROUPS, actions_json, groups_json
+from .summary import JSON_GROUPS, actions_json, groups_json, loyalty_json
 
 PARETO_POINTS = 20
 @dataclass
@@ -44,6 +44,7 @@ class RetentionReport:
     groups: dict[str, pd.DataFrame] = field(default_factory=dict)  # store, salesperson ... -> figures per group
     split: object = None  # the workbooks per group, where asked for (retention_xl.split.SplitResult)
     customer_file: Path | None = None  # the whole customer table beside the workbook, where it was written
+    loyalty: object = None  # satisfaction and recommendation where the sales carry answers (figures/loyalty.py)
 
     def window_description(self) -> str:
         """Which activity window the report uses and why, in a sentence."""
@@ -128,6 +129,7 @@ class RetentionReport:
             "engine": self.options.engine,  # what built the table: the pipeline names it in the options
             **({"split": self.split.as_dict()} if self.split is not None else {}),
             **({"customer_file": str(self.customer_file)} if self.customer_file is not None else {}),
+            **({"loyalty": loyalty_json(self.loyalty)} if self.loyalty is not None else {}),
             "timings": {stage: round(seconds, 3) for stage, seconds in self.timings.items()},
         }
 

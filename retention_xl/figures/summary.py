@@ -10,8 +10,10 @@ import math
 
 import pandas as pd
 
+from ..roles import LOYALTY_ROLES, RECOMMEND
 from .actions import Action, action_title
 from .groups import MISSING
+from .loyalty import NO_ANSWER, RECOMMEND_KEYS, Loyalty
 
 JSON_GROUPS = {"store": "stores", "salesperson": "salespeople", "channel": "channels", "region": "regions"}
 
@@ -60,6 +62,46 @@ def actions_json(actions: list[Action], language: str) -> list[dict]:
             "customers": listed, "not_listed": action.total - len(listed),
         })
     return sections
+
+
+def loyalty_json(loyalty: Loyalty) -> dict:
+    """``--json``'s ``loyalty``: the month's figures, the month before, retention by answer, each store's
+    (the sales without a store under ``""``), the trend, the answer columns read and a survey file's account."""
+    answers = loyalty.answers
+    return {
+        **loyalty.current.as_dict(),
+        "answer_window": [f"{day:%Y-%m-%d}" for day in loyalty.answer_window],
+        "previous_month": loyalty.previous.as_dict() if loyalty.previous else None,
+        "retention_by_answer": _by_answer_json(loyalty.by_answer),
+        "stores": None if loyalty.by_store is None else {
+            "" if store is MISSING else str(store): _by_answer_json(part.droplevel(0))
+            for store, part in loyalty.by_store.groupby(level=0, sort=False)},
+        "trend": [month.as_dict() for month in loyalty.trend],
+        "columns": answers.columns,
+        **({"survey": answers.survey.as_dict()} if answers.survey is not None else {}),
+    }
+
+
+def _by_answer_json(table: pd.DataFrame) -> dict:
+    """Per question, per level (``none``: no answer): S, L and the strict retention (null where S is 0)."""
+    result = {}
+    for question in LOYALTY_ROLES:
+        rows = table.loc[question] if question in table.index.get_level_values(0) else table.iloc[0:0]
+        result[question] = {_level_key(question, level): {"S": int(line.S), "L": int(line.L),
+                                                           "strict_retention": (line.S - line.L) / line.S if line.S else None}
+                            for level, line in rows.iterrows()}
+    return result
+
+
+def _level_key(question: str, level) -> str:
+    """A level's key in the JSON: 1-5 for satisfaction, promoter/passive/detractor for recommendation.
+
+    >>> _level_key("recommend", 2.0), _level_key("satisfaction", 4), _level_key("satisfaction", NO_ANSWER)
+    ('promoter', '4', 'none')
+    """
+    if level == NO_ANSWER:
+        return NO_ANSWER
+    return RECOMMEND_KEYS[int(level)] if question == RECOMMEND else str(int(level))
 
 
 def json_safe(value):

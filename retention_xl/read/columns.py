@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -140,10 +141,29 @@ class ColumnMap:
         return self.headers[self.positions[role]]
 
 
-def has_required_roles(positions: Mapping[str, int]) -> bool:
+@dataclass(frozen=True)
+class TableKind:
+    """What a header row must name for a table to be read: a sales table's roles, or a survey's."""
+
+    required: Callable[[Mapping[str, int]], bool]
+    wanted: str  # the roles in words, for the message where no row names them
+
+
+def _has_sales_roles(positions: Mapping[str, int]) -> bool:
     has_customer = CUSTOMER_ID in positions or CUSTOMER_NAME in positions
     has_amount = AMOUNT in positions or (QUANTITY in positions and UNIT_PRICE in positions)
     return has_customer and DATE in positions and has_amount
+
+
+SALES_TABLE = TableKind(_has_sales_roles, "a customer id or name, an order date, and an amount (or a quantity and "
+                                          "a unit price)")
+# The kind of table the readers look for: sales, unless a survey file is being read (retention_xl.read.survey).
+TABLE_KIND: ContextVar[TableKind] = ContextVar("table_kind", default=SALES_TABLE)
+
+
+def has_required_roles(positions: Mapping[str, int]) -> bool:
+    """Whether a header row names what the table being read needs (see :data:`TABLE_KIND`)."""
+    return TABLE_KIND.get().required(positions)
 
 
 def detect_roles(headers: Sequence[object], taken: Sequence[int] = ()) -> dict[str, int]:

@@ -25,8 +25,9 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ..roles import (AMOUNT, CHANNEL, COST, CUSTOMER_ID, CUSTOMER_NAME, DATE, GROUP_ROLES, ORDER_ID, PROFIT,
-                     PROFIT_ROLES, QUANTITY, REGION, SALESPERSON, STORE, UNIT_COST, UNIT_PRICE)
+from ..roles import (AMOUNT, CHANNEL, COST, CUSTOMER_ID, CUSTOMER_NAME, DATE, GROUP_ROLES, LOYALTY_ROLES,
+                     ORDER_ID, PROFIT, PROFIT_ROLES, QUANTITY, RECOMMEND, REGION, SALESPERSON, SATISFACTION, STORE,
+                     UNIT_COST, UNIT_PRICE)
 
 # Things a header can name whose role depends on the id or name word after it.
 CUSTOMER, ORDER, PRODUCT = "customer", "order", "product"
@@ -59,7 +60,16 @@ PHRASES: dict[str, tuple[str, ...]] = {
                 "單位 成本", "成本 单价", "成本 單價", "进价", "進價", "进货 价", "進貨 價"),
     PROFIT: ("profit", "gross profit", "profit amount", "毛利", "利润", "利潤", "毛利额", "毛利額", "毛利润", "毛利潤",
              "毛利 金额", "毛利 金額"),
+    # A customer's answers (retention_xl.figures.loyalty): a review score per order, a satisfaction or NPS question.
+    SATISFACTION: ("satisfaction", "rating", "review score", "star rating", "stars", "csat", "满意度", "满意程度",
+                   "评分", "评价", "星级", "滿意度", "滿意程度", "評分", "評價", "星級"),
+    RECOMMEND: ("nps", "nps score", "net promoter score", "likelihood to recommend", "likely to recommend",
+                "recommend", "recommendation", "would recommend", "推荐意愿", "推荐可能性", "推荐度", "推荐",
+                "推薦意願", "推薦可能性", "推薦度", "推薦", "净推荐值", "淨推薦值"),
 }
+# Words that may stand before an answer's phrase: whose answer, or about what (客户满意度, Overall rating).
+LOYALTY_QUALIFIERS = {"customer", "overall", "review", "order", "客户", "客戶", "顾客", "顧客", "总体", "總體", "整体",
+                      "整體", "订单", "訂單"}
 
 # Words at the end that say which of a thing's keys the column holds.
 ID_WORDS = {"id", "no", "nr", "num", "number", "code", "#", "编号", "編號", "号", "號", "代码", "代碼", "编码", "編碼",
@@ -91,13 +101,13 @@ PLAIN_WORDS = {"unit", "each", "line", "net", "gross", "final", "actual", "grand
                "representative", "单位", "單位", "实收", "實收", "应收", "應收", "实付", "實付", "含税", "含稅", "不含税",
                "不含稅", "实际", "實際", "进货", "進貨", "支付", "付款", "%"}
 
-STRICT_ROLES = (*GROUP_ROLES, *PROFIT_ROLES)
+STRICT_ROLES = (*GROUP_ROLES, *PROFIT_ROLES, *LOYALTY_ROLES)
 KNOWN_NAME, KNOWN_WORDS, LAST_WORDS = 0, 1, 2  # how sure a header's role is, surest first
 
 _PHRASE_KIND = {tuple(phrase.split()): kind for kind, phrases in PHRASES.items() for phrase in phrases}
 _LONGEST_PHRASE = max(map(len, _PHRASE_KIND))
 VOCABULARY = ({word for phrase in _PHRASE_KIND for word in phrase} | ID_WORDS | NAME_WORDS | PERSON_WORDS | AFTER_WORDS
-              | SALE_DATE_WORDS | OTHER_DATE_WORDS | NOT_SALE_WORDS | PLAIN_WORDS)
+              | SALE_DATE_WORDS | OTHER_DATE_WORDS | NOT_SALE_WORDS | PLAIN_WORDS | LOYALTY_QUALIFIERS)
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # The known Chinese words, longest first: at each place the longest that fits is taken.
 _CJK_WORD = re.compile("|".join(sorted((w for w in VOCABULARY if re.match(f"[{_CJK}]", w)), key=len, reverse=True)))
@@ -236,6 +246,8 @@ def role_by_words(words: tuple[str, ...]) -> HeaderRole | None:
         return None
     role = _role_of_thing(_PHRASE_KIND[head], key_word)
     before = core[:-len(head)]
+    if role in LOYALTY_ROLES and set(before) <= LOYALTY_QUALIFIERS | {w for p in PHRASES[role] for w in p.split()}:
+        before = []
     if role is None or (role in STRICT_ROLES and before) or (role == AMOUNT and NOT_SALE_WORDS.intersection(before)):
         return None
     return ranked(role, KNOWN_WORDS if all(word in VOCABULARY for word in words) else LAST_WORDS, words)

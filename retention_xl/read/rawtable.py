@@ -122,7 +122,7 @@ def header_help(rows, mapping: dict[str, str]) -> str:
     not_found = cols.no_column_named(rows, mapping)
     if not_found:
         return f"{not_found}. Give the header as it is written, or its column letter"
-    wanted = "a customer id or name, an order date, and an amount (or a quantity and a unit price)"
+    wanted = cols.TABLE_KIND.get().wanted
     message = f"cannot find the header row: need {wanted}. Headers seen: {cols.describe_headers(rows)}. "
     if _columns_in_spaces(rows):
         return message + ("The columns seem to be lined up with spaces, which is no separator this reader knows: "

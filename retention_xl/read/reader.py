@@ -31,10 +31,12 @@ from .cleaning import clean_transactions
 from ..errors import InputError, UsageError
 from .csvfile import read_csv_files, read_csv_table
 from .excelfile import read_excel_table
+from .file_kind import file_kind
+from .answers import answers_in_sales
 from .row_rules import UNIT_COST_WITHOUT_QUANTITY, unit_cost_lacks_quantity
 from .sales import Provenance, SalesData
-from .rawtable import (CSV_SUFFIXES, DATE_REASONS, EXCEL_SUFFIXES, NOT_UTF8, PARQUET_SUFFIXES, RawTable, first_line,
-                       header_help, invalid_text_column, nan_as_infinite, no_usable_rows, parquet_error)
+from .rawtable import (DATE_REASONS, NOT_UTF8, RawTable, first_line, header_help, invalid_text_column,
+                       nan_as_infinite, no_usable_rows, parquet_error)
 from .cells import AmbiguousDecimal
 from .dates import AmbiguousDates, eight_digit_example
 
@@ -75,6 +77,13 @@ def read_sales(
     mapping = role_mapping(columns)
     check_reading_options(encoding, decimal, as_of)
     started = time.perf_counter()
+    raw = read_raw_table(path, sheet, mapping, encoding, say)
+    return _finish(raw, path, None, dayfirst, decimal, as_of, say, started)
+
+
+def read_raw_table(path: Path, sheet: str | int | None, mapping: dict[str, str], encoding: str | None,
+                   say: Progress) -> RawTable:
+    """The mapped columns of the table at ``path`` (a file, a folder or a glob), before cleaning."""
     if sources.several_files(path):
         files = sources.dataset_files(path)
         if sources.are_csv(files):
@@ -85,7 +94,7 @@ def read_sales(
             headers, read = sources.read_dataset(path, files)
             raw = _raw_from_arrow(headers, read, mapping, path)
     else:
-        kind = _kind_of(path)
+        kind = file_kind(path)
         say(f"Reading {path.name} ({path.stat().st_size / 1e6:,.1f} MB)…")
         if kind == "excel":
             raw = read_excel_table(path, sheet, mapping)
@@ -93,7 +102,7 @@ def read_sales(
             raw = read_csv_table(path, mapping, encoding)
         else:
             raw = _read_parquet(path, mapping)
-    return _finish(raw, path, None, dayfirst, decimal, as_of, say, started)
+    return raw
 
 
 def read_database(
@@ -131,6 +140,8 @@ def _finish(raw: RawTable, path: Path | None, label: str | None, dayfirst, decim
     if raw.malformed_count:
         result.accounting.add_malformed(raw.malformed_lines, raw.malformed_count)
     accounting = result.accounting
+    columns = {role: raw.column_map.header_of(role) for role in raw.column_map.positions}
+    answers = answers_in_sales(raw.frame, raw.row_numbers, result.transactions, accounting, columns)
     if accounting.purchases == 0:
         raise InputError(_no_usable_rows(accounting, raw), file=where, sheet=raw.sheet)
     say(
@@ -142,13 +153,14 @@ def _finish(raw: RawTable, path: Path | None, label: str | None, dayfirst, decim
         file=path,
         sheet=raw.sheet,
         header_row=raw.column_map.header_row + 1,
-        columns={role: raw.column_map.header_of(role) for role in raw.column_map.positions},
+        columns=columns,
         dayfirst=result.dayfirst,
         encoding=raw.encoding.encoding if raw.encoding else None,
         label=label,
         encoding_choice=raw.encoding,
         eight_digit_example=eight_digit_example(raw.frame[cols.DATE]),
         shared_orders=order_numbers.in_transactions(result.transactions),
+        answers=answers,
     ))
 
 
@@ -238,52 +250,6 @@ def _as_text(value) -> str | None:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
-
-
-# --- what kind of file ---------------------------------------------------------------
-
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
-_ARCHIVES = {b"Rar!\x1a\x07": "RAR", b"7z\xbc\xaf\x27\x1c": "7-Zip", b"\x1f\x8b": "gzip"}
-
-
-def _kind_of(path: Path) -> str:
-    if not path.exists():
-        raise InputError("file not found; check the path", file=path)
-    if path.is_dir():
-        raise InputError("is a folder, not a sales file", file=path)
-    with path.open("rb") as handle:
-        head = handle.read(8)
-        handle.seek(0)
-        start = handle.read(2_000_000)
-    if not head:
-        raise InputError("the file is empty (0 bytes)", file=path)
-    suffix = path.suffix.lower()
-    if head.startswith(_OLE_MAGIC):
-        if _ENCRYPTED_STREAM in start:
-            raise InputError("the workbook is password-protected; open it in Excel, remove the password "
-                             "(File > Info > Protect Workbook) and save a copy", file=path)
-        return "excel"
-    if head.startswith(b"PK\x03\x04"):
-        if suffix in CSV_SUFFIXES | PARQUET_SUFFIXES:
-            raise InputError(f"has a {suffix} name but is a ZIP/Excel file; rename it to .xlsx", file=path)
-        return "excel"
-    if head.startswith(b"PAR1"):
-        return "parquet"
-    archive = next((kind for magic, kind in _ARCHIVES.items() if head.startswith(magic)), None)
-    if archive:
-        raise InputError(f"is a {archive} archive, not a sales file: unpack it and report on the workbook or CSV "
-                         "file inside", file=path)
-    if suffix in EXCEL_SUFFIXES | PARQUET_SUFFIXES:
-        raise InputError(
-            f"is not a valid {suffix} file (it may be damaged, or another kind of file renamed); "
-            "open it in Excel and save it again as .xlsx or .csv",
-            file=path,
-        )
-    sample = start[:4096]
-    if b"\x00" in sample and not sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise InputError("is not a spreadsheet or CSV file (it contains binary data)", file=path)
-    return "csv"
 
 
 # --- Parquet -----------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from ..table.contract import CustomerMonths, CustomerTable
 from ..table.numpy_builder import build_customer_months, with_order_keys
 from . import order_numbers, sources
 from .accounting import Accounting
+from .answers import Answers
 from .columns import used_columns
 from .csvencoding import EncodingChoice
 
@@ -58,6 +59,7 @@ class Provenance:
     encoding_choice: EncodingChoice | None = None  # a CSV file's: how sure, and what else it reads as
     eight_digit_example: str | None = None  # an eight-digit date of the file, where they were read as YYYYMMDD
     shared_orders: order_numbers.SharedOrders | None = None  # order numbers several customers bought under
+    answers: Answers | None = None  # the customers' satisfaction and recommendation answers, where there are any
 
     def reading(self) -> dict:
         """The choices the reader made that a user should be able to check, for ``--json``: the encoding
@@ -106,10 +108,12 @@ class Provenance:
 
     def of_group(self, role: str, value, display: str, accounting: Accounting | None = None) -> Provenance:
         """The same reading seen from one group: the accounting of its rows alone (by default the one the
-        reader kept per group) and its name. The shared order numbers stay the chain's."""
+        reader kept per group), its name and its answers (those given on its rows, and a survey file's). The
+        shared order numbers stay the chain's."""
         if accounting is None:
             accounting = self.accounting.by_group[role][None if pd.isna(value) else value]
-        return replace(self, accounting=accounting, group=display)
+        answers = self.answers and self.answers.of_group(role, value)
+        return replace(self, accounting=accounting, group=display, answers=answers)
 
 
 class Sales(ABC):

@@ -32,6 +32,7 @@ from .cohorts import write_cohorts
 from .customers import link_customer_file, write_customers
 from .definitions import write_definitions
 from .groups import write_channels, write_staff, write_stores
+from .loyalty import write_loyalty
 from .sheet import SheetWriter, WrittenWorkbook, display_width, register_styles
 from .summary import write_summary
 
@@ -54,6 +55,7 @@ SHEETS = (
     ("cohorts", lambda sheet, report, customers: write_cohorts(sheet, report), _always),
     ("customers", None, _always),
     ("classes", write_classes, _always),
+    ("loyalty", write_loyalty, lambda report: report.loyalty is not None),
     ("stores", write_stores, _has_groups("store")),
     ("staff", write_staff, _has_groups("salesperson")),
     ("channels", write_channels, _has_groups("channel", "region")),

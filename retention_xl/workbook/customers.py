@@ -14,6 +14,8 @@ from openpyxl.utils import get_column_letter
 
 from ..figures.customers import SEGMENTS, STATUSES, columns_of
 from ..figures.customer_value import VALUE_COLUMNS
+from ..figures.loyalty import LEVELS
+from ..roles import LOYALTY_ROLES
 from .sheet import SheetWriter, display_width, number_width, sheet_ref
 from .stream import Column
 
@@ -53,6 +55,8 @@ def _shown_values(table: pd.DataFrame, key: str, words: dict[str, str]) -> tuple
         "action": {a: words[f"action.{a}"] for a in list(SEGMENTS) + ["key_quiet"]},
         "in_base": yes_no,
         "key_account": yes_no,
+        **{question: {float(level): words[f"loyalty.{question}.{level}"] for level in LEVELS[question]}
+           for question in LOYALTY_ROLES},
     }
     values = table[key]
     if key in labels:
@@ -91,6 +95,7 @@ def write_customers(sheet: SheetWriter, table: pd.DataFrame, horizon: int = 12) 
     words = sheet.words
     has_names = table["customer_name"].notna().any()
     keys = [k for k in columns_of(table) if has_names or k != "customer_name"] + [k for k in VALUE_COLUMNS if k in table]
+    keys += [question for question in LOYALTY_ROLES if question in table]
     letters = {key: get_column_letter(index) for index, key in enumerate(keys, start=1)}
     shown = table.head(EXCEL_MAX_ROWS - 1).reset_index(drop=True)
     titles = {key: sheet.word(f"col.{key}", horizon=horizon) for key in keys}

@@ -8,10 +8,11 @@ import math
 from openpyxl.styles import Alignment
 
 from ..figures.actions import pct, render_definitions
-from ..reasons import ADJUSTMENTS, EXCLUSION_REASONS, PROFIT_UNKNOWN
+from ..reasons import ADJUSTMENTS, EXCLUSION_REASONS, NOT_ON_SCALE, PROFIT_UNKNOWN
 from ..figures.customers import ACTIVE_MONTHS, LAPSE_MULTIPLE, LAPSE_STEP_POINTS, base_gap
 from ..figures.customer_value import CORRELATION_WARNING, FREQUENCY_GROUPS
 from .sheet import SheetWriter
+from .loyalty import write_survey_accounting
 from .summary import model_limits
 
 DEFINITION_WIDTH = 95  # characters across the merged definition columns
@@ -65,8 +66,9 @@ def _reading(sales, words) -> str:
     return "; ".join(notes)
 
 
-def _accounting(sheet: SheetWriter, row: int, accounting) -> None:
-    """Rows read = purchases + returns + each exclusion, with a check formula and example rows."""
+def _accounting(sheet: SheetWriter, row: int, accounting) -> int:
+    """Rows read = purchases + returns + each exclusion, with a check formula and example rows; returns the next
+    free row."""
     words = sheet.words
     _section(sheet, row, words["defs.accounting"], 3)
     sheet.header(row + 1, 1, ["", words["acct.count"], words["acct.examples"]])
@@ -88,13 +90,15 @@ def _accounting(sheet: SheetWriter, row: int, accounting) -> None:
     sheet.put(check, 1, words["acct.check"], "rx_bold")
     sheet.formula(check, 2, f"=SUM(B{first}:B{check - 1})", total, "rx_int")
     sheet.formula(check, 3, f'=IF(B{check}=B{read_row},"✓","✗")', "✓" if total == accounting.rows_read else "✗", "rx_bold")
-    _adjustments(sheet, check + 2, accounting)
+    return _adjustments(sheet, check + 2, accounting)
 
 
-def _adjustments(sheet: SheetWriter, row: int, accounting) -> None:
-    """Rows used with their text changed so that a workbook can hold it."""
+def _adjustments(sheet: SheetWriter, row: int, accounting) -> int:
+    """Rows used with their text changed so that a workbook can hold it, or an answer set aside; returns the next
+    free row."""
     sheet.put(row, 1, sheet.words["acct.adjusted"], "rx_bold")
-    reasons = ADJUSTMENTS + ((PROFIT_UNKNOWN,) if PROFIT_UNKNOWN in accounting.adjustments else ())
+    reasons = ADJUSTMENTS + tuple(reason for reason in (PROFIT_UNKNOWN, *NOT_ON_SCALE.values())
+                                  if reason in accounting.adjustments)
     for row, reason in enumerate(reasons, start=row + 1):
         adjusted = accounting.adjustments[reason]
         sheet.put(row, 1, sheet.words[f"acct.adjusted.{reason}"])
@@ -102,6 +106,7 @@ def _adjustments(sheet: SheetWriter, row: int, accounting) -> None:
         if adjusted.example_rows:
             cell = sheet.put(row, 3, ", ".join(str(r) for r in adjusted.example_rows))
             cell.alignment = Alignment(horizontal="left", indent=2)
+    return row + 2
 
 
 def write_definitions(sheet: SheetWriter, report) -> None:
@@ -126,7 +131,7 @@ def write_definitions(sheet: SheetWriter, report) -> None:
         as_of=report.sales.accounting.as_of if report.sales is not None else "—",
         value=options.value, has_profit=report.current.profit is not None,
         lapse_days=options.lapse_days, lapse_multiple=LAPSE_MULTIPLE, lapse_step=LAPSE_STEP_POINTS,
-        base_gap=_base_gap(report.customers),
+        base_gap=_base_gap(report.customers), loyalty=report.loyalty is not None,
     ):
         sheet.put(row, 1, term, "rx_bold").alignment = Alignment(vertical="top", wrap_text=True)
         sheet.wrapped(row, 2, definition, DEFINITION_WIDTH, last_column=3)
@@ -140,7 +145,9 @@ def write_definitions(sheet: SheetWriter, report) -> None:
         if report.sales.from_several_files:
             sheet.put(row + 1, 1, words["acct.files_note"], "rx_subtitle")
             row += 1
-        _accounting(sheet, row + 1, report.sales.accounting)
+        row = _accounting(sheet, row + 1, report.sales.accounting)
+        if report.sales.answers is not None and report.sales.answers.survey is not None:
+            write_survey_accounting(sheet, row + 1, report.sales.answers.survey)
     sheet.fit_columns(widths={"A": 52, "B": 60, "C": 40})
     sheet.print_setup()
 

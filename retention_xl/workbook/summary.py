@@ -16,7 +16,9 @@ from openpyxl.utils import get_column_letter
 from . import formulas
 from ..i18n import partial_month_note
 from ..figures.actions import share
+from ..figures.loyalty import answers_left_out
 from .customers import CustomerColumns
+from .loyalty import write_loyalty_summary
 from .sheet import DASH, SheetWriter
 
 TREND_TITLE_ROW = 25
@@ -232,6 +234,8 @@ def write_summary(sheet: SheetWriter, report, customers: CustomerColumns) -> Non
                                 file=sheet.written.customer_file.name))
     if report.month_was_defaulted_mid_month:
         notes.insert(0, partial_month_note(report.last_date, sheet.words))
+    if answers_left_out(report):
+        notes.append(words["loyalty.needs_memory"])
     sheet.put(3, 1, "  ".join(notes), "rx_subtitle")
     value_notes = model_limits(report.value, sheet)
     if value_notes:
@@ -240,6 +244,8 @@ def write_summary(sheet: SheetWriter, report, customers: CustomerColumns) -> Non
     trend = write_trend(sheet, report.trend)
     _write_headlines(sheet, report, trend, customers)
     _trend_chart(sheet, trend)
+    if report.loyalty is not None:
+        write_loyalty_summary(sheet, report, trend.rows[-1] + 3)
     sheet.ws.freeze_panes = "A6"
     sheet.fit_columns(minimum=12, widths={"A": 34})
     sheet.print_setup()

@@ -19,7 +19,8 @@ os.environ["XLWINGS_ON_SERVER"] = "true"  # what xlwings Lite's runtime sets bef
 os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
 
 NA = {"type": "Error", "basicValue": "#N/A", "errorType": "NotAvailable"}
-MAIN_PY = ("from retention_xl.udfs import RETENTION, TXN_GROWTH, REPEAT_TIER, PARETO_SHARE  # noqa: F401\n"
+MAIN_PY = ("from retention_xl.udfs import RETENTION, TXN_GROWTH, REPEAT_TIER, PARETO_SHARE, NPS, SATISFACTION_INDEX"
+           "  # noqa: F401\n"
            "from retention_xl.udfs import CUSTOMER_BRIDGE, COHORT_TABLE, CUSTOMER_SEGMENTS, CUSTOMER_VALUE, P_ALIVE"
            "  # noqa: F401\n")
 SALES_PACKAGES = ("numpy", "pandas", "scipy", "pyarrow")  # what the sales-list functions import on their first call
@@ -48,6 +49,13 @@ CASES = {
     "pareto error cell": ("PARETO_SHARE", [[[50], [NA]], None, None]),
     "pareto zero total": ("PARETO_SHARE", [[[0], [0]], None, None]),
     "pareto negative": ("PARETO_SHARE", [[[5], [-1]], None, None]),
+    "nps of scores": ("NPS", [[[10], [9], [8], [3], [""], ["x"]]]),
+    "nps of levels": ("NPS", [[["很大可能"], ["不可能"], ["Likely"]]]),
+    "nps no answer": ("NPS", [[[""]]]),
+    "nps off the scale": ("NPS", [[[11]]]),
+    "satisfaction of levels and stars": ("SATISFACTION_INDEX", [[["非常满意"], [4], ["★★★☆☆"], ["不滿意"], [True]]]),
+    "satisfaction error cell": ("SATISFACTION_INDEX", [[[5], [NA]]]),
+    "satisfaction off the scale": ("SATISFACTION_INDEX", [[[0]]]),
 }
 
 
